@@ -1,0 +1,23 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace canaryd::config {
+
+/// "host:port" or "[v6]:port". The host is kept as written (an IP literal or a name).
+struct HostPort {
+  std::string host;  ///< without brackets
+  std::uint16_t port = 0;
+
+  /// As written in config and printed in outputs: `127.0.0.1:80`, `[::1]:80`.
+  std::string to_string() const;
+  bool operator==(const HostPort&) const = default;
+};
+
+/// Parses "host:port" / "[v6]:port". `allow_port_zero` is for listeners (ephemeral port in tests).
+std::optional<HostPort> parse_host_port(std::string_view text, bool allow_port_zero, std::string& error);
+
+}  // namespace canaryd::config

@@ -1,0 +1,86 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/address.hpp"
+#include "config/labels.hpp"
+#include "config/selector.hpp"
+#include "config/weight.hpp"
+
+namespace canaryd::config {
+
+struct Listener {
+  HostPort address;
+};
+
+struct Control {
+  HostPort address{"127.0.0.1", 9901};
+  std::string token_file;  ///< empty: no authentication
+};
+
+struct Endpoint {
+  HostPort address;
+  Labels labels;
+};
+
+struct Service {
+  Selector selector;               ///< every endpoint the service may use
+  Selector stable;                 ///< stable set = selector AND stable
+  std::optional<Selector> canary;  ///< canary set = selector AND canary
+  BasisPoints canary_weight = 0;   ///< initial weight, used only without a state file
+};
+
+struct Routing {
+  std::string override_header = "X-Canary";   ///< "" disables
+  std::string response_header = "X-Canary-Set";  ///< "" disables
+  unsigned retries = 2;
+};
+
+struct Timeouts {
+  std::chrono::milliseconds connect{2000};
+  std::chrono::milliseconds upstream{30000};
+  std::chrono::milliseconds client_header{10000};
+  std::chrono::milliseconds keepalive_idle{60000};
+  std::chrono::milliseconds drain{30000};
+};
+
+struct Limits {
+  std::uint64_t max_header_bytes = 16384;
+  std::uint64_t max_body_bytes = 0;  ///< 0 = no limit
+};
+
+/// The validated configuration (contract section 2). A plain value, copied freely.
+struct Config {
+  std::string source;  ///< the file it was read from ("<demo>" for the embedded one)
+  std::vector<Listener> listen;
+  unsigned threads = 0;  ///< 0 = one per CPU (resolved by the process, not here)
+  Control control;
+  std::string state_file = "./canaryd-state.json";
+  unsigned history_limit = 10;
+  std::vector<Endpoint> endpoints;
+  Service service;
+  Routing routing;
+  Timeouts timeouts;
+  Limits limits;
+
+  /// service.selector AND service.stable
+  Selector stable_selector() const { return Selector::conjunction(service.selector, service.stable); }
+};
+
+/// Result of loading: a config, or every problem found as `FILE: field.path: message`.
+struct LoadResult {
+  std::optional<Config> config;
+  std::vector<std::string> errors;
+};
+
+/// Reads and validates a YAML file. Reports every problem, not only the first.
+LoadResult load_config_file(const std::string& path);
+
+/// Validates YAML text; `source` names it in error messages.
+LoadResult load_config_text(const std::string& text, const std::string& source);
+
+}  // namespace canaryd::config

@@ -1,0 +1,27 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace canaryd::config {
+
+/// Canary weight in basis points: 0..10000 (0.01 % steps).
+using BasisPoints = std::uint32_t;
+inline constexpr BasisPoints kMaxBasisPoints = 10000;
+
+/// Parses a decimal text weight ("10", "2.5", "33.33"): 0..100 with at most two decimals, nothing else
+/// (no sign, exponent, hex, spaces). Never rounds or clamps.
+std::optional<BasisPoints> parse_weight_text(std::string_view text, std::string& error);
+
+/// Converts a JSON number; rejects NaN, infinities, values outside 0..100 and more than two decimals.
+std::optional<BasisPoints> weight_from_double(double value, std::string& error);
+
+/// Basis points as a JSON-friendly percent: 1050 -> 10.5.
+double weight_percent(BasisPoints bp);
+
+/// Basis points printed shortest: 1000 -> "10", 250 -> "2.5", 3333 -> "33.33".
+std::string format_weight(BasisPoints bp);
+
+}  // namespace canaryd::config

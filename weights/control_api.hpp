@@ -1,0 +1,50 @@
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "weights/control_service.hpp"
+
+namespace canaryd::weights {
+
+/// A control API call with everything the transport parsed.
+struct ApiRequest {
+  std::string method;         ///< "GET", "PUT", ...
+  std::string target;         ///< path, maybe with a query ("/api/status")
+  std::string body;           ///< at most 64 KiB (the transport answers 413 above that)
+  std::string authorization;  ///< the Authorization header as received, "" when absent
+};
+
+struct ApiReply {
+  int status = 200;
+  std::string body;  ///< JSON, or {"error": "..."}
+};
+
+/// The /api/* calls of contract section 4, independent of sockets: validates the request, runs the
+/// transition through ControlService, renders JSON. Main thread only.
+class ControlApi {
+ public:
+  /// `token` empty: no authentication. `view` supplies the current endpoints for status and checks.
+  ControlApi(ControlService& service, std::string token, std::function<ServiceView()> view);
+
+  /// Handles one /api/* request; paths outside /api/ answer 404.
+  ApiReply handle(const ApiRequest& req, Clock::time_point now) const;
+
+  /// Replaces the token (reload).
+  void set_token(std::string token) { token_ = std::move(token); }
+
+  /// The status document of contract section 4.
+  std::string status_json() const;
+  /// {"revisions": [...]} oldest first.
+  std::string history_json() const;
+
+ private:
+  ControlService& service_;
+  std::string token_;
+  std::function<ServiceView()> view_;
+};
+
+/// Constant-time comparison of a received Authorization header against "Bearer <token>".
+bool bearer_matches(const std::string& authorization, const std::string& token);
+
+}  // namespace canaryd::weights

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/labels.hpp"
+#include "config/selector.hpp"
+#include "weights/routing_history.hpp"
+#include "weights/state_store.hpp"
+#include "weights/transitions.hpp"
+
+namespace canaryd::weights {
+
+/// One endpoint as the control API shows it.
+struct EndpointStatus {
+  std::string address;
+  config::Labels labels;
+  bool healthy = true;
+};
+
+/// What the proxy knows now about the service: its selector and every endpoint with its health.
+struct ServiceView {
+  config::Selector service_selector;
+  std::vector<EndpointStatus> endpoints;
+};
+
+/// Owns the routing history and applies changes durably: a transition is computed, the new history is
+/// written to the store, and only then it becomes current and `on_change` runs. Calls are serialised by
+/// a mutex, so two racing changes never lose a revision. Main thread (control server) only in practice.
+class ControlService {
+ public:
+  ControlService(RoutingHistory history, StateStore store);
+
+  /// Successful result of apply: the new current state.
+  using ApplyResult = TransitionResult;
+
+  /// Runs `transition` on the current history; on success persists and then publishes. A storage
+  /// failure is a TransitionError with status 500 and nothing changed.
+  ApplyResult apply(const std::function<TransitionResult(const RoutingHistory&)>& transition);
+
+  /// Changes the history bound (reload) and persists when that trimmed anything.
+  void set_history_limit(unsigned limit);
+
+  RoutingHistory history() const;
+  RoutingState current() const;
+
+  /// Called after every applied change, with the lock released.
+  void set_on_change(std::function<void(const RoutingState&)> cb) { on_change_ = std::move(cb); }
+
+ private:
+  mutable std::mutex mutex_;
+  RoutingHistory history_;
+  StateStore store_;
+  std::function<void(const RoutingState&)> on_change_;
+};
+
+}  // namespace canaryd::weights

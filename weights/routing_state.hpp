@@ -1,0 +1,33 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "config/selector.hpp"
+#include "config/weight.hpp"
+
+namespace canaryd::weights {
+
+using Clock = std::chrono::system_clock;
+
+/// One revision of the routing state. Selectors are the set selectors as the operator gave them
+/// (without service.selector); outputs print them joined with service.selector.
+struct RoutingState {
+  std::uint64_t revision = 1;
+  config::Selector stable;
+  std::optional<config::Selector> canary;
+  config::BasisPoints canary_weight = 0;  ///< 0 whenever canary is empty
+  std::string cause;
+  Clock::time_point time{};
+
+  bool operator==(const RoutingState&) const = default;
+};
+
+/// RFC 3339 UTC with seconds: 2026-11-27T15:00:00Z.
+std::string format_time(Clock::time_point t);
+/// Parses what format_time prints.
+std::optional<Clock::time_point> parse_time(const std::string& text);
+
+}  // namespace canaryd::weights

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "weights/routing_history.hpp"
+
+namespace canaryd::weights {
+
+/// The routing history as JSON (the state file's format).
+std::string history_to_json(const RoutingHistory& h);
+/// Parses history_to_json's output; nullopt and `error` on anything torn, corrupt or inconsistent.
+std::optional<RoutingHistory> history_from_json(const std::string& text, unsigned limit, std::string& error);
+
+/// Durable storage of the routing history in one file. Main thread only.
+class StateStore {
+ public:
+  explicit StateStore(std::string path) : path_(std::move(path)) {}
+
+  struct Loaded {
+    enum class Kind { Missing, Ok, Corrupt } kind = Kind::Missing;
+    std::optional<RoutingHistory> history;
+    std::string error;  ///< for Corrupt: what is wrong, naming the file
+  };
+  /// Reads the file: Missing when it does not exist, Corrupt when unreadable or invalid.
+  Loaded load(unsigned limit) const;
+
+  /// Writes a temporary file beside it, fsyncs it, renames it over the file and fsyncs the
+  /// directory. On failure returns false with `error` set, and the old file is untouched.
+  bool save(const RoutingHistory& h, std::string& error) const;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace canaryd::weights

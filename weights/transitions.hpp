@@ -1,0 +1,51 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "config/labels.hpp"
+#include "config/selector.hpp"
+#include "config/weight.hpp"
+#include "weights/routing_history.hpp"
+
+namespace canaryd::weights {
+
+/// Why a change was refused: an HTTP status of the control API (400, 404, 409) and a message.
+struct TransitionError {
+  int status = 400;
+  std::string message;
+};
+
+/// What a transition may look at besides the history: the service and its endpoints now.
+struct TransitionContext {
+  config::Selector service_selector;
+  std::vector<config::Labels> endpoint_labels;  ///< labels of every known endpoint
+  std::string cause;
+  Clock::time_point now{};
+};
+
+/// A new state (revision = current + 1) or the reason there is none. Pure functions: nothing is
+/// applied here; ControlService persists and publishes.
+using TransitionResult = std::variant<RoutingState, TransitionError>;
+
+/// Sets the canary percent; 409 without a canary set.
+TransitionResult set_weight(const RoutingHistory& h, config::BasisPoints weight, const TransitionContext& ctx);
+/// stable := canary, canary := none, weight := 0; 409 without a canary or when it matches no endpoint.
+TransitionResult promote(const RoutingHistory& h, const TransitionContext& ctx);
+/// weight := 0, the canary stays defined; 409 without a canary set.
+TransitionResult rollback(const RoutingHistory& h, const TransitionContext& ctx);
+/// Restores selectors and weight of `to_revision` (default: the one before the current) as a new
+/// revision; 404 when it is not in the history.
+TransitionResult undo(const RoutingHistory& h, std::optional<std::uint64_t> to_revision, const TransitionContext& ctx);
+/// Defines a new canary set; 409 when it is not provably disjoint from stable.
+TransitionResult define_canary(const RoutingHistory& h, const config::Selector& canary, config::BasisPoints weight,
+                               const TransitionContext& ctx);
+/// Removes the canary set (weight 0); 409 when there is none.
+TransitionResult remove_canary(const RoutingHistory& h, const TransitionContext& ctx);
+
+/// True when service AND a and service AND b can never match the same labels.
+bool sets_disjoint(const config::Selector& service, const config::Selector& a, const config::Selector& b);
+
+}  // namespace canaryd::weights

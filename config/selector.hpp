@@ -41,6 +41,9 @@ class Selector {
   /// True when no label set can match both selectors (some key has contradictory requirements).
   bool provably_disjoint(const Selector& other) const;
 
+  /// True when some label set matches (false for contradictions such as `a=x,a=y`). Pure; any thread.
+  bool satisfiable() const;
+
   /// Canonical string syntax, requirements sorted by key then operator: `name=nginx,version=v1`.
   std::string to_string() const;
 

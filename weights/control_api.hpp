@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "weights/control_service.hpp"
 
@@ -43,6 +44,10 @@ class ControlApi {
   std::string token_;
   std::function<ServiceView()> view_;
 };
+
+/// The methods a known /api/ path accepts, for a 405's Allow header ("GET", "PUT, DELETE"); "" when the
+/// path is not an API endpoint. `path` without a query string. Any thread.
+std::string_view allowed_methods(std::string_view path);
 
 /// Constant-time comparison of a received Authorization header against "Bearer <token>".
 bool bearer_matches(const std::string& authorization, const std::string& token);

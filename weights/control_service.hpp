@@ -43,6 +43,9 @@ class ControlService {
 
   /// Changes the history bound (reload) and persists when that trimmed anything.
   void set_history_limit(unsigned limit);
+  /// As above, and reports a failed write (the new bound is kept in memory either way: the file then
+  /// merely holds older revisions, which the next load trims). Main thread.
+  bool set_history_limit(unsigned limit, std::string& error);
 
   RoutingHistory history() const;
   RoutingState current() const;

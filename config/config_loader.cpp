@@ -1,0 +1,386 @@
+#include <arpa/inet.h>
+
+#include <cctype>
+#include <cstring>
+#include <exception>
+#include <limits>
+#include <map>
+
+#include "config/config.hpp"
+#include "config/yaml_fields.hpp"
+
+namespace canaryd::config {
+namespace {
+
+using detail::Diagnostics;
+
+constexpr std::uint64_t kMaxThreads = 256;
+constexpr std::uint64_t kMaxHistoryLimit = 1000;
+constexpr std::uint64_t kMaxRetries = 10;
+constexpr std::uint64_t kMinHeaderBytes = 1024;
+constexpr std::uint64_t kMaxHeaderBytes = 1024 * 1024;
+constexpr std::uint64_t kUnbounded = std::numeric_limits<std::uint64_t>::max();
+
+// RFC 9110 token characters: what a header field name may contain.
+bool is_http_field_name(std::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u)) continue;
+    if (std::strchr("!#$%&'*+-.^_`|~", c) == nullptr || c == '\0') return false;
+  }
+  return true;
+}
+
+// Two spellings of one socket address ("::1" and "0:0::1", "Localhost" and "localhost") compare equal.
+std::string address_identity(const HostPort& hp) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  in6_addr v6{};
+  in_addr v4{};
+  std::string host;
+  if (inet_pton(AF_INET6, hp.host.c_str(), &v6) == 1 && inet_ntop(AF_INET6, &v6, buf, sizeof buf) != nullptr) {
+    host = std::string("[") + buf + "]";
+  } else if (inet_pton(AF_INET, hp.host.c_str(), &v4) == 1 && inet_ntop(AF_INET, &v4, buf, sizeof buf) != nullptr) {
+    host = buf;
+  } else {
+    host = hp.host;
+    for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return host + ":" + std::to_string(hp.port);
+}
+
+// One pass over the document: every section is read into `config_`, every problem goes to `diags_`,
+// and reading continues after a problem so that one run of `canaryd -t` shows all of them.
+class Loader {
+ public:
+  explicit Loader(const std::string& source) : diags_(source) { config_.source = source; }
+
+  LoadResult load(const std::string& text) {
+    LoadResult result;
+    try {
+      std::vector<YAML::Node> docs = YAML::LoadAll(text);
+      if (docs.empty() || docs.front().IsNull()) {
+        diags_.add("", "the configuration is empty; it needs at least listen and service");
+      } else if (docs.size() > 1) {
+        diags_.add("", "more than one YAML document ('---'); put the whole configuration in one");
+      } else if (!docs.front().IsMap()) {
+        diags_.add("", "the top level must be a map of settings, got " + detail::describe_node(docs.front()));
+      } else {
+        load_root(docs.front());
+      }
+    } catch (const YAML::Exception& e) {
+      if (e.mark.is_null()) {
+        diags_.add("", e.msg);
+      } else {
+        diags_.add("", "line " + std::to_string(e.mark.line + 1) + ", column " + std::to_string(e.mark.column + 1) +
+                           ": " + e.msg);
+      }
+    } catch (const std::exception& e) {
+      // Nothing above should throw anything else; if it does, it is still an error, not a crash.
+      diags_.add("", std::string("cannot load: ") + e.what());
+    }
+    if (diags_.empty()) result.config = std::move(config_);
+    result.errors = diags_.take();
+    return result;
+  }
+
+ private:
+  void load_root(const YAML::Node& root) {
+    const auto present =
+        detail::visit_map(root, "",
+                          {"listen", "threads", "control", "state_file", "history_limit", "endpoints", "service",
+                           "routing", "timeouts", "limits"},
+                          diags_, [this](const std::string& key, const YAML::Node& value, const std::string& path) {
+                            load_root_field(key, value, path);
+                          });
+    if (!present.count("listen")) diags_.add("listen", "required (a list of {address: host:port})");
+    if (!present.count("service")) diags_.add("service", "required (at least service.stable)");
+    check_control_address();
+  }
+
+  void load_root_field(const std::string& key, const YAML::Node& value, const std::string& path) {
+    if (key == "listen") {
+      load_listen(value, path);
+    } else if (key == "threads") {
+      if (auto v = detail::read_integer(value, path, 0, kMaxThreads, diags_)) {
+        config_.threads = static_cast<unsigned>(*v);
+      }
+    } else if (key == "control") {
+      load_control(value, path);
+    } else if (key == "state_file") {
+      auto v = detail::read_string(value, path, diags_);
+      if (v && v->empty()) diags_.add(path, "must not be empty");
+      if (v && !v->empty()) config_.state_file = *v;
+    } else if (key == "history_limit") {
+      if (auto v = detail::read_integer(value, path, 1, kMaxHistoryLimit, diags_)) {
+        config_.history_limit = static_cast<unsigned>(*v);
+      }
+    } else if (key == "endpoints") {
+      load_endpoints(value, path);
+    } else if (key == "service") {
+      load_service(value, path);
+    } else if (key == "routing") {
+      load_routing(value, path);
+    } else if (key == "timeouts") {
+      load_timeouts(value, path);
+    } else if (key == "limits") {
+      load_limits(value, path);
+    }
+  }
+
+  void load_listen(const YAML::Node& node, const std::string& path) {
+    if (!node.IsSequence()) {
+      diags_.add(path, "must be a list of {address: host:port}, got " + detail::describe_node(node));
+      return;
+    }
+    if (node.size() == 0) {
+      diags_.add(path, "must have at least one entry");
+      return;
+    }
+    std::map<std::string, std::size_t> seen;
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const std::string item = detail::item_path(path, i);
+      const YAML::Node entry = node[i];
+      if (!entry.IsMap()) {
+        diags_.add(item, "must be a map {address: host:port}, got " + detail::describe_node(entry));
+        continue;
+      }
+      std::optional<HostPort> address;
+      const auto present = detail::visit_map(
+          entry, item, {"address"}, diags_, [&](const std::string&, const YAML::Node& value, const std::string& field) {
+            address = detail::read_address(value, field, /*allow_port_zero=*/true, diags_);
+          });
+      if (!present.count("address")) {
+        diags_.add(detail::child_path(item, "address"), "required");
+        continue;
+      }
+      if (!address) continue;  // reported by read_address
+      // Port 0 asks for an ephemeral port, so two such listeners do not collide.
+      if (address->port != 0) {
+        const auto [it, inserted] = seen.emplace(address_identity(*address), i);
+        if (!inserted) {
+          diags_.add(detail::child_path(item, "address"),
+                     "duplicate of " + detail::item_path(path, it->second) + ".address (" + address->to_string() + ")");
+          continue;
+        }
+      }
+      config_.listen.push_back(Listener{*address});
+    }
+  }
+
+  void load_control(const YAML::Node& node, const std::string& path) {
+    if (!detail::expect_section(node, path, "a map {address, token_file}", diags_) || node.IsNull()) return;
+    detail::visit_map(node, path, {"address", "token_file"}, diags_,
+                      [&](const std::string& key, const YAML::Node& value, const std::string& field) {
+                        if (key == "address") {
+                          if (auto a = detail::read_address(value, field, /*allow_port_zero=*/true, diags_)) {
+                            config_.control.address = *a;
+                          }
+                        } else if (auto s = detail::read_string(value, field, diags_)) {
+                          config_.control.token_file = *s;
+                        }
+                      });
+  }
+
+  // The control server and a listener on one socket address would fail at bind time with a less
+  // helpful message; say it here, where `canaryd -t` can catch it.
+  void check_control_address() {
+    const HostPort& control = config_.control.address;
+    if (control.port == 0) return;
+    for (std::size_t i = 0; i < config_.listen.size(); ++i) {
+      if (address_identity(config_.listen[i].address) == address_identity(control)) {
+        diags_.add("control.address",
+                   "same address as listen[" + std::to_string(i) + "].address (" + control.to_string() + ")");
+      }
+    }
+  }
+
+  void load_endpoints(const YAML::Node& node, const std::string& path) {
+    if (node.IsNull()) return;
+    if (!node.IsSequence()) {
+      diags_.add(path, "must be a list of {address: host:port, labels: {...}}, got " + detail::describe_node(node));
+      return;
+    }
+    std::map<std::string, std::size_t> seen;
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const std::string item = detail::item_path(path, i);
+      const YAML::Node entry = node[i];
+      if (!entry.IsMap()) {
+        diags_.add(item, "must be a map {address: host:port, labels: {...}}, got " + detail::describe_node(entry));
+        continue;
+      }
+      // Read into optionals: a value refused for any reason (wrong type, stray tag) stays empty.
+      std::optional<HostPort> address;
+      std::optional<Labels> labels = Labels{};
+      const auto present =
+          detail::visit_map(entry, item, {"address", "labels"}, diags_,
+                            [&](const std::string& key, const YAML::Node& value, const std::string& field) {
+                              if (key == "address") {
+                                address = detail::read_address(value, field, /*allow_port_zero=*/false, diags_);
+                              } else {
+                                labels = detail::read_labels(value, field, diags_);
+                              }
+                            });
+      if (!present.count("address")) {
+        diags_.add(detail::child_path(item, "address"), "required");
+        continue;
+      }
+      if (!address || !labels) continue;  // reported by the readers
+      Endpoint endpoint{*address, std::move(*labels)};
+      const auto [it, inserted] = seen.emplace(address_identity(endpoint.address), i);
+      if (!inserted) {
+        diags_.add(detail::child_path(item, "address"), "duplicate of " + detail::item_path(path, it->second) +
+                                                            ".address (" + endpoint.address.to_string() + ")");
+        continue;
+      }
+      config_.endpoints.push_back(std::move(endpoint));
+    }
+  }
+
+  void load_service(const YAML::Node& node, const std::string& path) {
+    if (!node.IsMap()) {
+      diags_.add(path, "must be a map {selector, stable, canary, canary_weight}, got " + detail::describe_node(node));
+      return;
+    }
+    // Read into optionals: a value refused for any reason (wrong type, stray tag) stays empty, and the
+    // checks between fields below run only on values that were read.
+    std::optional<Selector> selector;
+    std::optional<Selector> stable;
+    std::optional<Selector> canary;
+    std::optional<BasisPoints> weight;
+    bool canary_null = false;
+    const auto present =
+        detail::visit_map(node, path, {"selector", "stable", "canary", "canary_weight"}, diags_,
+                          [&](const std::string& key, const YAML::Node& value, const std::string& field) {
+                            if (key == "selector") {
+                              selector = detail::read_selector(value, field, diags_);
+                            } else if (key == "stable") {
+                              stable = detail::read_selector(value, field, diags_);
+                            } else if (key == "canary") {
+                              canary_null = value.IsNull();  // explicitly no canary
+                              if (!canary_null) canary = detail::read_selector(value, field, diags_);
+                            } else {
+                              weight = detail::read_weight(value, field, diags_);
+                            }
+                          });
+    const bool selector_ok = !present.count("selector") || selector;
+    const bool stable_ok = stable.has_value();
+    const bool canary_ok = !present.count("canary") || canary || canary_null;
+    const bool weight_ok = !present.count("canary_weight") || weight;
+    auto& service = config_.service;
+    if (selector) service.selector = std::move(*selector);
+    if (stable) service.stable = std::move(*stable);
+    service.canary = std::move(canary);
+    if (weight) service.canary_weight = *weight;
+
+    const std::string stable_path = detail::child_path(path, "stable");
+    const std::string canary_path = detail::child_path(path, "canary");
+    if (!present.count("stable")) diags_.add(stable_path, "required (a label map or a selector string)");
+
+    if (weight_ok && canary_ok && service.canary_weight > 0 && !service.canary) {
+      diags_.add(
+          detail::child_path(path, "canary_weight"),
+          "is " + format_weight(service.canary_weight) + " but service.canary is not set; define a canary or use 0");
+    }
+    if (!selector_ok) return;  // every set check below depends on the service selector
+
+    std::optional<Selector> stable_set;
+    if (stable_ok) {
+      stable_set = Selector::conjunction(service.selector, service.stable);
+      if (!stable_set->satisfiable()) {
+        diags_.add(stable_path, "can never match any endpoint: together with service.selector it requires \"" +
+                                    stable_set->to_string() + "\", which contradicts itself");
+        stable_set.reset();
+      }
+    }
+    if (!canary_ok || !service.canary) return;
+    const Selector canary_set = Selector::conjunction(service.selector, *service.canary);
+    if (!canary_set.satisfiable()) {
+      diags_.add(canary_path, "can never match any endpoint: together with service.selector it requires \"" +
+                                  canary_set.to_string() + "\", which contradicts itself");
+      return;
+    }
+    if (stable_set && !stable_set->provably_disjoint(canary_set)) {
+      const std::string sets =
+          "stable: \"" + stable_set->to_string() + "\", canary: \"" + canary_set.to_string() + "\"";
+      diags_.add(
+          canary_path,
+          "overlaps service.stable (both can match the same endpoints); the sets must be disjoint (" + sets + ")");
+    }
+  }
+
+  void load_routing(const YAML::Node& node, const std::string& path) {
+    if (!detail::expect_section(node, path, "a map {override_header, response_header, retries}", diags_)) return;
+    if (node.IsNull()) return;
+    detail::visit_map(node, path, {"override_header", "response_header", "retries"}, diags_,
+                      [this](const std::string& key, const YAML::Node& value, const std::string& field) {
+                        if (key == "retries") {
+                          auto v = detail::read_integer(value, field, 0, kMaxRetries, diags_);
+                          if (v) config_.routing.retries = static_cast<unsigned>(*v);
+                        } else if (auto name = read_header_name(value, field)) {
+                          auto& target = key == "override_header" ? config_.routing.override_header
+                                                                  : config_.routing.response_header;
+                          target = *name;
+                        }
+                      });
+  }
+
+  std::optional<std::string> read_header_name(const YAML::Node& value, const std::string& field) {
+    auto name = detail::read_string(value, field, diags_);
+    if (name && !name->empty() && !is_http_field_name(*name)) {
+      diags_.add(field, "must be an HTTP header name (letters, digits and !#$%&'*+-.^_`|~) or \"\" to disable, got \"" +
+                            *name + "\"");
+      return std::nullopt;
+    }
+    return name;
+  }
+
+  void load_timeouts(const YAML::Node& node, const std::string& path) {
+    if (!detail::expect_section(node, path, "a map of durations", diags_) || node.IsNull()) return;
+    auto& t = config_.timeouts;
+    const std::map<std::string, std::chrono::milliseconds*> fields = {{"connect", &t.connect},
+                                                                      {"upstream", &t.upstream},
+                                                                      {"client_header", &t.client_header},
+                                                                      {"keepalive_idle", &t.keepalive_idle},
+                                                                      {"drain", &t.drain}};
+    detail::visit_map(node, path, {"connect", "upstream", "client_header", "keepalive_idle", "drain"}, diags_,
+                      [&](const std::string& key, const YAML::Node& value, const std::string& field) {
+                        // drain 0 means "stop at once"; every other timeout at 0 would fail every request.
+                        if (auto d = detail::read_duration(value, field, /*allow_zero=*/key == "drain", diags_)) {
+                          *fields.at(key) = *d;
+                        }
+                      });
+  }
+
+  void load_limits(const YAML::Node& node, const std::string& path) {
+    if (!detail::expect_section(node, path, "a map {max_header_bytes, max_body_bytes}", diags_) || node.IsNull()) {
+      return;
+    }
+    detail::visit_map(node, path, {"max_header_bytes", "max_body_bytes"}, diags_,
+                      [&](const std::string& key, const YAML::Node& value, const std::string& field) {
+                        if (key == "max_header_bytes") {
+                          if (auto v = detail::read_integer(value, field, kMinHeaderBytes, kMaxHeaderBytes, diags_)) {
+                            config_.limits.max_header_bytes = *v;
+                          }
+                        } else if (auto v = detail::read_integer(value, field, 0, kUnbounded, diags_)) {
+                          config_.limits.max_body_bytes = *v;
+                        }
+                      });
+  }
+
+  Config config_;
+  Diagnostics diags_;
+};
+
+}  // namespace
+
+LoadResult load_config_text(const std::string& text, const std::string& source) {
+  try {
+    return Loader(source).load(text);
+  } catch (const std::exception& e) {
+    // Out of memory or similar: still an answer, never an exception (callers print and exit 1).
+    return LoadResult{std::nullopt, {source + ": cannot load: " + e.what()}};
+  }
+}
+
+}  // namespace canaryd::config

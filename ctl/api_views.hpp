@@ -1,0 +1,54 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace canaryd::ctl {
+
+/// What canaryctl reads of an endpoint in the status document.
+struct EndpointView {
+  std::string address;
+  bool healthy = true;
+};
+
+struct SetView {
+  std::string selector;
+  std::vector<EndpointView> endpoints;
+};
+
+/// The status document of contract section 4 (also the answer of every change).
+struct StatusView {
+  std::uint64_t revision = 0;
+  double canary_weight = 0;
+  std::string updated_at;
+  SetView stable;
+  std::optional<SetView> canary;
+};
+
+/// One revision of GET /api/history.
+struct RevisionView {
+  std::uint64_t revision = 0;
+  std::string time;
+  double canary_weight = 0;
+  std::string stable;
+  std::optional<std::string> canary;
+  std::string cause;
+};
+
+/// Parses a status document. On failure sets `error` (what is missing or malformed) and returns nullopt.
+std::optional<StatusView> parse_status(std::string_view json, std::string& error);
+
+/// Parses {"revisions": [...]}, keeping the server's order (oldest first).
+std::optional<std::vector<RevisionView>> parse_history(std::string_view json, std::string& error);
+
+/// True when the text is one JSON value (a refusal printed as is under -o json must be JSON).
+bool is_json(std::string_view text);
+
+/// The message to print for a refusal: the "error" of {"error": "..."}, else the status line and the
+/// start of whatever came back (a proxy in between may answer in HTML).
+std::string refusal_message(int status, std::string_view reason, std::string_view body);
+
+}  // namespace canaryd::ctl

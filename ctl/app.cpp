@@ -1,0 +1,86 @@
+#include "ctl/app.hpp"
+
+#include "ctl/api_call.hpp"
+#include "ctl/api_views.hpp"
+#include "ctl/render.hpp"
+
+#ifndef CANARYD_VERSION
+#define CANARYD_VERSION "0.0.0"
+#endif
+
+namespace canaryd::ctl {
+namespace {
+
+void print_body(std::ostream& out, const std::string& body) {
+  out << body;
+  if (body.empty() || body.back() != '\n') out << '\n';
+}
+
+/// The readable output of a successful answer, or an explanation when the answer is not canaryd's.
+int print_table(Command command, const HttpResponse& res, const ServerUrl& server, std::ostream& out,
+                std::ostream& err) {
+  std::string error;
+  if (command == Command::History) {
+    if (auto history = parse_history(res.body, error)) {
+      out << render_history(*history);
+      return kExitOk;
+    }
+  } else if (auto status = parse_status(res.body, error)) {
+    out << (command == Command::Status ? render_status(*status) : render_confirmation(command, *status));
+    return kExitOk;
+  }
+  err << "canaryctl: " << server.text << " answered " << res.status << " but not as canaryd does: " << error
+      << "\n";
+  if (is_change(command)) err << "canaryctl: the change may have been applied; check with `canaryctl status`\n";
+  return kExitRefused;
+}
+
+}  // namespace
+
+int run(const std::vector<std::string>& args, const Environment& env, Transport& transport, std::ostream& out,
+        std::ostream& err) {
+  auto parsed = parse_args(args);
+  if (const auto* e = std::get_if<UsageError>(&parsed)) {
+    err << "canaryctl: " << e->message << "\n" << short_usage();
+    return kExitUsage;
+  }
+  const auto& inv = std::get<Invocation>(parsed);
+  if (inv.command == Command::Help) {
+    out << full_help();
+    return kExitOk;
+  }
+  if (inv.command == Command::Version) {
+    out << "canaryctl " CANARYD_VERSION "\n";
+    return kExitOk;
+  }
+
+  auto connection = resolve_connection(inv, env);
+  if (const auto* e = std::get_if<UsageError>(&connection)) {
+    err << "canaryctl: " << e->message << "\n";
+    return kExitUsage;
+  }
+  const auto& conn = std::get<Connection>(connection);
+
+  const ApiCall call = build_api_call(inv);
+  const HttpRequest request{call.method, conn.server.base_path + call.path, call.body, conn.token};
+  auto result = transport.send(conn.server, request);
+  if (const auto* e = std::get_if<TransportError>(&result)) {
+    err << "canaryctl: cannot reach canaryd at " << conn.server.text << ": " << e->message << "\n";
+    return kExitUnreachable;
+  }
+  const auto& res = std::get<HttpResponse>(result);
+
+  const bool ok = res.status >= 200 && res.status < 300;
+  if (inv.output == OutputFormat::Json && (ok || is_json(res.body))) {
+    // Scripts read the server's own document on stdout, refusals included; the exit status tells which.
+    print_body(out, res.body);
+    return ok ? kExitOk : kExitRefused;
+  }
+  if (!ok) {
+    err << "error: " << refusal_message(res.status, res.reason, res.body) << "\n";
+    return kExitRefused;
+  }
+  return print_table(inv.command, res, conn.server, out, err);
+}
+
+}  // namespace canaryd::ctl

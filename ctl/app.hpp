@@ -1,0 +1,23 @@
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "ctl/settings.hpp"
+#include "ctl/transport.hpp"
+
+namespace canaryd::ctl {
+
+/// Exit statuses of contract section 1.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitRefused = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitUnreachable = 3;
+
+/// Runs one canaryctl invocation (`args` without the program name) and returns its exit status.
+/// All I/O goes through the parameters, so tests pass a fake transport and string streams.
+int run(const std::vector<std::string>& args, const Environment& env, Transport& transport, std::ostream& out,
+        std::ostream& err);
+
+}  // namespace canaryd::ctl

@@ -1,0 +1,45 @@
+#include "ctl/cause.hpp"
+
+#include <cctype>
+
+namespace canaryd::ctl {
+namespace {
+
+bool shell_safe(char c) {
+  if (std::isalnum(static_cast<unsigned char>(c)) != 0) return true;
+  switch (c) {
+    case '@': case '%': case '+': case '=': case ':': case ',': case '.': case '/': case '-': case '_':
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+std::string shell_quote(std::string_view word) {
+  bool safe = !word.empty();
+  for (char c : word) safe = safe && shell_safe(c);
+  if (safe) return std::string(word);
+  std::string out = "'";
+  for (char c : word) {
+    if (c == '\'') {
+      out += "'\\''";  // close, escaped quote, reopen: the only way to put ' inside '...'
+    } else {
+      out += c;
+    }
+  }
+  out += '\'';
+  return out;
+}
+
+std::string command_line_cause(const std::vector<std::string>& words) {
+  std::string out = "canaryctl";
+  for (const auto& w : words) {
+    out += ' ';
+    out += shell_quote(w);
+  }
+  return out;
+}
+
+}  // namespace canaryd::ctl

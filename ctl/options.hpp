@@ -1,0 +1,50 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace canaryd::ctl {
+
+enum class Command { Help, Version, Status, History, Weight, Promote, Rollback, Undo, CanarySet, CanaryRemove };
+
+enum class OutputFormat { Table, Json };
+
+/// One canaryctl invocation, validated: everything a usage error could be about has been checked.
+struct Invocation {
+  Command command = Command::Help;
+  std::optional<std::string> server;      ///< -s/--server, as given (parsed later, with CANARYD_URL)
+  std::optional<std::string> token_file;  ///< --token-file
+  OutputFormat output = OutputFormat::Table;
+  std::string percent;                    ///< weight PERCENT / canary --weight, as JSON number text
+  std::string selector;                   ///< canary SELECTOR
+  std::optional<std::uint64_t> to_revision;  ///< undo --to-revision
+  std::optional<std::string> cause;       ///< --cause, when given
+  std::string default_cause;              ///< the command line without the connection options
+
+  /// What a change records: --cause, else the command line.
+  const std::string& effective_cause() const { return cause ? *cause : default_cause; }
+};
+
+/// A plainly wrong command line; canaryctl prints it with the short usage and exits 2.
+struct UsageError {
+  std::string message;
+};
+
+using ParseResult = std::variant<Invocation, UsageError>;
+
+/// Parses the arguments after the program name. Pure: no environment, no files.
+ParseResult parse_args(const std::vector<std::string>& args);
+
+/// True for the commands that change the routing state (they take --cause).
+bool is_change(Command command);
+
+/// The few lines printed under a usage error.
+std::string short_usage();
+
+/// The --help text.
+std::string full_help();
+
+}  // namespace canaryd::ctl

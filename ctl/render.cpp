@@ -1,0 +1,99 @@
+#include "ctl/render.hpp"
+
+#include <cmath>
+
+#include "ctl/table.hpp"
+
+namespace canaryd::ctl {
+namespace {
+
+constexpr std::string_view kNone = "<none>";
+
+/// Weights are computed in basis points so that 100 - 33.33 prints 66.67, not 66.670000000000002.
+long long basis_points(double percent) { return std::llround(percent * 100.0); }
+
+std::string format_basis_points(long long bp) {
+  std::string out = bp < 0 ? "-" : "";
+  const long long a = bp < 0 ? -bp : bp;
+  out += std::to_string(a / 100);
+  const long long frac = a % 100;
+  if (frac != 0) {
+    out += '.';
+    out += static_cast<char>('0' + frac / 10);
+    if (frac % 10 != 0) out += static_cast<char>('0' + frac % 10);
+  }
+  return out;
+}
+
+std::string endpoints_text(const SetView& set) {
+  if (set.endpoints.empty()) return std::string(kNone);
+  std::string out;
+  for (const auto& e : set.endpoints) {
+    if (!out.empty()) out += ", ";
+    out += e.address;
+    out += e.healthy ? " (healthy)" : " (unhealthy)";
+  }
+  return out;
+}
+
+std::string canary_text(const StatusView& status) {
+  return status.canary ? status.canary->selector : std::string(kNone);
+}
+
+std::string revision_text(const StatusView& status) { return "(revision " + std::to_string(status.revision) + ")"; }
+
+}  // namespace
+
+std::string format_percent(double percent) { return format_basis_points(basis_points(percent)); }
+
+std::string render_status(const StatusView& status) {
+  const long long canary_bp = status.canary ? basis_points(status.canary_weight) : 0;
+  // The revision is padded to a fixed width so UPDATED stays in place as revisions grow.
+  std::string revision = std::to_string(status.revision);
+  if (revision.size() < 8) revision.append(8 - revision.size(), ' ');
+  std::string out = "REVISION  " + revision + "  UPDATED  " + (status.updated_at.empty() ? "-" : status.updated_at) + "\n";
+  out += "CANARY WEIGHT  " + format_basis_points(canary_bp) + "%\n\n";
+
+  std::vector<TableRow> rows{{"SET", "SELECTOR", "SHARE", "ENDPOINTS"}};
+  rows.push_back({"stable", status.stable.selector, format_basis_points(10000 - canary_bp) + "%",
+                  endpoints_text(status.stable)});
+  if (status.canary) {
+    rows.push_back({"canary", status.canary->selector, format_basis_points(canary_bp) + "%",
+                    endpoints_text(*status.canary)});
+  } else {
+    rows.push_back({"canary", std::string(kNone)});
+  }
+  return out + render_table(rows);
+}
+
+std::string render_history(const std::vector<RevisionView>& revisions) {
+  std::vector<TableRow> rows{{"REVISION", "WEIGHT", "STABLE", "CANARY", "CHANGE-CAUSE"}};
+  for (const auto& r : revisions) {
+    rows.push_back({std::to_string(r.revision), format_percent(r.canary_weight) + "%", r.stable,
+                    r.canary ? *r.canary : std::string(kNone), r.cause.empty() ? std::string(kNone) : r.cause});
+  }
+  return render_table(rows);
+}
+
+std::string render_confirmation(Command command, const StatusView& status) {
+  const std::string weight = format_percent(status.canary_weight) + "%";
+  switch (command) {
+    case Command::Weight:
+      return "canary weight set to " + weight + " " + revision_text(status) + "\n";
+    case Command::Promote:
+      return "promoted: stable is now " + status.stable.selector + " " + revision_text(status) + "\n";
+    case Command::Rollback:
+      return "rolled back: canary weight " + weight + " " + revision_text(status) + "\n";
+    case Command::Undo:
+      return "undone: now revision " + std::to_string(status.revision) + " (weight " + weight + ", stable " +
+             status.stable.selector + ", canary " + canary_text(status) + ")\n";
+    case Command::CanarySet:
+      return "canary set to " + canary_text(status) + " at " + weight + " " + revision_text(status) + "\n";
+    case Command::CanaryRemove:
+      return "canary removed " + revision_text(status) + "\n";
+    default:
+      return render_status(status);
+  }
+}
+
+}  // namespace canaryd::ctl

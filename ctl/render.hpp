@@ -1,0 +1,24 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ctl/api_views.hpp"
+#include "ctl/options.hpp"
+
+namespace canaryd::ctl {
+
+/// A percent with at most two decimals and no trailing zeros: 10.0 -> "10", 2.5 -> "2.5",
+/// 33.33 -> "33.33" (weights are 0.01 % steps, so two decimals lose nothing).
+std::string format_percent(double percent);
+
+/// The readable `status`: revision and weight, then one row per set with its share and endpoints.
+std::string render_status(const StatusView& status);
+
+/// The readable `history`, like `kubectl rollout history`: one row per revision, oldest first.
+std::string render_history(const std::vector<RevisionView>& revisions);
+
+/// The one-line confirmation of a change, from the status the server answered.
+std::string render_confirmation(Command command, const StatusView& status);
+
+}  // namespace canaryd::ctl

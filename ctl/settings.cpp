@@ -1,0 +1,40 @@
+#include "ctl/settings.hpp"
+
+#include "ctl/token.hpp"
+
+namespace canaryd::ctl {
+namespace {
+
+bool set(const std::optional<std::string>& v) { return v && !v->empty(); }
+
+}  // namespace
+
+std::variant<Connection, UsageError> resolve_connection(const Invocation& inv, const Environment& env) {
+  std::string url(kDefaultServerUrl);
+  std::string origin;  // named in the message, so a stale CANARYD_URL is easy to spot
+  if (inv.server) {
+    url = *inv.server;
+    origin = "-s";
+  } else if (set(env.server_url)) {
+    url = *env.server_url;
+    origin = "CANARYD_URL";
+  }
+
+  Connection c;
+  std::string error;
+  auto server = parse_server_url(url, error);
+  if (!server) return UsageError{origin.empty() ? error : origin + ": " + error};
+  c.server = std::move(*server);
+
+  if (inv.token_file) {
+    auto token = read_token_file(*inv.token_file, error);
+    if (!token) return UsageError{error};
+    if (token->empty()) return UsageError{"token file " + *inv.token_file + " is empty"};
+    c.token = std::move(*token);
+  } else if (set(env.token)) {
+    c.token = trim_whitespace(*env.token);
+  }
+  return c;
+}
+
+}  // namespace canaryd::ctl

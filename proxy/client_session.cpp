@@ -1,0 +1,484 @@
+#include "proxy/client_session.hpp"
+
+#include <chrono>
+#include <optional>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "proxy/header_rewrite.hpp"
+#include "proxy/request_validator.hpp"
+
+namespace canaryd::proxy {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using boost::system::error_code;
+using std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kReadChunk = 8192;
+constexpr std::uint32_t kMaxResponseHeader = 64 * 1024;
+// How long and how much a closing connection may still read, so that the peer sees our last
+// response instead of a reset caused by data it had already sent (nginx's lingering close).
+constexpr auto kLingerTime = std::chrono::seconds(2);
+constexpr std::size_t kLingerBytes = 1 << 20;
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
+    if (x != y) return false;
+  }
+  return true;
+}
+
+std::string_view view(beast::string_view s) { return {s.data(), s.size()}; }
+
+bool has_healthy(const std::vector<UpstreamEndpoint>& set) {
+  for (const auto& ep : set)
+    if (ep.healthy) return true;
+  return false;
+}
+
+const char* reason_phrase(int status) {
+  switch (status) {
+    case 400: return "Bad Request";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 417: return "Expectation Failed";
+    case 431: return "Request Header Fields Too Large";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Error";
+  }
+}
+
+}  // namespace
+
+ClientSession::ClientSession(Worker& worker, asio::ip::tcp::socket socket)
+    : worker_(worker), client_(std::move(socket)) {
+  error_code ec;
+  auto remote = client_.socket().remote_endpoint(ec);
+  client_ip_ = ec ? "unknown" : remote.address().to_string();
+  client_.socket().set_option(asio::ip::tcp::no_delay(true), ec);
+  worker_.metrics().client_connections(+1);
+  worker_.add_session(*this);
+}
+
+ClientSession::~ClientSession() { worker_.metrics().client_connections(-1); }
+
+void ClientSession::close_if_idle() {
+  if (idle_) client_.cancel();
+}
+
+asio::awaitable<void> ClientSession::run() {
+  bool first = true;
+  for (;;) {
+    idle_ = true;
+    if (worker_.draining() && client_buffer_.size() == 0) break;
+    std::size_t head_size = 0;
+    HeadResult head = co_await read_head(head_size, first);
+    idle_ = false;
+    if (head == HeadResult::Closed) break;
+    if (head == HeadResult::Timeout) {
+      co_await send_error(408, "request header timeout", false, nullptr);
+      break;
+    }
+    if (head == HeadResult::TooLarge) {
+      co_await send_error(431, "request header fields too large", false, nullptr);
+      break;
+    }
+    first = false;
+    Outcome outcome = co_await serve_one(head_size);
+    if (outcome == Outcome::Abort) {
+      error_code ec;
+      client_.socket().close(ec);
+      co_return;
+    }
+    if (outcome == Outcome::Close) break;
+  }
+  co_await close_gracefully();
+}
+
+asio::awaitable<void> ClientSession::close_gracefully() {
+  error_code ec;
+  client_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  if (!ec) {
+    client_.expires_after(kLingerTime);
+    std::size_t discarded = 0;
+    while (discarded < kLingerBytes) {
+      auto [rec, n] = co_await client_.async_read_some(asio::buffer(relay_), kNoThrow);
+      if (rec) break;
+      discarded += n;
+    }
+  }
+  client_.socket().close(ec);
+}
+
+asio::awaitable<ClientSession::HeadResult> ClientSession::read_head(std::size_t& head_size, bool first) {
+  const auto& snap = *worker_.snapshot();
+  const std::size_t limit = snap.limits.max_header_bytes;
+  // Between requests the idle timeout applies; once a request has begun (or on a new connection) the
+  // whole header section must arrive within client_header.
+  bool waiting_first_byte = client_buffer_.size() == 0;
+  client_.expires_after(waiting_first_byte && !first ? snap.timeouts.keepalive_idle : snap.timeouts.client_header);
+  std::size_t scanned = 0;
+  for (;;) {
+    std::string_view data(static_cast<const char*>(client_buffer_.data().data()), client_buffer_.size());
+    // RFC 9112 2.2: a server SHOULD ignore at least one empty line received before the request-line.
+    std::size_t lead = 0;
+    while (lead + 1 < data.size() && data[lead] == '\r' && data[lead + 1] == '\n') lead += 2;
+    if (lead > 0) {
+      client_buffer_.consume(lead);
+      scanned = 0;
+      continue;
+    }
+    std::size_t end = find_head_end(data, scanned);
+    if (end != std::string_view::npos) {
+      if (end > limit) co_return HeadResult::TooLarge;
+      head_size = end;
+      co_return HeadResult::Ready;
+    }
+    if (data.size() > limit) co_return HeadResult::TooLarge;
+    scanned = data.size();
+    auto [ec, n] = co_await client_.async_read_some(client_buffer_.prepare(kReadChunk), kNoThrow);
+    if (ec) {
+      // A timeout before any byte of a keep-alive request is just the idle limit; otherwise the client
+      // started (or opened the connection for) a request and did not finish its header in time.
+      if (ec == beast::error::timeout && (client_buffer_.size() > 0 || first)) co_return HeadResult::Timeout;
+      co_return HeadResult::Closed;
+    }
+    client_buffer_.commit(n);
+    if (waiting_first_byte) {
+      waiting_first_byte = false;
+      client_.expires_after(snap.timeouts.client_header);
+    }
+  }
+}
+
+asio::awaitable<void> ClientSession::send_error(int status, std::string_view reason, bool keep_alive,
+                                                const char* set_name) {
+  std::string body(reason);
+  body += '\n';
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason_phrase(status) +
+                    "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  const auto& snap = *worker_.snapshot();
+  if (set_name && !snap.response_header.empty()) out += snap.response_header + ": " + set_name + "\r\n";
+  out += keep_alive ? "\r\n" : "Connection: close\r\n\r\n";
+  out += body;
+  client_.expires_after(snap.timeouts.upstream);
+  co_await asio::async_write(client_, asio::buffer(out), kNoThrow);
+}
+
+asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t head_size) {
+  // Hold this request's snapshot: the worker may be handed a new one while we wait on I/O.
+  const std::shared_ptr<const RoutingSnapshot> snap_ptr = worker_.snapshot();
+  const RoutingSnapshot& snap = *snap_ptr;
+  const auto started = steady_clock::now();
+  auto& metrics = worker_.metrics();
+
+  auto fail = [&](int status, std::string_view reason, bool keep, SetKind set) -> asio::awaitable<Outcome> {
+    metrics.record_request(set, static_cast<unsigned>(status), steady_clock::now() - started);
+    co_await send_error(status, reason, keep, set == SetKind::None ? nullptr : kSetNames[static_cast<std::size_t>(set)]);
+    co_return keep ? Outcome::KeepAlive : Outcome::Close;
+  };
+
+  const std::string_view head(static_cast<const char*>(client_buffer_.data().data()), head_size);
+  const RequestCheck check = check_request_head(head);
+  if (check.status != 0) co_return co_await fail(check.status, check.reason, false, SetKind::None);
+  if (snap.limits.max_body_bytes != 0 && check.content_length && *check.content_length > snap.limits.max_body_bytes)
+    co_return co_await fail(413, "request body too large", false, SetKind::None);
+
+  std::optional<http::request_parser<http::buffer_body>> parser;
+  parser.emplace();
+  parser->header_limit(static_cast<std::uint32_t>(head_size + 1));
+  if (snap.limits.max_body_bytes != 0)
+    parser->body_limit(snap.limits.max_body_bytes);
+  else
+    parser->body_limit(boost::none);
+  error_code ec;
+  std::size_t used = parser->put(asio::buffer(client_buffer_.data().data(), head_size), ec);
+  if (ec || !parser->is_header_done() || used != head_size)
+    co_return co_await fail(400, "malformed request", false, SetKind::None);
+  client_buffer_.consume(used);
+
+  auto& req = parser->get();
+  if (req.method() == http::verb::connect) co_return co_await fail(405, "CONNECT is not supported", false, SetKind::None);
+  bool client_keep = req.keep_alive() && !worker_.draining();
+  const bool is_head = req.method() == http::verb::head;
+  const bool body_expected = !parser->is_done();
+
+  bool expect_continue = false;
+  if (auto it = req.find(http::field::expect); it != req.end()) {
+    if (!iequals(view(it->value()), "100-continue")) co_return co_await fail(417, "unsupported expectation", false, SetKind::None);
+    // We answer the expectation ourselves when we are ready for the body, as nginx does.
+    expect_continue = !check.http10;
+    req.erase(http::field::expect);
+  }
+
+  // Route: the override header first, then this worker's splitter.
+  SetKind chosen = SetKind::Stable;
+  bool forced = false;
+  if (!snap.override_header.empty()) {
+    auto it = req.find(snap.override_header);
+    if (it != req.end()) {
+      std::string_view v = view(it->value());
+      if (iequals(v, "always")) {
+        chosen = SetKind::Canary;
+        forced = true;
+      } else if (iequals(v, "never")) {
+        forced = true;
+      }
+      req.erase(snap.override_header);
+    }
+  }
+  if (!forced && worker_.splitter().next_is_canary(snap.canary_weight)) chosen = SetKind::Canary;
+  if (!has_healthy(snap.set(chosen))) {
+    SetKind other = chosen == SetKind::Stable ? SetKind::Canary : SetKind::Stable;
+    if (!has_healthy(snap.set(other)))
+      co_return co_await fail(503, "no healthy endpoint", !body_expected && client_keep, SetKind::None);
+    metrics.record_fallback(chosen);
+    chosen = other;
+  }
+
+  strip_hop_by_hop(req);
+  add_forwarding_fields(req, client_ip_, "http");
+  req.version(11);
+  if (check.chunked)
+    req.chunked(true);
+  else if (check.content_length)
+    req.content_length(*check.content_length);
+
+  const auto& set = snap.set(chosen);
+  const std::uint32_t first_index = worker_.next_index(chosen);
+  std::size_t next_candidate = 0;
+  UpstreamPool::Connection upstream;
+  std::uint32_t endpoint_id = 0;
+  bool reused = false;
+
+  // Takes a pooled connection or connects, trying further endpoints of the set on connect failure.
+  auto acquire = [&]() -> asio::awaitable<bool> {
+    unsigned connects = 0;
+    while (next_candidate < set.size() && connects <= snap.retries) {
+      const auto& ep = set[(first_index + next_candidate) % set.size()];
+      if (!ep.healthy) {
+        ++next_candidate;
+        continue;
+      }
+      if (auto pooled = worker_.pool().take(ep.id)) {
+        upstream = std::move(pooled);
+        endpoint_id = ep.id;
+        reused = true;
+        co_return true;
+      }
+      ++connects;
+      ++next_candidate;
+      auto fresh = std::make_unique<beast::tcp_stream>(worker_.io());
+      fresh->expires_after(snap.timeouts.connect);
+      auto [cec] = co_await fresh->async_connect(ep.address, kNoThrow);
+      if (!cec) {
+        error_code ignored;
+        fresh->socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+        metrics.upstream_connections(+1);
+        upstream = std::move(fresh);
+        endpoint_id = ep.id;
+        reused = false;
+        co_return true;
+      }
+      metrics.record_upstream_error(chosen, UpstreamErrorKind::Connect);
+    }
+    co_return false;
+  };
+  auto drop_upstream = [&]() {
+    if (!upstream) return;
+    error_code ignored;
+    upstream->socket().close(ignored);
+    metrics.upstream_connections(-1);
+    upstream.reset();
+  };
+
+  std::optional<http::response_parser<http::buffer_body>> response;
+  for (;;) {
+    if (!co_await acquire()) co_return co_await fail(502, "no upstream endpoint could be reached", !body_expected && client_keep, chosen);
+
+    if (expect_continue && !parser->is_done() && client_buffer_.size() == 0) {
+      expect_continue = false;
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      client_.expires_after(snap.timeouts.upstream);
+      auto [wec, wn] = co_await asio::async_write(client_, asio::buffer(kContinue), kNoThrow);
+      if (wec) {
+        drop_upstream();
+        co_return Outcome::Abort;
+      }
+    }
+
+    // Request: header, then the body re-framed through the relay buffer.
+    http::serializer<true, http::buffer_body> request_out{req};
+    bool client_failed = false;
+    bool upstream_failed = false;
+    bool body_too_large = false;
+    do {
+      auto& body = req.body();
+      if (parser->is_done()) {
+        body.data = nullptr;
+        body.size = 0;
+        body.more = false;
+      } else {
+        body.data = relay_.data();
+        body.size = relay_.size();
+        client_.expires_after(snap.timeouts.upstream);
+        auto [rec, rn] = co_await http::async_read_some(client_, client_buffer_, *parser, kNoThrow);
+        if (rec == http::error::need_buffer) rec = {};
+        if (rec) {
+          body_too_large = rec == http::error::body_limit;
+          client_failed = true;
+          break;
+        }
+        body.size = relay_.size() - body.size;
+        body.data = relay_.data();
+        body.more = !parser->is_done();
+      }
+      upstream->expires_after(snap.timeouts.upstream);
+      auto [wec, wn] = co_await http::async_write(*upstream, request_out, kNoThrow);
+      if (wec == http::error::need_buffer) wec = {};
+      if (wec) {
+        upstream_failed = true;
+        break;
+      }
+    } while (!parser->is_done() && !request_out.is_done());
+
+    if (client_failed) {
+      drop_upstream();
+      if (body_too_large) co_return co_await fail(413, "request body too large", false, chosen);
+      co_return Outcome::Abort;
+    }
+
+    // Response header; interim 1xx responses are hop-by-hop here and dropped.
+    error_code hec;
+    if (!upstream_failed) {
+      upstream_buffer_.clear();
+      for (;;) {
+        response.emplace();
+        response->header_limit(kMaxResponseHeader);
+        response->body_limit(boost::none);
+        if (is_head) response->skip(true);
+        upstream->expires_after(snap.timeouts.upstream);
+        auto [rec, rn] = co_await http::async_read_header(*upstream, upstream_buffer_, *response, kNoThrow);
+        hec = rec;
+        if (hec) break;
+        int st = response->get().result_int();
+        if (st >= 200 || st == 101) break;
+      }
+    }
+    if (!upstream_failed && !hec) break;
+
+    // A pooled connection the upstream closed just as we reused it: try again on another one when
+    // nothing of the request body was consumed (so the request can be sent again unchanged).
+    bool stale_reuse = reused && !body_expected && hec != beast::error::timeout;
+    drop_upstream();
+    if (stale_reuse) continue;
+    if (hec == beast::error::timeout) {
+      metrics.record_upstream_error(chosen, UpstreamErrorKind::Timeout);
+      co_return co_await fail(504, "upstream timed out", false, chosen);
+    }
+    metrics.record_upstream_error(chosen, UpstreamErrorKind::Reset);
+    co_return co_await fail(502, "upstream closed the connection", false, chosen);
+  }
+
+  // Response header rewrite and framing for this client.
+  auto& res = response->get();
+  const int status = res.result_int();
+  if (status == 101) {
+    drop_upstream();
+    metrics.record_upstream_error(chosen, UpstreamErrorKind::Reset);
+    co_return co_await fail(502, "upstream switched protocols", false, chosen);
+  }
+  bool upstream_keep = res.keep_alive();
+  const bool no_body = is_head || status == 204 || status == 304;
+  const bool has_length = response->content_length().has_value();
+  strip_hop_by_hop(res);
+  {
+    auto via = res.find(http::field::via);
+    std::string value = via == res.end() ? std::string() : std::string(view(via->value())) + ", ";
+    value += kViaEntry;
+    res.set(http::field::via, value);
+  }
+  if (!snap.response_header.empty()) res.set(snap.response_header, kSetNames[static_cast<std::size_t>(chosen)]);
+  res.version(11);
+  if (!no_body && !has_length) {
+    // Unknown length: chunked for HTTP/1.1 clients; an HTTP/1.0 client reads until we close.
+    if (check.http10)
+      client_keep = false;
+    else
+      res.chunked(true);
+  }
+  if (!client_keep)
+    res.set(http::field::connection, "close");
+  else if (check.http10)
+    res.set(http::field::connection, "keep-alive");
+
+  http::serializer<false, http::buffer_body> response_out{res};
+  bool aborted = false;
+  do {
+    auto& body = res.body();
+    if (response->is_done()) {
+      body.data = nullptr;
+      body.size = 0;
+      body.more = false;
+    } else {
+      body.data = relay_.data();
+      body.size = relay_.size();
+      upstream->expires_after(snap.timeouts.upstream);
+      auto [rec, rn] = co_await http::async_read_some(*upstream, upstream_buffer_, *response, kNoThrow);
+      if (rec == http::error::need_buffer) rec = {};
+      if (rec) {
+        metrics.record_upstream_error(chosen, rec == beast::error::timeout ? UpstreamErrorKind::Timeout
+                                                                          : UpstreamErrorKind::Reset);
+        aborted = true;
+        break;
+      }
+      body.size = relay_.size() - body.size;
+      body.data = relay_.data();
+      body.more = !response->is_done();
+    }
+    client_.expires_after(snap.timeouts.upstream);
+    auto [wec, wn] = co_await http::async_write(client_, response_out, kNoThrow);
+    if (wec == http::error::need_buffer) wec = {};
+    if (wec) {
+      aborted = true;
+      break;
+    }
+  } while (!response->is_done() && !response_out.is_done());
+
+  if (aborted) {
+    // Never present a truncated body as complete: the client sees the connection end mid-message.
+    drop_upstream();
+    metrics.record_request(chosen, static_cast<unsigned>(status), steady_clock::now() - started);
+    co_return Outcome::Abort;
+  }
+  if (upstream_keep && response->is_done() && upstream_buffer_.size() == 0) {
+    worker_.pool().give_back(endpoint_id, std::move(upstream));
+  } else {
+    drop_upstream();
+  }
+  metrics.record_request(chosen, static_cast<unsigned>(status), steady_clock::now() - started);
+  co_return client_keep ? Outcome::KeepAlive : Outcome::Close;
+}
+
+}  // namespace canaryd::proxy

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include "proxy/worker.hpp"
+
+namespace canaryd::proxy {
+
+/// One client connection on one worker: reads each request, validates its framing, routes it on the
+/// worker's snapshot, relays it through a pooled upstream connection and streams both bodies through
+/// fixed buffers. Worker thread only.
+class ClientSession : public SessionHook {
+ public:
+  ClientSession(Worker& worker, boost::asio::ip::tcp::socket socket);
+  ~ClientSession();
+
+  /// Runs the connection to its end. The caller keeps the session alive until this completes.
+  boost::asio::awaitable<void> run();
+
+  /// Worker thread, on drain: closes the connection when it is between requests.
+  void close_if_idle();
+
+  /// Size of each relay buffer; bodies pass through it, never buffered whole.
+  static constexpr std::size_t kRelayBufferSize = 16 * 1024;
+
+ private:
+  enum class HeadResult { Ready, Closed, Timeout, TooLarge };
+  /// KeepAlive: read the next request; Close: close gracefully; Abort: close at once (mid-message).
+  enum class Outcome { KeepAlive, Close, Abort };
+  boost::asio::awaitable<HeadResult> read_head(std::size_t& head_size, bool first);
+  boost::asio::awaitable<Outcome> serve_one(std::size_t head_size);
+  boost::asio::awaitable<void> close_gracefully();
+  boost::asio::awaitable<void> send_error(int status, std::string_view reason, bool keep_alive,
+                                          const char* set_name);
+
+  Worker& worker_;
+  boost::beast::tcp_stream client_;
+  boost::beast::flat_buffer client_buffer_;
+  boost::beast::flat_buffer upstream_buffer_;
+  std::array<char, kRelayBufferSize> relay_;
+  std::string client_ip_;
+  bool idle_ = true;
+};
+
+}  // namespace canaryd::proxy

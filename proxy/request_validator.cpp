@@ -1,0 +1,150 @@
+#include "proxy/request_validator.hpp"
+
+#include <array>
+#include <cstring>
+#include <limits>
+
+namespace canaryd::proxy {
+namespace {
+
+constexpr std::array<bool, 256> make_tchar_table() {
+  std::array<bool, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}
+constexpr auto kTchar = make_tchar_table();
+
+bool is_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (unsigned char c : s)
+    if (!kTchar[c]) return false;
+  return true;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+std::string_view trim_ows(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
+}
+
+RequestCheck reject(int status, const char* reason) {
+  RequestCheck r;
+  r.status = status;
+  r.reason = reason;
+  return r;
+}
+
+// Request-target: visible ASCII only (no spaces, controls or DEL); origin, absolute, authority or '*'.
+bool valid_target(std::string_view t) {
+  if (t.empty()) return false;
+  for (unsigned char c : t)
+    if (c <= 0x20 || c >= 0x7f) return false;
+  return true;
+}
+
+}  // namespace
+
+std::size_t find_head_end(std::string_view data, std::size_t from) {
+  std::size_t start = from >= 3 ? from - 3 : 0;
+  std::size_t pos = data.find("\r\n\r\n", start);
+  return pos == std::string_view::npos ? pos : pos + 4;
+}
+
+RequestCheck check_request_head(std::string_view head) {
+  // Every line must end in CRLF: a bare CR or a bare LF anywhere is a framing ambiguity.
+  for (std::size_t i = 0; i < head.size(); ++i) {
+    char c = head[i];
+    if (c == '\r' && (i + 1 >= head.size() || head[i + 1] != '\n')) return reject(400, "bare CR in header");
+    if (c == '\n' && (i == 0 || head[i - 1] != '\r')) return reject(400, "bare LF in header");
+    if (c == '\0') return reject(400, "NUL in header");
+  }
+
+  std::size_t eol = head.find("\r\n");
+  if (eol == std::string_view::npos) return reject(400, "incomplete request line");
+  std::string_view line = head.substr(0, eol);
+
+  // request-line = method SP request-target SP HTTP-version, single spaces.
+  std::size_t sp1 = line.find(' ');
+  if (sp1 == std::string_view::npos) return reject(400, "malformed request line");
+  std::size_t sp2 = line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos) return reject(400, "malformed request line");
+  std::string_view method = line.substr(0, sp1);
+  std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  std::string_view version = line.substr(sp2 + 1);
+  if (!is_token(method)) return reject(400, "invalid method");
+  if (!valid_target(target)) return reject(400, "invalid request target");
+  if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || version[5] < '0' || version[5] > '9' ||
+      version[6] != '.' || version[7] < '0' || version[7] > '9')
+    return reject(400, "invalid HTTP version");
+  RequestCheck result;
+  if (version == "HTTP/1.0") {
+    result.http10 = true;
+  } else if (version != "HTTP/1.1") {
+    return reject(505, "HTTP version not supported");
+  }
+
+  int host_count = 0;
+  int te_count = 0;
+  bool bad_te = false;
+  std::size_t pos = eol + 2;
+  while (pos < head.size()) {
+    std::size_t end = head.find("\r\n", pos);
+    if (end == std::string_view::npos) return reject(400, "incomplete header");
+    if (end == pos) break;  // the empty line
+    std::string_view field = head.substr(pos, end - pos);
+    pos = end + 2;
+    if (field.front() == ' ' || field.front() == '\t') return reject(400, "obsolete line folding");
+    std::size_t colon = field.find(':');
+    if (colon == std::string_view::npos) return reject(400, "header line without colon");
+    std::string_view name = field.substr(0, colon);
+    if (!is_token(name)) return reject(400, "invalid header name");
+    std::string_view raw_value = field.substr(colon + 1);
+    for (unsigned char c : raw_value)
+      if ((c < 0x20 && c != '\t') || c == 0x7f) return reject(400, "control character in header value");
+    std::string_view value = trim_ows(raw_value);
+
+    if (iequals(name, "host")) {
+      ++host_count;
+    } else if (iequals(name, "content-length")) {
+      if (value.empty()) return reject(400, "invalid Content-Length");
+      std::uint64_t n = 0;
+      for (char c : value) {
+        if (c < '0' || c > '9') return reject(400, "invalid Content-Length");
+        std::uint64_t digit = static_cast<std::uint64_t>(c - '0');
+        if (n > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) return reject(400, "Content-Length overflow");
+        n = n * 10 + digit;
+      }
+      if (result.content_length && *result.content_length != n) return reject(400, "conflicting Content-Length");
+      result.content_length = n;
+    } else if (iequals(name, "transfer-encoding")) {
+      ++te_count;
+      if (!iequals(value, "chunked")) bad_te = true;
+    }
+  }
+
+  if (te_count > 0) {
+    if (result.content_length) return reject(400, "both Content-Length and Transfer-Encoding");
+    if (te_count > 1 || bad_te) return reject(400, "unsupported Transfer-Encoding");
+    if (result.http10) return reject(400, "Transfer-Encoding on HTTP/1.0");
+    result.chunked = true;
+  }
+  if (!result.http10 && host_count != 1) return reject(400, host_count ? "duplicate Host" : "missing Host");
+  if (host_count > 1) return reject(400, "duplicate Host");
+  return result;
+}
+
+}  // namespace canaryd::proxy

@@ -1,0 +1,62 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include "config/config.hpp"
+#include "weights/routing_state.hpp"
+
+namespace canaryd::proxy {
+
+/// Which set served a request; the index into per-set arrays and metric labels.
+enum class SetKind : std::uint8_t { Stable = 0, Canary = 1, None = 2 };
+inline constexpr std::array<const char*, 3> kSetNames = {"stable", "canary", "none"};
+
+/// One upstream endpoint as the workers use it: resolved, with a process-wide stable id that indexes
+/// each worker's connection pools.
+struct UpstreamEndpoint {
+  std::uint32_t id = 0;
+  boost::asio::ip::tcp::endpoint address;
+  std::string name;  ///< "127.0.0.1:18081", as configured
+  bool healthy = true;
+};
+
+/// Everything a worker needs to route and proxy a request, immutable once published. Built on the main
+/// thread for every change (API call, reload) and posted to each worker as shared_ptr<const>.
+struct RoutingSnapshot {
+  std::array<std::vector<UpstreamEndpoint>, 2> sets;  ///< [Stable], [Canary]
+  config::BasisPoints canary_weight = 0;
+  std::uint64_t revision = 0;
+  std::string override_header;
+  std::string response_header;
+  unsigned retries = 2;
+  config::Timeouts timeouts;
+  config::Limits limits;
+  std::uint32_t max_endpoint_id = 0;  ///< pools are sized to this + 1
+
+  const std::vector<UpstreamEndpoint>& set(SetKind k) const { return sets[static_cast<std::size_t>(k)]; }
+};
+
+/// Hands out one id per distinct endpoint address for the life of the process, so pools survive
+/// reloads. Main thread only.
+class EndpointRegistry {
+ public:
+  std::uint32_t id_for(const std::string& address);
+  std::uint32_t max_id() const { return next_ == 0 ? 0 : next_ - 1; }
+
+ private:
+  std::vector<std::string> names_;
+  std::uint32_t next_ = 0;
+};
+
+/// Builds the snapshot for a config and a routing state. Endpoint host names are resolved here (main
+/// thread); an endpoint that does not resolve is left out and reported in `problems`.
+std::shared_ptr<const RoutingSnapshot> build_snapshot(const config::Config& cfg, const weights::RoutingState& state,
+                                                      EndpointRegistry& registry, std::vector<std::string>& problems);
+
+}  // namespace canaryd::proxy

@@ -1,0 +1,290 @@
+#include "proxy/server.hpp"
+
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
+
+#include "proxy/log.hpp"
+#include "proxy/metrics_exporter.hpp"
+
+namespace canaryd::proxy {
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+std::optional<tcp::endpoint> resolve_listen(const config::HostPort& hp, std::string& error) {
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(hp.host, ec);
+  if (!ec) return tcp::endpoint(addr, hp.port);
+  asio::io_context io;
+  tcp::resolver resolver(io);
+  auto results = resolver.resolve(hp.host, std::to_string(hp.port), ec);
+  if (ec || results.empty()) {
+    error = "cannot resolve " + hp.host + ": " + ec.message();
+    return std::nullopt;
+  }
+  return results.begin()->endpoint();
+}
+
+weights::RoutingState initial_state(const config::Config& cfg) {
+  weights::RoutingState s;
+  s.revision = 1;
+  s.stable = cfg.service.stable;
+  s.canary = cfg.service.canary;
+  s.canary_weight = cfg.service.canary ? cfg.service.canary_weight : 0;
+  s.cause = "initial configuration";
+  s.time = weights::Clock::now();
+  return s;
+}
+
+}  // namespace
+
+std::optional<std::string> read_token_file(const std::string& path, std::string& error) {
+  std::ifstream in(path);
+  if (!in) {
+    error = path + ": cannot read: " + std::strerror(errno);
+    return std::nullopt;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string token = ss.str();
+  auto not_space = [](unsigned char c) { return !std::isspace(c); };
+  token.erase(token.begin(), std::find_if(token.begin(), token.end(), not_space));
+  token.erase(std::find_if(token.rbegin(), token.rend(), not_space).base(), token.end());
+  if (token.empty()) {
+    error = path + ": the token file is empty";
+    return std::nullopt;
+  }
+  return token;
+}
+
+Server::Server(config::Config config, std::string config_path)
+    : config_(std::move(config)), config_path_(std::move(config_path)) {}
+
+Server::~Server() {
+  for (auto& w : workers_) w->stop();
+  for (auto& w : workers_) w->join();
+}
+
+std::optional<StartupError> Server::start() {
+  const std::string& src = config_.source;
+
+  // Routing state: the state file wins over the config's initial selectors and weight.
+  weights::StateStore store(config_.state_file);
+  auto loaded = store.load(config_.history_limit);
+  std::optional<weights::RoutingHistory> history;
+  if (loaded.kind == weights::StateStore::Loaded::Kind::Corrupt)
+    return StartupError{src + ": state_file: " + loaded.error};
+  if (loaded.kind == weights::StateStore::Loaded::Kind::Ok) {
+    history = std::move(loaded.history);
+    const auto& cur = history->current();
+    if (cur.canary && !weights::sets_disjoint(config_.service.selector, cur.stable, *cur.canary))
+      return StartupError{src + ": state_file: " + config_.state_file +
+                          ": its stable and canary sets overlap under service.selector"};
+  } else {
+    history.emplace(initial_state(config_), config_.history_limit);
+    std::string error;
+    if (!store.save(*history, error)) return StartupError{src + ": state_file: " + error};
+  }
+
+  std::string token;
+  if (!config_.control.token_file.empty()) {
+    std::string error;
+    auto t = read_token_file(config_.control.token_file, error);
+    if (!t) return StartupError{src + ": control.token_file: " + error};
+    token = *t;
+  }
+
+  control_ = std::make_unique<weights::ControlService>(std::move(*history), std::move(store));
+  control_->set_on_change([this](const weights::RoutingState&) { publish(); });
+  api_ = std::make_unique<weights::ControlApi>(*control_, token, [this] { return service_view(); });
+
+  std::vector<std::string> problems;
+  snapshot_ = build_snapshot(config_, control_->current(), registry_, problems);
+  for (const auto& p : problems) log_line(src + ": endpoints: " + p);
+
+  unsigned threads = config_.threads ? config_.threads : std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < threads; ++i) workers_.push_back(std::make_unique<Worker>(i, snapshot_));
+  for (std::size_t li = 0; li < config_.listen.size(); ++li) {
+    const auto& hp = config_.listen[li].address;
+    std::string field = "listen[" + std::to_string(li) + "].address";
+    std::string error;
+    auto ep = resolve_listen(hp, error);
+    if (!ep) return StartupError{src + ": " + field + ": " + error};
+    try {
+      // The first worker may be given port 0; the others then bind the port it got.
+      auto bound = workers_[0]->listen(*ep);
+      for (std::size_t i = 1; i < workers_.size(); ++i) workers_[i]->listen(bound);
+      bound_.push_back(bound);
+    } catch (const boost::system::system_error& e) {
+      return StartupError{src + ": " + field + ": cannot listen on " + hp.to_string() + ": " + e.code().message()};
+    }
+  }
+
+  {
+    std::string error;
+    auto ep = resolve_listen(config_.control.address, error);
+    if (!ep) return StartupError{src + ": control.address: " + error};
+    try {
+      control_server_ = std::make_unique<ControlServer>(io_, *ep,
+                                                        [this](const ControlRequest& r) { return handle_control(r); });
+    } catch (const boost::system::system_error& e) {
+      return StartupError{src + ": control.address: cannot listen on " + config_.control.address.to_string() + ": " +
+                          e.code().message()};
+    }
+  }
+
+  std::signal(SIGPIPE, SIG_IGN);
+  signals_.add(SIGHUP);
+  signals_.add(SIGTERM);
+  signals_.add(SIGINT);
+  wait_signals();
+  control_server_->start();
+  workers_running_ = static_cast<unsigned>(workers_.size());
+  for (auto& w : workers_) w->start([this] { asio::post(io_, [this] { worker_finished(); }); });
+
+  std::string where;
+  for (const auto& b : bound_) where += (where.empty() ? "" : ", ") + b.address().to_string() + ":" + std::to_string(b.port());
+  const auto& cur = control_->current();
+  log_line("canaryd " CANARYD_VERSION " serving on " + where + " with " + std::to_string(workers_.size()) +
+           " worker(s); control on " + config_.control.address.to_string() + "; revision " +
+           std::to_string(cur.revision) + ", canary weight " + config::format_weight(snapshot_->canary_weight) + "%");
+  return std::nullopt;
+}
+
+int Server::run() {
+  io_.run();
+  for (auto& w : workers_) w->join();
+  return 0;
+}
+
+void Server::publish() {
+  std::vector<std::string> problems;
+  snapshot_ = build_snapshot(config_, control_->current(), registry_, problems);
+  for (const auto& p : problems) log_line(config_.source + ": endpoints: " + p);
+  for (auto& w : workers_) w->publish(snapshot_);
+}
+
+weights::ServiceView Server::service_view() const {
+  weights::ServiceView view;
+  view.service_selector = config_.service.selector;
+  for (const auto& ep : config_.endpoints) view.endpoints.push_back({ep.address.to_string(), ep.labels, true});
+  // Health comes from the snapshot the workers use, so status shows what routing sees.
+  for (auto& status : view.endpoints) {
+    for (const auto& set : snapshot_->sets)
+      for (const auto& up : set)
+        if (up.name == status.address) status.healthy = up.healthy;
+  }
+  return view;
+}
+
+ControlReply Server::handle_control(const ControlRequest& req) {
+  std::string path = req.target.substr(0, req.target.find('?'));
+  if (path == "/healthz") {
+    if (req.method != "GET" && req.method != "HEAD") return {405, "text/plain", "method not allowed\n"};
+    return {200, "text/plain", "ok\n"};
+  }
+  if (path == "/readyz") {
+    if (req.method != "GET" && req.method != "HEAD") return {405, "text/plain", "method not allowed\n"};
+    bool stable_ok = false;
+    for (const auto& ep : snapshot_->sets[0]) stable_ok = stable_ok || ep.healthy;
+    if (draining_) return {503, "text/plain", "draining\n"};
+    if (!stable_ok) return {503, "text/plain", "no healthy stable endpoint\n"};
+    return {200, "text/plain", "ok\n"};
+  }
+  if (path == "/metrics") {
+    if (req.method != "GET" && req.method != "HEAD") return {405, "text/plain", "method not allowed\n"};
+    return {200, "text/plain; version=0.0.4; charset=utf-8", render_metrics(workers_, *snapshot_)};
+  }
+  weights::ApiRequest call{req.method, req.target, req.body, req.authorization};
+  auto reply = api_->handle(call, weights::Clock::now());
+  return {reply.status, "application/json", std::move(reply.body)};
+}
+
+void Server::wait_signals() {
+  signals_.async_wait([this](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      reload();
+    } else if (!draining_) {
+      log_line(std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") + ", draining");
+      begin_drain();
+    } else {
+      log_line("second stop signal: stopping now");
+      for (auto& w : workers_) w->stop();
+    }
+    wait_signals();
+  });
+}
+
+void Server::reload() {
+  if (config_path_.empty()) {
+    log_line("SIGHUP: the demo has no config file to re-read");
+    return;
+  }
+  auto result = config::load_config_file(config_path_);
+  if (!result.config) {
+    log_line("reload failed; the running configuration stays in force:");
+    for (const auto& e : result.errors) log_line("  " + e);
+    return;
+  }
+  config::Config next = std::move(*result.config);
+  const auto cur = control_->current();
+  if (cur.canary && !weights::sets_disjoint(next.service.selector, cur.stable, *cur.canary)) {
+    log_line("reload failed: " + config_path_ + ": service.selector: the current stable and canary sets would overlap");
+    return;
+  }
+  std::string token;
+  if (!next.control.token_file.empty()) {
+    std::string error;
+    auto t = read_token_file(next.control.token_file, error);
+    if (!t) {
+      log_line("reload failed: " + config_path_ + ": control.token_file: " + error);
+      return;
+    }
+    token = *t;
+  }
+  if (next.listen.size() != config_.listen.size() ||
+      !std::equal(next.listen.begin(), next.listen.end(), config_.listen.begin(),
+                  [](const auto& a, const auto& b) { return a.address == b.address; }))
+    log_line("reload: listen addresses changed; they take effect at the next restart");
+  if (!(next.control.address == config_.control.address))
+    log_line("reload: control.address changed; it takes effect at the next restart");
+  next.listen = config_.listen;
+  next.control.address = config_.control.address;
+  next.threads = config_.threads;
+  next.state_file = config_.state_file;
+  config_ = std::move(next);
+  api_->set_token(token);
+  control_->set_history_limit(config_.history_limit);
+  publish();
+  log_line("reloaded " + config_path_ + ": " + std::to_string(config_.endpoints.size()) + " endpoint(s)");
+}
+
+void Server::begin_drain() {
+  draining_ = true;
+  for (auto& w : workers_) w->drain();
+  drain_deadline_.expires_after(config_.timeouts.drain);
+  drain_deadline_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    log_line("drain deadline passed; closing the remaining connections");
+    for (auto& w : workers_) w->stop();
+  });
+}
+
+void Server::worker_finished() {
+  if (--workers_running_ > 0) return;
+  drain_deadline_.cancel();
+  signals_.cancel();
+  if (control_server_) control_server_->stop();
+  log_line("stopped");
+  io_.stop();
+}
+
+}  // namespace canaryd::proxy

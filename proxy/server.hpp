@@ -1,0 +1,73 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "config/config.hpp"
+#include "proxy/control_server.hpp"
+#include "proxy/routing_snapshot.hpp"
+#include "proxy/worker.hpp"
+#include "weights/control_api.hpp"
+#include "weights/control_service.hpp"
+
+namespace canaryd::proxy {
+
+/// A start-up failure: one line for stderr naming the file and field; the process exits 1.
+struct StartupError {
+  std::string message;
+};
+
+/// The process: owns the config, the routing state, the workers and the control server, and reacts
+/// to signals. Everything here runs on the main thread.
+class Server {
+ public:
+  /// `config_path` is re-read on SIGHUP; empty for the embedded demo config.
+  Server(config::Config config, std::string config_path);
+  ~Server();
+
+  /// Loads the state, binds every port and starts the workers; nullopt on success.
+  std::optional<StartupError> start();
+  /// Runs until SIGTERM/SIGINT and the drain that follows. Returns the exit status.
+  int run();
+
+  boost::asio::io_context& io() { return io_; }
+  /// Before start(): replaces the config (the demo builds its own once its upstreams are bound).
+  void reset_config(config::Config config) { config_ = std::move(config); }
+  /// The proxy's bound listen addresses (after port 0 was resolved).
+  const std::vector<boost::asio::ip::tcp::endpoint>& listen_endpoints() const { return bound_; }
+
+ private:
+  ControlReply handle_control(const ControlRequest& req);
+  weights::ServiceView service_view() const;
+  void publish();
+  void wait_signals();
+  void reload();
+  void begin_drain();
+  void worker_finished();
+
+  config::Config config_;
+  std::string config_path_;
+  boost::asio::io_context io_{1};
+  boost::asio::signal_set signals_{io_};
+  boost::asio::steady_timer drain_deadline_{io_};
+  EndpointRegistry registry_;
+  std::shared_ptr<const RoutingSnapshot> snapshot_;
+  std::unique_ptr<weights::ControlService> control_;
+  std::unique_ptr<weights::ControlApi> api_;
+  std::unique_ptr<ControlServer> control_server_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<boost::asio::ip::tcp::endpoint> bound_;
+  unsigned workers_running_ = 0;
+  bool draining_ = false;
+};
+
+/// Reads a token file: its content without surrounding whitespace.
+std::optional<std::string> read_token_file(const std::string& path, std::string& error);
+
+}  // namespace canaryd::proxy

@@ -1,0 +1,121 @@
+#include "proxy/worker.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "proxy/client_session.hpp"
+
+namespace canaryd::proxy {
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+constexpr auto kSweepInterval = std::chrono::seconds(5);
+constexpr auto kAcceptBackoff = std::chrono::milliseconds(50);
+}  // namespace
+
+Worker::Worker(unsigned index, std::shared_ptr<const RoutingSnapshot> initial)
+    : index_(index), snapshot_(std::move(initial)) {}
+
+Worker::~Worker() {
+  if (thread_.joinable()) {
+    stop();
+    thread_.join();
+  }
+}
+
+tcp::endpoint Worker::listen(const tcp::endpoint& address) {
+  auto acceptor = std::make_unique<tcp::acceptor>(io_);
+  acceptor->open(address.protocol());
+  acceptor->set_option(asio::socket_base::reuse_address(true));
+  // Every worker binds the same address; the kernel spreads new connections over them, and a new
+  // canaryd can bind beside an old one for a restart without a gap.
+  int one = 1;
+  if (::setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+    throw boost::system::system_error(errno, boost::system::system_category(), "setsockopt(SO_REUSEPORT)");
+  if (address.protocol() == tcp::v6()) acceptor->set_option(asio::ip::v6_only(true));
+  acceptor->bind(address);
+  acceptor->listen(asio::socket_base::max_listen_connections);
+  auto bound = acceptor->local_endpoint();
+  acceptors_.push_back(std::move(acceptor));
+  return bound;
+}
+
+void Worker::start(std::function<void()> on_exit) {
+  for (auto& acceptor : acceptors_) accept_loop(*acceptor);
+  schedule_sweep();
+  thread_ = std::thread([this, on_exit = std::move(on_exit)] {
+    io_.run();
+    if (on_exit) on_exit();
+  });
+}
+
+void Worker::publish(std::shared_ptr<const RoutingSnapshot> snapshot) {
+  asio::post(io_, [this, snapshot = std::move(snapshot)]() mutable { snapshot_ = std::move(snapshot); });
+}
+
+void Worker::drain() {
+  asio::post(io_, [this] { on_drain(); });
+}
+
+void Worker::on_drain() {
+  if (draining_) return;
+  draining_ = true;
+  boost::system::error_code ec;
+  for (auto& acceptor : acceptors_) acceptor->close(ec);
+  sweep_timer_.cancel();
+  pool_.clear();
+  // Sessions unlink themselves when they end, so walk a copy of the pointers.
+  std::vector<ClientSession*> live;
+  for (auto& s : sessions_) live.push_back(&s);
+  for (auto* s : live) s->close_if_idle();
+}
+
+void Worker::stop() { io_.stop(); }
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::add_session(ClientSession& s) { sessions_.push_back(s); }
+
+void Worker::accept_loop(tcp::acceptor& acceptor) {
+  asio::co_spawn(
+      io_,
+      [this, &acceptor]() -> asio::awaitable<void> {
+        asio::steady_timer backoff(io_);
+        for (;;) {
+          auto [ec, socket] = co_await acceptor.async_accept(kNoThrow);
+          if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+          if (ec) {
+            // Out of descriptors or memory: back off instead of spinning on the same error.
+            backoff.expires_after(kAcceptBackoff);
+            co_await backoff.async_wait(kNoThrow);
+            continue;
+          }
+          auto session = std::make_unique<ClientSession>(*this, std::move(socket));
+          asio::co_spawn(
+              io_, [s = std::move(session)]() -> asio::awaitable<void> { co_await s->run(); }, asio::detached);
+        }
+      },
+      asio::detached);
+}
+
+void Worker::schedule_sweep() {
+  sweep_timer_.expires_after(kSweepInterval);
+  sweep_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || draining_) return;
+    std::vector<bool> live(snapshot_->max_endpoint_id + 1, false);
+    for (const auto& set : snapshot_->sets)
+      for (const auto& ep : set) live[ep.id] = true;
+    pool_.sweep(live);
+    schedule_sweep();
+  });
+}
+
+}  // namespace canaryd::proxy

@@ -1,0 +1,87 @@
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/intrusive/list.hpp>
+
+#include "proxy/routing_snapshot.hpp"
+#include "proxy/upstream_pool.hpp"
+#include "proxy/worker_metrics.hpp"
+#include "weights/splitter.hpp"
+
+namespace canaryd::proxy {
+
+class ClientSession;
+
+/// Hook by which a worker finds its live client sessions when it drains.
+using SessionHook = boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
+
+/// One worker thread: its own io_context, SO_REUSEPORT acceptors on every listen address, upstream
+/// pools, splitter and counters. A client connection lives and dies here, so the request path takes
+/// no lock. The main thread talks to it only by posting (publish, drain, stop).
+class Worker {
+ public:
+  Worker(unsigned index, std::shared_ptr<const RoutingSnapshot> initial);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  /// Main thread, before start(): binds and listens on `address` with SO_REUSEPORT. Returns the bound
+  /// endpoint (for port 0) or throws boost::system::system_error.
+  boost::asio::ip::tcp::endpoint listen(const boost::asio::ip::tcp::endpoint& address);
+
+  /// Main thread: runs the io_context on a new thread. `on_exit` runs on that thread when it ends.
+  void start(std::function<void()> on_exit);
+  /// Any thread: the snapshot the next requests will use.
+  void publish(std::shared_ptr<const RoutingSnapshot> snapshot);
+  /// Any thread: stop accepting, close idle keep-alive clients, let in-flight requests finish with
+  /// `Connection: close`. The thread ends when the last session is gone.
+  void drain();
+  /// Any thread: stop at once (drain deadline passed).
+  void stop();
+  void join();
+
+  /// Main thread at scrape time, worker thread otherwise.
+  WorkerMetrics& metrics() { return metrics_; }
+
+  // Worker thread only.
+  boost::asio::io_context& io() { return io_; }
+  const std::shared_ptr<const RoutingSnapshot>& snapshot() const { return snapshot_; }
+  weights::Splitter& splitter() { return splitter_; }
+  UpstreamPool& pool() { return pool_; }
+  bool draining() const { return draining_; }
+  /// Round-robin position per set.
+  std::uint32_t next_index(SetKind set) { return rr_[static_cast<std::size_t>(set)]++; }
+  void add_session(ClientSession& s);
+
+ private:
+  void accept_loop(boost::asio::ip::tcp::acceptor& acceptor);
+  void schedule_sweep();
+  void on_drain();
+
+  unsigned index_;
+  boost::asio::io_context io_{1};
+  std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
+  std::shared_ptr<const RoutingSnapshot> snapshot_;
+  weights::Splitter splitter_;
+  WorkerMetrics metrics_;
+  UpstreamPool pool_{metrics_};
+  std::array<std::uint32_t, 2> rr_{};
+  bool draining_ = false;
+  boost::asio::steady_timer sweep_timer_{io_};
+  boost::intrusive::list<ClientSession, boost::intrusive::base_hook<SessionHook>,
+                         boost::intrusive::constant_time_size<false>>
+      sessions_;
+  std::thread thread_;
+};
+
+}  // namespace canaryd::proxy

@@ -1,0 +1,506 @@
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+
+namespace canaryd::config {
+namespace {
+
+using std::chrono::milliseconds;
+
+// The smallest valid configuration; tests add one mistake to it.
+constexpr const char* kMinimal = R"(
+listen:
+  - address: 127.0.0.1:0
+service:
+  stable: {version: v1}
+)";
+
+std::vector<std::string> errors_of(const std::string& yaml) { return load_config_text(yaml, "x.yaml").errors; }
+
+std::string join(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) out += "\n  " + l;
+  return out;
+}
+
+// Exactly one error, and it starts with `prefix` (the `FILE: field.path:` part, often the whole line).
+void expect_single_error(const std::string& yaml, const std::string& prefix) {
+  const auto errors = errors_of(yaml);
+  ASSERT_EQ(errors.size(), 1u) << join(errors);
+  EXPECT_EQ(errors[0].substr(0, prefix.size()), prefix) << errors[0];
+}
+
+Config must_load(const std::string& yaml) {
+  LoadResult r = load_config_text(yaml, "x.yaml");
+  EXPECT_TRUE(r.errors.empty()) << join(r.errors);
+  EXPECT_TRUE(r.config.has_value());
+  return r.config.value_or(Config{});
+}
+
+TEST(ConfigLoaderTest, MinimalConfigGetsEveryDefault) {
+  const Config c = must_load(kMinimal);
+  EXPECT_EQ(c.source, "x.yaml");
+  ASSERT_EQ(c.listen.size(), 1u);
+  EXPECT_EQ(c.listen[0].address, (HostPort{"127.0.0.1", 0}));
+  EXPECT_EQ(c.threads, 0u);
+  EXPECT_EQ(c.control.address, (HostPort{"127.0.0.1", 9901}));
+  EXPECT_EQ(c.control.token_file, "");
+  EXPECT_EQ(c.state_file, "./canaryd-state.json");
+  EXPECT_EQ(c.history_limit, 10u);
+  EXPECT_TRUE(c.endpoints.empty());
+  EXPECT_TRUE(c.service.selector.empty());
+  EXPECT_EQ(c.service.stable.to_string(), "version=v1");
+  EXPECT_FALSE(c.service.canary.has_value());
+  EXPECT_EQ(c.service.canary_weight, 0u);
+  EXPECT_EQ(c.routing.override_header, "X-Canary");
+  EXPECT_EQ(c.routing.response_header, "X-Canary-Set");
+  EXPECT_EQ(c.routing.retries, 2u);
+  EXPECT_EQ(c.timeouts.connect, milliseconds(2000));
+  EXPECT_EQ(c.timeouts.upstream, milliseconds(30000));
+  EXPECT_EQ(c.timeouts.client_header, milliseconds(10000));
+  EXPECT_EQ(c.timeouts.keepalive_idle, milliseconds(60000));
+  EXPECT_EQ(c.timeouts.drain, milliseconds(30000));
+  EXPECT_EQ(c.limits.max_header_bytes, 16384u);
+  EXPECT_EQ(c.limits.max_body_bytes, 0u);
+}
+
+TEST(ConfigLoaderTest, EveryKeyIsRead) {
+  const Config c = must_load(R"(
+listen:
+  - address: 0.0.0.0:31180
+  - address: "[::]:31181"
+threads: 4
+control: {address: "127.0.0.1:9902", token_file: /etc/canaryd/token}
+state_file: /var/lib/canaryd/state.json
+history_limit: 25
+endpoints:
+  - {address: 127.0.0.1:18081, labels: {name: nginx, version: v1}}
+  - address: 127.0.0.1:18082
+    labels:
+      name: nginx
+      version: v2
+      app.kubernetes.io/part-of: shop
+service:
+  selector: name=nginx
+  stable: {version: v1}
+  canary: version in (v2)
+  canary_weight: 12.5
+routing: {override_header: X-Force-Set, response_header: "", retries: 0}
+timeouts: {connect: 250ms, upstream: 1m, client_header: 5s, keepalive_idle: 1h, drain: 0s}
+limits: {max_header_bytes: 8192, max_body_bytes: 1048576}
+)");
+  ASSERT_EQ(c.listen.size(), 2u);
+  EXPECT_EQ(c.listen[1].address, (HostPort{"::", 31181}));
+  EXPECT_EQ(c.threads, 4u);
+  EXPECT_EQ(c.control.address, (HostPort{"127.0.0.1", 9902}));
+  EXPECT_EQ(c.control.token_file, "/etc/canaryd/token");
+  EXPECT_EQ(c.state_file, "/var/lib/canaryd/state.json");
+  EXPECT_EQ(c.history_limit, 25u);
+  ASSERT_EQ(c.endpoints.size(), 2u);
+  EXPECT_EQ(c.endpoints[1].address.to_string(), "127.0.0.1:18082");
+  EXPECT_EQ(c.endpoints[1].labels.at("app.kubernetes.io/part-of"), "shop");
+  EXPECT_EQ(c.service.selector.to_string(), "name=nginx");
+  EXPECT_EQ(c.stable_selector().to_string(), "name=nginx,version=v1");
+  ASSERT_TRUE(c.service.canary.has_value());
+  EXPECT_EQ(c.service.canary->to_string(), "version in (v2)");
+  EXPECT_EQ(c.service.canary_weight, 1250u);
+  EXPECT_EQ(c.routing.override_header, "X-Force-Set");
+  EXPECT_EQ(c.routing.response_header, "");
+  EXPECT_EQ(c.routing.retries, 0u);
+  EXPECT_EQ(c.timeouts.connect, milliseconds(250));
+  EXPECT_EQ(c.timeouts.upstream, milliseconds(60000));
+  EXPECT_EQ(c.timeouts.client_header, milliseconds(5000));
+  EXPECT_EQ(c.timeouts.keepalive_idle, milliseconds(3600000));
+  EXPECT_EQ(c.timeouts.drain, milliseconds(0));
+  EXPECT_EQ(c.limits.max_header_bytes, 8192u);
+  EXPECT_EQ(c.limits.max_body_bytes, 1048576u);
+}
+
+TEST(ConfigLoaderTest, NullSectionKeepsDefaults) {
+  const Config c = must_load(std::string(kMinimal) + "routing:\ntimeouts:\nlimits:\ncontrol:\nendpoints:\n");
+  EXPECT_EQ(c.routing.retries, 2u);
+  EXPECT_EQ(c.timeouts.drain, milliseconds(30000));
+}
+
+TEST(ConfigLoaderTest, UnknownTopLevelKeyIsAnError) {
+  EXPECT_EQ(errors_of(std::string(kMinimal) + "no_such_key: 1\n"),
+            std::vector<std::string>{"x.yaml: no_such_key: unknown key"});
+}
+
+TEST(ConfigLoaderTest, UnknownNestedKeyIsAnError) {
+  expect_single_error(std::string(kMinimal) + "timeouts: {conect: 2s}\n", "x.yaml: timeouts.conect: unknown key");
+}
+
+TEST(ConfigLoaderTest, UnknownKeyInAListItemIsAnError) {
+  expect_single_error(std::string(kMinimal) + "endpoints:\n  - {address: 127.0.0.1:1, weight: 5}\n",
+                      "x.yaml: endpoints[0].weight: unknown key");
+}
+
+TEST(ConfigLoaderTest, LaterExtensionKeysAreStillUnknown) {
+  const auto errors = errors_of(R"(
+listen:
+  - {address: 127.0.0.1:0, tls: {cert: a, key: b}}
+endpoints:
+  - {address: 127.0.0.1:1, tls: {}}
+service: {stable: {version: v1}}
+limits: {max_connections: 10}
+health: {path: /}
+discovery: {kubernetes: {namespace: default}}
+state: {kubernetes_configmap: canaryd}
+)");
+  EXPECT_EQ(errors, (std::vector<std::string>{
+                        "x.yaml: listen[0].tls: unknown key",
+                        "x.yaml: endpoints[0].tls: unknown key",
+                        "x.yaml: limits.max_connections: unknown key",
+                        "x.yaml: health: unknown key",
+                        "x.yaml: discovery: unknown key",
+                        "x.yaml: state: unknown key",
+                    }));
+}
+
+TEST(ConfigLoaderTest, DuplicateKeyIsAnError) {
+  expect_single_error(std::string(kMinimal) + "threads: 1\nthreads: 2\n", "x.yaml: threads: duplicate key");
+}
+
+TEST(ConfigLoaderTest, WeightAbove100IsAnError) {
+  expect_single_error(
+      R"(
+listen: [{address: 127.0.0.1:0}]
+service: {stable: {version: v1}, canary: {version: v2}, canary_weight: 101}
+)",
+      "x.yaml: service.canary_weight: must be a number from 0 to 100 with at most two decimals, got 101");
+}
+
+TEST(ConfigLoaderTest, WeightWithThreeDecimalsIsAnError) {
+  expect_single_error(
+      R"(
+listen: [{address: 127.0.0.1:0}]
+service: {stable: {version: v1}, canary: {version: v2}, canary_weight: 10.125}
+)",
+      "x.yaml: service.canary_weight: must be a number from 0 to 100 with at most two decimals, got 10.125");
+}
+
+TEST(ConfigLoaderTest, WeightGivenAsStringIsAnError) {
+  expect_single_error(
+      R"(
+listen: [{address: 127.0.0.1:0}]
+service: {stable: {version: v1}, canary: {version: v2}, canary_weight: "abc"}
+)",
+      "x.yaml: service.canary_weight: must be a number from 0 to 100 with at most two decimals, got the string "
+      "\"abc\"");
+}
+
+TEST(ConfigLoaderTest, WeightWithTwoDecimalsIsExact) {
+  const Config c = must_load(R"(
+listen: [{address: 127.0.0.1:0}]
+service: {stable: {version: v1}, canary: {version: v2}, canary_weight: 33.33}
+)");
+  EXPECT_EQ(c.service.canary_weight, 3333u);
+}
+
+TEST(ConfigLoaderTest, OverlappingStableAndCanaryIsAnError) {
+  expect_single_error(R"(
+listen: [{address: 127.0.0.1:0}]
+service:
+  selector: {name: nginx}
+  stable: {name: nginx}
+  canary: version=v2
+)",
+                      "x.yaml: service.canary: overlaps service.stable (both can match the same endpoints); "
+                      "the sets must be disjoint (stable: \"name=nginx\", canary: \"name=nginx,version=v2\")");
+}
+
+TEST(ConfigLoaderTest, DisjointStringSelectorsAreAccepted) {
+  const Config c = must_load(R"(
+listen: [{address: 127.0.0.1:0}]
+service: {selector: {name: nginx}, stable: "!version", canary: version=v2, canary_weight: 5}
+)");
+  EXPECT_EQ(c.stable_selector().to_string(), "name=nginx,!version");
+}
+
+TEST(ConfigLoaderTest, StableThatCanNeverMatchIsAnError) {
+  expect_single_error(R"(
+listen: [{address: 127.0.0.1:0}]
+service: {selector: {name: nginx}, stable: {name: apache}}
+)",
+                      "x.yaml: service.stable: can never match any endpoint");
+}
+
+TEST(ConfigLoaderTest, NullCanaryMeansNoCanary) {
+  const Config c = must_load(R"(
+listen: [{address: 127.0.0.1:0}]
+service: {stable: {version: v1}, canary: null, canary_weight: 0}
+)");
+  EXPECT_FALSE(c.service.canary.has_value());
+}
+
+TEST(ConfigLoaderTest, CanaryWeightWithoutCanaryIsAnError) {
+  expect_single_error(R"(
+listen: [{address: 127.0.0.1:0}]
+service: {stable: {version: v1}, canary_weight: 10}
+)",
+                      "x.yaml: service.canary_weight: is 10 but service.canary is not set");
+}
+
+TEST(ConfigLoaderTest, BadSelectorSyntaxIsAnError) {
+  expect_single_error(R"(
+listen: [{address: 127.0.0.1:0}]
+service: {stable: "version in v1"}
+)",
+                      "x.yaml: service.stable: invalid selector \"version in v1\": expected '(' after 'in'");
+}
+
+TEST(ConfigLoaderTest, UnquotedBangSelectorIsAnErrorNotATag) {
+  // YAML reads `!version` as a tag on an empty value; taken as "" it would select every endpoint.
+  EXPECT_EQ(
+      errors_of(R"(
+listen: [{address: 127.0.0.1:0}]
+service: {stable: !version, canary: version=v2}
+)"),
+      std::vector<std::string>{
+          "x.yaml: service.stable: YAML reads \"!version\" as a tag, not as text; quote the value: \"!version\""});
+}
+
+TEST(ConfigLoaderTest, SelectorOfWrongTypeIsAnError) {
+  expect_single_error(R"(
+listen: [{address: 127.0.0.1:0}]
+service: {stable: [version, v1]}
+)",
+                      "x.yaml: service.stable: must be a label map such as {version: v1} or a selector string");
+}
+
+TEST(ConfigLoaderTest, BadDurationIsAnError) {
+  EXPECT_EQ(errors_of(std::string(kMinimal) + "timeouts: {connect: soon}\n"),
+            std::vector<std::string>{"x.yaml: timeouts.connect: invalid duration \"soon\" (use e.g. 250ms, 2s, 1m)"});
+}
+
+TEST(ConfigLoaderTest, ZeroTimeoutIsAnErrorExceptDrain) {
+  expect_single_error(std::string(kMinimal) + "timeouts: {upstream: 0s, drain: 0s}\n",
+                      "x.yaml: timeouts.upstream: must be greater than 0, got 0s");
+}
+
+TEST(ConfigLoaderTest, BadEndpointAddressIsAnError) {
+  expect_single_error(std::string(kMinimal) + R"(
+endpoints:
+  - {address: 127.0.0.1:18081}
+  - {address: localhost}
+)",
+                      "x.yaml: endpoints[1].address: invalid address \"localhost\": expected host:port");
+}
+
+TEST(ConfigLoaderTest, BadPortIsAnError) {
+  expect_single_error(std::string(kMinimal) + "endpoints: [{address: 127.0.0.1:70000}]\n",
+                      "x.yaml: endpoints[0].address: invalid address \"127.0.0.1:70000\": port 70000 is out of range");
+}
+
+TEST(ConfigLoaderTest, EndpointPortZeroIsAnError) {
+  expect_single_error(
+      std::string(kMinimal) + "endpoints: [{address: 127.0.0.1:0}]\n",
+      "x.yaml: endpoints[0].address: invalid address \"127.0.0.1:0\": port 0 is out of range (1 to 65535)");
+}
+
+TEST(ConfigLoaderTest, EndpointWithoutAddressIsAnError) {
+  expect_single_error(std::string(kMinimal) + "endpoints: [{labels: {version: v1}}]\n",
+                      "x.yaml: endpoints[0].address: required");
+}
+
+TEST(ConfigLoaderTest, MissingListenIsAnError) {
+  EXPECT_EQ(errors_of("service: {stable: {version: v1}}\n"),
+            std::vector<std::string>{"x.yaml: listen: required (a list of {address: host:port})"});
+}
+
+TEST(ConfigLoaderTest, EmptyListenIsAnError) {
+  expect_single_error("listen: []\nservice: {stable: {version: v1}}\n", "x.yaml: listen: must have at least one entry");
+}
+
+TEST(ConfigLoaderTest, ListenThatIsNotAListIsAnError) {
+  expect_single_error("listen: 0.0.0.0:80\nservice: {stable: {version: v1}}\n",
+                      "x.yaml: listen: must be a list of {address: host:port}, got 0.0.0.0:80");
+}
+
+TEST(ConfigLoaderTest, DuplicateListenAddressIsAnError) {
+  expect_single_error("listen: [{address: 127.0.0.1:8080}, {address: 127.0.0.1:8080}]\nservice: {stable: {v: a}}\n",
+                      "x.yaml: listen[1].address: duplicate of listen[0].address (127.0.0.1:8080)");
+}
+
+TEST(ConfigLoaderTest, ControlAddressOnAListenerIsAnError) {
+  expect_single_error("listen: [{address: 127.0.0.1:9901}]\nservice: {stable: {v: a}}\n",
+                      "x.yaml: control.address: same address as listen[0].address (127.0.0.1:9901)");
+}
+
+TEST(ConfigLoaderTest, MissingServiceIsAnError) {
+  expect_single_error("listen: [{address: 127.0.0.1:0}]\n", "x.yaml: service: required");
+}
+
+TEST(ConfigLoaderTest, MissingStableIsAnError) {
+  expect_single_error("listen: [{address: 127.0.0.1:0}]\nservice: {selector: {name: nginx}}\n",
+                      "x.yaml: service.stable: required");
+}
+
+TEST(ConfigLoaderTest, DuplicateEndpointIsAnError) {
+  expect_single_error(std::string(kMinimal) + R"(
+endpoints:
+  - {address: 127.0.0.1:18081, labels: {version: v1}}
+  - {address: 127.0.0.1:18082, labels: {version: v1}}
+  - {address: 127.0.0.1:18081, labels: {version: v2}}
+)",
+                      "x.yaml: endpoints[2].address: duplicate of endpoints[0].address (127.0.0.1:18081)");
+}
+
+TEST(ConfigLoaderTest, DuplicateEndpointIsFoundAcrossSpellings) {
+  expect_single_error(std::string(kMinimal) + "endpoints: [{address: \"[::1]:80\"}, {address: \"[0:0::1]:80\"}]\n",
+                      "x.yaml: endpoints[1].address: duplicate of endpoints[0].address");
+}
+
+TEST(ConfigLoaderTest, BadLabelKeyIsAnError) {
+  expect_single_error(std::string(kMinimal) + "endpoints: [{address: 127.0.0.1:1, labels: {-version: v1}}]\n",
+                      "x.yaml: endpoints[0].labels: invalid label key \"-version\"");
+}
+
+TEST(ConfigLoaderTest, BadLabelValueIsAnError) {
+  expect_single_error(std::string(kMinimal) + "endpoints: [{address: 127.0.0.1:1, labels: {version: \"v 1\"}}]\n",
+                      "x.yaml: endpoints[0].labels.version: invalid label value \"v 1\"");
+}
+
+TEST(ConfigLoaderTest, NullLabelValueIsAnError) {
+  expect_single_error(std::string(kMinimal) + "endpoints: [{address: 127.0.0.1:1, labels: {version: }}]\n",
+                      "x.yaml: endpoints[0].labels.version: must be a label value");
+}
+
+TEST(ConfigLoaderTest, WrongTypeIsAnError) {
+  expect_single_error(std::string(kMinimal) + "threads: [1]\n",
+                      "x.yaml: threads: must be an integer from 0 to 256, got a list");
+}
+
+TEST(ConfigLoaderTest, QuotedIntegerIsAnError) {
+  expect_single_error(std::string(kMinimal) + "threads: \"4\"\n",
+                      "x.yaml: threads: must be an integer from 0 to 256, got the string \"4\"");
+}
+
+TEST(ConfigLoaderTest, FractionalIntegerIsAnError) {
+  expect_single_error(std::string(kMinimal) + "routing: {retries: 1.5}\n",
+                      "x.yaml: routing.retries: must be an integer from 0 to 10, got 1.5");
+}
+
+TEST(ConfigLoaderTest, SectionOfWrongTypeIsAnError) {
+  expect_single_error(std::string(kMinimal) + "timeouts: 2s\n", "x.yaml: timeouts: must be a map of durations, got 2s");
+}
+
+TEST(ConfigLoaderTest, HistoryLimitZeroIsAnError) {
+  expect_single_error(std::string(kMinimal) + "history_limit: 0\n",
+                      "x.yaml: history_limit: must be an integer from 1 to 1000, got 0");
+}
+
+TEST(ConfigLoaderTest, TooManyThreadsIsAnError) {
+  expect_single_error(std::string(kMinimal) + "threads: 257\n",
+                      "x.yaml: threads: must be an integer from 0 to 256, got 257");
+}
+
+TEST(ConfigLoaderTest, NegativeIntegerIsAnError) {
+  expect_single_error(std::string(kMinimal) + "limits: {max_body_bytes: -1}\n",
+                      "x.yaml: limits.max_body_bytes: must be an integer >= 0, got -1");
+}
+
+TEST(ConfigLoaderTest, RetriesAbove10IsAnError) {
+  expect_single_error(std::string(kMinimal) + "routing: {retries: 11}\n",
+                      "x.yaml: routing.retries: must be an integer from 0 to 10, got 11");
+}
+
+TEST(ConfigLoaderTest, HeaderLimitOutOfRangeIsAnError) {
+  expect_single_error(std::string(kMinimal) + "limits: {max_header_bytes: 512}\n",
+                      "x.yaml: limits.max_header_bytes: must be an integer from 1024 to 1048576, got 512");
+}
+
+TEST(ConfigLoaderTest, InvalidHeaderNameIsAnError) {
+  expect_single_error(std::string(kMinimal) + "routing: {override_header: \"X Canary\"}\n",
+                      "x.yaml: routing.override_header: must be an HTTP header name");
+}
+
+TEST(ConfigLoaderTest, EmptyHeaderNameDisablesTheHeader) {
+  const Config c = must_load(std::string(kMinimal) + "routing: {override_header: \"\", response_header: \"\"}\n");
+  EXPECT_EQ(c.routing.override_header, "");
+  EXPECT_EQ(c.routing.response_header, "");
+}
+
+TEST(ConfigLoaderTest, EmptyStateFileIsAnError) {
+  expect_single_error(std::string(kMinimal) + "state_file: \"\"\n", "x.yaml: state_file: must not be empty");
+}
+
+TEST(ConfigLoaderTest, YamlSyntaxErrorGivesLineAndColumn) {
+  const auto errors = errors_of("listen:\n  - address: 127.0.0.1:0\nservice: {stable: [v1\n");
+  ASSERT_EQ(errors.size(), 1u) << join(errors);
+  EXPECT_EQ(errors[0].rfind("x.yaml: line 4, column 1: ", 0), 0u) << errors[0];
+}
+
+TEST(ConfigLoaderTest, EmptyDocumentIsAnError) {
+  EXPECT_EQ(errors_of(""),
+            std::vector<std::string>{"x.yaml: the configuration is empty; it needs at least listen and service"});
+  EXPECT_EQ(errors_of("# only a comment\n").size(), 1u);
+}
+
+TEST(ConfigLoaderTest, TopLevelListIsAnError) {
+  expect_single_error("- a\n- b\n", "x.yaml: the top level must be a map of settings, got a list");
+}
+
+TEST(ConfigLoaderTest, SeveralDocumentsAreAnError) {
+  expect_single_error(std::string(kMinimal) + "---\nthreads: 1\n", "x.yaml: more than one YAML document");
+}
+
+TEST(ConfigLoaderTest, EveryErrorIsReportedNotOnlyTheFirst) {
+  const auto errors = errors_of(R"(
+listen:
+  - address: "::1:80"
+threads: many
+typo: 1
+endpoints:
+  - {address: 127.0.0.1:18081, labels: {version: v1}}
+  - {address: 127.0.0.1:18081, labels: {version: "v 2"}}
+service:
+  stable: {version: v1}
+  canary: {version: v1}
+  canary_weight: 10.125
+timeouts: {connect: soon, drain: -1s}
+limits: {max_header_bytes: 1}
+)");
+  EXPECT_EQ(errors, (std::vector<std::string>{
+                        "x.yaml: listen[0].address: invalid address \"::1:80\": an IPv6 address must be in brackets, "
+                        "e.g. [::1]:8080",
+                        "x.yaml: threads: must be an integer from 0 to 256, got many",
+                        "x.yaml: typo: unknown key",
+                        "x.yaml: endpoints[1].labels.version: invalid label value \"v 2\": must be at most 63 "
+                        "characters of [A-Za-z0-9._-], starting and ending with a letter or digit",
+                        "x.yaml: service.canary_weight: must be a number from 0 to 100 with at most two decimals, got "
+                        "10.125",
+                        "x.yaml: service.canary: overlaps service.stable (both can match the same endpoints); the "
+                        "sets must be disjoint (stable: \"version=v1\", canary: \"version=v1\")",
+                        "x.yaml: timeouts.connect: invalid duration \"soon\" (use e.g. 250ms, 2s, 1m)",
+                        "x.yaml: timeouts.drain: invalid duration \"-1s\" (use e.g. 250ms, 2s, 1m)",
+                        "x.yaml: limits.max_header_bytes: must be an integer from 1024 to 1048576, got 1",
+                    }))
+      << join(errors);
+}
+
+TEST(ConfigLoaderTest, ErrorsProduceNoConfig) {
+  const LoadResult r = load_config_text(std::string(kMinimal) + "threads: -1\n", "x.yaml");
+  EXPECT_FALSE(r.config.has_value());
+  EXPECT_EQ(r.errors.size(), 1u);
+}
+
+TEST(ConfigLoaderTest, MissingFileReportsTheSystemError) {
+  const LoadResult r = load_config_file("/nonexistent-canaryd-dir/canaryd.yaml");
+  EXPECT_FALSE(r.config.has_value());
+  EXPECT_EQ(r.errors,
+            std::vector<std::string>{"/nonexistent-canaryd-dir/canaryd.yaml: cannot read: No such file or directory"});
+}
+
+TEST(ConfigLoaderTest, DirectoryInsteadOfFileIsAnError) {
+  const LoadResult r = load_config_file("/");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0], "/: cannot read: Is a directory");
+}
+
+}  // namespace
+}  // namespace canaryd::config

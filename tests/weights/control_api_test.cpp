@@ -1,0 +1,452 @@
+#include "weights/control_api.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+
+namespace canaryd::weights {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+config::Selector sel(std::string_view text) {
+  std::string error;
+  auto s = config::Selector::parse(text, error);
+  EXPECT_TRUE(s) << text << ": " << error;
+  return s.value_or(config::Selector{});
+}
+
+Clock::time_point at(int minute) {
+  return Clock::time_point{std::chrono::sys_days{std::chrono::year{2026} / 11 / 27}} + std::chrono::hours{15} +
+         std::chrono::minutes{minute};
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = std::getenv("CANARYD_TEST_TMP");
+    const std::string root = base != nullptr && *base != '\0' ? base : "/tmp";
+    fs::create_directories(root);
+    std::string pattern = root + "/weights-api-XXXXXX";
+    if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+ServiceView demo_view() {
+  ServiceView v;
+  v.service_selector = sel("name=nginx");
+  v.endpoints = {
+      {"127.0.0.1:18081", {{"name", "nginx"}, {"version", "v1"}}, true},
+      {"127.0.0.1:18082", {{"name", "nginx"}, {"version", "v1"}}, true},
+      {"127.0.0.1:18083", {{"name", "nginx"}, {"version", "v2"}}, false},
+      {"127.0.0.1:18084", {{"name", "other"}, {"version", "v1"}}, true},
+  };
+  return v;
+}
+
+class ControlApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(dir_.path().empty());
+    RoutingState s;
+    s.revision = 1;
+    s.stable = sel("version=v1");
+    s.canary = sel("version=v2");
+    s.canary_weight = 0;
+    s.cause = "initial";
+    s.time = at(0);
+    service_ = std::make_unique<ControlService>(RoutingHistory(s, 10), StateStore(state_file()));
+    api_ = std::make_unique<ControlApi>(*service_, "", [this] { return view_; });
+  }
+
+  std::string state_file() const { return dir_.path() + "/state.json"; }
+
+  ApiReply call(const std::string& method, const std::string& target, const std::string& body = "",
+                const std::string& authorization = "") {
+    ++minute_;
+    return api_->handle(ApiRequest{method, target, body, authorization}, at(minute_));
+  }
+
+  /// Asserts a 200 and returns the parsed body.
+  static json::value ok(const ApiReply& reply) {
+    EXPECT_EQ(reply.status, 200) << reply.body;
+    std::error_code ec;
+    auto v = json::parse(reply.body, ec);
+    EXPECT_FALSE(ec) << reply.body;
+    return v;
+  }
+
+  /// Asserts the status and the error shape: exactly {"error": "<non-empty string>"}.
+  static std::string expect_error(const ApiReply& reply, int status) {
+    EXPECT_EQ(reply.status, status) << reply.body;
+    std::error_code ec;
+    const auto v = json::parse(reply.body, ec);
+    EXPECT_FALSE(ec) << reply.body;
+    if (ec || !v.is_object()) {
+      ADD_FAILURE() << "not an object: " << reply.body;
+      return {};
+    }
+    EXPECT_EQ(v.as_object().size(), 1u) << reply.body;
+    const auto* e = v.as_object().if_contains("error");
+    if (e == nullptr || !e->is_string() || e->as_string().empty()) {
+      ADD_FAILURE() << "no error string: " << reply.body;
+      return {};
+    }
+    return std::string(e->as_string());
+  }
+
+  std::uint64_t revision() const { return service_->current().revision; }
+
+  TempDir dir_;
+  ServiceView view_ = demo_view();
+  std::unique_ptr<ControlService> service_;
+  std::unique_ptr<ControlApi> api_;
+  int minute_ = 0;
+};
+
+TEST_F(ControlApiTest, StatusIsTheContractDocument) {
+  const auto reply = call("GET", "/api/status");
+  const auto doc = ok(reply);
+  EXPECT_EQ(doc.at("revision"), 1);
+  EXPECT_EQ(doc.at("canary_weight").to_number<double>(), 0.0);
+  EXPECT_EQ(doc.at("updated_at"), "2026-11-27T15:00:00Z");
+  const auto& stable = doc.at("stable");
+  EXPECT_EQ(stable.at("selector"), "name=nginx,version=v1");
+  const auto& eps = stable.at("endpoints").as_array();
+  ASSERT_EQ(eps.size(), 2u) << "only endpoints of the service in the set";
+  EXPECT_EQ(eps[0].at("address"), "127.0.0.1:18081");
+  EXPECT_EQ(eps[0].at("labels"), json::parse(R"({"name": "nginx", "version": "v1"})"));
+  EXPECT_EQ(eps[0].at("healthy"), true);
+  const auto& canary = doc.at("canary");
+  EXPECT_EQ(canary.at("selector"), "name=nginx,version=v2");
+  ASSERT_EQ(canary.at("endpoints").as_array().size(), 1u);
+  EXPECT_EQ(canary.at("endpoints").at(0).at("healthy"), false);
+  EXPECT_EQ(doc.as_object().size(), 5u);
+  EXPECT_EQ(api_->status_json(), reply.body);
+}
+
+TEST_F(ControlApiTest, StatusIgnoresAQueryString) {
+  ok(call("GET", "/api/status?pretty=1"));
+  ok(call("GET", "/api/history?x"));
+}
+
+TEST_F(ControlApiTest, SetWeightAnswersTheNewStatus) {
+  const auto reply = call("PUT", "/api/weight", R"({"canary_weight": 33.33, "cause": "ramp"})");
+  const auto doc = ok(reply);
+  EXPECT_EQ(doc.at("revision"), 2);
+  EXPECT_NE(reply.body.find(R"("canary_weight":33.33)"), std::string::npos) << reply.body;
+  EXPECT_EQ(doc.at("updated_at"), "2026-11-27T15:01:00Z");
+  EXPECT_EQ(service_->current().canary_weight, 3333u);
+  EXPECT_EQ(service_->current().cause, "ramp");
+}
+
+TEST_F(ControlApiTest, WholePercentsPrintAsNumbersWithAFraction) {
+  const auto reply = call("PUT", "/api/weight", R"({"canary_weight": 10})");
+  ok(reply);
+  EXPECT_NE(reply.body.find(R"("canary_weight":10.0)"), std::string::npos) << reply.body;
+}
+
+TEST_F(ControlApiTest, SetWeightAcceptsEveryValidForm) {
+  const std::pair<const char*, config::BasisPoints> cases[] = {
+      {R"({"canary_weight": 0})", 0},       {R"({"canary_weight": 100})", 10000}, {R"({"canary_weight": 2.5})", 250},
+      {R"({"canary_weight": 99.99})", 9999}, {R"({"canary_weight": 0.01})", 1},   {R"({"canary_weight": 1e1})", 1000},
+      {R"({"canary_weight": 50.0})", 5000},  {" \n{\"canary_weight\" : 7}\n ", 700},
+  };
+  for (const auto& [body, bp] : cases) {
+    ok(call("PUT", "/api/weight", body));
+    EXPECT_EQ(service_->current().canary_weight, bp) << body;
+  }
+}
+
+TEST_F(ControlApiTest, DefaultCauseDescribesTheCall) {
+  ok(call("PUT", "/api/weight", R"({"canary_weight": 30})"));
+  EXPECT_EQ(service_->current().cause, "PUT /api/weight canary_weight=30");
+  ok(call("PUT", "/api/weight", R"({"canary_weight": 40, "cause": ""})"));
+  EXPECT_EQ(service_->current().cause, "PUT /api/weight canary_weight=40");
+  ok(call("POST", "/api/rollback"));
+  EXPECT_EQ(service_->current().cause, "POST /api/rollback");
+}
+
+TEST_F(ControlApiTest, BadWeightBodiesAre400AndChangeNothing) {
+  const char* bodies[] = {
+      R"({"canary_weight": -1})",
+      R"({"canary_weight": 100.5})",
+      R"({"canary_weight": 12.345})",
+      R"({"canary_weight": "30"})",
+      R"({"canary_weight": null})",
+      R"({"canary_weight": true})",
+      R"({})",
+      R"({"canary_weight": [10]})",
+      R"({not json)",
+      "",
+      R"({"canary_weight": 1e400})",
+      R"({"canary_weight": -1e400})",
+      R"({"canary_weight": 101})",
+      R"({"canary_weight": 18446744073709551615})",
+      R"({"canary_weight": {}})",
+      R"({"canary_weight": NaN})",
+      R"({"canary_weight": 10, "typo": 1})",
+      R"({"canary_weight": 10, "cause": 5})",
+      R"({"canary_weight": 10} trailing)",
+      R"([10])",
+      R"("30")",
+      R"(30)",
+      R"(null)",
+  };
+  for (const char* body : bodies) {
+    expect_error(call("PUT", "/api/weight", body), 400);
+    EXPECT_EQ(revision(), 1u) << body;
+  }
+  EXPECT_FALSE(fs::exists(state_file())) << "malformed input never reaches the store";
+}
+
+TEST_F(ControlApiTest, SetWeightWithoutCanaryIs409) {
+  ok(call("DELETE", "/api/canary"));
+  expect_error(call("PUT", "/api/weight", R"({"canary_weight": 10})"), 409);
+  EXPECT_EQ(revision(), 2u);
+}
+
+TEST_F(ControlApiTest, PromoteMakesTheCanaryStable) {
+  ok(call("PUT", "/api/weight", R"({"canary_weight": 50})"));
+  const auto doc = ok(call("POST", "/api/promote", R"({"cause": "looks good"})"));
+  EXPECT_EQ(doc.at("revision"), 3);
+  EXPECT_EQ(doc.at("stable").at("selector"), "name=nginx,version=v2");
+  EXPECT_TRUE(doc.at("canary").is_null());
+  EXPECT_EQ(doc.at("canary_weight").to_number<double>(), 0.0);
+  EXPECT_EQ(service_->current().cause, "looks good");
+  // Nothing left to promote.
+  expect_error(call("POST", "/api/promote"), 409);
+}
+
+TEST_F(ControlApiTest, PromoteOfACanaryWithoutEndpointsIs409) {
+  ok(call("PUT", "/api/canary", R"({"selector": "version=v9"})"));
+  const auto msg = expect_error(call("POST", "/api/promote"), 409);
+  EXPECT_NE(msg.find("version=v9"), std::string::npos) << msg;
+  EXPECT_EQ(revision(), 2u);
+}
+
+TEST_F(ControlApiTest, RollbackZeroesTheWeight) {
+  ok(call("PUT", "/api/weight", R"({"canary_weight": 50})"));
+  const auto doc = ok(call("POST", "/api/rollback", ""));
+  EXPECT_EQ(doc.at("canary_weight").to_number<double>(), 0.0);
+  EXPECT_EQ(doc.at("canary").at("selector"), "name=nginx,version=v2");
+  ok(call("DELETE", "/api/canary"));
+  expect_error(call("POST", "/api/rollback"), 409);
+}
+
+TEST_F(ControlApiTest, UndoTogglesLikeKubectlRolloutUndo) {
+  ok(call("PUT", "/api/weight", R"({"canary_weight": 10})"));  // r2
+  ok(call("PUT", "/api/weight", R"({"canary_weight": 50})"));  // r3
+  EXPECT_EQ(ok(call("POST", "/api/undo")).at("canary_weight").to_number<double>(), 10.0);
+  EXPECT_EQ(ok(call("POST", "/api/undo", "{}")).at("canary_weight").to_number<double>(), 50.0);
+  const auto doc = ok(call("POST", "/api/undo", R"({"to_revision": 1})"));
+  EXPECT_EQ(doc.at("canary_weight").to_number<double>(), 0.0);
+  EXPECT_EQ(doc.at("revision"), 6);
+  EXPECT_EQ(service_->current().cause, "POST /api/undo to_revision=1");
+}
+
+TEST_F(ControlApiTest, UndoErrors) {
+  expect_error(call("POST", "/api/undo"), 409);  // nothing before revision 1
+  ok(call("PUT", "/api/weight", R"({"canary_weight": 10})"));
+  const auto msg = expect_error(call("POST", "/api/undo", R"({"to_revision": 99})"), 404);
+  EXPECT_EQ(msg, "revision 99 not found in history");
+  for (const char* body : {R"({"to_revision": 0})", R"({"to_revision": -1})", R"({"to_revision": 1.5})",
+                           R"({"to_revision": "1"})", R"({"to_revision": null})", R"({"revision": 1})", R"([1])"}) {
+    expect_error(call("POST", "/api/undo", body), 400);
+  }
+  EXPECT_EQ(revision(), 2u);
+}
+
+TEST_F(ControlApiTest, DefineCanaryByStringOrLabels) {
+  auto doc = ok(call("PUT", "/api/canary", R"({"selector": "version=v3", "canary_weight": 5})"));
+  EXPECT_EQ(doc.at("canary").at("selector"), "name=nginx,version=v3");
+  EXPECT_EQ(doc.at("canary_weight").to_number<double>(), 5.0);
+  doc = ok(call("PUT", "/api/canary", R"({"selector": {"version": "v2", "track": "canary"}})"));
+  EXPECT_EQ(doc.at("canary").at("selector"), "name=nginx,track=canary,version=v2");
+  EXPECT_EQ(doc.at("canary_weight").to_number<double>(), 0.0) << "weight defaults to 0";
+  EXPECT_EQ(service_->current().cause, "PUT /api/canary selector=track=canary,version=v2 canary_weight=0");
+}
+
+TEST_F(ControlApiTest, DefineCanaryOverlappingStableIs409) {
+  for (const char* body : {R"({"selector": "version=v1"})", R"({"selector": {"tier": "web"}})",
+                           R"json({"selector": "version in (v1,v2)"})json"}) {
+    expect_error(call("PUT", "/api/canary", body), 409);
+  }
+  EXPECT_EQ(revision(), 1u);
+}
+
+TEST_F(ControlApiTest, BadCanaryBodiesAre400) {
+  for (const char* body : {
+           R"({})",
+           "",
+           R"({"canary_weight": 10})",
+           R"({"selector": "version in (v3"})",
+           R"({"selector": ""})",
+           R"({"selector": {}})",
+           R"({"selector": 3})",
+           R"({"selector": ["version=v3"]})",
+           R"({"selector": {"version": 3}})",
+           R"({"selector": {"version": "a,b"}})",
+           R"({"selector": "version=v3", "canary_weight": "5"})",
+           R"({"selector": "version=v3", "canary_weight": 12.345})",
+           R"({"selector": "version=v3", "weight": 5})",
+       }) {
+    expect_error(call("PUT", "/api/canary", body), 400);
+    EXPECT_EQ(revision(), 1u) << body;
+  }
+}
+
+TEST_F(ControlApiTest, DeleteCanary) {
+  ok(call("PUT", "/api/weight", R"({"canary_weight": 20})"));
+  const auto doc = ok(call("DELETE", "/api/canary"));
+  EXPECT_TRUE(doc.at("canary").is_null());
+  EXPECT_EQ(doc.at("canary_weight").to_number<double>(), 0.0);
+  expect_error(call("DELETE", "/api/canary"), 409);
+  expect_error(call("DELETE", "/api/canary", R"({"selector": "x"})"), 400);
+}
+
+TEST_F(ControlApiTest, OptionalBodiesMustStillBeObjects) {
+  ok(call("PUT", "/api/weight", R"({"canary_weight": 20})"));
+  for (const char* path : {"/api/promote", "/api/rollback", "/api/undo"}) {
+    expect_error(call("POST", path, "[]"), 400);
+    expect_error(call("POST", path, "{"), 400);
+    expect_error(call("POST", path, R"({"cause": 5})"), 400);
+    expect_error(call("POST", path, R"({"unknown": 1})"), 400);
+  }
+  EXPECT_EQ(revision(), 2u);
+}
+
+TEST_F(ControlApiTest, HistoryListsRevisionsOldestFirst) {
+  ok(call("PUT", "/api/weight", R"({"canary_weight": 12.5, "cause": "first step"})"));
+  ok(call("DELETE", "/api/canary"));
+  const auto reply = call("GET", "/api/history");
+  const auto doc = ok(reply);
+  const auto& revs = doc.at("revisions").as_array();
+  ASSERT_EQ(revs.size(), 3u);
+  EXPECT_EQ(revs[0], json::parse(R"({"revision": 1, "time": "2026-11-27T15:00:00Z", "canary_weight": 0.0,
+                                     "stable": "name=nginx,version=v1", "canary": "name=nginx,version=v2",
+                                     "cause": "initial"})"));
+  EXPECT_EQ(revs[1].at("canary_weight").to_number<double>(), 12.5);
+  EXPECT_EQ(revs[1].at("cause"), "first step");
+  EXPECT_TRUE(revs[2].at("canary").is_null());
+  EXPECT_EQ(revs[2].at("revision"), 3);
+  EXPECT_EQ(api_->history_json(), reply.body);
+}
+
+TEST_F(ControlApiTest, HistoryIsBoundedByTheLimit) {
+  service_->set_history_limit(3);
+  for (int w = 1; w <= 5; ++w) ok(call("PUT", "/api/weight", R"({"canary_weight": )" + std::to_string(w) + "}"));
+  const auto doc = ok(call("GET", "/api/history"));
+  ASSERT_EQ(doc.at("revisions").as_array().size(), 3u);
+  EXPECT_EQ(doc.at("revisions").at(0).at("revision"), 4);
+  expect_error(call("POST", "/api/undo", R"({"to_revision": 2})"), 404);
+}
+
+TEST_F(ControlApiTest, TokenIsRequiredWhenConfigured) {
+  api_->set_token("s3cret-token");
+  EXPECT_EQ(expect_error(call("GET", "/api/status"), 401), "missing or invalid bearer token");
+  expect_error(call("GET", "/api/status", "", "Bearer wrong"), 401);
+  expect_error(call("GET", "/api/status", "", "Bearer s3cret-token-and-more"), 401);
+  expect_error(call("GET", "/api/status", "", "Bearer s3cret-toke"), 401);
+  expect_error(call("GET", "/api/status", "", "Basic czNjcmV0LXRva2Vu"), 401);
+  expect_error(call("GET", "/api/status", "", "s3cret-token"), 401);
+  // Refused before anything else: changes, unknown paths and wrong methods alike.
+  expect_error(call("PUT", "/api/weight", R"({"canary_weight": 10})"), 401);
+  expect_error(call("GET", "/api/nope"), 401);
+  expect_error(call("DELETE", "/api/status"), 401);
+  EXPECT_EQ(revision(), 1u);
+
+  ok(call("GET", "/api/status", "", "Bearer s3cret-token"));
+  ok(call("PUT", "/api/weight", R"({"canary_weight": 10})", "bearer s3cret-token"));
+  EXPECT_EQ(revision(), 2u);
+
+  api_->set_token("");
+  ok(call("GET", "/api/status"));
+}
+
+TEST_F(ControlApiTest, WrongMethodIs405) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"POST", "/api/status"}, {"GET", "/api/weight"},  {"POST", "/api/weight"},   {"GET", "/api/promote"},
+      {"PUT", "/api/rollback"}, {"GET", "/api/undo"},   {"POST", "/api/canary"},   {"GET", "/api/canary"},
+      {"DELETE", "/api/history"}, {"get", "/api/status"}, {"PATCH", "/api/canary"},
+  };
+  for (const auto& [method, path] : cases) {
+    const auto msg = expect_error(call(method, path, R"({"canary_weight": 10})"), 405);
+    EXPECT_NE(msg.find(allowed_methods(path)), std::string::npos) << msg;
+  }
+  EXPECT_EQ(revision(), 1u);
+}
+
+TEST_F(ControlApiTest, UnknownPathIs404) {
+  for (const char* target : {"/api/nope", "/api/", "/api", "/api/status/", "/metrics", "/", "/apistatus", "/API/status"}) {
+    expect_error(call("GET", target), 404);
+  }
+}
+
+TEST_F(ControlApiTest, FailedPersistIs500AndChangesNothing) {
+  ok(call("PUT", "/api/weight", R"({"canary_weight": 10})"));
+  const auto before = service_->history();
+  ASSERT_TRUE(fs::create_directory(state_file() + ".tmp." + std::to_string(::getpid())));
+  const auto msg = expect_error(call("PUT", "/api/weight", R"({"canary_weight": 20})"), 500);
+  EXPECT_NE(msg.find(state_file()), std::string::npos) << msg;
+  EXPECT_EQ(service_->history(), before);
+  EXPECT_EQ(ok(call("GET", "/api/status")).at("canary_weight").to_number<double>(), 10.0);
+}
+
+TEST_F(ControlApiTest, ChangesAreDurableBeforeTheyAnswer) {
+  ok(call("PUT", "/api/canary", R"({"selector": "version=v3", "canary_weight": 1.5})"));
+  const auto loaded = StateStore(state_file()).load(10);
+  ASSERT_EQ(loaded.kind, StateStore::Loaded::Kind::Ok) << loaded.error;
+  EXPECT_EQ(*loaded.history, service_->history());
+}
+
+TEST_F(ControlApiTest, StatusFollowsTheViewNow) {
+  view_.endpoints[2].healthy = true;
+  view_.endpoints.push_back({"[::1]:18085", {{"name", "nginx"}, {"version", "v2"}}, true});
+  const auto doc = ok(call("GET", "/api/status"));
+  const auto& eps = doc.at("canary").at("endpoints").as_array();
+  ASSERT_EQ(eps.size(), 2u);
+  EXPECT_EQ(eps[0].at("healthy"), true);
+  EXPECT_EQ(eps[1].at("address"), "[::1]:18085");
+}
+
+TEST(BearerMatchesTest, ComparesTheWholeToken) {
+  EXPECT_TRUE(bearer_matches("Bearer abc", "abc"));
+  EXPECT_TRUE(bearer_matches("bearer abc", "abc"));
+  EXPECT_TRUE(bearer_matches("BEARER  abc ", "abc"));
+  EXPECT_FALSE(bearer_matches("Bearer abd", "abc"));
+  EXPECT_FALSE(bearer_matches("Bearer ab", "abc"));
+  EXPECT_FALSE(bearer_matches("Bearer abcd", "abc"));
+  EXPECT_FALSE(bearer_matches("Bearer abcabc", "abc")) << "a repetition must not wrap around";
+  EXPECT_FALSE(bearer_matches("Bearer ", "abc"));
+  EXPECT_FALSE(bearer_matches("Bearer", "abc"));
+  EXPECT_FALSE(bearer_matches("", "abc"));
+  EXPECT_FALSE(bearer_matches("Bearerabc", "abc"));
+  EXPECT_FALSE(bearer_matches("Token abc", "abc"));
+  EXPECT_FALSE(bearer_matches("abc", "abc"));
+  EXPECT_FALSE(bearer_matches("Bearer ", "")) << "an empty token never matches";
+  EXPECT_FALSE(bearer_matches("Bearer x", ""));
+}
+
+TEST(AllowedMethodsTest, NamesTheMethodsOfEachPath) {
+  EXPECT_EQ(allowed_methods("/api/status"), "GET");
+  EXPECT_EQ(allowed_methods("/api/weight"), "PUT");
+  EXPECT_EQ(allowed_methods("/api/canary"), "PUT, DELETE");
+  EXPECT_EQ(allowed_methods("/api/nope"), "");
+}
+
+}  // namespace
+}  // namespace canaryd::weights

@@ -1,0 +1,193 @@
+#include "weights/control_service.hpp"
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+namespace canaryd::weights {
+namespace {
+
+namespace fs = std::filesystem;
+
+config::Selector sel(std::string_view text) {
+  std::string error;
+  auto s = config::Selector::parse(text, error);
+  EXPECT_TRUE(s) << text << ": " << error;
+  return s.value_or(config::Selector{});
+}
+
+Clock::time_point at(int minute) {
+  return Clock::time_point{std::chrono::sys_days{std::chrono::year{2026} / 11 / 27}} + std::chrono::hours{15} +
+         std::chrono::minutes{minute};
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = std::getenv("CANARYD_TEST_TMP");
+    const std::string root = base != nullptr && *base != '\0' ? base : "/tmp";
+    fs::create_directories(root);
+    std::string pattern = root + "/weights-service-XXXXXX";
+    if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+RoutingHistory initial_history(unsigned limit) {
+  RoutingState s;
+  s.revision = 1;
+  s.stable = sel("version=v1");
+  s.canary = sel("version=v2");
+  s.cause = "initial";
+  s.time = at(0);
+  return RoutingHistory(s, limit);
+}
+
+TransitionContext context(int minute) {
+  TransitionContext ctx;
+  ctx.service_selector = sel("name=nginx");
+  ctx.endpoint_labels = {{{"name", "nginx"}, {"version", "v1"}}, {{"name", "nginx"}, {"version", "v2"}}};
+  ctx.cause = "test";
+  ctx.now = at(minute);
+  return ctx;
+}
+
+auto weight_to(config::BasisPoints w, int minute = 1) {
+  return [w, minute](const RoutingHistory& h) { return set_weight(h, w, context(minute)); };
+}
+
+class ControlServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_FALSE(dir_.path().empty()); }
+  std::string state_file() const { return dir_.path() + "/state.json"; }
+  TempDir dir_;
+};
+
+TEST_F(ControlServiceTest, AppliedChangeIsPersistedThenPublished) {
+  ControlService service(initial_history(10), StateStore(state_file()));
+  std::vector<RoutingState> published;
+  service.set_on_change([&](const RoutingState& s) {
+    // Published only once durable: the file already holds it.
+    const auto loaded = StateStore(state_file()).load(10);
+    EXPECT_EQ(loaded.kind, StateStore::Loaded::Kind::Ok);
+    if (loaded.history) {
+      EXPECT_EQ(loaded.history->current(), s);
+    }
+    // The lock is released: calling back in must not deadlock.
+    EXPECT_EQ(service.current(), s);
+    published.push_back(s);
+  });
+  const auto result = service.apply(weight_to(1000));
+  ASSERT_TRUE(std::holds_alternative<RoutingState>(result));
+  EXPECT_EQ(std::get<RoutingState>(result).revision, 2u);
+  EXPECT_EQ(service.current().canary_weight, 1000u);
+  ASSERT_EQ(published.size(), 1u);
+  EXPECT_EQ(published[0].revision, 2u);
+  EXPECT_EQ(service.history().revisions().size(), 2u);
+}
+
+TEST_F(ControlServiceTest, RefusedTransitionChangesNothing) {
+  ControlService service(initial_history(10), StateStore(state_file()));
+  bool published = false;
+  service.set_on_change([&](const RoutingState&) { published = true; });
+  const auto result = service.apply([](const RoutingHistory& h) { return undo(h, 7, context(1)); });
+  ASSERT_TRUE(std::holds_alternative<TransitionError>(result));
+  EXPECT_EQ(std::get<TransitionError>(result).status, 404);
+  EXPECT_FALSE(published);
+  EXPECT_FALSE(fs::exists(state_file())) << "nothing to persist";
+  EXPECT_EQ(service.current().revision, 1u);
+}
+
+TEST_F(ControlServiceTest, FailedPersistAnswers500AndKeepsTheHistory) {
+  const auto before = initial_history(10);
+  ControlService service(before, StateStore(dir_.path() + "/missing-dir/state.json"));
+  bool published = false;
+  service.set_on_change([&](const RoutingState&) { published = true; });
+  const auto result = service.apply(weight_to(1000));
+  ASSERT_TRUE(std::holds_alternative<TransitionError>(result));
+  const auto& err = std::get<TransitionError>(result);
+  EXPECT_EQ(err.status, 500);
+  EXPECT_EQ(err.message.rfind("cannot persist state: ", 0), 0u) << err.message;
+  EXPECT_NE(err.message.find("missing-dir/state.json"), std::string::npos) << err.message;
+  EXPECT_FALSE(published);
+  EXPECT_EQ(service.history(), before);
+}
+
+TEST_F(ControlServiceTest, FailedPersistOfAnExistingFileKeepsItAndTheHistory) {
+  ControlService service(initial_history(10), StateStore(state_file()));
+  ASSERT_TRUE(std::holds_alternative<RoutingState>(service.apply(weight_to(1000))));
+  const auto before = service.history();
+  fs::create_directory(state_file() + ".tmp." + std::to_string(::getpid()));
+  const auto result = service.apply(weight_to(2000));
+  ASSERT_TRUE(std::holds_alternative<TransitionError>(result));
+  EXPECT_EQ(std::get<TransitionError>(result).status, 500);
+  EXPECT_EQ(service.history(), before);
+  EXPECT_EQ(*StateStore(state_file()).load(10).history, before);
+}
+
+TEST_F(ControlServiceTest, RacingChangesNeverLoseARevision) {
+  constexpr int kThreads = 8;
+  constexpr int kCallsPerThread = 50;
+  ControlService service(initial_history(kThreads * kCallsPerThread + 1), StateStore(state_file()));
+  std::atomic<int> published{0};
+  service.set_on_change([&](const RoutingState&) { ++published; });
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kCallsPerThread; ++i) {
+        const auto w = static_cast<config::BasisPoints>(t * 1000 + i);
+        if (!std::holds_alternative<RoutingState>(service.apply(weight_to(w)))) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(published.load(), kThreads * kCallsPerThread);
+  const auto history = service.history();
+  EXPECT_EQ(history.current().revision, 1u + kThreads * kCallsPerThread);
+  ASSERT_EQ(history.revisions().size(), 1u + kThreads * kCallsPerThread);
+  std::uint64_t expected = 1;
+  for (const auto& r : history.revisions()) EXPECT_EQ(r.revision, expected++);
+  EXPECT_EQ(*StateStore(state_file()).load(kThreads * kCallsPerThread + 1).history, history);
+}
+
+TEST_F(ControlServiceTest, SetHistoryLimitTrimsAndPersists) {
+  ControlService service(initial_history(10), StateStore(state_file()));
+  for (config::BasisPoints w = 100; w <= 500; w += 100) service.apply(weight_to(w));
+  std::string error;
+  EXPECT_TRUE(service.set_history_limit(2, error)) << error;
+  EXPECT_EQ(service.history().revisions().size(), 2u);
+  const auto loaded = StateStore(state_file()).load(10);
+  ASSERT_TRUE(loaded.history);
+  EXPECT_EQ(loaded.history->revisions().size(), 2u);
+  EXPECT_EQ(loaded.history->current().revision, 6u);
+}
+
+TEST_F(ControlServiceTest, SetHistoryLimitKeepsTheBoundWhenTheWriteFails) {
+  auto h = initial_history(10);
+  h.push(std::get<RoutingState>(set_weight(h, 100, context(1))));
+  ControlService service(h, StateStore(dir_.path() + "/missing-dir/state.json"));
+  std::string error;
+  EXPECT_FALSE(service.set_history_limit(1, error));
+  EXPECT_NE(error.find("missing-dir"), std::string::npos) << error;
+  EXPECT_EQ(service.history().revisions().size(), 1u);
+  service.set_history_limit(1);  // unchanged: nothing to write, no failure
+  EXPECT_TRUE(service.set_history_limit(1, error));
+}
+
+}  // namespace
+}  // namespace canaryd::weights

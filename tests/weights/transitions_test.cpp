@@ -1,0 +1,216 @@
+#include "weights/transitions.hpp"
+
+#include <gtest/gtest.h>
+
+namespace canaryd::weights {
+namespace {
+
+config::Selector sel(std::string_view text) {
+  std::string error;
+  auto s = config::Selector::parse(text, error);
+  EXPECT_TRUE(s) << text << ": " << error;
+  return s.value_or(config::Selector{});
+}
+
+Clock::time_point at(int minute) {
+  return Clock::time_point{std::chrono::sys_days{std::chrono::year{2026} / 11 / 27}} + std::chrono::hours{15} +
+         std::chrono::minutes{minute};
+}
+
+class TransitionsTest : public ::testing::Test {
+ protected:
+  TransitionsTest() : history_(initial(), 10) {
+    ctx_.service_selector = sel("name=nginx");
+    ctx_.endpoint_labels = {{{"name", "nginx"}, {"version", "v1"}},
+                            {{"name", "nginx"}, {"version", "v1"}},
+                            {{"name", "nginx"}, {"version", "v2"}},
+                            {{"name", "other"}, {"version", "v3"}}};
+    ctx_.cause = "test";
+    ctx_.now = at(1);
+  }
+
+  static RoutingState initial() {
+    RoutingState s;
+    s.revision = 1;
+    s.stable = sel("version=v1");
+    s.canary = sel("version=v2");
+    s.canary_weight = 0;
+    s.cause = "initial";
+    s.time = at(0);
+    return s;
+  }
+
+  /// Applies a successful transition to the history, as ControlService would.
+  const RoutingState& accept(const TransitionResult& r) {
+    EXPECT_TRUE(std::holds_alternative<RoutingState>(r))
+        << (std::holds_alternative<TransitionError>(r) ? std::get<TransitionError>(r).message : "");
+    history_.push(std::get<RoutingState>(r));
+    ctx_.now += std::chrono::minutes{1};
+    return history_.current();
+  }
+
+  static TransitionError refused(const TransitionResult& r) {
+    EXPECT_TRUE(std::holds_alternative<TransitionError>(r));
+    return std::holds_alternative<TransitionError>(r) ? std::get<TransitionError>(r) : TransitionError{0, ""};
+  }
+
+  void drop_canary() { accept(remove_canary(history_, ctx_)); }
+
+  RoutingHistory history_;
+  TransitionContext ctx_;
+};
+
+TEST_F(TransitionsTest, SetWeightMakesANewRevision) {
+  const auto r = set_weight(history_, 1000, ctx_);
+  ASSERT_TRUE(std::holds_alternative<RoutingState>(r));
+  const auto& s = std::get<RoutingState>(r);
+  EXPECT_EQ(s.revision, 2u);
+  EXPECT_EQ(s.canary_weight, 1000u);
+  EXPECT_EQ(s.stable, sel("version=v1"));
+  EXPECT_EQ(s.canary, sel("version=v2"));
+  EXPECT_EQ(s.cause, "test");
+  EXPECT_EQ(s.time, at(1));
+  EXPECT_EQ(history_.current().revision, 1u) << "transitions are pure";
+}
+
+TEST_F(TransitionsTest, SetWeightWithoutCanaryIsAConflict) {
+  drop_canary();
+  EXPECT_EQ(refused(set_weight(history_, 1000, ctx_)).status, 409);
+}
+
+TEST_F(TransitionsTest, SetWeightAboveFullIsBadInput) {
+  EXPECT_EQ(refused(set_weight(history_, 10001, ctx_)).status, 400);
+}
+
+TEST_F(TransitionsTest, PromoteMakesTheCanaryStable) {
+  accept(set_weight(history_, 5000, ctx_));
+  const auto& s = accept(promote(history_, ctx_));
+  EXPECT_EQ(s.revision, 3u);
+  EXPECT_EQ(s.stable, sel("version=v2"));
+  EXPECT_FALSE(s.canary);
+  EXPECT_EQ(s.canary_weight, 0u);
+}
+
+TEST_F(TransitionsTest, PromoteWithoutCanaryIsAConflict) {
+  drop_canary();
+  EXPECT_EQ(refused(promote(history_, ctx_)).status, 409);
+}
+
+TEST_F(TransitionsTest, PromoteOfACanaryWithoutEndpointsIsAConflict) {
+  accept(define_canary(history_, sel("version=v9"), 0, ctx_));
+  const auto err = refused(promote(history_, ctx_));
+  EXPECT_EQ(err.status, 409);
+  EXPECT_NE(err.message.find("version=v9"), std::string::npos) << err.message;
+}
+
+TEST_F(TransitionsTest, PromoteCountsOnlyEndpointsOfTheService) {
+  // version=v3 exists, but on an endpoint outside name=nginx.
+  accept(define_canary(history_, sel("version=v3"), 0, ctx_));
+  EXPECT_EQ(refused(promote(history_, ctx_)).status, 409);
+}
+
+TEST_F(TransitionsTest, RollbackZeroesTheWeightAndKeepsTheCanary) {
+  accept(set_weight(history_, 2500, ctx_));
+  const auto& s = accept(rollback(history_, ctx_));
+  EXPECT_EQ(s.canary_weight, 0u);
+  EXPECT_EQ(s.canary, sel("version=v2"));
+  EXPECT_EQ(s.revision, 3u);
+}
+
+TEST_F(TransitionsTest, RollbackWithoutCanaryIsAConflict) {
+  drop_canary();
+  EXPECT_EQ(refused(rollback(history_, ctx_)).status, 409);
+}
+
+TEST_F(TransitionsTest, UndoTogglesBetweenTheLastTwoRevisions) {
+  accept(set_weight(history_, 1000, ctx_));                      // r2: 10
+  accept(set_weight(history_, 5000, ctx_));                      // r3: 50
+  EXPECT_EQ(accept(undo(history_, std::nullopt, ctx_)).canary_weight, 1000u);  // r4: 10
+  EXPECT_EQ(accept(undo(history_, std::nullopt, ctx_)).canary_weight, 5000u);  // r5: 50
+  const auto& first = accept(undo(history_, 1, ctx_));                         // r6: 0
+  EXPECT_EQ(first.canary_weight, 0u);
+  EXPECT_EQ(first.revision, 6u);
+  EXPECT_EQ(first.cause, "test");
+}
+
+TEST_F(TransitionsTest, UndoRestoresSelectors) {
+  accept(set_weight(history_, 3000, ctx_));  // r2
+  accept(promote(history_, ctx_));           // r3: stable v2, no canary
+  const auto& s = accept(undo(history_, 2, ctx_));
+  EXPECT_EQ(s.stable, sel("version=v1"));
+  EXPECT_EQ(s.canary, sel("version=v2"));
+  EXPECT_EQ(s.canary_weight, 3000u);
+  EXPECT_EQ(s.revision, 4u);
+}
+
+TEST_F(TransitionsTest, UndoToAnUnknownRevisionIsNotFound) {
+  accept(set_weight(history_, 1000, ctx_));
+  const auto err = refused(undo(history_, 42, ctx_));
+  EXPECT_EQ(err.status, 404);
+  EXPECT_EQ(err.message, "revision 42 not found in history");
+}
+
+TEST_F(TransitionsTest, UndoToATrimmedRevisionIsNotFound) {
+  history_.set_limit(2);
+  accept(set_weight(history_, 1000, ctx_));
+  accept(set_weight(history_, 2000, ctx_));
+  EXPECT_EQ(refused(undo(history_, 1, ctx_)).status, 404);
+}
+
+TEST_F(TransitionsTest, UndoWithoutAPreviousRevisionIsAConflict) {
+  EXPECT_EQ(refused(undo(history_, std::nullopt, ctx_)).status, 409);
+}
+
+TEST_F(TransitionsTest, DefineCanaryReplacesTheCanary) {
+  accept(set_weight(history_, 1000, ctx_));
+  const auto& s = accept(define_canary(history_, sel("version=v3"), 500, ctx_));
+  EXPECT_EQ(s.canary, sel("version=v3"));
+  EXPECT_EQ(s.canary_weight, 500u);
+  EXPECT_EQ(s.stable, sel("version=v1"));
+}
+
+TEST_F(TransitionsTest, DefineCanaryWithoutACanaryBefore) {
+  drop_canary();
+  const auto& s = accept(define_canary(history_, sel("version in (v2,v3)"), 0, ctx_));
+  EXPECT_EQ(s.canary, sel("version in (v2,v3)"));
+}
+
+TEST_F(TransitionsTest, DefineCanaryOverlappingStableIsAConflict) {
+  for (const char* overlapping : {"version=v1", "tier=web", "version in (v1,v2)", "version", "!track"}) {
+    const auto err = refused(define_canary(history_, sel(overlapping), 0, ctx_));
+    EXPECT_EQ(err.status, 409) << overlapping;
+  }
+  EXPECT_EQ(history_.current().revision, 1u);
+}
+
+TEST_F(TransitionsTest, RemoveCanaryClearsItAndItsWeight) {
+  accept(set_weight(history_, 1000, ctx_));
+  const auto& s = accept(remove_canary(history_, ctx_));
+  EXPECT_FALSE(s.canary);
+  EXPECT_EQ(s.canary_weight, 0u);
+  EXPECT_EQ(s.stable, sel("version=v1"));
+}
+
+TEST_F(TransitionsTest, RemoveCanaryWithoutCanaryIsAConflict) {
+  drop_canary();
+  EXPECT_EQ(refused(remove_canary(history_, ctx_)).status, 409);
+}
+
+TEST_F(TransitionsTest, HistoryKeepsOnlyTheNewestRevisions) {
+  history_.set_limit(3);
+  for (config::BasisPoints w = 100; w <= 1000; w += 100) accept(set_weight(history_, w, ctx_));
+  ASSERT_EQ(history_.revisions().size(), 3u);
+  EXPECT_EQ(history_.revisions().front().revision, 9u);
+  EXPECT_EQ(history_.current().revision, 11u);
+}
+
+TEST(SetsDisjointTest, UsesTheServiceSelector) {
+  EXPECT_TRUE(sets_disjoint(sel("name=nginx"), sel("version=v1"), sel("version=v2")));
+  EXPECT_TRUE(sets_disjoint(sel("name=nginx"), sel("version=v1"), sel("version!=v1")));
+  EXPECT_FALSE(sets_disjoint(sel("name=nginx"), sel("version=v1"), sel("tier=web")));
+  // The service selector alone can make two sets disjoint (both sets are empty there).
+  EXPECT_TRUE(sets_disjoint(sel("!version"), sel("version=v1"), sel("tier=web")));
+}
+
+}  // namespace
+}  // namespace canaryd::weights

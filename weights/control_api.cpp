@@ -1,0 +1,384 @@
+#include "weights/control_api.hpp"
+
+#include <array>
+#include <initializer_list>
+
+#include "config/labels.hpp"
+#include "weights/json_text.hpp"
+
+namespace canaryd::weights {
+
+namespace {
+
+namespace json = boost::json;
+
+ApiReply error_reply(int status, const std::string& message) {
+  json::object o;
+  o["error"] = message;
+  return ApiReply{status, to_json_text(o)};
+}
+
+struct Route {
+  std::string_view path;
+  std::string_view methods;
+};
+
+constexpr std::array<Route, 7> kRoutes = {{
+    {"/api/status", "GET"},
+    {"/api/weight", "PUT"},
+    {"/api/promote", "POST"},
+    {"/api/rollback", "POST"},
+    {"/api/undo", "POST"},
+    {"/api/canary", "PUT, DELETE"},
+    {"/api/history", "GET"},
+}};
+
+bool method_allowed(std::string_view methods, std::string_view method) {
+  // methods is a short comma-separated list like "PUT, DELETE"; compare whole tokens only.
+  while (!methods.empty()) {
+    const auto comma = methods.find(',');
+    std::string_view token = methods.substr(0, comma);
+    if (token == method) return true;
+    if (comma == std::string_view::npos) break;
+    methods.remove_prefix(comma + 1);
+    while (!methods.empty() && methods.front() == ' ') methods.remove_prefix(1);
+  }
+  return false;
+}
+
+/// A malformed request: the message of its 400 answer.
+struct BadRequest {
+  std::string message;
+};
+
+/// The body as a JSON object. An empty body counts as {} where the call's body is optional.
+std::variant<json::object, BadRequest> body_object(const std::string& body, bool optional) {
+  if (body.find_first_not_of(" \t\r\n") == std::string::npos) {
+    if (optional) return json::object{};
+    return BadRequest{"request body must be a JSON object"};
+  }
+  std::string error;
+  auto value = parse_json(body, error);
+  if (!value) return BadRequest{"request body: " + error};
+  if (!value->is_object()) return BadRequest{"request body must be a JSON object"};
+  return std::move(value->get_object());
+}
+
+/// Unknown fields are errors, as in the config: a typo ("canary_wieght") must not be silently ignored.
+std::optional<BadRequest> check_fields(const json::object& body, std::initializer_list<std::string_view> allowed) {
+  for (const auto& kv : body) {
+    bool known = false;
+    for (const auto name : allowed) known = known || kv.key() == name;
+    if (!known) return BadRequest{"unknown field \"" + std::string(kv.key()) + "\""};
+  }
+  return std::nullopt;
+}
+
+std::string_view kind_name(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::null: return "null";
+    case json::kind::bool_: return "a boolean";
+    case json::kind::string: return "a string";
+    case json::kind::array: return "an array";
+    case json::kind::object: return "an object";
+    default: return "a number";
+  }
+}
+
+/// canary_weight: a JSON number only. "30" (a string), true and null are refused rather than coerced.
+std::variant<config::BasisPoints, BadRequest> read_weight(const json::value& v) {
+  double d = 0;
+  if (v.is_int64()) {
+    d = static_cast<double>(v.get_int64());
+  } else if (v.is_uint64()) {
+    d = static_cast<double>(v.get_uint64());
+  } else if (v.is_double()) {
+    d = v.get_double();  // 1e400 parses as infinity; weight_from_double refuses it
+  } else {
+    return BadRequest{"canary_weight: must be a number from 0 to 100 with at most two decimals, got " +
+                      std::string(kind_name(v))};
+  }
+  std::string error;
+  auto bp = config::weight_from_double(d, error);
+  if (!bp) return BadRequest{"canary_weight: " + error};
+  return *bp;
+}
+
+/// The cause of the change: the text given, or a description of the call (like `kubectl --record`).
+std::variant<std::string, BadRequest> read_cause(const json::object& body, std::string default_cause) {
+  const json::value* v = body.if_contains("cause");
+  if (v == nullptr || v->is_null()) return default_cause;
+  if (!v->is_string()) return BadRequest{"cause must be a string"};
+  if (v->get_string().empty()) return default_cause;
+  return std::string(v->get_string());
+}
+
+/// The state file stores selectors as their canonical strings; a selector whose string does not parse
+/// back to itself (a label value with a comma, say) would make that file unreadable at the next start.
+std::optional<BadRequest> check_storable(const config::Selector& sel) {
+  std::string error;
+  const std::string text = sel.to_string();
+  auto back = config::Selector::parse(text, error);
+  if (!back || *back != sel) {
+    return BadRequest{"selector " + text + " cannot be represented in label-selector syntax" +
+                      (back ? std::string() : ": " + error)};
+  }
+  return std::nullopt;
+}
+
+std::variant<config::Selector, BadRequest> read_selector(const json::value& v) {
+  std::optional<config::Selector> sel;
+  if (const json::string* text = v.if_string()) {
+    std::string error;
+    sel = config::Selector::parse(std::string_view(*text), error);
+    if (!sel) return BadRequest{"selector: " + error};
+  } else if (const json::object* labels = v.if_object()) {
+    config::Labels map;
+    for (const auto& kv : *labels) {
+      if (!kv.value().is_string()) {
+        return BadRequest{"selector: label \"" + std::string(kv.key()) + "\" must have a string value"};
+      }
+      // The same rules as the string form (and the config), so both forms accept the same selectors.
+      std::string error;
+      if (!config::validate_label_key(kv.key(), error) ||
+          !config::validate_label_value(std::string_view(kv.value().get_string()), error)) {
+        return BadRequest{"selector: " + error};
+      }
+      map[std::string(kv.key())] = std::string(kv.value().get_string());
+    }
+    sel = config::Selector::from_labels(map);
+  } else {
+    return BadRequest{"selector must be a label-selector string or an object of labels"};
+  }
+  // An empty selector means "every endpoint of the service": never a meaningful canary set.
+  if (sel->empty()) return BadRequest{"selector must not be empty"};
+  if (auto bad = check_storable(*sel)) return *bad;
+  return std::move(*sel);
+}
+
+json::value endpoints_json(const config::Selector& set, const ServiceView& view) {
+  json::array out;
+  for (const auto& ep : view.endpoints) {
+    if (!set.matches(ep.labels)) continue;
+    json::object labels;
+    for (const auto& [k, v] : ep.labels) labels[k] = v;
+    json::object e;
+    e["address"] = ep.address;
+    e["labels"] = std::move(labels);
+    e["healthy"] = ep.healthy;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+json::value set_json(const config::Selector& set, const ServiceView& view) {
+  json::object o;
+  o["selector"] = set.to_string();
+  o["endpoints"] = endpoints_json(set, view);
+  return o;
+}
+
+std::string render_status(const RoutingState& state, const ServiceView& view) {
+  json::object o;
+  o["revision"] = state.revision;
+  // A double: to_json_text prints it as 10.0 or 33.33, the contract's shape.
+  o["canary_weight"] = config::weight_percent(state.canary_weight);
+  o["updated_at"] = format_time(state.time);
+  o["stable"] = set_json(config::Selector::conjunction(view.service_selector, state.stable), view);
+  if (state.canary) {
+    o["canary"] = set_json(config::Selector::conjunction(view.service_selector, *state.canary), view);
+  } else {
+    o["canary"] = nullptr;
+  }
+  return to_json_text(o);
+}
+
+/// A validated change request: what to run and the cause to record when the caller gave none.
+struct Change {
+  std::function<TransitionResult(const RoutingHistory&, const TransitionContext&)> transition;
+  std::string default_cause;  ///< describes the call, like `kubectl --record`
+};
+
+std::variant<Change, BadRequest> parse_set_weight(const json::object& body, const std::string& call) {
+  if (auto bad = check_fields(body, {"canary_weight", "cause"})) return *bad;
+  const json::value* w = body.if_contains("canary_weight");
+  if (w == nullptr) return BadRequest{"canary_weight is required"};
+  auto weight = read_weight(*w);
+  if (auto* bad = std::get_if<BadRequest>(&weight)) return *bad;
+  const config::BasisPoints bp = std::get<config::BasisPoints>(weight);
+  return Change{[bp](const RoutingHistory& h, const TransitionContext& ctx) { return set_weight(h, bp, ctx); },
+                call + " canary_weight=" + config::format_weight(bp)};
+}
+
+std::variant<Change, BadRequest> parse_define_canary(const json::object& body, const std::string& call) {
+  if (auto bad = check_fields(body, {"selector", "canary_weight", "cause"})) return *bad;
+  const json::value* s = body.if_contains("selector");
+  if (s == nullptr) return BadRequest{"selector is required"};
+  auto selector = read_selector(*s);
+  if (auto* bad = std::get_if<BadRequest>(&selector)) return *bad;
+  config::BasisPoints bp = 0;
+  if (const json::value* w = body.if_contains("canary_weight")) {
+    auto weight = read_weight(*w);
+    if (auto* bad = std::get_if<BadRequest>(&weight)) return *bad;
+    bp = std::get<config::BasisPoints>(weight);
+  }
+  config::Selector sel = std::get<config::Selector>(std::move(selector));
+  std::string cause = call + " selector=" + sel.to_string() + " canary_weight=" + config::format_weight(bp);
+  return Change{[sel = std::move(sel), bp](const RoutingHistory& h, const TransitionContext& ctx) {
+                  return define_canary(h, sel, bp, ctx);
+                },
+                std::move(cause)};
+}
+
+std::variant<Change, BadRequest> parse_undo(const json::object& body, const std::string& call) {
+  if (auto bad = check_fields(body, {"to_revision", "cause"})) return *bad;
+  std::optional<std::uint64_t> to_revision;
+  std::string cause = call;
+  if (const json::value* r = body.if_contains("to_revision")) {
+    if (r->is_uint64() && r->get_uint64() > 0) {
+      to_revision = r->get_uint64();
+    } else if (r->is_int64() && r->get_int64() > 0) {
+      to_revision = static_cast<std::uint64_t>(r->get_int64());
+    } else {
+      return BadRequest{"to_revision must be a positive integer"};
+    }
+    cause += " to_revision=" + std::to_string(*to_revision);
+  }
+  return Change{[to_revision](const RoutingHistory& h, const TransitionContext& ctx) {
+                  return undo(h, to_revision, ctx);
+                },
+                std::move(cause)};
+}
+
+/// promote, rollback and DELETE /api/canary: the only field is the optional cause.
+std::variant<Change, BadRequest> parse_cause_only(const json::object& body, const std::string& call,
+                                                  TransitionResult (*transition)(const RoutingHistory&,
+                                                                                 const TransitionContext&)) {
+  if (auto bad = check_fields(body, {"cause"})) return *bad;
+  return Change{transition, call};
+}
+
+}  // namespace
+
+std::string_view allowed_methods(std::string_view path) {
+  for (const auto& r : kRoutes) {
+    if (r.path == path) return r.methods;
+  }
+  return {};
+}
+
+bool bearer_matches(const std::string& authorization, const std::string& token) {
+  // An empty token would accept "Bearer " from anyone; no token means authentication is off, which is
+  // the caller's decision, not a match.
+  if (token.empty()) return false;
+  // The scheme is public and case-insensitive (RFC 9110 11.1); only the credential needs constant time.
+  static constexpr std::string_view kScheme = "bearer";
+  std::string_view rest(authorization);
+  if (rest.size() <= kScheme.size()) return false;
+  for (std::size_t i = 0; i < kScheme.size(); ++i) {
+    const char c = rest[i];
+    const char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    if (lower != kScheme[i]) return false;
+  }
+  rest.remove_prefix(kScheme.size());
+  if (rest.front() != ' ') return false;
+  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+  while (!rest.empty() && (rest.back() == ' ' || rest.back() == '\t')) rest.remove_suffix(1);
+
+  // Every byte of what was received is compared, whatever differs first, and the loop length depends
+  // only on the received value: the time taken reveals neither the token's bytes nor its length.
+  unsigned char diff = rest.size() == token.size() ? 0 : 1;
+  for (std::size_t i = 0; i < rest.size(); ++i) {
+    diff |= static_cast<unsigned char>(rest[i]) ^ static_cast<unsigned char>(token[i % token.size()]);
+  }
+  return diff == 0;
+}
+
+ControlApi::ControlApi(ControlService& service, std::string token, std::function<ServiceView()> view)
+    : service_(service), token_(std::move(token)), view_(std::move(view)) {}
+
+std::string ControlApi::status_json() const {
+  const ServiceView view = view_ ? view_() : ServiceView{};
+  return render_status(service_.current(), view);
+}
+
+std::string ControlApi::history_json() const {
+  const ServiceView view = view_ ? view_() : ServiceView{};
+  const RoutingHistory history = service_.history();
+  json::array revisions;
+  for (const RoutingState& r : history.revisions()) {
+    json::object o;
+    o["revision"] = r.revision;
+    o["time"] = format_time(r.time);
+    o["canary_weight"] = config::weight_percent(r.canary_weight);
+    // Joined with today's service selector, like status: the sets as they would be selected now.
+    o["stable"] = config::Selector::conjunction(view.service_selector, r.stable).to_string();
+    if (r.canary) {
+      o["canary"] = config::Selector::conjunction(view.service_selector, *r.canary).to_string();
+    } else {
+      o["canary"] = nullptr;
+    }
+    o["cause"] = r.cause;
+    revisions.push_back(std::move(o));
+  }
+  json::object doc;
+  doc["revisions"] = std::move(revisions);
+  return to_json_text(doc);
+}
+
+ApiReply ControlApi::handle(const ApiRequest& req, Clock::time_point now) const {
+  const std::string path = req.target.substr(0, req.target.find('?'));
+  if (!path.starts_with("/api/")) return error_reply(404, "not found: " + path);
+  // Authentication before routing, so that an unauthenticated caller cannot even probe which paths exist.
+  if (!token_.empty() && !bearer_matches(req.authorization, token_)) {
+    return error_reply(401, "missing or invalid bearer token");
+  }
+  const std::string_view methods = allowed_methods(path);
+  if (methods.empty()) return error_reply(404, "no such API endpoint: " + path);
+  if (!method_allowed(methods, req.method)) {
+    return error_reply(405, "method " + req.method + " not allowed on " + path + " (allowed: " +
+                                std::string(methods) + ")");
+  }
+
+  if (path == "/api/status") return ApiReply{200, status_json()};
+  if (path == "/api/history") return ApiReply{200, history_json()};
+
+  // Every remaining call changes the state. Its body is validated completely before anything runs, so
+  // malformed input never reaches the service.
+  const bool body_optional = path != "/api/weight" && !(path == "/api/canary" && req.method == "PUT");
+  auto parsed = body_object(req.body, body_optional);
+  if (auto* bad = std::get_if<BadRequest>(&parsed)) return error_reply(400, bad->message);
+  const json::object& body = std::get<json::object>(parsed);
+  const std::string call = req.method + " " + path;
+
+  auto change = [&]() -> std::variant<Change, BadRequest> {
+    if (path == "/api/weight") return parse_set_weight(body, call);
+    if (path == "/api/canary" && req.method == "PUT") return parse_define_canary(body, call);
+    if (path == "/api/undo") return parse_undo(body, call);
+    if (path == "/api/promote") return parse_cause_only(body, call, promote);
+    if (path == "/api/rollback") return parse_cause_only(body, call, rollback);
+    return parse_cause_only(body, call, remove_canary);  // DELETE /api/canary
+  }();
+  if (auto* bad = std::get_if<BadRequest>(&change)) return error_reply(400, bad->message);
+  Change& c = std::get<Change>(change);
+
+  auto cause = read_cause(body, std::move(c.default_cause));
+  if (auto* bad = std::get_if<BadRequest>(&cause)) return error_reply(400, bad->message);
+
+  // The view is taken once, outside the service's lock: the transition checks against it and the reply
+  // shows the same endpoints.
+  const ServiceView view = view_ ? view_() : ServiceView{};
+  TransitionContext ctx;
+  ctx.service_selector = view.service_selector;
+  ctx.endpoint_labels.reserve(view.endpoints.size());
+  for (const auto& ep : view.endpoints) ctx.endpoint_labels.push_back(ep.labels);
+  ctx.cause = std::get<std::string>(std::move(cause));
+  ctx.now = now;
+
+  const auto result = service_.apply([&](const RoutingHistory& h) { return c.transition(h, ctx); });
+  if (const auto* err = std::get_if<TransitionError>(&result)) return error_reply(err->status, err->message);
+  // The state this call produced, not whatever is current by now: the answer describes this change.
+  return ApiReply{200, render_status(std::get<RoutingState>(result), view)};
+}
+
+}  // namespace canaryd::weights

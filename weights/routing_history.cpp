@@ -1,0 +1,39 @@
+#include "weights/routing_history.hpp"
+
+#include <algorithm>
+
+namespace canaryd::weights {
+
+// A limit of 0 would leave no current state; treat it as 1 rather than fail (config validates it too).
+RoutingHistory::RoutingHistory(RoutingState initial, unsigned limit) : limit_(std::max(limit, 1u)) {
+  revisions_.push_back(std::move(initial));
+}
+
+void RoutingHistory::push(RoutingState next) {
+  revisions_.push_back(std::move(next));
+  trim();
+}
+
+void RoutingHistory::set_limit(unsigned limit) {
+  limit_ = std::max(limit, 1u);
+  trim();
+}
+
+const RoutingState* RoutingHistory::find(std::uint64_t revision) const {
+  // Revisions ascend, and the history is short (history_limit): a linear scan is the simplest correct thing.
+  for (const auto& r : revisions_) {
+    if (r.revision == revision) return &r;
+  }
+  return nullptr;
+}
+
+const RoutingState* RoutingHistory::previous() const {
+  if (revisions_.size() < 2) return nullptr;
+  return &revisions_[revisions_.size() - 2];
+}
+
+void RoutingHistory::trim() {
+  while (revisions_.size() > limit_) revisions_.pop_front();
+}
+
+}  // namespace canaryd::weights

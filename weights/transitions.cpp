@@ -1,0 +1,120 @@
+#include "weights/transitions.hpp"
+
+namespace canaryd::weights {
+
+namespace {
+
+/// The current state with the bookkeeping of a new revision; callers change only what the call is about.
+RoutingState next_revision(const RoutingHistory& h, const TransitionContext& ctx) {
+  RoutingState next = h.current();
+  next.revision = h.current().revision + 1;
+  next.time = ctx.now;
+  next.cause = ctx.cause;
+  return next;
+}
+
+TransitionError no_canary() { return TransitionError{409, "no canary set is defined"}; }
+
+// The API validates weights before calling; this guards other callers (reload, tests) from an
+// out-of-range value that the splitter would turn into "always canary".
+std::optional<TransitionError> check_weight(config::BasisPoints weight) {
+  if (weight > config::kMaxBasisPoints) {
+    return TransitionError{400, "canary_weight must be from 0 to 100"};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool sets_disjoint(const config::Selector& service, const config::Selector& a, const config::Selector& b) {
+  return config::Selector::conjunction(service, a).provably_disjoint(config::Selector::conjunction(service, b));
+}
+
+TransitionResult set_weight(const RoutingHistory& h, config::BasisPoints weight, const TransitionContext& ctx) {
+  if (auto err = check_weight(weight)) return *err;
+  if (!h.current().canary) return no_canary();
+  RoutingState next = next_revision(h, ctx);
+  next.canary_weight = weight;
+  return next;
+}
+
+TransitionResult promote(const RoutingHistory& h, const TransitionContext& ctx) {
+  const RoutingState& cur = h.current();
+  if (!cur.canary) return no_canary();
+  // Promoting a canary that selects nothing would leave the service without a stable set: refuse, like a
+  // Deployment that never becomes available.
+  const auto canary_set = config::Selector::conjunction(ctx.service_selector, *cur.canary);
+  bool any = false;
+  for (const auto& labels : ctx.endpoint_labels) {
+    if (canary_set.matches(labels)) {
+      any = true;
+      break;
+    }
+  }
+  if (!any) {
+    return TransitionError{409, "canary set " + canary_set.to_string() + " has no endpoint; nothing to promote"};
+  }
+  RoutingState next = next_revision(h, ctx);
+  next.stable = *cur.canary;
+  next.canary.reset();
+  next.canary_weight = 0;
+  return next;
+}
+
+TransitionResult rollback(const RoutingHistory& h, const TransitionContext& ctx) {
+  if (!h.current().canary) return no_canary();
+  RoutingState next = next_revision(h, ctx);
+  next.canary_weight = 0;
+  return next;
+}
+
+TransitionResult undo(const RoutingHistory& h, std::optional<std::uint64_t> to_revision, const TransitionContext& ctx) {
+  const RoutingState* target = nullptr;
+  if (to_revision) {
+    target = h.find(*to_revision);
+    if (target == nullptr) {
+      return TransitionError{404, "revision " + std::to_string(*to_revision) + " not found in history"};
+    }
+  } else {
+    // The one before the current, so that repeated undo toggles between the last two revisions, as
+    // `kubectl rollout undo` does.
+    target = h.previous();
+    if (target == nullptr) return TransitionError{409, "no previous revision to undo to"};
+  }
+  // The service selector may have changed by a reload since that revision was made; never restore an
+  // overlap the API would refuse today.
+  if (target->canary && !sets_disjoint(ctx.service_selector, target->stable, *target->canary)) {
+    return TransitionError{409, "revision " + std::to_string(target->revision) +
+                                    ": its canary set overlaps its stable set under the current service selector"};
+  }
+  RoutingState next = next_revision(h, ctx);
+  next.stable = target->stable;
+  next.canary = target->canary;
+  next.canary_weight = target->canary ? target->canary_weight : 0;
+  return next;
+}
+
+TransitionResult define_canary(const RoutingHistory& h, const config::Selector& canary, config::BasisPoints weight,
+                               const TransitionContext& ctx) {
+  if (auto err = check_weight(weight)) return *err;
+  const RoutingState& cur = h.current();
+  if (!sets_disjoint(ctx.service_selector, cur.stable, canary)) {
+    return TransitionError{409, "canary set " + config::Selector::conjunction(ctx.service_selector, canary).to_string() +
+                                    " overlaps the stable set " +
+                                    config::Selector::conjunction(ctx.service_selector, cur.stable).to_string()};
+  }
+  RoutingState next = next_revision(h, ctx);
+  next.canary = canary;
+  next.canary_weight = weight;
+  return next;
+}
+
+TransitionResult remove_canary(const RoutingHistory& h, const TransitionContext& ctx) {
+  if (!h.current().canary) return no_canary();
+  RoutingState next = next_revision(h, ctx);
+  next.canary.reset();
+  next.canary_weight = 0;
+  return next;
+}
+
+}  // namespace canaryd::weights

@@ -1,7 +1,6 @@
 #include "weights/state_store.hpp"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>

@@ -14,6 +14,7 @@
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "proxy/body_relay.hpp"
 #include "proxy/header_rewrite.hpp"
 #include "proxy/request_validator.hpp"
 
@@ -329,45 +330,13 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
     }
 
     // Request: header, then the body re-framed through the relay buffer.
-    http::serializer<true, http::buffer_body> request_out{req};
-    bool client_failed = false;
-    bool upstream_failed = false;
-    bool body_too_large = false;
-    do {
-      auto& body = req.body();
-      if (parser->is_done()) {
-        body.data = nullptr;
-        body.size = 0;
-        body.more = false;
-      } else {
-        body.data = relay_.data();
-        body.size = relay_.size();
-        client_.expires_after(snap.timeouts.upstream);
-        auto [rec, rn] = co_await http::async_read_some(client_, client_buffer_, *parser, kNoThrow);
-        if (rec == http::error::need_buffer) rec = {};
-        if (rec) {
-          body_too_large = rec == http::error::body_limit;
-          client_failed = true;
-          break;
-        }
-        body.size = relay_.size() - body.size;
-        body.data = relay_.data();
-        body.more = !parser->is_done();
-      }
-      upstream->expires_after(snap.timeouts.upstream);
-      auto [wec, wn] = co_await http::async_write(*upstream, request_out, kNoThrow);
-      if (wec == http::error::need_buffer) wec = {};
-      if (wec) {
-        upstream_failed = true;
-        break;
-      }
-    } while (!parser->is_done() && !request_out.is_done());
-
-    if (client_failed) {
+    RelayResult sent = co_await relay_message(*parser, client_, client_buffer_, *upstream, relay_, snap.timeouts.upstream);
+    if (sent.failed == RelayResult::Side::Read) {
       drop_upstream();
-      if (body_too_large) co_return co_await fail(413, "request body too large", false, chosen);
+      if (sent.error == http::error::body_limit) co_return co_await fail(413, "request body too large", false, chosen);
       co_return Outcome::Abort;
     }
+    const bool upstream_failed = sent.failed == RelayResult::Side::Write;
 
     // Response header; interim 1xx responses are hop-by-hop here and dropped.
     error_code hec;
@@ -433,39 +402,12 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
   else if (check.http10)
     res.set(http::field::connection, "keep-alive");
 
-  http::serializer<false, http::buffer_body> response_out{res};
-  bool aborted = false;
-  do {
-    auto& body = res.body();
-    if (response->is_done()) {
-      body.data = nullptr;
-      body.size = 0;
-      body.more = false;
-    } else {
-      body.data = relay_.data();
-      body.size = relay_.size();
-      upstream->expires_after(snap.timeouts.upstream);
-      auto [rec, rn] = co_await http::async_read_some(*upstream, upstream_buffer_, *response, kNoThrow);
-      if (rec == http::error::need_buffer) rec = {};
-      if (rec) {
-        metrics.record_upstream_error(chosen, rec == beast::error::timeout ? UpstreamErrorKind::Timeout
-                                                                          : UpstreamErrorKind::Reset);
-        aborted = true;
-        break;
-      }
-      body.size = relay_.size() - body.size;
-      body.data = relay_.data();
-      body.more = !response->is_done();
-    }
-    client_.expires_after(snap.timeouts.upstream);
-    auto [wec, wn] = co_await http::async_write(client_, response_out, kNoThrow);
-    if (wec == http::error::need_buffer) wec = {};
-    if (wec) {
-      aborted = true;
-      break;
-    }
-  } while (!response->is_done() && !response_out.is_done());
-
+  RelayResult relayed =
+      co_await relay_message(*response, *upstream, upstream_buffer_, client_, relay_, snap.timeouts.upstream);
+  const bool aborted = !relayed;
+  if (relayed.failed == RelayResult::Side::Read)
+    metrics.record_upstream_error(chosen, relayed.error == beast::error::timeout ? UpstreamErrorKind::Timeout
+                                                                               : UpstreamErrorKind::Reset);
   if (aborted) {
     // Never present a truncated body as complete: the client sees the connection end mid-message.
     drop_upstream();

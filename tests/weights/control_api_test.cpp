@@ -1,6 +1,8 @@
 #include "weights/control_api.hpp"
 
 #include <gtest/gtest.h>
+
+#include "tests/weights/test_support.hpp"
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -11,39 +13,12 @@
 namespace canaryd::weights {
 namespace {
 
+using test_support::at;
+using test_support::sel;
+using test_support::TempDir;
+
 namespace fs = std::filesystem;
 namespace json = boost::json;
-
-config::Selector sel(std::string_view text) {
-  std::string error;
-  auto s = config::Selector::parse(text, error);
-  EXPECT_TRUE(s) << text << ": " << error;
-  return s.value_or(config::Selector{});
-}
-
-Clock::time_point at(int minute) {
-  return Clock::time_point{std::chrono::sys_days{std::chrono::year{2026} / 11 / 27}} + std::chrono::hours{15} +
-         std::chrono::minutes{minute};
-}
-
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("CANARYD_TEST_TMP");
-    const std::string root = base != nullptr && *base != '\0' ? base : "/tmp";
-    fs::create_directories(root);
-    std::string pattern = root + "/weights-api-XXXXXX";
-    if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 ServiceView demo_view() {
   ServiceView v;
@@ -110,7 +85,7 @@ class ControlApiTest : public ::testing::Test {
 
   std::uint64_t revision() const { return service_->current().revision; }
 
-  TempDir dir_;
+  TempDir dir_{"weights-api"};
   ServiceView view_ = demo_view();
   std::unique_ptr<ControlService> service_;
   std::unique_ptr<ControlApi> api_;

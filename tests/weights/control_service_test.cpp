@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/weights/test_support.hpp"
+
 #include <unistd.h>
 
 #include <atomic>
@@ -13,38 +15,11 @@
 namespace canaryd::weights {
 namespace {
 
+using test_support::at;
+using test_support::sel;
+using test_support::TempDir;
+
 namespace fs = std::filesystem;
-
-config::Selector sel(std::string_view text) {
-  std::string error;
-  auto s = config::Selector::parse(text, error);
-  EXPECT_TRUE(s) << text << ": " << error;
-  return s.value_or(config::Selector{});
-}
-
-Clock::time_point at(int minute) {
-  return Clock::time_point{std::chrono::sys_days{std::chrono::year{2026} / 11 / 27}} + std::chrono::hours{15} +
-         std::chrono::minutes{minute};
-}
-
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("CANARYD_TEST_TMP");
-    const std::string root = base != nullptr && *base != '\0' ? base : "/tmp";
-    fs::create_directories(root);
-    std::string pattern = root + "/weights-service-XXXXXX";
-    if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 RoutingHistory initial_history(unsigned limit) {
   RoutingState s;
@@ -73,7 +48,7 @@ class ControlServiceTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_FALSE(dir_.path().empty()); }
   std::string state_file() const { return dir_.path() + "/state.json"; }
-  TempDir dir_;
+  TempDir dir_{"weights-service"};
 };
 
 TEST_F(ControlServiceTest, AppliedChangeIsPersistedThenPublished) {

@@ -1,6 +1,8 @@
 #include "weights/state_store.hpp"
 
 #include <gtest/gtest.h>
+
+#include "tests/weights/test_support.hpp"
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,39 +16,11 @@
 namespace canaryd::weights {
 namespace {
 
+using test_support::at;
+using test_support::sel;
+using test_support::TempDir;
+
 namespace fs = std::filesystem;
-
-config::Selector sel(std::string_view text) {
-  std::string error;
-  auto s = config::Selector::parse(text, error);
-  EXPECT_TRUE(s) << text << ": " << error;
-  return s.value_or(config::Selector{});
-}
-
-Clock::time_point at(int minute) {
-  return Clock::time_point{std::chrono::sys_days{std::chrono::year{2026} / 11 / 27}} + std::chrono::hours{15} +
-         std::chrono::minutes{minute};
-}
-
-/// A fresh directory under $CANARYD_TEST_TMP (or /tmp), removed with the fixture.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("CANARYD_TEST_TMP");
-    const std::string root = base != nullptr && *base != '\0' ? base : "/tmp";
-    fs::create_directories(root);
-    std::string pattern = root + "/weights-state-XXXXXX";
-    if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -101,7 +75,7 @@ class StateStoreTest : public ::testing::Test {
     }
   }
 
-  TempDir dir_;
+  TempDir dir_{"weights-state"};
 };
 
 TEST_F(StateStoreTest, RoundTripKeepsEveryField) {

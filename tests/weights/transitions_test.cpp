@@ -2,20 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/weights/test_support.hpp"
+
 namespace canaryd::weights {
 namespace {
 
-config::Selector sel(std::string_view text) {
-  std::string error;
-  auto s = config::Selector::parse(text, error);
-  EXPECT_TRUE(s) << text << ": " << error;
-  return s.value_or(config::Selector{});
-}
-
-Clock::time_point at(int minute) {
-  return Clock::time_point{std::chrono::sys_days{std::chrono::year{2026} / 11 / 27}} + std::chrono::hours{15} +
-         std::chrono::minutes{minute};
-}
+using test_support::at;
+using test_support::sel;
 
 class TransitionsTest : public ::testing::Test {
  protected:

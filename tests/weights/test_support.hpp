@@ -1,0 +1,53 @@
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "config/selector.hpp"
+#include "weights/routing_state.hpp"
+
+namespace canaryd::weights::test_support {
+
+/// A selector from its string form; a parse failure fails the test.
+inline config::Selector sel(std::string_view text) {
+  std::string error;
+  auto s = config::Selector::parse(text, error);
+  EXPECT_TRUE(s) << text << ": " << error;
+  return s.value_or(config::Selector{});
+}
+
+/// A fixed instant (2026-11-27 15:MM:00Z), so tests never read the clock.
+inline Clock::time_point at(int minute) {
+  return Clock::time_point{std::chrono::sys_days{std::chrono::year{2026} / 11 / 27}} + std::chrono::hours{15} +
+         std::chrono::minutes{minute};
+}
+
+/// A fresh directory under $CANARYD_TEST_TMP (or /tmp), removed with the object.
+class TempDir {
+ public:
+  explicit TempDir(std::string_view prefix = "weights") {
+    const char* base = std::getenv("CANARYD_TEST_TMP");
+    const std::string root = base != nullptr && *base != '\0' ? base : "/tmp";
+    std::filesystem::create_directories(root);
+    std::string pattern = root + "/" + std::string(prefix) + "-XXXXXX";
+    if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace canaryd::weights::test_support

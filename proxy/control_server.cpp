@@ -97,6 +97,7 @@ struct ControlServer::State : std::enable_shared_from_this<ControlServer::State>
       http::response<http::string_body> res{static_cast<http::status>(reply.status), req.version()};
       res.set(http::field::content_type, reply.content_type);
       res.set(http::field::cache_control, "no-store");
+      if (!reply.allow.empty()) res.set(http::field::allow, reply.allow);
       res.keep_alive(req.keep_alive());
       res.body() = std::move(reply.body);
       res.prepare_payload();

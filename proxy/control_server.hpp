@@ -20,6 +20,7 @@ struct ControlReply {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  std::string allow;  ///< the Allow header of a 405
 };
 
 /// The control port: a small HTTP/1.1 server on the main thread's io_context. It only parses and

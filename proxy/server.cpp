@@ -185,26 +185,37 @@ weights::ServiceView Server::service_view() const {
 }
 
 ControlReply Server::handle_control(const ControlRequest& req) {
+  auto text = [](int status, std::string body) {
+    ControlReply r;
+    r.status = status;
+    r.content_type = "text/plain";
+    r.body = std::move(body);
+    if (status == 405) r.allow = "GET, HEAD";
+    return r;
+  };
   std::string path = req.target.substr(0, req.target.find('?'));
-  if (path == "/healthz") {
-    if (req.method != "GET" && req.method != "HEAD") return {405, "text/plain", "method not allowed\n"};
-    return {200, "text/plain", "ok\n"};
-  }
+  const bool read_only = req.method == "GET" || req.method == "HEAD";
+  if (path == "/healthz") return read_only ? text(200, "ok\n") : text(405, "method not allowed\n");
   if (path == "/readyz") {
-    if (req.method != "GET" && req.method != "HEAD") return {405, "text/plain", "method not allowed\n"};
-    bool stable_ok = false;
-    for (const auto& ep : snapshot_->sets[0]) stable_ok = stable_ok || ep.healthy;
-    if (draining_) return {503, "text/plain", "draining\n"};
-    if (!stable_ok) return {503, "text/plain", "no healthy stable endpoint\n"};
-    return {200, "text/plain", "ok\n"};
+    if (!read_only) return text(405, "method not allowed\n");
+    if (draining_) return text(503, "draining\n");
+    for (const auto& ep : snapshot_->set(SetKind::Stable))
+      if (ep.healthy) return text(200, "ok\n");
+    return text(503, "no healthy stable endpoint\n");
   }
   if (path == "/metrics") {
-    if (req.method != "GET" && req.method != "HEAD") return {405, "text/plain", "method not allowed\n"};
-    return {200, "text/plain; version=0.0.4; charset=utf-8", render_metrics(workers_, *snapshot_)};
+    if (!read_only) return text(405, "method not allowed\n");
+    ControlReply r = text(200, render_metrics(workers_, *snapshot_));
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return r;
   }
-  weights::ApiRequest call{req.method, req.target, req.body, req.authorization};
-  auto reply = api_->handle(call, weights::Clock::now());
-  return {reply.status, "application/json", std::move(reply.body)};
+  auto reply = api_->handle(weights::ApiRequest{req.method, req.target, req.body, req.authorization},
+                            weights::Clock::now());
+  ControlReply r;
+  r.status = reply.status;
+  r.body = std::move(reply.body);
+  if (reply.status == 405) r.allow = std::string(weights::allowed_methods(path));
+  return r;
 }
 
 void Server::wait_signals() {

@@ -259,7 +259,7 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
   }
 
   strip_hop_by_hop(req);
-  add_forwarding_fields(req, client_ip_, "http");
+  add_forwarding_fields(req, client_ip_, "http", check.http10 ? kViaEntryHttp10 : kViaEntry);
   req.version(11);
   if (check.chunked)
     req.chunked(true);
@@ -382,12 +382,7 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
   const bool no_body = is_head || status == 204 || status == 304;
   const bool has_length = response->content_length().has_value();
   strip_hop_by_hop(res);
-  {
-    auto via = res.find(http::field::via);
-    std::string value = via == res.end() ? std::string() : std::string(view(via->value())) + ", ";
-    value += kViaEntry;
-    res.set(http::field::via, value);
-  }
+  append_via(res, res.version() == 10 ? kViaEntryHttp10 : kViaEntry);
   if (!snap.response_header.empty()) res.set(snap.response_header, kSetNames[static_cast<std::size_t>(chosen)]);
   res.version(11);
   if (!no_body && !has_length) {

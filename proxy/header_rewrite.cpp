@@ -50,16 +50,20 @@ void strip_hop_by_hop(http::fields& fields) {
   for (auto f : kHopByHop) fields.erase(f);
 }
 
-void add_forwarding_fields(http::fields& fields, std::string_view client_ip, std::string_view proto) {
+void add_forwarding_fields(http::fields& fields, std::string_view client_ip, std::string_view proto,
+                           std::string_view via_entry) {
   std::string xff = joined_values(fields, "X-Forwarded-For");
   if (!xff.empty()) xff += ", ";
   xff.append(client_ip);
   fields.set("X-Forwarded-For", xff);
   fields.set("X-Forwarded-Proto", proto);
+  append_via(fields, via_entry);
+}
 
+void append_via(http::fields& fields, std::string_view via_entry) {
   std::string via = joined_values(fields, "Via");
   if (!via.empty()) via += ", ";
-  via.append(kViaEntry);
+  via.append(via_entry);
   fields.set("Via", via);
 }
 

@@ -56,6 +56,38 @@ bool valid_target(std::string_view t) {
   return true;
 }
 
+// RFC 9112 3.2 / RFC 3986 3.2.2: uri-host [ ":" port ]; uri-host is an IP-literal in brackets or a
+// reg-name / IPv4 address (unreserved, pct-encoded and sub-delims characters). Empty is allowed.
+bool valid_host_value(std::string_view v) {
+  std::string_view port;
+  if (!v.empty() && v.front() == '[') {
+    std::size_t close = v.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    for (char c : v.substr(1, close - 1)) {
+      bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' || c == '.';
+      if (!ok) return false;
+    }
+    std::string_view rest = v.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return false;
+      port = rest.substr(1);
+    }
+  } else {
+    std::size_t colon = v.rfind(':');
+    std::string_view host = v.substr(0, colon);
+    if (colon != std::string_view::npos) port = v.substr(colon + 1);
+    static constexpr std::string_view kRegNameExtra = "-._~%!$&'()*+,;=";
+    for (char c : host) {
+      bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                kRegNameExtra.find(c) != std::string_view::npos;
+      if (!ok) return false;
+    }
+  }
+  for (char c : port)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
 }  // namespace
 
 std::size_t find_head_end(std::string_view data, std::size_t from) {
@@ -91,11 +123,10 @@ RequestCheck check_request_head(std::string_view head) {
       version[6] != '.' || version[7] < '0' || version[7] > '9')
     return reject(400, "invalid HTTP version");
   RequestCheck result;
-  if (version == "HTTP/1.0") {
-    result.http10 = true;
-  } else if (version != "HTTP/1.1") {
-    return reject(505, "HTTP version not supported");
-  }
+  // RFC 9110 2.5: a higher minor version of HTTP/1 is handled as the highest we support (1.1); only
+  // another major version is unsupported.
+  if (version[5] != '1') return reject(505, "HTTP version not supported");
+  result.http10 = version[7] == '0';
 
   int host_count = 0;
   int te_count = 0;
@@ -119,6 +150,7 @@ RequestCheck check_request_head(std::string_view head) {
 
     if (iequals(name, "host")) {
       ++host_count;
+      if (!valid_host_value(value)) return reject(400, "invalid Host");
     } else if (iequals(name, "content-length")) {
       if (value.empty()) return reject(400, "invalid Content-Length");
       std::uint64_t n = 0;

@@ -198,6 +198,8 @@ std::vector<Case> cases() {
       bad("HTTP/1.x", head("GET / HTTP/1.x", {host})),
       bad("HTTP/ 1.1", head("GET / HTTP/ 1.1", {host})),
       bad("HTTPS/1.1", head("GET / HTTPS/1.1", {host})),
+      ok("HTTP/1.2 is handled as HTTP/1.1 (RFC 9110 2.5)", head("GET / HTTP/1.2", {host})),
+      bad("HTTP/1.9 without Host is held to HTTP/1.1 rules", head("GET / HTTP/1.9", {"Accept: */*"})),
       bad("HTTP/2.0 is well-formed but unsupported", head("GET / HTTP/2.0", {host}), 505),
       bad("HTTP/3.0 is well-formed but unsupported", head("GET / HTTP/3.0", {host}), 505),
       bad("HTTP/0.9 is well-formed but unsupported", head("GET / HTTP/0.9", {host}), 505),

@@ -29,7 +29,8 @@ namespace {
 
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kReadChunk = 8192;
-constexpr std::uint32_t kMaxResponseHeader = 64 * 1024;
+// Beast 1.81 cannot store a field value of 64 KiB or more (it throws), so stay below that.
+constexpr std::uint32_t kMaxResponseHeader = 60 * 1024;
 // How long and how much a closing connection may still read, so that the peer sees our last
 // response instead of a reset caused by data it had already sent (nginx's lingering close).
 constexpr auto kLingerTime = std::chrono::seconds(2);
@@ -47,6 +48,20 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 std::string_view view(beast::string_view s) { return {s.data(), s.size()}; }
+
+bool idempotent(http::verb method) {
+  switch (method) {
+    case http::verb::get:
+    case http::verb::head:
+    case http::verb::options:
+    case http::verb::trace:
+    case http::verb::put:
+    case http::verb::delete_:
+      return true;
+    default:
+      return false;
+  }
+}
 
 bool has_healthy(const std::vector<UpstreamEndpoint>& set) {
   for (const auto& ep : set)
@@ -73,7 +88,7 @@ const char* reason_phrase(int status) {
 }  // namespace
 
 ClientSession::ClientSession(Worker& worker, asio::ip::tcp::socket socket)
-    : worker_(worker), client_(std::move(socket)) {
+    : worker_(worker), client_(std::move(socket)), header_timer_(worker.io()) {
   error_code ec;
   auto remote = client_.socket().remote_endpoint(ec);
   client_ip_ = ec ? "unknown" : remote.address().to_string();
@@ -132,13 +147,35 @@ asio::awaitable<void> ClientSession::close_gracefully() {
   client_.socket().close(ec);
 }
 
+void ClientSession::arm_header_timer(std::chrono::milliseconds after) {
+  header_timed_out_ = false;
+  const std::uint64_t generation = ++header_timer_generation_;
+  header_timer_.expires_after(after);
+  // The session may be gone when an aborted wait completes, so `ec` is checked before `this` is used.
+  header_timer_.async_wait([this, generation](error_code ec) {
+    if (ec || generation != header_timer_generation_) return;
+    header_timed_out_ = true;
+    error_code ignored;
+    client_.socket().cancel(ignored);
+  });
+}
+
+void ClientSession::disarm_header_timer() {
+  ++header_timer_generation_;
+  header_timer_.cancel();
+}
+
 asio::awaitable<ClientSession::HeadResult> ClientSession::read_head(std::size_t& head_size, bool first) {
-  const auto& snap = *worker_.snapshot();
-  const std::size_t limit = snap.limits.max_header_bytes;
+  // Copied, not referenced: the worker may be handed a new snapshot while we wait for bytes.
+  const auto snap = worker_.snapshot();
+  const std::size_t limit = snap->limits.max_header_bytes;
+  const auto client_header = snap->timeouts.client_header;
   // Between requests the idle timeout applies; once a request has begun (or on a new connection) the
-  // whole header section must arrive within client_header.
+  // whole header section must arrive within client_header. Our own timer, not the stream's expiry:
+  // the stream closes the socket when its deadline passes, and the 408 must still be written.
   bool waiting_first_byte = client_buffer_.size() == 0;
-  client_.expires_after(waiting_first_byte && !first ? snap.timeouts.keepalive_idle : snap.timeouts.client_header);
+  client_.expires_never();
+  arm_header_timer(waiting_first_byte && !first ? snap->timeouts.keepalive_idle : client_header);
   std::size_t scanned = 0;
   for (;;) {
     std::string_view data(static_cast<const char*>(client_buffer_.data().data()), client_buffer_.size());
@@ -152,23 +189,29 @@ asio::awaitable<ClientSession::HeadResult> ClientSession::read_head(std::size_t&
     }
     std::size_t end = find_head_end(data, scanned);
     if (end != std::string_view::npos) {
+      disarm_header_timer();
       if (end > limit) co_return HeadResult::TooLarge;
       head_size = end;
       co_return HeadResult::Ready;
     }
-    if (data.size() > limit) co_return HeadResult::TooLarge;
+    if (data.size() > limit) {
+      disarm_header_timer();
+      co_return HeadResult::TooLarge;
+    }
     scanned = data.size();
     auto [ec, n] = co_await client_.async_read_some(client_buffer_.prepare(kReadChunk), kNoThrow);
     if (ec) {
+      const bool timed_out = header_timed_out_;
+      disarm_header_timer();
       // A timeout before any byte of a keep-alive request is just the idle limit; otherwise the client
       // started (or opened the connection for) a request and did not finish its header in time.
-      if (ec == beast::error::timeout && (client_buffer_.size() > 0 || first)) co_return HeadResult::Timeout;
+      if (timed_out && (client_buffer_.size() > 0 || first)) co_return HeadResult::Timeout;
       co_return HeadResult::Closed;
     }
     client_buffer_.commit(n);
     if (waiting_first_byte) {
       waiting_first_byte = false;
-      client_.expires_after(snap.timeouts.client_header);
+      arm_header_timer(client_header);
     }
   }
 }
@@ -179,11 +222,11 @@ asio::awaitable<void> ClientSession::send_error(int status, std::string_view rea
   body += '\n';
   std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason_phrase(status) +
                     "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
-  const auto& snap = *worker_.snapshot();
-  if (set_name && !snap.response_header.empty()) out += snap.response_header + ": " + set_name + "\r\n";
+  const auto snap = worker_.snapshot();
+  if (set_name && !snap->response_header.empty()) out += snap->response_header + ": " + set_name + "\r\n";
   out += keep_alive ? "\r\n" : "Connection: close\r\n\r\n";
   out += body;
-  client_.expires_after(snap.timeouts.upstream);
+  client_.expires_after(snap->timeouts.upstream);
   co_await asio::async_write(client_, asio::buffer(out), kNoThrow);
 }
 
@@ -357,12 +400,16 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
     }
     if (!upstream_failed && !hec) break;
 
-    // A pooled connection the upstream closed just as we reused it: try again on another one when
-    // nothing of the request body was consumed (so the request can be sent again unchanged).
-    bool stale_reuse = reused && !body_expected && hec != beast::error::timeout;
+    // A pooled connection the upstream closed just as we reused it: send again on another connection,
+    // but only an idempotent request without a body, and only when not one byte of a response came
+    // back (RFC 9110 9.2.2, RFC 9112 9.3.1.1: a non-idempotent request is never sent twice).
+    const bool nothing_came_back = upstream_failed || hec == http::error::end_of_stream ||
+                                   hec == asio::error::connection_reset || hec == asio::error::eof;
+    const bool stale_reuse = reused && !body_expected && idempotent(req.method()) && nothing_came_back &&
+                             sent.error != beast::error::timeout;
     drop_upstream();
     if (stale_reuse) continue;
-    if (hec == beast::error::timeout) {
+    if (hec == beast::error::timeout || sent.error == beast::error::timeout) {
       metrics.record_upstream_error(chosen, UpstreamErrorKind::Timeout);
       co_return co_await fail(504, "upstream timed out", false, chosen);
     }
@@ -385,6 +432,8 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
   append_via(res, res.version() == 10 ? kViaEntryHttp10 : kViaEntry);
   if (!snap.response_header.empty()) res.set(snap.response_header, kSetNames[static_cast<std::size_t>(chosen)]);
   res.version(11);
+  // SIGTERM may have come while we waited for the upstream: this response then closes the connection.
+  client_keep = client_keep && !worker_.draining();
   if (!no_body && !has_length) {
     // Unknown length: chunked for HTTP/1.1 clients; an HTTP/1.0 client reads until we close.
     if (check.http10)
@@ -409,7 +458,7 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
     metrics.record_request(chosen, static_cast<unsigned>(status), steady_clock::now() - started);
     co_return Outcome::Abort;
   }
-  if (upstream_keep && response->is_done() && upstream_buffer_.size() == 0) {
+  if (upstream_keep && response->is_done() && upstream_buffer_.size() == 0 && !worker_.draining()) {
     worker_.pool().give_back(endpoint_id, std::move(upstream));
   } else {
     drop_upstream();

@@ -5,6 +5,7 @@
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
@@ -36,6 +37,8 @@ class ClientSession : public SessionHook {
   boost::asio::awaitable<HeadResult> read_head(std::size_t& head_size, bool first);
   boost::asio::awaitable<Outcome> serve_one(std::size_t head_size);
   boost::asio::awaitable<void> close_gracefully();
+  void arm_header_timer(std::chrono::milliseconds after);
+  void disarm_header_timer();
   boost::asio::awaitable<void> send_error(int status, std::string_view reason, bool keep_alive,
                                           const char* set_name);
 
@@ -45,6 +48,9 @@ class ClientSession : public SessionHook {
   boost::beast::flat_buffer upstream_buffer_;
   std::array<char, kRelayBufferSize> relay_;
   std::string client_ip_;
+  boost::asio::steady_timer header_timer_;
+  std::uint64_t header_timer_generation_ = 0;
+  bool header_timed_out_ = false;
   bool idle_ = true;
 };
 

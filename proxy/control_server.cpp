@@ -99,8 +99,13 @@ struct ControlServer::State : std::enable_shared_from_this<ControlServer::State>
       res.set(http::field::cache_control, "no-store");
       if (!reply.allow.empty()) res.set(http::field::allow, reply.allow);
       res.keep_alive(req.keep_alive());
-      res.body() = std::move(reply.body);
-      res.prepare_payload();
+      if (req.method() == http::verb::head) {
+        // HEAD: the length of what GET would send, and no body.
+        res.content_length(reply.body.size());
+      } else {
+        res.body() = std::move(reply.body);
+        res.prepare_payload();
+      }
       stream.expires_after(kRequestTimeout);
       auto [wec, wn] = co_await http::async_write(stream, res, kNoThrow);
       if (wec || !res.keep_alive()) break;

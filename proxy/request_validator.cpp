@@ -41,6 +41,10 @@ std::string_view trim_ows(std::string_view v) {
   return v;
 }
 
+// Beast 1.81 cannot hold a field value of 64 KiB or more (it throws), and we join X-Forwarded-For and
+// Via into one field each, so lines and those joined lists stay below this.
+constexpr std::size_t kMaxFieldLine = 63 * 1024;
+
 RequestCheck reject(int status, const char* reason) {
   RequestCheck r;
   r.status = status;
@@ -130,6 +134,8 @@ RequestCheck check_request_head(std::string_view head) {
 
   int host_count = 0;
   int te_count = 0;
+  std::size_t forwarded_bytes = 0;  // X-Forwarded-For values, joined later with ", " plus our entry
+  std::size_t via_bytes = 0;
   bool bad_te = false;
   std::size_t pos = eol + 2;
   while (pos < head.size()) {
@@ -138,6 +144,7 @@ RequestCheck check_request_head(std::string_view head) {
     if (end == pos) break;  // the empty line
     std::string_view field = head.substr(pos, end - pos);
     pos = end + 2;
+    if (field.size() > kMaxFieldLine) return reject(431, "header field too large");
     if (field.front() == ' ' || field.front() == '\t') return reject(400, "obsolete line folding");
     std::size_t colon = field.find(':');
     if (colon == std::string_view::npos) return reject(400, "header line without colon");
@@ -165,6 +172,12 @@ RequestCheck check_request_head(std::string_view head) {
     } else if (iequals(name, "transfer-encoding")) {
       ++te_count;
       if (!iequals(value, "chunked")) bad_te = true;
+    } else if (iequals(name, "x-forwarded-for")) {
+      forwarded_bytes += value.size() + 2;
+      if (forwarded_bytes + 64 > kMaxFieldLine) return reject(431, "X-Forwarded-For too large");
+    } else if (iequals(name, "via")) {
+      via_bytes += value.size() + 2;
+      if (via_bytes + 64 > kMaxFieldLine) return reject(431, "Via too large");
     }
   }
 

@@ -100,7 +100,16 @@ void Worker::accept_loop(tcp::acceptor& acceptor) {
           }
           auto session = std::make_unique<ClientSession>(*this, std::move(socket));
           asio::co_spawn(
-              io_, [s = std::move(session)]() -> asio::awaitable<void> { co_await s->run(); }, asio::detached);
+              io_,
+              [s = std::move(session)]() -> asio::awaitable<void> {
+                // Errors on the data path are values; this only keeps an unexpected exception (say,
+                // bad_alloc) to the one connection it happened on.
+                try {
+                  co_await s->run();
+                } catch (const std::exception&) {
+                }
+              },
+              asio::detached);
         }
       },
       asio::detached);

@@ -69,11 +69,13 @@ class Worker {
   void on_drain();
 
   unsigned index_;
+  // Before io_: destroying io_ destroys the frames of unfinished sessions, which still count themselves
+  // out of these metrics.
+  WorkerMetrics metrics_;
   boost::asio::io_context io_{1};
   std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
   std::shared_ptr<const RoutingSnapshot> snapshot_;
   weights::Splitter splitter_;
-  WorkerMetrics metrics_;
   UpstreamPool pool_{metrics_};
   std::array<std::uint32_t, 2> rr_{};
   bool draining_ = false;

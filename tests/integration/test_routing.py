@@ -183,6 +183,15 @@ class UpstreamFailureTest(IntegrationTest):
         codes = collections.Counter(r.status for r in keepalive_requests(d.listen, 40))
         self.assertEqual(set(codes), {200, 502}, "one of two stable endpoints dead, retries 0: %s" % codes)
 
+    def test_retries_are_bounded_by_routing_retries(self):
+        # Two of three stable endpoints dead and one retry: a request that starts on a dead endpoint and
+        # retries onto the other dead one gets 502 (with retries 2 every request would succeed).
+        dead1, dead2 = support.free_port(), support.free_port()
+        d = self.canaryd(endpoints=[(dead1, "v1"), (dead2, "v1"), (self.v1[0], "v1"), (self.v2[0], "v2")],
+                         routing={"retries": 1})
+        codes = collections.Counter(r.status for r in keepalive_requests(d.listen, 60))
+        self.assertEqual(set(codes), {200, 502}, "retries 1 with two of three endpoints dead: %s" % codes)
+
     def test_all_endpoints_of_the_set_dead_gives_502(self):
         dead = [support.free_port() for _ in range(3)]
         d = self.canaryd(endpoints=[(p, "v1") for p in dead] + [(self.v2[0], "v2")], canary_weight=0,

@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""Bodies are streamed and re-framed: 1 GiB each way intact with canaryd's peak RSS under 64 MiB,
+a 64 MiB chunked upload, a close-delimited upstream response re-chunked for an HTTP/1.1 client, and
+an upstream dying mid-body never presented as a complete response (contract sections 2 and 3)."""
+
+import hashlib
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import support  # noqa: E402
+from support import IntegrationTest, Pattern, free_port, serve_body_digest  # noqa: E402
+
+GIB = 1 << 30
+MIB = 1 << 20
+RSS_LIMIT_KIB = 64 * 1024
+
+
+def serve_pattern(size, seed, headers=None):
+    """A handler answering every request with the deterministic Pattern(size, seed) (Content-Length)."""
+    def handler(conn, up):
+        while True:
+            req = conn.read_request()
+            if req is None:
+                return
+            head = ["HTTP/1.1 200 OK", "Content-Length: %d" % size, "X-Version: %s" % up.version]
+            head += ["%s: %s" % kv for kv in (headers or [])]
+            conn.send(("\r\n".join(head) + "\r\n\r\n").encode())
+            for block in Pattern(size, seed).blocks():
+                conn.send(block)
+    return handler
+
+
+class HugeTransferTest(IntegrationTest):
+    """Each test runs its own canaryd so that VmHWM measures that one transfer."""
+
+    def report_rss(self, d, what, seconds):
+        hwm = d.proc_status("VmHWM")
+        print("\n    %s: canaryd peak RSS (VmHWM) %.1f MiB, %.1f s" % (what, hwm / 1024.0, seconds), flush=True)
+        self.assertLess(hwm, RSS_LIMIT_KIB, "%s: canaryd VmHWM %.1f MiB is over 64 MiB" % (what, hwm / 1024.0))
+
+    def test_1gib_upload_intact_under_64mib_rss(self):
+        up = self.raw_upstream(serve_body_digest())
+        d = self.canaryd(endpoints=[(up.port, "v1")], canary=None)
+        pattern = Pattern(GIB, seed=7)
+        c = self.raw(d.listen, timeout=120)
+        t = time.monotonic()
+        c.send(b"POST /upload HTTP/1.1\r\nHost: t\r\nContent-Type: application/octet-stream\r\n"
+               b"Content-Length: %d\r\n\r\n" % GIB)
+        sent = hashlib.sha256()
+        for block in pattern.blocks():
+            sent.update(block)
+            c.send(block)
+        r = c.read_response()
+        took = time.monotonic() - t
+        self.assertEqual(r.status, 200, r)
+        doc = json.loads(r.body)
+        self.assertEqual(doc["bytes"], GIB, doc)
+        self.assertEqual(doc["sha256"], sent.hexdigest(), "the upstream received different bytes")
+        self.report_rss(d, "1 GiB upload", took)
+
+    def test_1gib_download_intact_under_64mib_rss(self):
+        up = self.raw_upstream(serve_pattern(GIB, seed=8))
+        d = self.canaryd(endpoints=[(up.port, "v1")], canary=None)
+        c = self.raw(d.listen, timeout=120)
+        t = time.monotonic()
+        c.send(b"GET /big HTTP/1.1\r\nHost: t\r\n\r\n")
+        got = hashlib.sha256()
+        count = [0]
+
+        def sink(b):
+            got.update(b)
+            count[0] += len(b)
+        r = c.read_response(sink=sink)
+        took = time.monotonic() - t
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.complete, "the 1 GiB response ended early after %d bytes" % count[0])
+        self.assertEqual(count[0], GIB)
+        self.assertEqual(got.hexdigest(), Pattern(GIB, seed=8).sha256(), "the client received different bytes")
+        self.report_rss(d, "1 GiB download", took)
+
+
+class StreamingTest(IntegrationTest):
+    def test_64mib_chunked_upload(self):
+        up = self.raw_upstream(serve_body_digest())
+        d = self.canaryd(endpoints=[(up.port, "v1")], canary=None)
+        pattern = Pattern(64 * MIB, seed=9)
+        c = self.raw(d.listen, timeout=60)
+        c.send(b"POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n")
+        sizes = [1, 1000, 65536, 300000, MIB, 7]
+        i = 0
+        for block in pattern.blocks():
+            while block:
+                n = sizes[i % len(sizes)]
+                i += 1
+                piece, block = block[:n], block[n:]
+                c.send(b"%x\r\n" % len(piece) + piece + b"\r\n")
+        c.send(b"0\r\n\r\n")
+        r = c.read_response()
+        self.assertEqual(r.status, 200, r)
+        doc = json.loads(r.body)
+        self.assertEqual((doc["bytes"], doc["sha256"]), (64 * MIB, pattern.sha256()),
+                         "a 64 MiB chunked upload arrived as %s" % doc)
+        self.assertTrue(doc["complete"])
+
+    def test_content_length_upload_arrives_with_content_length(self):
+        up = self.raw_upstream(serve_body_digest())
+        d = self.canaryd(endpoints=[(up.port, "v1")], canary=None)
+        body = os.urandom(3 * MIB + 17)
+        r = d.get("/")  # warm a pooled connection first
+        self.assertEqual(r.status, 200)
+        r = support.http_request(d.listen, "PUT", "/x", body=body, headers={"Content-Type": "application/x"})
+        self.assertEqual(r.status, 200)
+        req = up.requests[-1]
+        self.assertEqual(req.header("Content-Length"), str(len(body)))
+        self.assertEqual(req.body, body)
+
+    def test_upstream_answering_before_the_body_is_read(self):
+        # nginx refuses an 8 MiB body at once (client_max_body_size 1m): its 413 reaches the client.
+        port = free_port()
+        self.nginx_server([(port, "v1")])
+        d = self.canaryd(endpoints=[(port, "v1")], canary=None)
+        c = self.raw(d.listen, timeout=20)
+        body = os.urandom(8 * MIB)
+        c.send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % len(body))
+        try:
+            c.send(body)
+        except OSError:
+            pass  # canaryd may stop reading once the answer is in
+        r = c.read_response()
+        self.assertEqual(r.status, 413, r)
+        self.assertIn(b"413 Request Entity Too Large", r.body)
+        self.assertTrue(r.complete)
+        self.assertEqual(d.get("/").status, 200)
+
+    def test_close_delimited_response_is_chunked_to_an_http11_client(self):
+        pattern = Pattern(5 * MIB + 123, seed=10)
+
+        def close_delimited(conn, up):
+            if conn.read_request() is None:
+                return
+            conn.send(b"HTTP/1.0 200 OK\r\nX-Version: v1\r\nContent-Type: application/octet-stream\r\n\r\n")
+            for block in pattern.blocks():
+                conn.send(block)
+            conn.close()
+        up = self.raw_upstream(close_delimited)
+        d = self.canaryd(endpoints=[(up.port, "v1")], canary=None)
+        c = self.raw(d.listen, timeout=30)
+        for _ in range(2):  # the client connection stays usable
+            c.send(b"GET /stream HTTP/1.1\r\nHost: t\r\n\r\n")
+            h = hashlib.sha256()
+            r = c.read_response(sink=h.update)
+            self.assertEqual(r.status, 200, r)
+            self.assertTrue(r.chunked, "a close-delimited upstream body reached an HTTP/1.1 client without "
+                            "chunked framing: %r" % r.raw_head)
+            self.assertTrue(r.complete, "the chunked response had no last chunk")
+            self.assertEqual(h.hexdigest(), pattern.sha256())
+
+    def test_close_delimited_response_to_an_http10_client(self):
+        def close_delimited(conn, up):
+            if conn.read_request() is None:
+                return
+            conn.send(b"HTTP/1.1 200 OK\r\nConnection: close\r\nX-Version: v1\r\n\r\nall of it\n")
+            conn.close()
+        up = self.raw_upstream(close_delimited)
+        d = self.canaryd(endpoints=[(up.port, "v1")], canary=None)
+        c = self.raw(d.listen)
+        c.send(b"GET / HTTP/1.0\r\nHost: t\r\n\r\n")
+        data, closed = c.read_until_close(5)
+        self.assertTrue(closed)
+        self.assertNotIn(b"transfer-encoding", data.lower(), "chunked sent to an HTTP/1.0 client: %r" % data)
+        self.assertTrue(data.endswith(b"\r\n\r\nall of it\n"), data)
+
+
+class UpstreamDiesTest(IntegrationTest):
+    def dying(self, head, first_part, how):
+        def handler(conn, up):
+            if conn.read_request() is None:
+                return
+            conn.send(head + first_part)
+            time.sleep(0.2)  # let the bytes leave before the close (the timing is the scenario)
+            if how == "reset":
+                conn.reset()
+            else:
+                conn.close()
+        return handler
+
+    def assert_incomplete(self, handler, what):
+        up = self.raw_upstream(handler)
+        d = self.canaryd(name=what.replace(" ", "-"), endpoints=[(up.port, "v1")], canary=None)
+        c = self.raw(d.listen, timeout=10)
+        c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        t = time.monotonic()
+        try:
+            r = c.read_response()
+        except EOFError:
+            r = None  # closed before any response: also not a complete message
+        if r is not None:
+            self.assertFalse(r.complete, "%s: the client got a truncated body presented as complete: %r" % (what, r))
+        self.assertTrue(c.closed_within(5), "%s: the client connection stayed open" % what)
+        self.assertLess(time.monotonic() - t, 6)
+        # canaryd itself carries on
+        self.assertTrue(d.alive())
+        self.assertEqual(support.http_request(d.control, "GET", "/healthz").status, 200)
+
+    def test_content_length_body_cut_by_close(self):
+        self.assert_incomplete(self.dying(b"HTTP/1.1 200 OK\r\nContent-Length: 10485760\r\n\r\n", b"x" * MIB, "close"),
+                               "CL body cut by FIN")
+
+    def test_content_length_body_cut_by_reset(self):
+        self.assert_incomplete(self.dying(b"HTTP/1.1 200 OK\r\nContent-Length: 10485760\r\n\r\n", b"x" * MIB, "reset"),
+                               "CL body cut by RST")
+
+    def test_chunked_body_cut_by_close(self):
+        self.assert_incomplete(self.dying(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+                                          b"100000\r\n" + b"y" * MIB + b"\r\n", "close"),
+                               "chunked body cut by FIN")
+
+    def test_chunked_body_cut_inside_a_chunk(self):
+        self.assert_incomplete(self.dying(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+                                          b"100000\r\n" + b"y" * 1000, "close"),
+                               "chunked body cut inside a chunk")
+
+
+if __name__ == "__main__":
+    support.main()

@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Keep-alive on both sides: upstream connections are pooled and reused, a pooled connection the
+upstream closed is detected and replaced without an error, client keep-alive idle timeout and
+Connection: close (contract sections 2 and 3)."""
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import support  # noqa: E402
+from support import (THREADS, IntegrationTest, RawClient, free_port, keepalive_requests,  # noqa: E402
+                     new_connection_requests, response_bytes, wait_until)
+
+
+class PoolTest(IntegrationTest):
+    NGINX = True
+
+    def test_one_client_connection_reuses_one_upstream_connection(self):
+        d = self.canaryd(endpoints=[(self.v1[0], "v1"), (self.v2[0], "v2")])
+        rs = keepalive_requests(d.listen, 100, path="/echo-conn")
+        self.assertEqual({r.status for r in rs}, {200})
+        conns = {r.header("X-Conn") for r in rs}
+        self.assertLessEqual(len(conns), 2, "100 requests on one client connection used %d nginx connections"
+                             % len(conns))
+
+    def test_new_client_connections_share_the_pool(self):
+        d = self.canaryd(endpoints=[(self.v1[0], "v1"), (self.v2[0], "v2")])
+        rs = new_connection_requests(d.listen, 100, path="/echo-conn")
+        self.assertEqual({r.status for r in rs}, {200})
+        conns = {r.header("X-Conn") for r in rs}
+        self.assertLessEqual(len(conns), 2 * THREADS, "100 client connections used %d nginx connections" % len(conns))
+
+    def test_nginx_closing_after_keepalive_requests(self):
+        port = free_port()
+        self.nginx_server([(port, "v1")], keepalive_requests=3)
+        d = self.canaryd(endpoints=[(port, "v1")], canary=None)
+        rs = keepalive_requests(d.listen, 30, path="/echo-conn")
+        self.assertEqual([r.status for r in rs], [200] * 30)
+        self.assertGreaterEqual(len({r.header("X-Conn") for r in rs}), 10)
+        self.assertEqual(d.metrics().value("canaryd_upstream_errors_total"), 0)
+
+
+class StalePoolTest(IntegrationTest):
+    def test_pooled_connection_closed_by_nginx_idle_timeout(self):
+        port = free_port()
+        self.nginx_server([(port, "v1")], keepalive_timeout="1s")
+        d = self.canaryd(endpoints=[(port, "v1")], canary=None)
+        c = RawClient(d.listen)
+        self.addCleanup(c.close)
+        seen = []
+        for _ in range(3):
+            c.send(b"GET /echo-conn HTTP/1.1\r\nHost: t\r\n\r\n")
+            r = c.read_response()
+            self.assertEqual(r.status, 200, r)
+            seen.append(r.header("X-Conn"))
+            time.sleep(2)  # nginx's keepalive_timeout (1 s) passing is the scenario
+        self.assertEqual(len(set(seen)), 3, "the same nginx connection after its idle timeout: %s" % seen)
+        m = d.metrics()
+        self.assertEqual(m.value("canaryd_upstream_errors_total"), 0, "a stale pooled connection counted as an error")
+        self.assertEqual(m.value("canaryd_requests_total", code="5xx"), 0)
+
+    def test_upstream_closing_silently_after_each_response(self):
+        closed = []
+
+        def one_shot(conn, up):
+            if conn.read_request() is None:
+                return
+            conn.send(response_bytes(200, headers=up.tag_headers(), body=b"once\n"))  # no Connection: close
+            conn.close()
+            closed.append(1)
+        up = self.raw_upstream(one_shot)
+        d = self.canaryd(endpoints=[(up.port, "v1")], canary=None)
+        c = RawClient(d.listen)
+        self.addCleanup(c.close)
+        for i in range(10):
+            c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            r = c.read_response()
+            self.assertEqual((r.status, r.body), (200, b"once\n"), "request %d after the upstream closed: %r" % (i, r))
+            wait_until(lambda: len(closed) == i + 1, message="the upstream to close its side")
+        self.assertEqual(up.connections, 10)
+        self.assertEqual(d.metrics().value("canaryd_upstream_errors_total"), 0)
+
+    def test_upstream_connection_close_is_honoured(self):
+        def closing(conn, up):
+            while True:
+                if conn.read_request() is None:
+                    return
+                conn.send(response_bytes(200, headers=up.tag_headers() + [("Connection", "close")], body=b"bye\n"))
+        up = self.raw_upstream(closing)  # says close but keeps the socket open: canaryd must not reuse it
+        d = self.canaryd(endpoints=[(up.port, "v1")], canary=None)
+        rs = keepalive_requests(d.listen, 5)
+        self.assertEqual([r.status for r in rs], [200] * 5)
+        self.assertEqual(up.connections, 5, "canaryd reused an upstream connection after Connection: close")
+        for r in rs:
+            for v in r.header_all("Connection"):
+                self.assertNotEqual(v.lower(), "close", "the upstream's Connection: close reached the client")
+
+
+class ClientKeepAliveTest(IntegrationTest):
+    def test_idle_client_connection_closed_after_keepalive_idle(self):
+        up = self.raw_upstream(support.serve_fixed())
+        d = self.canaryd(endpoints=[(up.port, "v1")], canary=None, timeouts={"keepalive_idle": "1s"})
+        c = RawClient(d.listen)
+        self.addCleanup(c.close)
+        # requests 0.5 s apart keep it alive
+        for _ in range(3):
+            c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            self.assertEqual(c.read_response().status, 200)
+            time.sleep(0.5)  # shorter than keepalive_idle: the timing is the scenario
+        t = time.monotonic()
+        data, closed = c.read_until_close(4)
+        took = time.monotonic() - t
+        self.assertTrue(closed, "the idle connection stayed open")
+        self.assertEqual(data, b"", "bytes sent on an idle keep-alive close: %r" % data)
+        self.assertLess(took, 2.5)
+
+    def test_client_connection_close(self):
+        up = self.raw_upstream(support.serve_fixed())
+        d = self.canaryd(endpoints=[(up.port, "v1")], canary=None)
+        c = RawClient(d.listen)
+        self.addCleanup(c.close)
+        c.send(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        r = c.read_response()
+        self.assertEqual(r.status, 200)
+        self.assertEqual([v.lower() for v in r.header_all("Connection")], ["close"])
+        self.assertTrue(c.closed_within(3))
+
+    def test_http10_client_keep_alive(self):
+        up = self.raw_upstream(support.serve_fixed())
+        d = self.canaryd(endpoints=[(up.port, "v1")], canary=None)
+        c = RawClient(d.listen)
+        self.addCleanup(c.close)
+        c.send(b"GET / HTTP/1.0\r\nHost: t\r\n\r\n")
+        self.assertEqual(c.read_response().status, 200)
+        self.assertTrue(c.closed_within(3), "an HTTP/1.0 request without keep-alive left the connection open")
+
+
+if __name__ == "__main__":
+    support.main()

@@ -51,8 +51,12 @@ boost::asio::awaitable<RelayResult> relay_message(boost::beast::http::parser<IsR
       auto [ec, n] = co_await http::async_read_some(in, in_buffer, parser, no_throw);
       if (ec == http::error::need_buffer) ec = {};
       if (ec) co_return RelayResult{RelayResult::Side::Read, ec};
-      body.size = buffer.size() - body.size;
-      body.data = buffer.data();
+      const std::size_t produced = buffer.size() - body.size;
+      // A read may parse only framing (a chunk header, say). An empty buffer with `more` set would be
+      // serialized as the last chunk, so nothing is written until there is data or the end.
+      if (produced == 0 && !parser.is_done()) continue;
+      body.data = produced == 0 ? nullptr : buffer.data();
+      body.size = produced;
       body.more = !parser.is_done();
     }
     out.expires_after(timeout);

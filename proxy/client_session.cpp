@@ -49,6 +49,11 @@ bool iequals(std::string_view a, std::string_view b) {
 
 std::string_view view(beast::string_view s) { return {s.data(), s.size()}; }
 
+bool is_framing_error(const error_code& ec) {
+  return ec.category() == make_error_code(http::error::bad_chunk).category() && ec != http::error::end_of_stream &&
+         ec != http::error::partial_message && ec != http::error::need_buffer;
+}
+
 bool idempotent(http::verb method) {
   switch (method) {
     case http::verb::get:
@@ -89,6 +94,10 @@ const char* reason_phrase(int status) {
 
 ClientSession::ClientSession(Worker& worker, asio::ip::tcp::socket socket)
     : worker_(worker), client_(std::move(socket)), header_timer_(worker.io()) {
+  // Beast sizes each read by the buffer's free capacity (at least 512 bytes): without room reserved,
+  // a body would move in 512-byte reads and writes.
+  client_buffer_.reserve(kReadChunk);
+  upstream_buffer_.reserve(kRelayBufferSize);
   error_code ec;
   auto remote = client_.socket().remote_endpoint(ec);
   client_ip_ = ec ? "unknown" : remote.address().to_string();
@@ -118,6 +127,10 @@ asio::awaitable<void> ClientSession::run() {
     }
     if (head == HeadResult::TooLarge) {
       co_await send_error(431, "request header fields too large", false, nullptr);
+      break;
+    }
+    if (head == HeadResult::Malformed) {
+      co_await send_error(400, "bare LF in header", false, nullptr);
       break;
     }
     first = false;
@@ -197,6 +210,13 @@ asio::awaitable<ClientSession::HeadResult> ClientSession::read_head(std::size_t&
     if (data.size() > limit) {
       disarm_header_timer();
       co_return HeadResult::TooLarge;
+    }
+    // A bare LF would never complete a CRLF CRLF terminator: answer it now, not at the timeout.
+    for (std::size_t i = scanned; i < data.size(); ++i) {
+      if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r')) {
+        disarm_header_timer();
+        co_return HeadResult::Malformed;
+      }
     }
     scanned = data.size();
     auto [ec, n] = co_await client_.async_read_some(client_buffer_.prepare(kReadChunk), kNoThrow);
@@ -313,6 +333,7 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
   const std::uint32_t first_index = worker_.next_index(chosen);
   std::size_t next_candidate = 0;
   UpstreamPool::Connection upstream;
+  const UpstreamEndpoint* endpoint = nullptr;  // points into the snapshot held above
   std::uint32_t endpoint_id = 0;
   bool reused = false;
 
@@ -327,6 +348,7 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
       }
       if (auto pooled = worker_.pool().take(ep.id)) {
         upstream = std::move(pooled);
+        endpoint = &ep;
         endpoint_id = ep.id;
         reused = true;
         co_return true;
@@ -341,6 +363,7 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
         fresh->socket().set_option(asio::ip::tcp::no_delay(true), ignored);
         metrics.upstream_connections(+1);
         upstream = std::move(fresh);
+        endpoint = &ep;
         endpoint_id = ep.id;
         reused = false;
         co_return true;
@@ -372,11 +395,17 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
       }
     }
 
+    // We always speak HTTP/1.1 upstream, which requires Host; an HTTP/1.0 client may have sent none.
+    if (check.http10 && req.find(http::field::host) == req.end()) req.set(http::field::host, endpoint->name);
+
     // Request: header, then the body re-framed through the relay buffer.
     RelayResult sent = co_await relay_message(*parser, client_, client_buffer_, *upstream, relay_, snap.timeouts.upstream);
     if (sent.failed == RelayResult::Side::Read) {
       drop_upstream();
       if (sent.error == http::error::body_limit) co_return co_await fail(413, "request body too large", false, chosen);
+      // A body that breaks its own framing (a bad chunk size, say) is the client's error; a client that
+      // went away or stalled gets nothing more.
+      if (is_framing_error(sent.error)) co_return co_await fail(400, "malformed request body", false, chosen);
       co_return Outcome::Abort;
     }
     const bool upstream_failed = sent.failed == RelayResult::Side::Write;

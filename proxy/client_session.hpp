@@ -31,7 +31,7 @@ class ClientSession : public SessionHook {
   static constexpr std::size_t kRelayBufferSize = 16 * 1024;
 
  private:
-  enum class HeadResult { Ready, Closed, Timeout, TooLarge };
+  enum class HeadResult { Ready, Closed, Timeout, TooLarge, Malformed };
   /// KeepAlive: read the next request; Close: close gracefully; Abort: close at once (mid-message).
   enum class Outcome { KeepAlive, Close, Abort };
   boost::asio::awaitable<HeadResult> read_head(std::size_t& head_size, bool first);

@@ -8,7 +8,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import support  # noqa: E402
-from support import IntegrationTest, parse_echo, response_bytes, serve_fixed  # noqa: E402
+from support import IntegrationTest, parse_echo, serve_fixed  # noqa: E402
 
 HOP_BY_HOP = ("connection", "keep-alive", "te", "trailer", "upgrade", "proxy-connection", "transfer-encoding")
 

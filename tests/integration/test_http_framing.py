@@ -9,7 +9,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import support  # noqa: E402
-from support import IntegrationTest, RawClient, parse_echo, serve_body_digest, status_of  # noqa: E402
+from support import IntegrationTest, parse_echo, serve_body_digest, status_of  # noqa: E402
 
 GET_HEAD = b"GET / HTTP/1.1\r\nHost: test\r\n"
 

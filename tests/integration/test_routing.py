@@ -216,6 +216,18 @@ class UpstreamFailureTest(IntegrationTest):
         wait_until(lambda: d.metrics().value("canaryd_upstream_errors_total", set="stable", kind="timeout") == 1,
                    message="canaryd_upstream_errors_total{kind=timeout} == 1")
 
+    def test_post_is_not_resent_after_the_upstream_dropped_it(self):
+        def hang_up(conn, up):
+            if conn.read_request() is not None:
+                conn.reset()
+        up = self.raw_upstream(hang_up)
+        up2 = self.raw_upstream(hang_up)
+        d = self.canaryd(endpoints=[(up.port, "v1"), (up2.port, "v1"), (self.v2[0], "v2")], routing={"retries": 2})
+        r = support.http_request(d.listen, "POST", "/order", body=b'{"buy": 1}')
+        self.assertEqual(r.status, 502, r)
+        sent = [q for q in up.requests + up2.requests if q.method == "POST"]
+        self.assertEqual(len(sent), 1, "a POST that reached an upstream was sent %d times" % len(sent))
+
     def test_upstream_closing_without_response_gives_502(self):
         def hang_up(conn, up):
             if conn.read_request() is not None:

@@ -18,10 +18,10 @@ bool all_digits(std::string_view s) {
 }  // namespace
 
 std::optional<std::string> percent_json_text(std::string_view text) {
-  std::string sign;
+  bool negative = false;
   if (!text.empty() && (text.front() == '-' || text.front() == '+')) {
     // JSON has no '+'; it means nothing anyway.
-    if (text.front() == '-') sign = "-";
+    negative = text.front() == '-';
     text.remove_prefix(1);
   }
   const auto dot = text.find('.');
@@ -33,7 +33,8 @@ std::optional<std::string> percent_json_text(std::string_view text) {
   // JSON forbids leading zeros and a bare dot; dropping them keeps the value and every digit that counts,
   // so the server still sees exactly the precision the operator typed (33.33 stays 33.33).
   while (int_part.size() > 1 && int_part.front() == '0') int_part.remove_prefix(1);
-  std::string out = sign;
+  std::string out;
+  if (negative) out.push_back('-');
   out += int_part.empty() ? std::string_view{"0"} : int_part;
   if (!frac_part.empty()) {
     out += '.';

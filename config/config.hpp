@@ -53,6 +53,17 @@ struct Limits {
   std::uint64_t max_body_bytes = 0;  ///< 0 = no limit
 };
 
+/// Active health checks (contract section 6): every endpoint is probed with `GET path`; a 2xx or 3xx
+/// answer within `timeout` is a success. An endpoint turns unhealthy after `unhealthy_threshold`
+/// failures in a row and healthy again after `healthy_threshold` successes in a row.
+struct HealthCheck {
+  std::string path = "/";
+  std::chrono::milliseconds interval{2000};
+  std::chrono::milliseconds timeout{1000};
+  unsigned healthy_threshold = 2;
+  unsigned unhealthy_threshold = 3;
+};
+
 /// The validated configuration (contract section 2). A plain value, copied freely.
 struct Config {
   std::string source;  ///< the file it was read from ("<demo>" for the embedded one)
@@ -66,6 +77,7 @@ struct Config {
   Routing routing;
   Timeouts timeouts;
   Limits limits;
+  std::optional<HealthCheck> health;  ///< absent: no active probes, every endpoint counts as healthy
 
   /// service.selector AND service.stable
   Selector stable_selector() const { return Selector::conjunction(service.selector, service.stable); }

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "config/config.hpp"
+#include "config/duration.hpp"
 #include "config/yaml_fields.hpp"
 
 namespace canaryd::config {
@@ -20,6 +21,7 @@ constexpr std::uint64_t kMaxRetries = 10;
 constexpr std::uint64_t kMinHeaderBytes = 1024;
 constexpr std::uint64_t kMaxHeaderBytes = 1024 * 1024;
 constexpr std::uint64_t kUnbounded = std::numeric_limits<std::uint64_t>::max();
+constexpr std::uint64_t kMaxHealthThreshold = 100;
 
 // RFC 9110 token characters: what a header field name may contain.
 bool is_http_field_name(std::string_view name) {
@@ -89,7 +91,7 @@ class Loader {
     const auto present =
         detail::visit_map(root, "",
                           {"listen", "threads", "control", "state_file", "history_limit", "endpoints", "service",
-                           "routing", "timeouts", "limits"},
+                           "routing", "timeouts", "limits", "health"},
                           diags_, [this](const std::string& key, const YAML::Node& value, const std::string& path) {
                             load_root_field(key, value, path);
                           });
@@ -125,6 +127,8 @@ class Loader {
       load_timeouts(value, path);
     } else if (key == "limits") {
       load_limits(value, path);
+    } else if (key == "health") {
+      load_health(value, path);
     }
   }
 
@@ -366,6 +370,45 @@ class Loader {
                           config_.limits.max_body_bytes = *v;
                         }
                       });
+  }
+
+  void load_health(const YAML::Node& node, const std::string& path) {
+    if (!detail::expect_section(node, path,
+                                "a map {path, interval, timeout, healthy_threshold, unhealthy_threshold}", diags_)) {
+      return;
+    }
+    HealthCheck h;
+    if (!node.IsNull()) {
+      detail::visit_map(node, path, {"path", "interval", "timeout", "healthy_threshold", "unhealthy_threshold"}, diags_,
+                        [&](const std::string& key, const YAML::Node& value, const std::string& field) {
+                          if (key == "path") {
+                            auto v = detail::read_string(value, field, diags_);
+                            if (v && !valid_probe_path(*v)) {
+                              diags_.add(field, "must be an absolute path such as /healthz (no spaces or control "
+                                                "characters), got \"" + *v + "\"");
+                            } else if (v) {
+                              h.path = *v;
+                            }
+                          } else if (key == "interval" || key == "timeout") {
+                            if (auto d = detail::read_duration(value, field, /*allow_zero=*/false, diags_))
+                              (key == "interval" ? h.interval : h.timeout) = *d;
+                          } else if (auto v = detail::read_integer(value, field, 1, kMaxHealthThreshold, diags_)) {
+                            (key == "healthy_threshold" ? h.healthy_threshold : h.unhealthy_threshold) =
+                                static_cast<unsigned>(*v);
+                          }
+                        });
+    }
+    if (h.timeout > h.interval) {
+      diags_.add(path + ".timeout", "must not be longer than health.interval (" + format_duration(h.interval) + ")");
+    }
+    config_.health = h;
+  }
+
+  static bool valid_probe_path(const std::string& p) {
+    if (p.empty() || p.front() != '/') return false;
+    for (unsigned char c : p)
+      if (c <= 0x20 || c >= 0x7f) return false;
+    return true;
   }
 
   Config config_;

@@ -2,8 +2,7 @@
 
 #include <algorithm>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/address.hpp>
+#include "proxy/resolve.hpp"
 
 namespace canaryd::proxy {
 namespace asio = boost::asio;
@@ -16,30 +15,10 @@ std::uint32_t EndpointRegistry::id_for(const std::string& address) {
   return next_++;
 }
 
-namespace {
-
-bool resolve(const config::HostPort& hp, tcp::endpoint& out, std::string& problem) {
-  boost::system::error_code ec;
-  auto addr = asio::ip::make_address(hp.host, ec);
-  if (!ec) {
-    out = tcp::endpoint(addr, hp.port);
-    return true;
-  }
-  asio::io_context ioc;
-  tcp::resolver resolver(ioc);
-  auto results = resolver.resolve(hp.host, std::to_string(hp.port), ec);
-  if (ec || results.empty()) {
-    problem = "endpoint " + hp.to_string() + ": cannot resolve: " + ec.message();
-    return false;
-  }
-  out = results.begin()->endpoint();
-  return true;
-}
-
-}  // namespace
 
 std::shared_ptr<const RoutingSnapshot> build_snapshot(const config::Config& cfg, const weights::RoutingState& state,
-                                                      EndpointRegistry& registry, std::vector<std::string>& problems) {
+                                                      EndpointRegistry& registry, std::vector<std::string>& problems,
+                                                      const std::function<bool(const std::string&)>& is_healthy) {
   auto snap = std::make_shared<RoutingSnapshot>();
   auto stable = config::Selector::conjunction(cfg.service.selector, state.stable);
   std::optional<config::Selector> canary;
@@ -51,11 +30,14 @@ std::shared_ptr<const RoutingSnapshot> build_snapshot(const config::Config& cfg,
     if (!in_stable && !in_canary) continue;
     UpstreamEndpoint up;
     std::string problem;
-    if (!resolve(ep.address, up.address, problem)) {
-      problems.push_back(problem);
+    auto resolved = resolve_host_port(ep.address, problem);
+    if (!resolved) {
+      problems.push_back("endpoint " + ep.address.to_string() + ": " + problem);
       continue;
     }
+    up.address = *resolved;
     up.name = ep.address.to_string();
+    up.healthy = !is_healthy || is_healthy(up.name);
     up.id = registry.id_for(up.name);
     // Disjointness is validated on every change, so an endpoint lands in at most one set.
     snap->sets[in_stable ? 0 : 1].push_back(std::move(up));

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,8 +56,10 @@ class EndpointRegistry {
 };
 
 /// Builds the snapshot for a config and a routing state. Endpoint host names are resolved here (main
-/// thread); an endpoint that does not resolve is left out and reported in `problems`.
+/// thread); an endpoint that does not resolve is left out and reported in `problems`. `is_healthy`
+/// gives each endpoint's health by address (empty: all healthy).
 std::shared_ptr<const RoutingSnapshot> build_snapshot(const config::Config& cfg, const weights::RoutingState& state,
-                                                      EndpointRegistry& registry, std::vector<std::string>& problems);
+                                                      EndpointRegistry& registry, std::vector<std::string>& problems,
+                                                      const std::function<bool(const std::string&)>& is_healthy = {});
 
 }  // namespace canaryd::proxy

@@ -11,26 +11,13 @@
 
 #include "proxy/log.hpp"
 #include "proxy/metrics_exporter.hpp"
+#include "proxy/resolve.hpp"
 
 namespace canaryd::proxy {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
 namespace {
-
-std::optional<tcp::endpoint> resolve_listen(const config::HostPort& hp, std::string& error) {
-  boost::system::error_code ec;
-  auto addr = asio::ip::make_address(hp.host, ec);
-  if (!ec) return tcp::endpoint(addr, hp.port);
-  asio::io_context io;
-  tcp::resolver resolver(io);
-  auto results = resolver.resolve(hp.host, std::to_string(hp.port), ec);
-  if (ec || results.empty()) {
-    error = "cannot resolve " + hp.host + ": " + ec.message();
-    return std::nullopt;
-  }
-  return results.begin()->endpoint();
-}
 
 weights::RoutingState initial_state(const config::Config& cfg) {
   weights::RoutingState s;
@@ -105,8 +92,10 @@ std::optional<StartupError> Server::start() {
   control_->set_on_change([this](const weights::RoutingState&) { publish(); });
   api_ = std::make_unique<weights::ControlApi>(*control_, token, [this] { return service_view(); });
 
+  health_ = std::make_unique<HealthChecker>(io_, [this] { publish(); });
+  health_->configure(config_.health, config_.endpoints);
   std::vector<std::string> problems;
-  snapshot_ = build_snapshot(config_, control_->current(), registry_, problems);
+  snapshot_ = build_snapshot(config_, control_->current(), registry_, problems, is_healthy());
   for (const auto& p : problems) log_line(src + ": endpoints: " + p);
 
   unsigned threads = config_.threads ? config_.threads : std::max(1u, std::thread::hardware_concurrency());
@@ -115,7 +104,7 @@ std::optional<StartupError> Server::start() {
     const auto& hp = config_.listen[li].address;
     std::string field = "listen[" + std::to_string(li) + "].address";
     std::string error;
-    auto ep = resolve_listen(hp, error);
+    auto ep = resolve_host_port(hp, error);
     if (!ep) return StartupError{src + ": " + field + ": " + error};
     try {
       // The first worker may be given port 0; the others then bind the port it got.
@@ -129,7 +118,7 @@ std::optional<StartupError> Server::start() {
 
   {
     std::string error;
-    auto ep = resolve_listen(config_.control.address, error);
+    auto ep = resolve_host_port(config_.control.address, error);
     if (!ep) return StartupError{src + ": control.address: " + error};
     try {
       control_server_ = std::make_unique<ControlServer>(io_, *ep,
@@ -164,9 +153,13 @@ int Server::run() {
   return 0;
 }
 
+std::function<bool(const std::string&)> Server::is_healthy() const {
+  return [this](const std::string& address) { return health_->healthy(address); };
+}
+
 void Server::publish() {
   std::vector<std::string> problems;
-  snapshot_ = build_snapshot(config_, control_->current(), registry_, problems);
+  snapshot_ = build_snapshot(config_, control_->current(), registry_, problems, is_healthy());
   for (const auto& p : problems) log_line(config_.source + ": endpoints: " + p);
   for (auto& w : workers_) w->publish(snapshot_);
 }
@@ -174,12 +167,10 @@ void Server::publish() {
 weights::ServiceView Server::service_view() const {
   weights::ServiceView view;
   view.service_selector = config_.service.selector;
-  for (const auto& ep : config_.endpoints) view.endpoints.push_back({ep.address.to_string(), ep.labels, true});
-  // Health comes from the snapshot the workers use, so status shows what routing sees.
-  for (auto& status : view.endpoints) {
-    for (const auto& set : snapshot_->sets)
-      for (const auto& up : set)
-        if (up.name == status.address) status.healthy = up.healthy;
+  for (const auto& ep : config_.endpoints) {
+    std::string name = ep.address.to_string();
+    bool healthy = health_->healthy(name);
+    view.endpoints.push_back({std::move(name), ep.labels, healthy});
   }
   return view;
 }
@@ -274,12 +265,14 @@ void Server::reload() {
   config_ = std::move(next);
   api_->set_token(token);
   control_->set_history_limit(config_.history_limit);
+  health_->configure(config_.health, config_.endpoints);
   publish();
   log_line("reloaded " + config_path_ + ": " + std::to_string(config_.endpoints.size()) + " endpoint(s)");
 }
 
 void Server::begin_drain() {
   draining_ = true;
+  health_->stop();
   for (auto& w : workers_) w->drain();
   drain_deadline_.expires_after(config_.timeouts.drain);
   drain_deadline_.async_wait([this](boost::system::error_code ec) {

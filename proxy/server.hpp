@@ -11,6 +11,7 @@
 
 #include "config/config.hpp"
 #include "proxy/control_server.hpp"
+#include "proxy/health_checker.hpp"
 #include "proxy/routing_snapshot.hpp"
 #include "proxy/worker.hpp"
 #include "weights/control_api.hpp"
@@ -46,6 +47,7 @@ class Server {
   ControlReply handle_control(const ControlRequest& req);
   weights::ServiceView service_view() const;
   void publish();
+  std::function<bool(const std::string&)> is_healthy() const;
   void wait_signals();
   void reload();
   void begin_drain();
@@ -61,6 +63,7 @@ class Server {
   std::unique_ptr<weights::ControlService> control_;
   std::unique_ptr<weights::ControlApi> api_;
   std::unique_ptr<ControlServer> control_server_;
+  std::unique_ptr<HealthChecker> health_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<boost::asio::ip::tcp::endpoint> bound_;
   unsigned workers_running_ = 0;

@@ -147,7 +147,6 @@ endpoints:
   - {address: 127.0.0.1:1, tls: {}}
 service: {stable: {version: v1}}
 limits: {max_connections: 10}
-health: {path: /}
 discovery: {kubernetes: {namespace: default}}
 state: {kubernetes_configmap: canaryd}
 )");
@@ -155,10 +154,48 @@ state: {kubernetes_configmap: canaryd}
                         "x.yaml: listen[0].tls: unknown key",
                         "x.yaml: endpoints[0].tls: unknown key",
                         "x.yaml: limits.max_connections: unknown key",
-                        "x.yaml: health: unknown key",
                         "x.yaml: discovery: unknown key",
                         "x.yaml: state: unknown key",
                     }));
+}
+
+TEST(ConfigLoaderTest, HealthIsAbsentByDefault) { EXPECT_FALSE(must_load(kMinimal).health.has_value()); }
+
+TEST(ConfigLoaderTest, HealthSectionIsRead) {
+  const Config c = must_load(std::string(kMinimal) + R"(
+health: {path: /healthz, interval: 500ms, timeout: 250ms, healthy_threshold: 1, unhealthy_threshold: 4}
+)");
+  ASSERT_TRUE(c.health.has_value());
+  EXPECT_EQ(c.health->path, "/healthz");
+  EXPECT_EQ(c.health->interval, milliseconds(500));
+  EXPECT_EQ(c.health->timeout, milliseconds(250));
+  EXPECT_EQ(c.health->healthy_threshold, 1u);
+  EXPECT_EQ(c.health->unhealthy_threshold, 4u);
+}
+
+TEST(ConfigLoaderTest, EmptyHealthSectionProbesWithDefaults) {
+  const Config c = must_load(std::string(kMinimal) + "health: {}\n");
+  ASSERT_TRUE(c.health.has_value());
+  EXPECT_EQ(c.health->path, "/");
+  EXPECT_EQ(c.health->interval, milliseconds(2000));
+  EXPECT_EQ(c.health->unhealthy_threshold, 3u);
+}
+
+TEST(ConfigLoaderTest, HealthPathMustBeAbsolute) {
+  expect_single_error(std::string(kMinimal) + "health: {path: healthz}\n", "x.yaml: health.path: must be an absolute path");
+}
+
+TEST(ConfigLoaderTest, HealthTimeoutLongerThanIntervalIsAnError) {
+  expect_single_error(std::string(kMinimal) + "health: {interval: 1s, timeout: 2s}\n",
+                      "x.yaml: health.timeout: must not be longer than health.interval");
+}
+
+TEST(ConfigLoaderTest, HealthThresholdZeroIsAnError) {
+  expect_single_error(std::string(kMinimal) + "health: {healthy_threshold: 0}\n", "x.yaml: health.healthy_threshold:");
+}
+
+TEST(ConfigLoaderTest, HealthUnknownKeyIsAnError) {
+  expect_single_error(std::string(kMinimal) + "health: {path: /, port: 81}\n", "x.yaml: health.port: unknown key");
 }
 
 TEST(ConfigLoaderTest, DuplicateKeyIsAnError) {

@@ -113,7 +113,7 @@ class ConfigCheckTest(IntegrationTest):
                 (good.replace("  - address: 127.0.0.1:%d" % d.listen,
                               "  - address: 127.0.0.1:%d\n    tls: {cert: a.crt, key: a.key}" % d.listen),
                  "listen[0].tls"),
-                (good + "health: {path: /healthz}\n", "health"),
+                (good + "health: {path: healthz}\n", "health.path"),  # built: only a bad value fails
                 (good + "limits: {max_connections: 10}\n", "limits.max_connections"),
                 (good + "discovery: {kubernetes: {namespace: default}}\n", "discovery"),
                 (good + "state: {kubernetes_configmap: x}\n", "state")):

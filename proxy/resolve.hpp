@@ -1,0 +1,16 @@
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include "config/address.hpp"
+
+namespace canaryd::proxy {
+
+/// An IP literal as is, a host name through the system resolver (blocking: main thread, at start-up or
+/// reload only). nullopt with `error` set when it does not resolve.
+std::optional<boost::asio::ip::tcp::endpoint> resolve_host_port(const config::HostPort& hp, std::string& error);
+
+}  // namespace canaryd::proxy

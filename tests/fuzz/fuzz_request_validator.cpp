@@ -1,0 +1,112 @@
+// Fuzzes our own HTTP/1.1 framing checks (proxy/request_validator), the request-smuggling defence.
+//
+// Invariants:
+// - find_head_end agrees with a plain search for CRLF CRLF, also when resumed from an offset before it;
+// - check_request_head never crashes, answers 0/400/431/505 with a reason, and an accepted head never
+//   has both framings (chunked and Content-Length) nor chunked on HTTP/1.0;
+// - for a complete head it accepts, Boost.Beast's request parser (the one the proxy reads with) may
+//   still reject it, but if Beast parses it, both must agree on the framing: where the header ends,
+//   chunked or not, the Content-Length value, whether a body follows, and HTTP/1.0 versus 1.x.
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http.hpp>
+
+#include "proxy/request_validator.hpp"
+#include "tests/fuzz/fuzz_check.hpp"
+
+namespace {
+
+namespace http = boost::beast::http;
+using canaryd::proxy::check_request_head;
+using canaryd::proxy::find_head_end;
+using canaryd::proxy::RequestCheck;
+
+constexpr std::size_t npos = std::string_view::npos;
+
+void check_find_head_end(std::string_view input) {
+  const std::size_t end = find_head_end(input);
+  const std::size_t plain = input.find("\r\n\r\n");
+  FUZZ_CHECK(end == (plain == npos ? npos : plain + 4), "find_head_end disagrees with a plain search");
+
+  // Resuming from `from` promises the same answer as long as data[0, from) holds no complete CRLF CRLF,
+  // i.e. for every from < end (every from at all when there is none).
+  const std::size_t size = input.size();
+  const std::size_t froms[] = {0, 1, 2, 3, 4, 5, size / 3, size / 2, size > 0 ? size - 1 : 0, size, size + 7};
+  for (std::size_t from : froms) {
+    if (end != npos && from >= end) continue;
+    FUZZ_CHECK(find_head_end(input, from) == end, "find_head_end resumed from an offset lost the header end");
+  }
+  if (end != npos) {
+    for (std::size_t back = 1; back <= 4 && back <= end; ++back) {
+      FUZZ_CHECK(find_head_end(input, end - back) == end, "find_head_end resumed just before the end missed it");
+    }
+  }
+}
+
+void check_result_shape(const RequestCheck& c) {
+  FUZZ_CHECK(c.reason != nullptr, "reason is null");
+  FUZZ_CHECK(c.status == 0 || c.status == 400 || c.status == 431 || c.status == 505, "unexpected status");
+  if (c.status != 0) {
+    FUZZ_CHECK(c.reason[0] != '\0', "a rejection without a reason");
+    return;
+  }
+  FUZZ_CHECK(!(c.chunked && c.content_length), "accepted both chunked and Content-Length");
+  FUZZ_CHECK(!(c.chunked && c.http10), "accepted chunked on HTTP/1.0");
+}
+
+// `head` is a complete header block (ends with its first CRLF CRLF) that check_request_head accepted.
+void check_against_beast(std::string_view head, const RequestCheck& ours) {
+  http::request_parser<http::empty_body> parser;
+  parser.header_limit(std::numeric_limits<std::uint32_t>::max());  // our caller enforces its own limit
+  parser.body_limit(boost::none);                                   // so that any Content-Length is read
+  parser.eager(false);
+  boost::beast::error_code ec;
+  const std::size_t used = parser.put(boost::asio::const_buffer(head.data(), head.size()), ec);
+  if (ec == http::error::need_more) {
+    // The head is complete by our reading (it ends at the first CRLF CRLF); Beast waiting for more means
+    // it sees the header end elsewhere: a framing disagreement.
+    FUZZ_CHECK(false, "Beast needs more bytes for a header block we consider complete");
+  }
+  if (ec) return;  // Beast may refuse what we accept; the proxy then answers 400 anyway.
+  FUZZ_CHECK(parser.is_header_done(), "Beast returned without error but without a header");
+  FUZZ_CHECK(used == head.size(), "Beast ended the header somewhere else than we did");
+
+  FUZZ_CHECK(parser.chunked() == ours.chunked, ours.chunked ? "we say chunked, Beast does not"
+                                                            : "Beast says chunked, we do not");
+  const boost::optional<std::uint64_t> beast_length = parser.content_length();
+  FUZZ_CHECK(beast_length.has_value() == ours.content_length.has_value(),
+             ours.content_length ? "we found a Content-Length, Beast did not" : "Beast found a Content-Length, we did not");
+  if (beast_length) FUZZ_CHECK(*beast_length == *ours.content_length, "Content-Length values differ");
+
+  const bool body_follows = ours.chunked || (ours.content_length && *ours.content_length > 0);
+  FUZZ_CHECK(parser.is_done() == !body_follows, body_follows ? "Beast expects no body, we do" : "Beast expects a body, we do not");
+
+  const unsigned version = parser.get().version();
+  FUZZ_CHECK(version / 10 == 1, "accepted a version other than HTTP/1.x");
+  FUZZ_CHECK((version == 10) == ours.http10, "HTTP/1.0 versus 1.x differs");
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
+  check_find_head_end(input);
+
+  // The raw input as a "head" too (no promise about its framing, which the caller guarantees by
+  // cutting at find_head_end): only that nothing crashes and the answer is well formed.
+  check_result_shape(check_request_head(input));
+
+  const std::size_t end = find_head_end(input);
+  if (end == npos) return 0;
+  const std::string_view head = input.substr(0, end);
+  const RequestCheck ours = check_request_head(head);
+  check_result_shape(ours);
+  if (ours.status == 0) check_against_beast(head, ours);
+  return 0;
+}

@@ -44,6 +44,9 @@ std::string_view trim_ows(std::string_view v) {
 // Beast 1.81 cannot hold a field value of 64 KiB or more (it throws), and we join X-Forwarded-For and
 // Via into one field each, so lines and those joined lists stay below this.
 constexpr std::size_t kMaxFieldLine = 63 * 1024;
+// Like HAProxy's tune.http.maxhdr (101) and nginx's 8 KiB large_client_header_buffers for the target.
+constexpr int kMaxFields = 100;
+constexpr std::size_t kMaxTargetBytes = 8192;
 
 RequestCheck reject(int status, const char* reason) {
   RequestCheck r;
@@ -123,6 +126,7 @@ RequestCheck check_request_head(std::string_view head) {
   std::string_view version = line.substr(sp2 + 1);
   if (!is_token(method)) return reject(400, "invalid method");
   if (!valid_target(target)) return reject(400, "invalid request target");
+  if (target.size() > kMaxTargetBytes) return reject(414, "request target too long");
   if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || version[5] < '0' || version[5] > '9' ||
       version[6] != '.' || version[7] < '0' || version[7] > '9')
     return reject(400, "invalid HTTP version");
@@ -136,6 +140,7 @@ RequestCheck check_request_head(std::string_view head) {
   int te_count = 0;
   std::size_t forwarded_bytes = 0;  // X-Forwarded-For values, joined later with ", " plus our entry
   std::size_t via_bytes = 0;
+  int field_count = 0;
   bool bad_te = false;
   std::size_t pos = eol + 2;
   while (pos < head.size()) {
@@ -145,6 +150,7 @@ RequestCheck check_request_head(std::string_view head) {
     std::string_view field = head.substr(pos, end - pos);
     pos = end + 2;
     if (field.size() > kMaxFieldLine) return reject(431, "header field too large");
+    if (++field_count > kMaxFields) return reject(431, "too many header fields");
     if (field.front() == ' ' || field.front() == '\t') return reject(400, "obsolete line folding");
     std::size_t colon = field.find(':');
     if (colon == std::string_view::npos) return reject(400, "header line without colon");

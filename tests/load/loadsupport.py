@@ -337,8 +337,15 @@ class LoadClient:
                     conn.putheader(k, v)
                 conn.endheaders()
                 rec.t_sent = time.monotonic()
+                sock = conn.sock
                 r = conn.getresponse()
                 rec.status = r.status
+                dup = None
+                if r.will_close and sock is not None:
+                    try:
+                        dup = sock.dup()      # to see the server's close after http.client lets go
+                    except OSError:
+                        dup = None
                 body = r.read()
                 rec.bytes = len(body)
                 rec.t_end = time.monotonic()
@@ -351,6 +358,8 @@ class LoadClient:
                     rec.detail = body[:100].decode(errors="replace")
                 if will_close:
                     close_after = True
+                    if dup is not None:
+                        self._check_closed_after(dup, rec)
             except http.client.RemoteDisconnected as e:
                 # Clean EOF before a status line (a FIN, no byte of a response).
                 rec.t_end = time.monotonic()
@@ -386,9 +395,6 @@ class LoadClient:
                 close_after = True
             self._add(rec)
             if close_after:
-                if rec.outcome == Outcome.OK_CLOSE:
-                    # The server said close: check that it does close (FIN, no more bytes).
-                    self._check_closed_after(conn, rec)
                 conn.close()
                 conn = None
                 if not self.reconnect:
@@ -396,20 +402,21 @@ class LoadClient:
             if self.pace:
                 time.sleep(self.pace)
 
-    def _check_closed_after(self, conn, rec):
-        sock = conn.sock
-        if sock is None:
-            # http.client closed it itself (will_close); nothing left to look at.
-            return
+    @staticmethod
+    def _check_closed_after(sock, rec):
+        """The server said Connection: close: it must then close (FIN, no more bytes) soon."""
         try:
             sock.settimeout(2.0)
             extra = sock.recv(1)
-            if extra:
-                rec.detail = "bytes after Connection: close"
+            rec.detail = "bytes after Connection: close" if extra else "closed (FIN) after Connection: close"
         except socket.timeout:
             rec.detail = "not closed 2 s after Connection: close"
-        except OSError:
-            pass
+        except ConnectionResetError:
+            rec.detail = "reset after Connection: close"
+        except OSError as e:
+            rec.detail = "after Connection: close: %r" % e
+        finally:
+            sock.close()
 
     # ----- analysis
 

@@ -15,15 +15,22 @@ namespace {
 using namespace std::string_literals;  // "..."s keeps embedded NULs
 
 // A header block from a request line and field lines, each ended by CRLF, then the empty line.
-std::string head(std::string_view request_line, std::initializer_list<std::string_view> fields) {
+template <class Fields>
+std::string head_of(std::string_view request_line, const Fields& fields) {
   std::string out(request_line);
   out += "\r\n";
-  for (auto f : fields) {
+  for (const auto& f : fields) {
     out.append(f.data(), f.size());
     out += "\r\n";
   }
   out += "\r\n";
   return out;
+}
+std::string head(std::string_view request_line, std::initializer_list<std::string_view> fields) {
+  return head_of(request_line, fields);
+}
+std::string head(std::string_view request_line, const std::vector<std::string>& fields) {
+  return head_of(request_line, fields);
 }
 
 // Printable form of a raw block for failure messages: CR, LF, NUL and other controls escaped.
@@ -58,6 +65,13 @@ struct Case {
 };
 
 constexpr auto kNoCl = std::nullopt;
+
+// `n` fields, the first of them Host.
+std::vector<std::string> many_fields(int n) {
+  std::vector<std::string> fields{"Host: example.com"};
+  for (int i = 1; i < n; ++i) fields.push_back("X-F" + std::to_string(i) + ": v");
+  return fields;
+}
 
 Case ok(std::string what, std::string block, bool chunked = false, std::optional<std::uint64_t> cl = kNoCl,
         bool http10 = false) {
@@ -199,6 +213,10 @@ std::vector<Case> cases() {
       bad("HTTP/ 1.1", head("GET / HTTP/ 1.1", {host})),
       bad("HTTPS/1.1", head("GET / HTTPS/1.1", {host})),
       ok("HTTP/1.2 is handled as HTTP/1.1 (RFC 9110 2.5)", head("GET / HTTP/1.2", {host})),
+      ok("a target of 8192 bytes", head("GET /" + std::string(8191, 'a') + " HTTP/1.1", {host})),
+      bad("a target over 8192 bytes", head("GET /" + std::string(8192, 'a') + " HTTP/1.1", {host}), 414),
+      ok("100 header fields", head(h11, many_fields(100))),
+      bad("101 header fields", head(h11, many_fields(101)), 431),
       bad("HTTP/1.9 without Host is held to HTTP/1.1 rules", head("GET / HTTP/1.9", {"Accept: */*"})),
       bad("HTTP/2.0 is well-formed but unsupported", head("GET / HTTP/2.0", {host}), 505),
       bad("HTTP/3.0 is well-formed but unsupported", head("GET / HTTP/3.0", {host}), 505),

@@ -426,6 +426,26 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
         if (hec) break;
         int st = response->get().result_int();
         if (st >= 200 || st == 101) break;
+        // Interim responses (103 Early Hints, say) go on to HTTP/1.1 clients (RFC 9110 15.2), without
+        // hop-by-hop fields; an HTTP/1.0 client must not get one. A 100 is ours to send, not the
+        // upstream's: we never forward Expect.
+        if (check.http10 || st == 100) continue;
+        auto& interim = response->get();
+        strip_hop_by_hop(interim);
+        std::string out = "HTTP/1.1 " + std::to_string(st) + " " + std::string(view(interim.reason())) + "\r\n";
+        for (const auto& f : interim) {
+          out.append(view(f.name_string()));
+          out += ": ";
+          out.append(view(f.value()));
+          out += "\r\n";
+        }
+        out += "\r\n";
+        client_.expires_after(snap.timeouts.upstream);
+        auto [wec, wn] = co_await asio::async_write(client_, asio::buffer(out), kNoThrow);
+        if (wec) {
+          drop_upstream();
+          co_return Outcome::Abort;
+        }
       }
     }
     if (!upstream_failed && !hec) break;

@@ -137,6 +137,32 @@ class ResponseHeadersTest(IntegrationTest):
         self.assertEqual((r.status, r.body), (200, body), r)
         return r
 
+    def interim_then_ok(self):
+        def handler(conn, up):
+            if conn.read_request() is not None:
+                conn.send(b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\nConnection: x-hop\r\n"
+                          b"X-Hop: 1\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n")
+        up = self.raw_upstream(handler)
+        return self.canaryd(endpoints=[(up.port, "v1")], canary=None)
+
+    def test_interim_response_is_forwarded_to_an_http11_client(self):
+        d = self.interim_then_ok()
+        c = self.raw(d.listen)
+        c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        first = c.read_response(skip_interim=False)
+        self.assertEqual(first.status, 103, first)
+        self.assertEqual(first.header("Link"), "</a.css>; rel=preload")
+        self.assertIsNone(first.header("X-Hop"), "a field named in Connection reached the client")
+        final = c.read_response()
+        self.assertEqual((final.status, final.body), (200, b"ok\n"), final)
+
+    def test_interim_response_is_not_sent_to_an_http10_client(self):
+        d = self.interim_then_ok()
+        c = self.raw(d.listen)
+        c.send(b"GET / HTTP/1.0\r\n\r\n")
+        r = c.read_response(skip_interim=False)
+        self.assertEqual((r.status, r.body), (200, b"ok\n"), r)
+
     def test_hop_by_hop_response_fields_do_not_reach_the_client(self):
         r = self.start([("Connection", "x-up"), ("X-Up", "1"), ("Keep-Alive", "timeout=5"),
                         ("Proxy-Connection", "keep-alive"), ("Upgrade", "foo"), ("Trailer", "X-T"),

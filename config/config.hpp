@@ -51,6 +51,7 @@ struct Timeouts {
 struct Limits {
   std::uint64_t max_header_bytes = 16384;
   std::uint64_t max_body_bytes = 0;  ///< 0 = no limit
+  std::uint64_t max_connections = 0;  ///< client connections at once; 0 = no limit
 };
 
 /// Active health checks (contract section 6): every endpoint is probed with `GET path`; a 2xx or 3xx

@@ -357,17 +357,19 @@ class Loader {
   }
 
   void load_limits(const YAML::Node& node, const std::string& path) {
-    if (!detail::expect_section(node, path, "a map {max_header_bytes, max_body_bytes}", diags_) || node.IsNull()) {
+    if (!detail::expect_section(node, path, "a map {max_header_bytes, max_body_bytes, max_connections}", diags_) ||
+        node.IsNull()) {
       return;
     }
-    detail::visit_map(node, path, {"max_header_bytes", "max_body_bytes"}, diags_,
+    detail::visit_map(node, path, {"max_header_bytes", "max_body_bytes", "max_connections"}, diags_,
                       [&](const std::string& key, const YAML::Node& value, const std::string& field) {
                         if (key == "max_header_bytes") {
                           if (auto v = detail::read_integer(value, field, kMinHeaderBytes, kMaxHeaderBytes, diags_)) {
                             config_.limits.max_header_bytes = *v;
                           }
                         } else if (auto v = detail::read_integer(value, field, 0, kUnbounded, diags_)) {
-                          config_.limits.max_body_bytes = *v;
+                          (key == "max_body_bytes" ? config_.limits.max_body_bytes : config_.limits.max_connections) =
+                              *v;
                         }
                       });
   }

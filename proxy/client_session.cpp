@@ -107,7 +107,10 @@ ClientSession::ClientSession(Worker& worker, asio::ip::tcp::socket socket)
   worker_.add_session(*this);
 }
 
-ClientSession::~ClientSession() { worker_.metrics().client_connections(-1); }
+ClientSession::~ClientSession() {
+  worker_.metrics().client_connections(-1);
+  worker_.connection_closed();
+}
 
 void ClientSession::close_if_idle() {
   if (idle_) client_.cancel();

@@ -1,5 +1,7 @@
 #include "proxy/server.hpp"
 
+#include <sys/stat.h>
+
 #include <csignal>
 #include <cstring>
 #include <fstream>
@@ -33,6 +35,13 @@ weights::RoutingState initial_state(const config::Config& cfg) {
 }  // namespace
 
 std::optional<std::string> read_token_file(const std::string& path, std::string& error) {
+  // A bearer token anyone on the host can read is no secret (like ssh refusing a world-readable key).
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & S_IROTH) != 0) {
+    error = path + ": the token file is readable by everyone (mode " + std::to_string((st.st_mode & 0777) >> 6) +
+            std::to_string((st.st_mode & 070) >> 3) + std::to_string(st.st_mode & 07) + "); chmod o-r it";
+    return std::nullopt;
+  }
   std::ifstream in(path);
   if (!in) {
     error = path + ": cannot read: " + std::strerror(errno);
@@ -99,7 +108,7 @@ std::optional<StartupError> Server::start() {
   for (const auto& p : problems) log_line(src + ": endpoints: " + p);
 
   unsigned threads = config_.threads ? config_.threads : std::max(1u, std::thread::hardware_concurrency());
-  for (unsigned i = 0; i < threads; ++i) workers_.push_back(std::make_unique<Worker>(i, snapshot_));
+  for (unsigned i = 0; i < threads; ++i) workers_.push_back(std::make_unique<Worker>(i, snapshot_, open_connections_));
   for (std::size_t li = 0; li < config_.listen.size(); ++li) {
     const auto& hp = config_.listen[li].address;
     std::string field = "listen[" + std::to_string(li) + "].address";

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -64,6 +65,8 @@ class Server {
   std::unique_ptr<weights::ControlApi> api_;
   std::unique_ptr<ControlServer> control_server_;
   std::unique_ptr<HealthChecker> health_;
+  // Before workers_: a worker's destruction ends its unfinished sessions, which count themselves out here.
+  std::atomic<std::int64_t> open_connections_{0};
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<boost::asio::ip::tcp::endpoint> bound_;
   unsigned workers_running_ = 0;

@@ -19,8 +19,9 @@ constexpr auto kSweepInterval = std::chrono::seconds(5);
 constexpr auto kAcceptBackoff = std::chrono::milliseconds(50);
 }  // namespace
 
-Worker::Worker(unsigned index, std::shared_ptr<const RoutingSnapshot> initial)
-    : index_(index), snapshot_(std::move(initial)) {}
+Worker::Worker(unsigned index, std::shared_ptr<const RoutingSnapshot> initial,
+               std::atomic<std::int64_t>& open_connections)
+    : index_(index), snapshot_(std::move(initial)), open_connections_(open_connections) {}
 
 Worker::~Worker() {
   if (thread_.joinable()) {
@@ -98,6 +99,13 @@ void Worker::accept_loop(tcp::acceptor& acceptor) {
             co_await backoff.async_wait(kNoThrow);
             continue;
           }
+          const std::uint64_t limit = snapshot_->limits.max_connections;
+          const std::int64_t open = open_connections_.fetch_add(1, std::memory_order_relaxed);
+          if (limit != 0 && open >= static_cast<std::int64_t>(limit)) {
+            open_connections_.fetch_sub(1, std::memory_order_relaxed);
+            refuse(std::move(socket));
+            continue;
+          }
           auto session = std::make_unique<ClientSession>(*this, std::move(socket));
           asio::co_spawn(
               io_,
@@ -111,6 +119,27 @@ void Worker::accept_loop(tcp::acceptor& acceptor) {
               },
               asio::detached);
         }
+      },
+      asio::detached);
+}
+
+void Worker::refuse(tcp::socket socket) {
+  // Over limits.max_connections: a short 503 and close, so the client learns why instead of waiting
+  // in the backlog; connections already open are not affected.
+  asio::co_spawn(
+      io_,
+      [s = std::move(socket)]() mutable -> asio::awaitable<void> {
+        static constexpr std::string_view kRefusal =
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 21\r\n"
+            "Retry-After: 1\r\nConnection: close\r\n\r\ntoo many connections\n";
+        boost::system::error_code ec;
+        s.non_blocking(true, ec);
+        // One non-blocking write: the answer fits any socket buffer, and a refused client must cost
+        // us no waiting.
+        s.write_some(asio::buffer(kRefusal), ec);
+        s.shutdown(tcp::socket::shutdown_send, ec);
+        s.close(ec);
+        co_return;
       },
       asio::detached);
 }

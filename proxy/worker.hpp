@@ -30,7 +30,9 @@ using SessionHook = boost::intrusive::list_base_hook<boost::intrusive::link_mode
 /// no lock. The main thread talks to it only by posting (publish, drain, stop).
 class Worker {
  public:
-  Worker(unsigned index, std::shared_ptr<const RoutingSnapshot> initial);
+  /// `open_connections` is shared by every worker: client connections of the whole process, checked
+  /// against limits.max_connections when a connection is accepted (never on the request path).
+  Worker(unsigned index, std::shared_ptr<const RoutingSnapshot> initial, std::atomic<std::int64_t>& open_connections);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -62,9 +64,12 @@ class Worker {
   /// Round-robin position per set.
   std::uint32_t next_index(SetKind set) { return rr_[static_cast<std::size_t>(set)]++; }
   void add_session(ClientSession& s);
+  /// Worker thread: a client connection ended.
+  void connection_closed() { open_connections_.fetch_sub(1, std::memory_order_relaxed); }
 
  private:
   void accept_loop(boost::asio::ip::tcp::acceptor& acceptor);
+  void refuse(boost::asio::ip::tcp::socket socket);
   void schedule_sweep();
   void on_drain();
 
@@ -78,6 +83,7 @@ class Worker {
   weights::Splitter splitter_;
   UpstreamPool pool_{metrics_};
   std::array<std::uint32_t, 2> rr_{};
+  std::atomic<std::int64_t>& open_connections_;
   bool draining_ = false;
   boost::asio::steady_timer sweep_timer_{io_};
   boost::intrusive::list<ClientSession, boost::intrusive::base_hook<SessionHook>,

@@ -146,17 +146,24 @@ listen:
 endpoints:
   - {address: 127.0.0.1:1, tls: {}}
 service: {stable: {version: v1}}
-limits: {max_connections: 10}
 discovery: {kubernetes: {namespace: default}}
 state: {kubernetes_configmap: canaryd}
 )");
   EXPECT_EQ(errors, (std::vector<std::string>{
                         "x.yaml: listen[0].tls: unknown key",
                         "x.yaml: endpoints[0].tls: unknown key",
-                        "x.yaml: limits.max_connections: unknown key",
                         "x.yaml: discovery: unknown key",
                         "x.yaml: state: unknown key",
                     }));
+}
+
+TEST(ConfigLoaderTest, MaxConnectionsIsRead) {
+  EXPECT_EQ(must_load(kMinimal).limits.max_connections, 0u);
+  EXPECT_EQ(must_load(std::string(kMinimal) + "limits: {max_connections: 10}\n").limits.max_connections, 10u);
+}
+
+TEST(ConfigLoaderTest, NegativeMaxConnectionsIsAnError) {
+  expect_single_error(std::string(kMinimal) + "limits: {max_connections: -1}\n", "x.yaml: limits.max_connections:");
 }
 
 TEST(ConfigLoaderTest, HealthIsAbsentByDefault) { EXPECT_FALSE(must_load(kMinimal).health.has_value()); }

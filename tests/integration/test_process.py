@@ -114,7 +114,7 @@ class ConfigCheckTest(IntegrationTest):
                               "  - address: 127.0.0.1:%d\n    tls: {cert: a.crt, key: a.key}" % d.listen),
                  "listen[0].tls"),
                 (good + "health: {path: healthz}\n", "health.path"),  # built: only a bad value fails
-                (good + "limits: {max_connections: 10}\n", "limits.max_connections"),
+                (good + "limits: {max_connections: -1}\n", "limits.max_connections"),  # built: bad values fail
                 (good + "discovery: {kubernetes: {namespace: default}}\n", "discovery"),
                 (good + "state: {kubernetes_configmap: x}\n", "state")):
             with self.subTest(field=field):
@@ -195,6 +195,11 @@ class StartupErrorTest(IntegrationTest):
         d = self.canaryd(endpoints=[(1, "v1")], start=False, token="t")
         os.remove(d.token_file)
         self.assert_startup_error(d, "control.token_file", d.token_file)
+
+    def test_world_readable_token_file(self):
+        d = self.canaryd(endpoints=[(1, "v1")], start=False, token="t")
+        os.chmod(d.token_file, 0o644)
+        self.assert_startup_error(d, "control.token_file", "readable by everyone")
 
     def test_invalid_config_exits_1_with_file_and_field(self):
         d = self.canaryd(endpoints=[(1, "v1")], start=False, canary_weight=250)

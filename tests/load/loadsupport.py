@@ -10,11 +10,9 @@ They are not registered with ctest (they take ~20-40 s each and load both cores)
 
 import collections
 import http.client
-import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -24,7 +22,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import support  # noqa: E402  (tests/integration/support.py)
-from support import LOOPBACK, wait_until  # noqa: E402,F401
+from support import LOOPBACK, wait_until  # noqa: E402,F401  (re-exported for the tests)
 
 LOAD_SECONDS = float(os.environ.get("CANARYD_LOAD_SECONDS", "20"))   # wrk -d
 LOAD_THREADS = 2                                                   # wrk -t

@@ -12,7 +12,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import loadsupport  # noqa: E402
-from loadsupport import LoadTest, report, run_spread, wait_until  # noqa: E402
+from loadsupport import LoadTest, run_spread  # noqa: E402
 
 
 class ReloadUnderLoad(LoadTest):

@@ -9,7 +9,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import loadsupport  # noqa: E402
-from loadsupport import LoadTest, report, run_spread  # noqa: E402
+from loadsupport import LoadTest, run_spread  # noqa: E402
 
 CHANGES = 200
 VALUES = [10, 90, 0, 100, 33.33, 50]   # alternating, including both ends of the range

@@ -112,15 +112,24 @@ ClientSession::~ClientSession() {
   worker_.connection_closed();
 }
 
+bool ClientSession::between_requests() {
+  // Idle means: a request was served, nothing of the next one is buffered here, and nothing waits in
+  // the kernel either. A connection that has not sent its first request yet is left to finish it (or
+  // to time out at client_header): closing it would drop a request its client has already sent.
+  if (!idle_ || !served_one_ || client_buffer_.size() > 0) return false;
+  error_code ec;
+  return client_.socket().available(ec) == 0 && !ec;
+}
+
 void ClientSession::close_if_idle() {
-  if (idle_) client_.cancel();
+  if (between_requests()) client_.cancel();
 }
 
 asio::awaitable<void> ClientSession::run() {
   bool first = true;
   for (;;) {
     idle_ = true;
-    if (worker_.draining() && client_buffer_.size() == 0) break;
+    if (worker_.draining() && between_requests()) break;
     std::size_t head_size = 0;
     HeadResult head = co_await read_head(head_size, first);
     idle_ = false;
@@ -138,6 +147,7 @@ asio::awaitable<void> ClientSession::run() {
       break;
     }
     first = false;
+    served_one_ = true;
     Outcome outcome = co_await serve_one(head_size);
     if (outcome == Outcome::Abort) {
       error_code ec;

@@ -26,6 +26,8 @@ class ClientSession : public SessionHook {
 
   /// Worker thread, on drain: closes the connection when it is between requests.
   void close_if_idle();
+  /// True when the connection has served a request and nothing of another one has arrived.
+  bool between_requests();
 
   /// Size of each relay buffer; bodies pass through it, never buffered whole.
   static constexpr std::size_t kRelayBufferSize = 16 * 1024;
@@ -52,6 +54,7 @@ class ClientSession : public SessionHook {
   std::uint64_t header_timer_generation_ = 0;
   bool header_timed_out_ = false;
   bool idle_ = true;
+  bool served_one_ = false;
 };
 
 }  // namespace canaryd::proxy

@@ -68,7 +68,18 @@ void Worker::on_drain() {
   if (draining_) return;
   draining_ = true;
   boost::system::error_code ec;
-  for (auto& acceptor : acceptors_) acceptor->close(ec);
+  for (auto& acceptor : acceptors_) {
+    // Closing a listener resets the connections in its accept queue, and their clients have done
+    // nothing wrong: take them first and serve their requests (with Connection: close).
+    acceptor->non_blocking(true, ec);
+    for (;;) {
+      tcp::socket socket(io_);
+      acceptor->accept(socket, ec);
+      if (ec) break;
+      start_session(std::move(socket));
+    }
+    acceptor->close(ec);
+  }
   sweep_timer_.cancel();
   pool_.clear();
   // Sessions unlink themselves when they end, so walk a copy of the pointers.
@@ -99,25 +110,29 @@ void Worker::accept_loop(tcp::acceptor& acceptor) {
             co_await backoff.async_wait(kNoThrow);
             continue;
           }
-          const std::uint64_t limit = snapshot_->limits.max_connections;
-          const std::int64_t open = open_connections_.fetch_add(1, std::memory_order_relaxed);
-          if (limit != 0 && open >= static_cast<std::int64_t>(limit)) {
-            open_connections_.fetch_sub(1, std::memory_order_relaxed);
-            refuse(std::move(socket));
-            continue;
-          }
-          auto session = std::make_unique<ClientSession>(*this, std::move(socket));
-          asio::co_spawn(
-              io_,
-              [s = std::move(session)]() -> asio::awaitable<void> {
-                // Errors on the data path are values; this only keeps an unexpected exception (say,
-                // bad_alloc) to the one connection it happened on.
-                try {
-                  co_await s->run();
-                } catch (const std::exception&) {
-                }
-              },
-              asio::detached);
+          start_session(std::move(socket));
+        }
+      },
+      asio::detached);
+}
+
+void Worker::start_session(tcp::socket socket) {
+  const std::uint64_t limit = snapshot_->limits.max_connections;
+  const std::int64_t open = open_connections_.fetch_add(1, std::memory_order_relaxed);
+  if (limit != 0 && open >= static_cast<std::int64_t>(limit)) {
+    open_connections_.fetch_sub(1, std::memory_order_relaxed);
+    refuse(std::move(socket));
+    return;
+  }
+  auto session = std::make_unique<ClientSession>(*this, std::move(socket));
+  asio::co_spawn(
+      io_,
+      [s = std::move(session)]() -> asio::awaitable<void> {
+        // Errors on the data path are values; this only keeps an unexpected exception (say,
+        // bad_alloc) to the one connection it happened on.
+        try {
+          co_await s->run();
+        } catch (const std::exception&) {
         }
       },
       asio::detached);

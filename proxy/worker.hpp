@@ -69,6 +69,7 @@ class Worker {
 
  private:
   void accept_loop(boost::asio::ip::tcp::acceptor& acceptor);
+  void start_session(boost::asio::ip::tcp::socket socket);
   void refuse(boost::asio::ip::tcp::socket socket);
   void schedule_sweep();
   void on_drain();

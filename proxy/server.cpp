@@ -73,6 +73,8 @@ std::optional<StartupError> Server::start() {
 
   // Routing state: the state file wins over the config's initial selectors and weight.
   weights::StateStore store(config_.state_file);
+  if (auto n = store.remove_stale_temporaries())
+    log_line("removed " + std::to_string(n) + " temporary file(s) left beside " + config_.state_file + " by a crash");
   auto loaded = store.load(config_.history_limit);
   std::optional<weights::RoutingHistory> history;
   if (loaded.kind == weights::StateStore::Loaded::Kind::Corrupt)

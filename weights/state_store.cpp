@@ -1,10 +1,12 @@
 #include "weights/state_store.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <set>
 
 #include "weights/json_text.hpp"
@@ -256,6 +258,27 @@ StateStore::Loaded StateStore::load(unsigned limit) const {
   result.kind = Loaded::Kind::Ok;
   result.history = std::move(history);
   return result;
+}
+
+std::size_t StateStore::remove_stale_temporaries() const {
+  namespace fs = std::filesystem;
+  const fs::path file(path_);
+  const fs::path dir = file.has_parent_path() ? file.parent_path() : fs::path(".");
+  const std::string prefix = file.filename().string() + ".tmp.";
+  std::size_t removed = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string pid_text = name.substr(prefix.size());
+    if (pid_text.find_first_not_of("0123456789") != std::string::npos || pid_text.size() > 9) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+    // ESRCH: no such process, so nobody will rename this file any more.
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    std::error_code rm;
+    if (fs::remove(entry.path(), rm)) ++removed;
+  }
+  return removed;
 }
 
 bool StateStore::save(const RoutingHistory& h, std::string& error) const {

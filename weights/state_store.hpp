@@ -29,6 +29,11 @@ class StateStore {
   /// directory. On failure returns false with `error` set, and the old file is untouched.
   bool save(const RoutingHistory& h, std::string& error) const;
 
+  /// Removes temporary files of earlier saves whose process no longer runs (a kill -9 between create and
+  /// rename leaves one behind). A live process's temporary file is left alone: two canaryd may share a
+  /// state file during a restart. Returns how many were removed.
+  std::size_t remove_stale_temporaries() const;
+
   const std::string& path() const { return path_; }
 
  private:

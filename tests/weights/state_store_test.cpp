@@ -287,3 +287,24 @@ TEST_F(StateStoreTest, RelativePathSyncsTheCurrentDirectory) {
 
 }  // namespace
 }  // namespace canaryd::weights
+
+namespace canaryd::weights {
+namespace {
+
+TEST(StateStoreTempFilesTest, TemporariesOfDeadProcessesAreRemovedAndLiveOnesKept) {
+  test_support::TempDir dir{"weights-tmpfiles"};
+  const std::string path = dir.path() + "/state.json";
+  // A pid far above pid_max (4194304 at most on Linux) cannot run; our own pid does.
+  const std::string dead = path + ".tmp.999999999";
+  const std::string live = path + ".tmp." + std::to_string(::getpid());
+  const std::string other = dir.path() + "/other.json.tmp.999999999";
+  for (const auto& f : {dead, live, other}) std::ofstream(f) << "partial";
+  StateStore store(path);
+  EXPECT_EQ(store.remove_stale_temporaries(), 1u);
+  EXPECT_FALSE(std::filesystem::exists(dead));
+  EXPECT_TRUE(std::filesystem::exists(live));
+  EXPECT_TRUE(std::filesystem::exists(other));
+}
+
+}  // namespace
+}  // namespace canaryd::weights

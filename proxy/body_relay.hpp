@@ -15,6 +15,8 @@
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "proxy/no_throw.hpp"
+
 namespace canaryd::proxy {
 
 /// How a relay ended: complete, or which side failed (and with what).
@@ -35,7 +37,6 @@ boost::asio::awaitable<RelayResult> relay_message(boost::beast::http::parser<IsR
                                                   boost::beast::tcp_stream& out, std::span<char> buffer,
                                                   std::chrono::milliseconds timeout) {
   namespace http = boost::beast::http;
-  constexpr auto no_throw = boost::asio::as_tuple(boost::asio::use_awaitable);
   auto& message = parser.get();
   http::serializer<IsRequest, http::buffer_body> serializer{message};
   do {
@@ -48,7 +49,7 @@ boost::asio::awaitable<RelayResult> relay_message(boost::beast::http::parser<IsR
       body.data = buffer.data();
       body.size = buffer.size();
       in.expires_after(timeout);
-      auto [ec, n] = co_await http::async_read_some(in, in_buffer, parser, no_throw);
+      auto [ec, n] = co_await http::async_read_some(in, in_buffer, parser, kNoThrow);
       if (ec == http::error::need_buffer) ec = {};
       if (ec) co_return RelayResult{RelayResult::Side::Read, ec};
       const std::size_t produced = buffer.size() - body.size;
@@ -60,7 +61,7 @@ boost::asio::awaitable<RelayResult> relay_message(boost::beast::http::parser<IsR
       body.more = !parser.is_done();
     }
     out.expires_after(timeout);
-    auto [ec, n] = co_await http::async_write(out, serializer, no_throw);
+    auto [ec, n] = co_await http::async_write(out, serializer, kNoThrow);
     if (ec == http::error::need_buffer) ec = {};
     if (ec) co_return RelayResult{RelayResult::Side::Write, ec};
   } while (!parser.is_done() && !serializer.is_done());

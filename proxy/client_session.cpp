@@ -17,6 +17,7 @@
 #include "proxy/body_relay.hpp"
 #include "proxy/header_rewrite.hpp"
 #include "proxy/request_validator.hpp"
+#include "proxy/no_throw.hpp"
 
 namespace canaryd::proxy {
 namespace asio = boost::asio;
@@ -27,7 +28,6 @@ using std::chrono::steady_clock;
 
 namespace {
 
-constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kReadChunk = 8192;
 // Beast 1.81 cannot store a field value of 64 KiB or more (it throws), so stay below that.
 constexpr std::uint32_t kMaxResponseHeader = 60 * 1024;

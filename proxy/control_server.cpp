@@ -8,6 +8,8 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 
+#include "proxy/no_throw.hpp"
+
 namespace canaryd::proxy {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -15,7 +17,6 @@ namespace http = beast::http;
 using asio::ip::tcp;
 
 namespace {
-constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr auto kRequestTimeout = std::chrono::seconds(10);
 constexpr auto kLingerTime = std::chrono::seconds(1);
 

@@ -10,6 +10,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "proxy/no_throw.hpp"
+
 namespace canaryd::proxy {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -17,7 +19,6 @@ namespace http = beast::http;
 using asio::ip::tcp;
 
 namespace {
-constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
 asio::awaitable<void> serve_demo(tcp::socket socket, std::string version, unsigned short port) {
   beast::tcp_stream stream(std::move(socket));

@@ -15,6 +15,7 @@
 #include "proxy/endpoint_health.hpp"
 #include "proxy/log.hpp"
 #include "proxy/resolve.hpp"
+#include "proxy/no_throw.hpp"
 
 namespace canaryd::proxy {
 namespace asio = boost::asio;
@@ -23,7 +24,6 @@ namespace http = beast::http;
 using asio::ip::tcp;
 
 namespace {
-constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
 struct ProbeResult {
   bool ok = false;

@@ -8,13 +8,13 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "proxy/client_session.hpp"
+#include "proxy/no_throw.hpp"
 
 namespace canaryd::proxy {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
 namespace {
-constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr auto kSweepInterval = std::chrono::seconds(5);
 constexpr auto kAcceptBackoff = std::chrono::milliseconds(50);
 }  // namespace

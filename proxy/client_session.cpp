@@ -49,6 +49,25 @@ bool iequals(std::string_view a, std::string_view b) {
 
 std::string_view view(beast::string_view s) { return {s.data(), s.size()}; }
 
+// RFC 9112 3.2.2: for an absolute-form target the Host comes from the target, not from the received
+// Host field; upstreams get the origin form, as nginx sends them. False when the authority is empty.
+bool to_origin_form(http::request<http::buffer_body>& req) {
+  std::string_view target = view(req.target());
+  std::size_t scheme_end = target.find("://");
+  if (target.empty() || target.front() == '/' || scheme_end == std::string_view::npos) return true;
+  std::string_view scheme = target.substr(0, scheme_end);
+  if (!iequals(scheme, "http") && !iequals(scheme, "https")) return true;
+  std::string_view rest = target.substr(scheme_end + 3);
+  std::size_t path_start = rest.find_first_of("/?");
+  std::string_view authority = rest.substr(0, path_start);
+  if (authority.empty() || authority.find('@') != std::string_view::npos) return false;
+  std::string origin = path_start == std::string_view::npos ? std::string("/") : std::string(rest.substr(path_start));
+  if (origin.front() == '?') origin.insert(origin.begin(), '/');
+  req.set(http::field::host, authority);
+  req.target(origin);
+  return true;
+}
+
 bool is_framing_error(const error_code& ec) {
   return ec.category() == make_error_code(http::error::bad_chunk).category() && ec != http::error::end_of_stream &&
          ec != http::error::partial_message && ec != http::error::need_buffer;
@@ -143,7 +162,7 @@ asio::awaitable<void> ClientSession::run() {
       break;
     }
     if (head == HeadResult::Malformed) {
-      co_await send_error(400, "bare LF in header", false, nullptr);
+      co_await send_error(400, "bare CR or LF in header", false, nullptr);
       break;
     }
     first = false;
@@ -225,9 +244,12 @@ asio::awaitable<ClientSession::HeadResult> ClientSession::read_head(std::size_t&
       disarm_header_timer();
       co_return HeadResult::TooLarge;
     }
-    // A bare LF would never complete a CRLF CRLF terminator: answer it now, not at the timeout.
-    for (std::size_t i = scanned; i < data.size(); ++i) {
-      if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r')) {
+    // A bare LF or CR would never complete a CRLF CRLF terminator: answer it now, not at the timeout.
+    // (A CR that is the last byte so far is checked again once its successor has arrived.)
+    for (std::size_t i = scanned > 0 ? scanned - 1 : 0; i < data.size(); ++i) {
+      const bool bare_lf = data[i] == '\n' && (i == 0 || data[i - 1] != '\r');
+      const bool bare_cr = data[i] == '\r' && i + 1 < data.size() && data[i + 1] != '\n';
+      if (bare_lf || bare_cr) {
         disarm_header_timer();
         co_return HeadResult::Malformed;
       }
@@ -282,6 +304,12 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
   if (check.status != 0) co_return co_await fail(check.status, check.reason, false, SetKind::None);
   if (snap.limits.max_body_bytes != 0 && check.content_length && *check.content_length > snap.limits.max_body_bytes)
     co_return co_await fail(413, "request body too large", false, SetKind::None);
+  if (check.minor_version > 1) {
+    // RFC 9110 2.5: HTTP/1.2 and later are handled as 1.1; Beast only parses 1.0 and 1.1, so the version
+    // is rewritten in place (same length) before it sees the request line.
+    char* line = static_cast<char*>(client_buffer_.data().data());
+    line[head.find("\r\n") - 1] = '1';
+  }
 
   std::optional<http::request_parser<http::buffer_body>> parser;
   parser.emplace();
@@ -297,6 +325,7 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
   client_buffer_.consume(used);
 
   auto& req = parser->get();
+  if (!to_origin_form(req)) co_return co_await fail(400, "invalid absolute-form target", false, SetKind::None);
   if (req.method() == http::verb::connect) co_return co_await fail(405, "CONNECT is not supported", false, SetKind::None);
   bool client_keep = req.keep_alive() && !worker_.draining();
   const bool is_head = req.method() == http::verb::head;

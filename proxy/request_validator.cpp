@@ -134,7 +134,8 @@ RequestCheck check_request_head(std::string_view head) {
   // RFC 9110 2.5: a higher minor version of HTTP/1 is handled as the highest we support (1.1); only
   // another major version is unsupported.
   if (version[5] != '1') return reject(505, "HTTP version not supported");
-  result.http10 = version[7] == '0';
+  result.minor_version = version[7] - '0';
+  result.http10 = result.minor_version == 0;
 
   int host_count = 0;
   int te_count = 0;

@@ -14,6 +14,7 @@ struct RequestCheck {
   bool chunked = false;           ///< Transfer-Encoding: chunked
   std::optional<std::uint64_t> content_length;
   bool http10 = false;
+  int minor_version = 1;  ///< of HTTP/1.x; above 1 is handled as 1.1 (RFC 9110 2.5)
 };
 
 /// Checks a complete header block (request line to the empty line, CRLF CRLF included):

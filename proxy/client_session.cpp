@@ -376,14 +376,14 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
   const std::uint32_t first_index = worker_.next_index(chosen);
   std::size_t next_candidate = 0;
   UpstreamPool::Connection upstream;
+  unsigned connects_left = snap.retries + 1;  // new connections this request may open, retries included
   const UpstreamEndpoint* endpoint = nullptr;  // points into the snapshot held above
   std::uint32_t endpoint_id = 0;
   bool reused = false;
 
   // Takes a pooled connection or connects, trying further endpoints of the set on connect failure.
   auto acquire = [&]() -> asio::awaitable<bool> {
-    unsigned connects = 0;
-    while (next_candidate < set.size() && connects <= snap.retries) {
+    while (next_candidate < set.size() && connects_left > 0) {
       const auto& ep = set[(first_index + next_candidate) % set.size()];
       if (!ep.healthy) {
         ++next_candidate;
@@ -396,7 +396,7 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
         reused = true;
         co_return true;
       }
-      ++connects;
+      --connects_left;
       ++next_candidate;
       auto fresh = std::make_unique<beast::tcp_stream>(worker_.io());
       fresh->expires_after(snap.timeouts.connect);
@@ -492,15 +492,20 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
     }
     if (!upstream_failed && !hec) break;
 
-    // A pooled connection the upstream closed just as we reused it: send again on another connection,
-    // but only an idempotent request without a body, and only when not one byte of a response came
-    // back (RFC 9110 9.2.2, RFC 9112 9.3.1.1: a non-idempotent request is never sent twice).
+    // The connection ended before one byte of a response: a pooled one the upstream closed just as we
+    // reused it, or an endpoint going away (a pod stopping resets what it had not accepted yet). Send
+    // again on another connection, but only an idempotent request without a body (RFC 9110 9.2.2,
+    // RFC 9112 9.3.1.1: a non-idempotent request is never sent twice); a new connection counts
+    // against routing.retries.
     const bool nothing_came_back = upstream_failed || hec == http::error::end_of_stream ||
                                    hec == asio::error::connection_reset || hec == asio::error::eof;
-    const bool stale_reuse = reused && !body_expected && idempotent(req.method()) && nothing_came_back &&
-                             sent.error != beast::error::timeout;
+    const bool resendable = !body_expected && idempotent(req.method()) && nothing_came_back &&
+                            sent.error != beast::error::timeout && (reused || connects_left > 0);
     drop_upstream();
-    if (stale_reuse) continue;
+    if (resendable) {
+      if (!reused) metrics.record_upstream_error(chosen, UpstreamErrorKind::Reset);
+      continue;
+    }
     if (hec == beast::error::timeout || sent.error == beast::error::timeout) {
       metrics.record_upstream_error(chosen, UpstreamErrorKind::Timeout);
       co_return co_await fail(504, "upstream timed out", false, chosen);

@@ -5,6 +5,9 @@
 #include <exception>
 #include <limits>
 #include <map>
+#include <sstream>
+
+#include <yaml-cpp/eventhandler.h>
 
 #include "config/config.hpp"
 #include "config/duration.hpp"
@@ -53,6 +56,29 @@ std::string address_identity(const HostPort& hp) {
 
 // One pass over the document: every section is read into `config_`, every problem goes to `diags_`,
 // and reading continues after a problem so that one run of `canaryd -t` shows all of them.
+
+// Counts YAML documents, stopping at `cap`. yaml-cpp 0.7's LoadAll never returns on some malformed
+// input (a stray ',': upstream issue #1040, found by our fuzzer) and grows without bound, which a
+// SIGHUP with a bad file would turn into a dead proxy; this loop is bounded.
+int count_documents(const std::string& text, int cap) {
+  struct Ignore : YAML::EventHandler {
+    void OnDocumentStart(const YAML::Mark&) override {}
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+  } ignore;
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  int documents = 0;
+  while (documents < cap && parser.HandleNextDocument(ignore)) ++documents;
+  return documents;
+}
+
 class Loader {
  public:
   explicit Loader(const std::string& source) : diags_(source) { config_.source = source; }
@@ -60,15 +86,16 @@ class Loader {
   LoadResult load(const std::string& text) {
     LoadResult result;
     try {
-      std::vector<YAML::Node> docs = YAML::LoadAll(text);
-      if (docs.empty() || docs.front().IsNull()) {
+      const int documents = count_documents(text, 2);
+      const YAML::Node doc = documents == 0 ? YAML::Node() : YAML::Load(text);
+      if (doc.IsNull()) {
         diags_.add("", "the configuration is empty; it needs at least listen and service");
-      } else if (docs.size() > 1) {
+      } else if (documents > 1) {
         diags_.add("", "more than one YAML document ('---'); put the whole configuration in one");
-      } else if (!docs.front().IsMap()) {
-        diags_.add("", "the top level must be a map of settings, got " + detail::describe_node(docs.front()));
+      } else if (!doc.IsMap()) {
+        diags_.add("", "the top level must be a map of settings, got " + detail::describe_node(doc));
       } else {
-        load_root(docs.front());
+        load_root(doc);
       }
     } catch (const YAML::Exception& e) {
       if (e.mark.is_null()) {

@@ -110,7 +110,7 @@ std::optional<StartupError> Server::start() {
   for (const auto& p : problems) log_line(src + ": endpoints: " + p);
 
   unsigned threads = config_.threads ? config_.threads : std::max(1u, std::thread::hardware_concurrency());
-  for (unsigned i = 0; i < threads; ++i) workers_.push_back(std::make_unique<Worker>(i, snapshot_, open_connections_));
+  for (unsigned i = 0; i < threads; ++i) workers_.push_back(std::make_unique<Worker>(snapshot_, open_connections_));
   for (std::size_t li = 0; li < config_.listen.size(); ++li) {
     const auto& hp = config_.listen[li].address;
     std::string field = "listen[" + std::to_string(li) + "].address";

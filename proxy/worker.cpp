@@ -19,9 +19,8 @@ constexpr auto kSweepInterval = std::chrono::seconds(5);
 constexpr auto kAcceptBackoff = std::chrono::milliseconds(50);
 }  // namespace
 
-Worker::Worker(unsigned index, std::shared_ptr<const RoutingSnapshot> initial,
-               std::atomic<std::int64_t>& open_connections)
-    : index_(index), snapshot_(std::move(initial)), open_connections_(open_connections) {}
+Worker::Worker(std::shared_ptr<const RoutingSnapshot> initial, std::atomic<std::int64_t>& open_connections)
+    : snapshot_(std::move(initial)), open_connections_(open_connections) {}
 
 Worker::~Worker() {
   if (thread_.joinable()) {

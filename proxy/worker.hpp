@@ -32,7 +32,7 @@ class Worker {
  public:
   /// `open_connections` is shared by every worker: client connections of the whole process, checked
   /// against limits.max_connections when a connection is accepted (never on the request path).
-  Worker(unsigned index, std::shared_ptr<const RoutingSnapshot> initial, std::atomic<std::int64_t>& open_connections);
+  Worker(std::shared_ptr<const RoutingSnapshot> initial, std::atomic<std::int64_t>& open_connections);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -74,7 +74,6 @@ class Worker {
   void schedule_sweep();
   void on_drain();
 
-  unsigned index_;
   // Before io_: destroying io_ destroys the frames of unfinished sessions, which still count themselves
   // out of these metrics.
   WorkerMetrics metrics_;

@@ -205,6 +205,15 @@ TEST(ConfigLoaderTest, HealthUnknownKeyIsAnError) {
   expect_single_error(std::string(kMinimal) + "health: {path: /, port: 81}\n", "x.yaml: health.port: unknown key");
 }
 
+// yaml-cpp 0.7's LoadAll never returns on these (its issue #1040); our fuzzer found it.
+TEST(ConfigLoaderTest, StrayCommaIsAnErrorNotAnEndlessParse) {
+  for (const char* text : {",", ",%", "# a comment\n,en\n"}) {
+    const auto errors = errors_of(text);
+    ASSERT_EQ(errors.size(), 1u) << text;
+    EXPECT_EQ(errors[0], "x.yaml: the configuration is empty; it needs at least listen and service");
+  }
+}
+
 TEST(ConfigLoaderTest, DuplicateKeyIsAnError) {
   expect_single_error(std::string(kMinimal) + "threads: 1\nthreads: 2\n", "x.yaml: threads: duplicate key");
 }

@@ -58,6 +58,8 @@ void check_result_shape(const RequestCheck& c) {
   }
   FUZZ_CHECK(!(c.chunked && c.content_length), "accepted both chunked and Content-Length");
   FUZZ_CHECK(!(c.chunked && c.http10), "accepted chunked on HTTP/1.0");
+  FUZZ_CHECK(c.minor_version >= 0 && c.minor_version <= 9 && c.http10 == (c.minor_version == 0),
+             "minor_version out of range or inconsistent with http10");
 }
 
 // `head` is a complete header block (ends with its first CRLF CRLF) that check_request_head accepted.
@@ -90,6 +92,7 @@ void check_against_beast(std::string_view head, const RequestCheck& ours) {
   const unsigned version = parser.get().version();
   FUZZ_CHECK(version / 10 == 1, "accepted a version other than HTTP/1.x");
   FUZZ_CHECK((version == 10) == ours.http10, "HTTP/1.0 versus 1.x differs");
+  FUZZ_CHECK(version == 10u + static_cast<unsigned>(ours.minor_version), "minor versions differ");
 }
 
 }  // namespace

@@ -268,44 +268,51 @@ class Request:
         return [n.lower() for n, _ in self.headers]
 
 
-class UpstreamConn:
-    """One accepted upstream connection with a read buffer."""
+class BufferedSocket:
+    """A socket with a read buffer: the shared reading of UpstreamConn and RawClient."""
 
-    def __init__(self, sock, owner):
+    def __init__(self, sock):
         self.sock = sock
-        self.owner = owner
         self.buf = bytearray()
         self.eof = False
 
-    def _fill(self):
+    def _fill(self, size=1 << 20):
         if self.eof:
             return False
-        data = self.sock.recv(1 << 20)
+        data = self.sock.recv(size)
         if not data:
             self.eof = True
             return False
         self.buf += data
         return True
 
-    def read_head(self):
+    def _take_until(self, delim):
+        """The bytes through the next `delim`, or None when the peer closes first."""
         while True:
-            i = self.buf.find(b"\r\n\r\n")
+            i = self.buf.find(delim)
             if i >= 0:
-                head = bytes(self.buf[:i + 4])
-                del self.buf[:i + 4]
-                return head
+                out = bytes(self.buf[:i + len(delim)])
+                del self.buf[:i + len(delim)]
+                return out
             if not self._fill():
                 return None
 
+
+class UpstreamConn(BufferedSocket):
+    """One accepted upstream connection with a read buffer."""
+
+    def __init__(self, sock, owner):
+        super().__init__(sock)
+        self.owner = owner
+
+    def read_head(self):
+        return self._take_until(b"\r\n\r\n")
+
     def _read_line(self):
-        while True:
-            i = self.buf.find(b"\r\n")
-            if i >= 0:
-                line = bytes(self.buf[:i + 2])
-                del self.buf[:i + 2]
-                return line
-            if not self._fill():
-                raise EOFError("connection closed inside a chunked body")
+        line = self._take_until(b"\r\n")
+        if line is None:
+            raise EOFError("connection closed inside a chunked body")
+        return line
 
     def _read_exact(self, n, sink):
         while n > 0:
@@ -778,48 +785,28 @@ def api(port, method, path, body=None, token=None, headers=None):
     return r.status, doc
 
 
-class RawClient:
+class RawClient(BufferedSocket):
     """A client on one raw socket with a read buffer: send bytes, read whole responses, see the close."""
 
     def __init__(self, port, timeout=10.0):
-        self.sock = socket.create_connection((LOOPBACK, port), timeout=timeout)
+        super().__init__(socket.create_connection((LOOPBACK, port), timeout=timeout))
         self.sock.settimeout(timeout)
-        self.buf = bytearray()
-        self.eof = False
 
     def send(self, data):
         self.sock.sendall(data)
 
-    def _fill(self, size=1 << 20):
-        if self.eof:
-            return False
-        data = self.sock.recv(size)
-        if not data:
-            self.eof = True
-            return False
-        self.buf += data
-        return True
-
     def _line(self):
-        while True:
-            i = self.buf.find(b"\r\n")
-            if i >= 0:
-                line = bytes(self.buf[:i + 2])
-                del self.buf[:i + 2]
-                return line
-            if not self._fill():
-                raise EOFError("closed in the middle of a line")
+        line = self._take_until(b"\r\n")
+        if line is None:
+            raise EOFError("closed in the middle of a line")
+        return line
 
     def read_head(self):
         """The next response head (through the empty line); EOFError if the peer closes first."""
-        while True:
-            i = self.buf.find(b"\r\n\r\n")
-            if i >= 0:
-                head = bytes(self.buf[:i + 4])
-                del self.buf[:i + 4]
-                return head
-            if not self._fill():
-                raise EOFError("connection closed before a response head (got %r)" % bytes(self.buf[:200]))
+        head = self._take_until(b"\r\n\r\n")
+        if head is None:
+            raise EOFError("connection closed before a response head (got %r)" % bytes(self.buf[:200]))
+        return head
 
     def read_response(self, method="GET", sink=None, skip_interim=True):
         """Reads one response. The body is framed as RFC 9112 says (no body for HEAD, 1xx, 204, 304;

@@ -945,8 +945,9 @@ def tables(rows, scen_names, proxies):
 def report(args, info, results, discarded, scen_names, proxies, started, elapsed, command):
     rows = summarize(results, scen_names, proxies)
     lines = ["# canaryd benchmark results", ""]
-    lines.append("Measured %s UTC (%.0f min) with:" % (started.strftime("%Y-%m-%d %H:%M"), elapsed / 60))
-    lines += ["", "```sh", command, "```", ""]
+    lines.append("Measured %s UTC%s with:" % (started.strftime("%Y-%m-%d %H:%M"),
+                                               " (%.0f min)" % (elapsed / 60) if elapsed else ""))
+    lines += ["", "```sh", command.strip(), "```", ""]
     lines.append("| machine | |")
     lines.append("|---|---|")
     for k, v in info.items():
@@ -995,8 +996,15 @@ def report(args, info, results, discarded, scen_names, proxies, started, elapsed
                          for r in discarded)))
     waits = [r for r in results + discarded if r.get("busy_before")]
     if waits:
-        notes.append("- %d runs waited for a busy machine first (up to %.0f s; busiest: %s)" % (
-            len(waits), max(r["waited_s"] for r in waits), waits[0]["busy_before"]))
+        busiest = collections.Counter()
+        for r in waits:
+            for item in r["busy_before"].split(", "):
+                parts = item.split()
+                if len(parts) >= 3 and float(parts[-1]) >= 0.2:
+                    busiest[" ".join(parts[1:-1])] += 1
+        notes.append("- %d runs first waited for other processes to calm down (at most %.0f s)%s" % (
+            len(waits), max(r["waited_s"] for r in waits),
+            "; busy then: " + ", ".join(name for name, _ in busiest.most_common(6)) if busiest else ""))
     if notes:
         lines += ["", "## Notes", ""] + notes
     lines += ["", "<details><summary>Every run (in the order run)</summary>", "", "```"]
@@ -1031,7 +1039,22 @@ def main():
     ap.add_argument("--quiet-wait", type=float, default=120.0, help="before each run, wait up to this many "
                     "seconds for other processes to use less than --max-foreign-cpu (default 120)")
     ap.add_argument("--no-install", action="store_true", help="do not apt-get install missing tools")
+    ap.add_argument("--report-only", metavar="RESULTS_JSON", help="measure nothing: render the report again "
+                    "from the results.json of an earlier run (with that run's settings) to --output")
     args = ap.parse_args()
+    if args.report_only:
+        with open(args.report_only) as f:
+            saved = json.load(f)
+        for k, v in saved.get("args", {}).items():
+            if k not in ("output", "report_only"):
+                setattr(args, k, v)
+        text = report(args, saved["info"], saved["results"], saved.get("discarded", []),
+                      args.scenarios.split(","), args.proxies.split(","),
+                      datetime.datetime.fromisoformat(saved["started"]), saved.get("elapsed"), saved["command"])
+        print(text)
+        if args.output != "-":
+            write(args.output, text)
+        return 0
 
     scen_names = [s for s in args.scenarios.split(",") if s]
     proxies = [p for p in args.proxies.split(",") if p]
@@ -1091,7 +1114,7 @@ def main():
         log("bench: warning: the issue asks for HAProxy 2.6; found %s" % info["haproxy"])
     log("bench: " + "; ".join("%s: %s" % kv for kv in info.items()))
 
-    command = "python3 bench/run.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = " ".join(["python3", "bench/run.py"] + [shlex.quote(a) for a in sys.argv[1:]])
     started = datetime.datetime.now(datetime.timezone.utc)
     t0 = time.monotonic()
     results, discarded = [], []
@@ -1121,8 +1144,8 @@ def main():
         log("bench: interrupted; reporting the runs done so far")
     elapsed = time.monotonic() - t0
     with open(os.path.join(base, "results.json"), "w") as f:
-        json.dump({"info": info, "command": command, "started": started.isoformat(), "results": results,
-                   "discarded": discarded}, f, indent=1)
+        json.dump({"info": info, "command": command, "started": started.isoformat(), "elapsed": elapsed,
+                   "args": vars(args), "results": results, "discarded": discarded}, f, indent=1)
     text = report(args, info, results, discarded, scen_names, proxies, started, elapsed, command)
     print(text)
     if args.output != "-":

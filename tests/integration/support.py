@@ -233,7 +233,23 @@ def parse_echo(body):
 # ---------------------------------------------------------------- raw upstreams
 
 
-class Request:
+class HeaderLookup:
+    """Case-insensitive lookups over self.headers, a list of (name, value) in arrival order."""
+
+    def header(self, name):
+        for n, v in self.headers:
+            if n.lower() == name.lower():
+                return v
+        return None
+
+    def header_all(self, name):
+        return [v for n, v in self.headers if n.lower() == name.lower()]
+
+    def names(self):
+        return [n.lower() for n, _ in self.headers]
+
+
+class Request(HeaderLookup):
     """A request as an upstream received it."""
 
     def __init__(self, raw_head):
@@ -254,18 +270,6 @@ class Request:
         self.body_sha256 = None
         self.complete = False     # the body ended as its framing says
         self.chunked = False
-
-    def header(self, name):
-        for n, v in self.headers:
-            if n.lower() == name.lower():
-                return v
-        return None
-
-    def header_all(self, name):
-        return [v for n, v in self.headers if n.lower() == name.lower()]
-
-    def names(self):
-        return [n.lower() for n, _ in self.headers]
 
 
 class BufferedSocket:
@@ -727,7 +731,7 @@ def run_canaryd(args, timeout=20):
 # ---------------------------------------------------------------- HTTP clients
 
 
-class Response:
+class Response(HeaderLookup):
     def __init__(self, status, headers, body, raw_head=b"", complete=True, chunked=False):
         self.status = status
         self.headers = headers          # list of (name, value) in arrival order
@@ -735,18 +739,6 @@ class Response:
         self.raw_head = raw_head
         self.complete = complete        # the body ended as its framing says
         self.chunked = chunked
-
-    def header(self, name):
-        for n, v in self.headers:
-            if n.lower() == name.lower():
-                return v
-        return None
-
-    def header_all(self, name):
-        return [v for n, v in self.headers if n.lower() == name.lower()]
-
-    def names(self):
-        return [n.lower() for n, _ in self.headers]
 
     def __repr__(self):
         return "<Response %s %r %r>" % (self.status, self.headers, self.body[:200])

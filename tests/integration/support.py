@@ -34,10 +34,20 @@ BIN_DIR = None              # set by main() from --bin-dir
 # ---------------------------------------------------------------- waiting and ports
 
 
+_issued_ports = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind((LOOPBACK, 0))
-        return s.getsockname()[1]
+    """A loopback port nobody listens on and that this process has not handed out before: the
+    kernel may return a just-released ephemeral port again, and two roles of one test (listen and
+    control, say) must never get the same one."""
+    while True:
+        with socket.socket() as s:
+            s.bind((LOOPBACK, 0))
+            port = s.getsockname()[1]
+        if port not in _issued_ports:
+            _issued_ports.add(port)
+            return port
 
 
 def wait_until(predicate, timeout=10.0, interval=0.02, message="condition"):

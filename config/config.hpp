@@ -13,8 +13,17 @@
 
 namespace canaryd::config {
 
+/// TLS termination on a listener (contract section 6): PEM files, loaded by the proxy layer so that
+/// this layer stays free of OpenSSL. `cert` may hold a chain, leaf first.
+struct ListenerTls {
+  std::string cert;
+  std::string key;
+  bool operator==(const ListenerTls&) const = default;
+};
+
 struct Listener {
   HostPort address;
+  std::optional<ListenerTls> tls;  ///< absent: plain HTTP
 };
 
 struct Control {
@@ -22,9 +31,17 @@ struct Control {
   std::string token_file;  ///< empty: no authentication
 };
 
+/// TLS to an upstream endpoint (contract section 6). The certificate is always verified.
+struct EndpointTls {
+  std::string ca;           ///< PEM bundle of trusted CAs; empty: the system trust store
+  std::string server_name;  ///< SNI and the name the certificate must carry; empty: the address's host
+  bool operator==(const EndpointTls&) const = default;
+};
+
 struct Endpoint {
   HostPort address;
   Labels labels;
+  std::optional<EndpointTls> tls;  ///< absent: plain HTTP
 };
 
 struct Service {
@@ -63,6 +80,9 @@ struct HealthCheck {
   std::chrono::milliseconds timeout{1000};
   unsigned healthy_threshold = 2;
   unsigned unhealthy_threshold = 3;
+  /// Passive ejection: at most this share of a set's endpoints is ejected at once, so that a failure
+  /// of the whole set (or of our own network) does not empty it.
+  unsigned max_ejected_percent = 50;
 };
 
 /// The validated configuration (contract section 2). A plain value, copied freely.

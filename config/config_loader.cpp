@@ -177,15 +177,23 @@ class Loader {
         continue;
       }
       std::optional<HostPort> address;
+      std::optional<ListenerTls> tls;
+      bool tls_ok = true;
       const auto present = detail::visit_map(
-          entry, item, {"address"}, diags_, [&](const std::string&, const YAML::Node& value, const std::string& field) {
-            address = detail::read_address(value, field, /*allow_port_zero=*/true, diags_);
+          entry, item, {"address", "tls"}, diags_,
+          [&](const std::string& key, const YAML::Node& value, const std::string& field) {
+            if (key == "address") {
+              address = detail::read_address(value, field, /*allow_port_zero=*/true, diags_);
+            } else {
+              tls = load_listener_tls(value, field);
+              tls_ok = tls.has_value();
+            }
           });
       if (!present.count("address")) {
         diags_.add(detail::child_path(item, "address"), "required");
         continue;
       }
-      if (!address) continue;  // reported by read_address
+      if (!address || !tls_ok) continue;  // reported by the readers
       // Port 0 asks for an ephemeral port, so two such listeners do not collide.
       if (address->port != 0) {
         const auto [it, inserted] = seen.emplace(address_identity(*address), i);
@@ -195,8 +203,78 @@ class Loader {
           continue;
         }
       }
-      config_.listen.push_back(Listener{*address});
+      config_.listen.push_back(Listener{*address, std::move(tls)});
     }
+  }
+
+  // Both files are required; whether they hold a usable certificate and key is checked where they are
+  // loaded (the proxy layer, also for `-t`), so that this layer needs no OpenSSL.
+  std::optional<ListenerTls> load_listener_tls(const YAML::Node& node, const std::string& path) {
+    if (!node.IsMap()) {
+      diags_.add(path, "must be a map {cert: FILE, key: FILE}, got " + detail::describe_node(node));
+      return std::nullopt;
+    }
+    ListenerTls tls;
+    bool ok = true;
+    const auto present = detail::visit_map(node, path, {"cert", "key"}, diags_,
+                                           [&](const std::string& key, const YAML::Node& value, const std::string& field) {
+                                             auto v = read_file_name(value, field);
+                                             if (!v) ok = false;
+                                             (key == "cert" ? tls.cert : tls.key) = v.value_or("");
+                                           });
+    for (const char* key : {"cert", "key"}) {
+      if (!present.count(key)) {
+        diags_.add(detail::child_path(path, key), "required (a PEM file)");
+        ok = false;
+      }
+    }
+    if (!ok) return std::nullopt;
+    return tls;
+  }
+
+  std::optional<EndpointTls> load_endpoint_tls(const YAML::Node& node, const std::string& path) {
+    if (!node.IsMap() && !node.IsNull()) {
+      diags_.add(path, "must be a map {ca: FILE, server_name: NAME} (both optional), got " + detail::describe_node(node));
+      return std::nullopt;
+    }
+    EndpointTls tls;
+    if (node.IsNull()) return tls;
+    bool ok = true;
+    detail::visit_map(node, path, {"ca", "server_name"}, diags_,
+                      [&](const std::string& key, const YAML::Node& value, const std::string& field) {
+                        if (key == "ca") {
+                          auto v = read_file_name(value, field);
+                          if (!v) ok = false;
+                          tls.ca = v.value_or("");
+                          return;
+                        }
+                        auto v = detail::read_string(value, field, diags_);
+                        if (v && !valid_server_name(*v)) {
+                          diags_.add(field, "must be a DNS name such as v1.web.svc, got \"" + *v + "\"");
+                          v.reset();
+                        }
+                        if (!v) ok = false;
+                        tls.server_name = v.value_or("");
+                      });
+    if (!ok) return std::nullopt;
+    return tls;
+  }
+
+  std::optional<std::string> read_file_name(const YAML::Node& node, const std::string& path) {
+    auto v = detail::read_string(node, path, diags_);
+    if (v && v->empty()) {
+      diags_.add(path, "must name a file");
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  // RFC 1123 host names: letters, digits, '-' and '.', as SNI carries them.
+  static bool valid_server_name(const std::string& name) {
+    if (name.empty() || name.size() > 253 || name.front() == '.' || name.back() == '.') return false;
+    for (unsigned char c : name)
+      if (!std::isalnum(c) && c != '-' && c != '.') return false;
+    return true;
   }
 
   void load_control(const YAML::Node& node, const std::string& path) {
@@ -243,21 +321,26 @@ class Loader {
       // Read into optionals: a value refused for any reason (wrong type, stray tag) stays empty.
       std::optional<HostPort> address;
       std::optional<Labels> labels = Labels{};
+      std::optional<EndpointTls> tls;
+      bool tls_ok = true;
       const auto present =
-          detail::visit_map(entry, item, {"address", "labels"}, diags_,
+          detail::visit_map(entry, item, {"address", "labels", "tls"}, diags_,
                             [&](const std::string& key, const YAML::Node& value, const std::string& field) {
                               if (key == "address") {
                                 address = detail::read_address(value, field, /*allow_port_zero=*/false, diags_);
-                              } else {
+                              } else if (key == "labels") {
                                 labels = detail::read_labels(value, field, diags_);
+                              } else {
+                                tls = load_endpoint_tls(value, field);
+                                tls_ok = tls.has_value();
                               }
                             });
       if (!present.count("address")) {
         diags_.add(detail::child_path(item, "address"), "required");
         continue;
       }
-      if (!address || !labels) continue;  // reported by the readers
-      Endpoint endpoint{*address, std::move(*labels)};
+      if (!address || !labels || !tls_ok) continue;  // reported by the readers
+      Endpoint endpoint{*address, std::move(*labels), std::move(tls)};
       const auto [it, inserted] = seen.emplace(address_identity(endpoint.address), i);
       if (!inserted) {
         diags_.add(detail::child_path(item, "address"), "duplicate of " + detail::item_path(path, it->second) +
@@ -403,12 +486,14 @@ class Loader {
 
   void load_health(const YAML::Node& node, const std::string& path) {
     if (!detail::expect_section(node, path,
-                                "a map {path, interval, timeout, healthy_threshold, unhealthy_threshold}", diags_)) {
+                                "a map {path, interval, timeout, healthy_threshold, unhealthy_threshold, max_ejected_percent}", diags_)) {
       return;
     }
     HealthCheck h;
     if (!node.IsNull()) {
-      detail::visit_map(node, path, {"path", "interval", "timeout", "healthy_threshold", "unhealthy_threshold"}, diags_,
+      detail::visit_map(node, path,
+                        {"path", "interval", "timeout", "healthy_threshold", "unhealthy_threshold", "max_ejected_percent"},
+                        diags_,
                         [&](const std::string& key, const YAML::Node& value, const std::string& field) {
                           if (key == "path") {
                             auto v = detail::read_string(value, field, diags_);
@@ -421,6 +506,9 @@ class Loader {
                           } else if (key == "interval" || key == "timeout") {
                             if (auto d = detail::read_duration(value, field, /*allow_zero=*/false, diags_))
                               (key == "interval" ? h.interval : h.timeout) = *d;
+                          } else if (key == "max_ejected_percent") {
+                            if (auto v = detail::read_integer(value, field, 0, 100, diags_))
+                              h.max_ejected_percent = static_cast<unsigned>(*v);
                           } else if (auto v = detail::read_integer(value, field, 1, kMaxHealthThreshold, diags_)) {
                             (key == "healthy_threshold" ? h.healthy_threshold : h.unhealthy_threshold) =
                                 static_cast<unsigned>(*v);

@@ -7,7 +7,6 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -15,6 +14,7 @@
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "proxy/flex_stream.hpp"
 #include "proxy/no_throw.hpp"
 
 namespace canaryd::proxy {
@@ -33,8 +33,8 @@ struct RelayResult {
 /// relay pattern (example/doc/http_examples.hpp), made asynchronous.
 template <bool IsRequest>
 boost::asio::awaitable<RelayResult> relay_message(boost::beast::http::parser<IsRequest, boost::beast::http::buffer_body>& parser,
-                                                  boost::beast::tcp_stream& in, boost::beast::flat_buffer& in_buffer,
-                                                  boost::beast::tcp_stream& out, std::span<char> buffer,
+                                                  FlexStream& in, boost::beast::flat_buffer& in_buffer,
+                                                  FlexStream& out, std::span<char> buffer,
                                                   std::chrono::milliseconds timeout) {
   namespace http = boost::beast::http;
   auto& message = parser.get();
@@ -48,7 +48,7 @@ boost::asio::awaitable<RelayResult> relay_message(boost::beast::http::parser<IsR
     } else {
       body.data = buffer.data();
       body.size = buffer.size();
-      in.expires_after(timeout);
+      in.tcp().expires_after(timeout);
       auto [ec, n] = co_await http::async_read_some(in, in_buffer, parser, kNoThrow);
       if (ec == http::error::need_buffer) ec = {};
       if (ec) co_return RelayResult{RelayResult::Side::Read, ec};
@@ -60,7 +60,7 @@ boost::asio::awaitable<RelayResult> relay_message(boost::beast::http::parser<IsR
       body.size = produced;
       body.more = !parser.is_done();
     }
-    out.expires_after(timeout);
+    out.tcp().expires_after(timeout);
     auto [ec, n] = co_await http::async_write(out, serializer, kNoThrow);
     if (ec == http::error::need_buffer) ec = {};
     if (ec) co_return RelayResult{RelayResult::Side::Write, ec};

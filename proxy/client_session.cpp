@@ -68,6 +68,19 @@ bool to_origin_form(http::request<http::buffer_body>& req) {
   return true;
 }
 
+// TLS on a new upstream connection: SNI and the certificate's name are checked against the endpoint's
+// settings, and the handshake shares the connect deadline. A failure is a connect failure.
+asio::awaitable<error_code> start_upstream_tls(FlexStream& stream, const UpstreamTls& tls,
+                                               std::chrono::milliseconds timeout) {
+  stream.start_tls(*tls.context);
+  std::string error;
+  if (!prepare_upstream_tls(stream.tls().native_handle(), tls, error))
+    co_return make_error_code(asio::ssl::error::unspecified_system_error);
+  stream.tcp().expires_after(timeout);
+  auto [ec] = co_await stream.tls().async_handshake(asio::ssl::stream_base::client, kNoThrow);
+  co_return ec;
+}
+
 bool is_framing_error(const error_code& ec) {
   return ec.category() == make_error_code(http::error::bad_chunk).category() && ec != http::error::end_of_stream &&
          ec != http::error::partial_message && ec != http::error::need_buffer;
@@ -112,8 +125,11 @@ const char* reason_phrase(int status) {
 
 }  // namespace
 
-ClientSession::ClientSession(Worker& worker, asio::ip::tcp::socket socket)
-    : worker_(worker), client_(std::move(socket)), header_timer_(worker.io()) {
+ClientSession::ClientSession(Worker& worker, asio::ip::tcp::socket socket, TlsContextPtr tls)
+    : worker_(worker),
+      tls_context_(std::move(tls)),
+      client_(tls_context_ ? FlexStream(std::move(socket), *tls_context_) : FlexStream(std::move(socket))),
+      header_timer_(worker.io()) {
   // Beast sizes each read by the buffer's free capacity (at least 512 bytes): without room reserved,
   // a body would move in 512-byte reads and writes.
   client_buffer_.reserve(kReadChunk);
@@ -141,10 +157,25 @@ bool ClientSession::between_requests() {
 }
 
 void ClientSession::close_if_idle() {
-  if (between_requests()) client_.cancel();
+  if (between_requests()) client_.tcp().cancel();
+}
+
+asio::awaitable<bool> ClientSession::handshake() {
+  // The handshake is part of the first request's header: it gets client_header as its deadline.
+  client_.tcp().expires_after(worker_.snapshot()->timeouts.client_header);
+  auto [ec] = co_await client_.tls().async_handshake(asio::ssl::stream_base::server, kNoThrow);
+  client_.tcp().expires_never();
+  co_return !ec;
 }
 
 asio::awaitable<void> ClientSession::run() {
+  if (client_.is_tls() && !co_await handshake()) {
+    // Not TLS (plain HTTP sent to this port, say), an old protocol version or a stalled client: there
+    // is no channel to answer on.
+    error_code ec;
+    client_.socket().close(ec);
+    co_return;
+  }
   bool first = true;
   for (;;) {
     idle_ = true;
@@ -180,9 +211,17 @@ asio::awaitable<void> ClientSession::run() {
 
 asio::awaitable<void> ClientSession::close_gracefully() {
   error_code ec;
+  if (client_.is_tls()) {
+    // close_notify tells the client that the response really ended; the peer's reply is awaited for
+    // the linger time at most, which also drains what it may still have sent.
+    client_.tcp().expires_after(kLingerTime);
+    co_await client_.tls().async_shutdown(kNoThrow);
+    client_.socket().close(ec);
+    co_return;
+  }
   client_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
   if (!ec) {
-    client_.expires_after(kLingerTime);
+    client_.tcp().expires_after(kLingerTime);
     std::size_t discarded = 0;
     while (discarded < kLingerBytes) {
       auto [rec, n] = co_await client_.async_read_some(asio::buffer(relay_), kNoThrow);
@@ -220,7 +259,7 @@ asio::awaitable<ClientSession::HeadResult> ClientSession::read_head(std::size_t&
   // whole header section must arrive within client_header. Our own timer, not the stream's expiry:
   // the stream closes the socket when its deadline passes, and the 408 must still be written.
   bool waiting_first_byte = client_buffer_.size() == 0;
-  client_.expires_never();
+  client_.tcp().expires_never();
   arm_header_timer(waiting_first_byte && !first ? snap->timeouts.keepalive_idle : client_header);
   std::size_t scanned = 0;
   for (;;) {
@@ -282,7 +321,7 @@ asio::awaitable<void> ClientSession::send_error(int status, std::string_view rea
   if (set_name && !snap->response_header.empty()) out += snap->response_header + ": " + set_name + "\r\n";
   out += keep_alive ? "\r\n" : "Connection: close\r\n\r\n";
   out += body;
-  client_.expires_after(snap->timeouts.upstream);
+  client_.tcp().expires_after(snap->timeouts.upstream);
   co_await asio::async_write(client_, asio::buffer(out), kNoThrow);
 }
 
@@ -365,7 +404,7 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
   }
 
   strip_hop_by_hop(req);
-  add_forwarding_fields(req, client_ip_, "http", check.http10 ? kViaEntryHttp10 : kViaEntry);
+  add_forwarding_fields(req, client_ip_, client_.is_tls() ? "https" : "http", check.http10 ? kViaEntryHttp10 : kViaEntry);
   req.version(11);
   if (check.chunked)
     req.chunked(true);
@@ -398,9 +437,10 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
       }
       --connects_left;
       ++next_candidate;
-      auto fresh = std::make_unique<beast::tcp_stream>(worker_.io());
-      fresh->expires_after(snap.timeouts.connect);
-      auto [cec] = co_await fresh->async_connect(ep.address, kNoThrow);
+      auto fresh = std::make_unique<FlexStream>(worker_.io().get_executor());
+      fresh->tcp().expires_after(snap.timeouts.connect);
+      auto [cec] = co_await fresh->tcp().async_connect(ep.address, kNoThrow);
+      if (!cec && ep.tls) cec = co_await start_upstream_tls(*fresh, *ep.tls, snap.timeouts.connect);
       if (!cec) {
         error_code ignored;
         fresh->socket().set_option(asio::ip::tcp::no_delay(true), ignored);
@@ -430,7 +470,7 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
     if (expect_continue && !parser->is_done() && client_buffer_.size() == 0) {
       expect_continue = false;
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      client_.expires_after(snap.timeouts.upstream);
+      client_.tcp().expires_after(snap.timeouts.upstream);
       auto [wec, wn] = co_await asio::async_write(client_, asio::buffer(kContinue), kNoThrow);
       if (wec) {
         drop_upstream();
@@ -462,7 +502,7 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
         response->header_limit(kMaxResponseHeader);
         response->body_limit(boost::none);
         if (is_head) response->skip(true);
-        upstream->expires_after(snap.timeouts.upstream);
+        upstream->tcp().expires_after(snap.timeouts.upstream);
         auto [rec, rn] = co_await http::async_read_header(*upstream, upstream_buffer_, *response, kNoThrow);
         hec = rec;
         if (hec) break;
@@ -482,7 +522,7 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
           out += "\r\n";
         }
         out += "\r\n";
-        client_.expires_after(snap.timeouts.upstream);
+        client_.tcp().expires_after(snap.timeouts.upstream);
         auto [wec, wn] = co_await asio::async_write(client_, asio::buffer(out), kNoThrow);
         if (wec) {
           drop_upstream();

@@ -7,8 +7,9 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 
+#include "proxy/flex_stream.hpp"
+#include "proxy/tls_context.hpp"
 #include "proxy/worker.hpp"
 
 namespace canaryd::proxy {
@@ -18,7 +19,8 @@ namespace canaryd::proxy {
 /// fixed buffers. Worker thread only.
 class ClientSession : public SessionHook {
  public:
-  ClientSession(Worker& worker, boost::asio::ip::tcp::socket socket);
+  /// `tls`: the listener's TLS context; null for a plain listener.
+  ClientSession(Worker& worker, boost::asio::ip::tcp::socket socket, TlsContextPtr tls);
   ~ClientSession();
 
   /// Runs the connection to its end. The caller keeps the session alive until this completes.
@@ -38,6 +40,7 @@ class ClientSession : public SessionHook {
   enum class Outcome { KeepAlive, Close, Abort };
   boost::asio::awaitable<HeadResult> read_head(std::size_t& head_size, bool first);
   boost::asio::awaitable<Outcome> serve_one(std::size_t head_size);
+  boost::asio::awaitable<bool> handshake();
   boost::asio::awaitable<void> close_gracefully();
   void arm_header_timer(std::chrono::milliseconds after);
   void disarm_header_timer();
@@ -45,7 +48,8 @@ class ClientSession : public SessionHook {
                                           const char* set_name);
 
   Worker& worker_;
-  boost::beast::tcp_stream client_;
+  TlsContextPtr tls_context_;  // before client_: the TLS stream uses it until it is destroyed
+  FlexStream client_;
   boost::beast::flat_buffer client_buffer_;
   boost::beast::flat_buffer upstream_buffer_;
   std::array<char, kRelayBufferSize> relay_;

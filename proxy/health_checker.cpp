@@ -7,12 +7,12 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 
 #include "proxy/endpoint_health.hpp"
+#include "proxy/flex_stream.hpp"
 #include "proxy/log.hpp"
 #include "proxy/resolve.hpp"
 #include "proxy/no_throw.hpp"
@@ -32,15 +32,23 @@ struct ProbeResult {
 
 // One probe: connect, GET, read the status line and header; 2xx and 3xx count as healthy. The whole
 // exchange shares one deadline.
-asio::awaitable<ProbeResult> probe_once(const config::HostPort& address, const std::string& path,
-                                        std::chrono::milliseconds timeout) {
+asio::awaitable<ProbeResult> probe_once(const config::HostPort& address, const UpstreamTls* tls,
+                                        const std::string& path, std::chrono::milliseconds timeout) {
   std::string error;
   auto endpoint = resolve_host_port(address, error);
   if (!endpoint) co_return ProbeResult{false, error};
-  beast::tcp_stream stream(co_await asio::this_coro::executor);
-  stream.expires_after(timeout);
-  auto [cec] = co_await stream.async_connect(*endpoint, kNoThrow);
+  FlexStream stream(co_await asio::this_coro::executor);
+  stream.tcp().expires_after(timeout);
+  auto [cec] = co_await stream.tcp().async_connect(*endpoint, kNoThrow);
   if (cec) co_return ProbeResult{false, "connect: " + cec.message()};
+  if (tls) {
+    // The same checks as the data path's connections: a certificate it would refuse fails the probe.
+    stream.start_tls(*tls->context);
+    if (!prepare_upstream_tls(stream.tls().native_handle(), *tls, error)) co_return ProbeResult{false, error};
+    stream.tcp().expires_after(timeout);
+    auto [hec] = co_await stream.tls().async_handshake(asio::ssl::stream_base::client, kNoThrow);
+    if (hec) co_return ProbeResult{false, "TLS handshake: " + hec.message()};
+  }
   const std::string request = "GET " + path + " HTTP/1.1\r\nHost: " + address.to_string() +
                               "\r\nUser-Agent: canaryd-health\r\nConnection: close\r\n\r\n";
   auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(request), kNoThrow);
@@ -60,8 +68,10 @@ asio::awaitable<ProbeResult> probe_once(const config::HostPort& address, const s
 }  // namespace
 
 struct HealthChecker::Probe {
-  Probe(asio::io_context& io, config::HostPort a) : address(std::move(a)), timer(io) {}
+  Probe(asio::io_context& io, config::HostPort a, std::shared_ptr<const UpstreamTls> t)
+      : address(std::move(a)), tls(std::move(t)), timer(io) {}
   config::HostPort address;
+  std::shared_ptr<const UpstreamTls> tls;
   EndpointHealth health;
   asio::steady_timer timer;
   bool stopped = false;
@@ -81,13 +91,15 @@ void HealthChecker::stop() {
 }
 
 void HealthChecker::configure(const std::optional<config::HealthCheck>& settings,
-                              const std::vector<config::Endpoint>& endpoints) {
+                              const std::vector<config::Endpoint>& endpoints,
+                              const std::vector<std::shared_ptr<const UpstreamTls>>& tls) {
   // Every loop restarts with the new settings; the health of endpoints that stay carries over.
   std::map<std::string, std::shared_ptr<Probe>> next;
   bool changed = false;
-  for (const auto& ep : endpoints) {
+  for (std::size_t i = 0; i < endpoints.size(); ++i) {
+    const auto& ep = endpoints[i];
     const std::string name = ep.address.to_string();
-    auto probe = std::make_shared<Probe>(io_, ep.address);
+    auto probe = std::make_shared<Probe>(io_, ep.address, i < tls.size() ? tls[i] : nullptr);
     if (auto old = probes_.find(name); old != probes_.end()) probe->health = old->second->health;
     next.emplace(name, probe);
   }
@@ -111,7 +123,7 @@ bool HealthChecker::healthy(const std::string& address) const {
 asio::awaitable<void> HealthChecker::run(std::shared_ptr<Probe> probe, config::HealthCheck settings,
                                          std::function<void()> on_change) {
   for (;;) {
-    ProbeResult result = co_await probe_once(probe->address, settings.path, settings.timeout);
+    ProbeResult result = co_await probe_once(probe->address, probe->tls.get(), settings.path, settings.timeout);
     if (probe->stopped) co_return;
     if (probe->health.record(result.ok, settings.healthy_threshold, settings.unhealthy_threshold)) {
       log_line("endpoint " + probe->address.to_string() + " is now " +

@@ -11,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "config/config.hpp"
+#include "proxy/tls_context.hpp"
 
 namespace canaryd::proxy {
 
@@ -25,8 +26,10 @@ class HealthChecker {
   HealthChecker& operator=(const HealthChecker&) = delete;
 
   /// (Re)starts probing `endpoints` with `settings`; without settings nothing is probed and every
-  /// endpoint is healthy. Endpoints still present keep their health across a reload.
-  void configure(const std::optional<config::HealthCheck>& settings, const std::vector<config::Endpoint>& endpoints);
+  /// endpoint is healthy. Endpoints still present keep their health across a reload. `tls[i]` is how
+  /// to reach endpoints[i] (null or absent: plain), so a TLS endpoint is probed over TLS.
+  void configure(const std::optional<config::HealthCheck>& settings, const std::vector<config::Endpoint>& endpoints,
+                 const std::vector<std::shared_ptr<const UpstreamTls>>& tls = {});
   /// Health by endpoint address as configured ("127.0.0.1:18081"); unknown addresses are healthy.
   bool healthy(const std::string& address) const;
   /// Stops every probe (drain).

@@ -12,6 +12,7 @@
 #include "config/config.hpp"
 #include "proxy/demo.hpp"
 #include "proxy/server.hpp"
+#include "proxy/tls_context.hpp"
 
 namespace {
 
@@ -92,6 +93,13 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (test_only) {
+    // Like `nginx -t`, the check loads the certificates and keys too: a config whose TLS files do not
+    // load would not start.
+    std::vector<std::string> tls_errors;
+    if (!canaryd::proxy::load_tls(*loaded.config, tls_errors)) {
+      for (const auto& e : tls_errors) std::cerr << e << "\n";
+      return 1;
+    }
     std::cout << "canaryd: " << config_path << ": configuration is valid\n";
     return 0;
   }

@@ -8,23 +8,31 @@ namespace canaryd::proxy {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-std::uint32_t EndpointRegistry::id_for(const std::string& address) {
-  auto it = std::find(names_.begin(), names_.end(), address);
+std::uint32_t EndpointRegistry::id_for(const std::string& identity) {
+  auto it = std::find(names_.begin(), names_.end(), identity);
   if (it != names_.end()) return static_cast<std::uint32_t>(it - names_.begin());
-  names_.push_back(address);
+  names_.push_back(identity);
   return next_++;
+}
+
+std::string EndpointRegistry::identity(const config::Endpoint& ep) {
+  std::string id = ep.address.to_string();
+  if (ep.tls) id += " tls ca=" + ep.tls->ca + " name=" + ep.tls->server_name;
+  return id;
 }
 
 
 std::shared_ptr<const RoutingSnapshot> build_snapshot(const config::Config& cfg, const weights::RoutingState& state,
                                                       EndpointRegistry& registry, std::vector<std::string>& problems,
-                                                      const std::function<bool(const std::string&)>& is_healthy) {
+                                                      const std::function<bool(const std::string&)>& is_healthy,
+                                                      const TlsSetup* tls) {
   auto snap = std::make_shared<RoutingSnapshot>();
   auto stable = config::Selector::conjunction(cfg.service.selector, state.stable);
   std::optional<config::Selector> canary;
   if (state.canary) canary = config::Selector::conjunction(cfg.service.selector, *state.canary);
 
-  for (const auto& ep : cfg.endpoints) {
+  for (std::size_t i = 0; i < cfg.endpoints.size(); ++i) {
+    const auto& ep = cfg.endpoints[i];
     bool in_stable = stable.matches(ep.labels);
     bool in_canary = canary && canary->matches(ep.labels);
     if (!in_stable && !in_canary) continue;
@@ -38,7 +46,14 @@ std::shared_ptr<const RoutingSnapshot> build_snapshot(const config::Config& cfg,
     up.address = *resolved;
     up.name = ep.address.to_string();
     up.healthy = !is_healthy || is_healthy(up.name);
-    up.id = registry.id_for(up.name);
+    up.id = registry.id_for(EndpointRegistry::identity(ep));
+    if (ep.tls) {
+      if (!tls || i >= tls->endpoints.size() || !tls->endpoints[i]) {
+        problems.push_back("endpoint " + up.name + ": its TLS settings are not loaded");
+        continue;
+      }
+      up.tls = tls->endpoints[i];
+    }
     // Disjointness is validated on every change, so an endpoint lands in at most one set.
     snap->sets[in_stable ? 0 : 1].push_back(std::move(up));
   }
@@ -50,6 +65,7 @@ std::shared_ptr<const RoutingSnapshot> build_snapshot(const config::Config& cfg,
   snap->timeouts = cfg.timeouts;
   snap->limits = cfg.limits;
   snap->max_endpoint_id = registry.max_id();
+  if (tls) snap->listener_tls = tls->listeners;
   return snap;
 }
 

@@ -10,6 +10,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "config/config.hpp"
+#include "proxy/tls_context.hpp"
 #include "weights/routing_state.hpp"
 
 namespace canaryd::proxy {
@@ -25,6 +26,7 @@ struct UpstreamEndpoint {
   boost::asio::ip::tcp::endpoint address;
   std::string name;  ///< "127.0.0.1:18081", as configured
   bool healthy = true;
+  std::shared_ptr<const UpstreamTls> tls;  ///< null: plain HTTP
 };
 
 /// Everything a worker needs to route and proxy a request, immutable once published. Built on the main
@@ -39,15 +41,21 @@ struct RoutingSnapshot {
   config::Timeouts timeouts;
   config::Limits limits;
   std::uint32_t max_endpoint_id = 0;  ///< pools are sized to this + 1
+  /// TLS context per listener index (null: plain). Here rather than in the worker so that a SIGHUP's
+  /// new certificate reaches every worker with the same atomic publication as the rest.
+  std::vector<TlsContextPtr> listener_tls;
 
   const std::vector<UpstreamEndpoint>& set(SetKind k) const { return sets[static_cast<std::size_t>(k)]; }
 };
 
-/// Hands out one id per distinct endpoint address for the life of the process, so pools survive
-/// reloads. Main thread only.
+/// Hands out one id per distinct endpoint (its address and how we speak to it: plain, or TLS with
+/// that CA and name) for the life of the process, so pools survive reloads and a pooled connection is
+/// never reused under different TLS settings. Main thread only.
 class EndpointRegistry {
  public:
-  std::uint32_t id_for(const std::string& address);
+  std::uint32_t id_for(const std::string& identity);
+  /// The identity of a configured endpoint, as id_for() takes it.
+  static std::string identity(const config::Endpoint& ep);
   std::uint32_t max_id() const { return next_ == 0 ? 0 : next_ - 1; }
 
  private:
@@ -57,9 +65,11 @@ class EndpointRegistry {
 
 /// Builds the snapshot for a config and a routing state. Endpoint host names are resolved here (main
 /// thread); an endpoint that does not resolve is left out and reported in `problems`. `is_healthy`
-/// gives each endpoint's health by address (empty: all healthy).
+/// gives each endpoint's health by address (empty: all healthy). `tls` holds the contexts loaded for
+/// `cfg` (null: a config without TLS).
 std::shared_ptr<const RoutingSnapshot> build_snapshot(const config::Config& cfg, const weights::RoutingState& state,
                                                       EndpointRegistry& registry, std::vector<std::string>& problems,
-                                                      const std::function<bool(const std::string&)>& is_healthy = {});
+                                                      const std::function<bool(const std::string&)>& is_healthy = {},
+                                                      const TlsSetup* tls = nullptr);
 
 }  // namespace canaryd::proxy

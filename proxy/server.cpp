@@ -103,10 +103,16 @@ std::optional<StartupError> Server::start() {
   control_->set_on_change([this](const weights::RoutingState&) { publish(); });
   api_ = std::make_unique<weights::ControlApi>(*control_, token, [this] { return service_view(); });
 
+  {
+    std::vector<std::string> errors;
+    auto tls = load_tls(config_, errors);
+    if (!tls) return StartupError{errors.front()};
+    tls_ = std::move(*tls);
+  }
   health_ = std::make_unique<HealthChecker>(io_, [this] { publish(); });
-  health_->configure(config_.health, config_.endpoints);
+  health_->configure(config_.health, config_.endpoints, tls_.endpoints);
   std::vector<std::string> problems;
-  snapshot_ = build_snapshot(config_, control_->current(), registry_, problems, is_healthy());
+  snapshot_ = build_snapshot(config_, control_->current(), registry_, problems, is_healthy(), &tls_);
   for (const auto& p : problems) log_line(src + ": endpoints: " + p);
 
   unsigned threads = config_.threads ? config_.threads : std::max(1u, std::thread::hardware_concurrency());
@@ -170,7 +176,7 @@ std::function<bool(const std::string&)> Server::is_healthy() const {
 
 void Server::publish() {
   std::vector<std::string> problems;
-  snapshot_ = build_snapshot(config_, control_->current(), registry_, problems, is_healthy());
+  snapshot_ = build_snapshot(config_, control_->current(), registry_, problems, is_healthy(), &tls_);
   for (const auto& p : problems) log_line(config_.source + ": endpoints: " + p);
   for (auto& w : workers_) w->publish(snapshot_);
 }
@@ -263,20 +269,31 @@ void Server::reload() {
     }
     token = *t;
   }
+  // Listeners stay bound as they are; a listener keeps its place, so its TLS settings (a renewed
+  // certificate, say) apply to the connections it accepts from now on.
   if (next.listen.size() != config_.listen.size() ||
       !std::equal(next.listen.begin(), next.listen.end(), config_.listen.begin(),
-                  [](const auto& a, const auto& b) { return a.address == b.address; }))
+                  [](const auto& a, const auto& b) { return a.address == b.address; })) {
     log_line("reload: listen addresses changed; they take effect at the next restart");
+    next.listen = config_.listen;
+  }
+  std::vector<std::string> tls_errors;
+  auto tls = load_tls(next, tls_errors);
+  if (!tls) {
+    log_line("reload failed; the running configuration and certificates stay in force:");
+    for (const auto& e : tls_errors) log_line("  " + e);
+    return;
+  }
   if (!(next.control.address == config_.control.address))
     log_line("reload: control.address changed; it takes effect at the next restart");
-  next.listen = config_.listen;
   next.control.address = config_.control.address;
   next.threads = config_.threads;
   next.state_file = config_.state_file;
   config_ = std::move(next);
+  tls_ = std::move(*tls);
   api_->set_token(token);
   control_->set_history_limit(config_.history_limit);
-  health_->configure(config_.health, config_.endpoints);
+  health_->configure(config_.health, config_.endpoints, tls_.endpoints);
   publish();
   log_line("reloaded " + config_path_ + ": " + std::to_string(config_.endpoints.size()) + " endpoint(s)");
 }

@@ -65,6 +65,7 @@ class Server {
   std::unique_ptr<weights::ControlApi> api_;
   std::unique_ptr<ControlServer> control_server_;
   std::unique_ptr<HealthChecker> health_;
+  TlsSetup tls_;  ///< the contexts loaded for config_
   // Before workers_: a worker's destruction ends its unfinished sessions, which count themselves out here.
   std::atomic<std::int64_t> open_connections_{0};
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -8,15 +8,16 @@
 
 namespace canaryd::proxy {
 
-bool UpstreamPool::still_open(boost::beast::tcp_stream& s) {
+bool UpstreamPool::still_open(FlexStream& s) {
   // An idle keep-alive connection must have nothing to read: EOF means the upstream closed it, and
-  // unexpected bytes mean it is out of step. Either way it is not usable.
+  // unexpected bytes mean it is out of step. Either way it is not usable. Over TLS the bytes may be
+  // a close_notify; a session ticket cannot be, since it arrives before the first response is read.
   char byte;
   ssize_t n = ::recv(s.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
-void UpstreamPool::close(boost::beast::tcp_stream& s) {
+void UpstreamPool::close(FlexStream& s) {
   boost::system::error_code ec;
   s.socket().close(ec);
   metrics_.upstream_connections(-1);
@@ -41,7 +42,7 @@ void UpstreamPool::give_back(std::uint32_t endpoint_id, Connection connection) {
     close(*connection);
     return;
   }
-  connection->expires_never();
+  connection->tcp().expires_never();
   list.push_back(std::move(connection));
 }
 

@@ -4,7 +4,7 @@
 #include <memory>
 #include <vector>
 
-#include <boost/beast/core/tcp_stream.hpp>
+#include "proxy/flex_stream.hpp"
 
 namespace canaryd::proxy {
 
@@ -18,7 +18,7 @@ class UpstreamPool {
   explicit UpstreamPool(WorkerMetrics& metrics) : metrics_(metrics) {}
 
   /// Owned connection; a pointer so that handing it between pool and session never allocates.
-  using Connection = std::unique_ptr<boost::beast::tcp_stream>;
+  using Connection = std::unique_ptr<FlexStream>;
 
   /// A live idle connection to that endpoint, or null.
   Connection take(std::uint32_t endpoint_id);
@@ -36,8 +36,8 @@ class UpstreamPool {
   static constexpr std::size_t kMaxIdlePerEndpoint = 1024;
 
  private:
-  static bool still_open(boost::beast::tcp_stream& s);
-  void close(boost::beast::tcp_stream& s);
+  static bool still_open(FlexStream& s);
+  void close(FlexStream& s);
 
   WorkerMetrics& metrics_;
   std::vector<std::vector<Connection>> idle_;

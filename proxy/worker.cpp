@@ -47,7 +47,7 @@ tcp::endpoint Worker::listen(const tcp::endpoint& address) {
 }
 
 void Worker::start(std::function<void()> on_exit) {
-  for (auto& acceptor : acceptors_) accept_loop(*acceptor);
+  for (std::size_t i = 0; i < acceptors_.size(); ++i) accept_loop(*acceptors_[i], i);
   schedule_sweep();
   thread_ = std::thread([this, on_exit = std::move(on_exit)] {
     io_.run();
@@ -67,7 +67,8 @@ void Worker::on_drain() {
   if (draining_) return;
   draining_ = true;
   boost::system::error_code ec;
-  for (auto& acceptor : acceptors_) {
+  for (std::size_t i = 0; i < acceptors_.size(); ++i) {
+    auto& acceptor = acceptors_[i];
     // Closing a listener resets the connections in its accept queue, and their clients have done
     // nothing wrong: take them first and serve their requests (with Connection: close).
     acceptor->non_blocking(true, ec);
@@ -75,7 +76,7 @@ void Worker::on_drain() {
       tcp::socket socket(io_);
       acceptor->accept(socket, ec);
       if (ec) break;
-      start_session(std::move(socket));
+      start_session(std::move(socket), i);
     }
     acceptor->close(ec);
   }
@@ -95,10 +96,10 @@ void Worker::join() {
 
 void Worker::add_session(ClientSession& s) { sessions_.push_back(s); }
 
-void Worker::accept_loop(tcp::acceptor& acceptor) {
+void Worker::accept_loop(tcp::acceptor& acceptor, std::size_t listener) {
   asio::co_spawn(
       io_,
-      [this, &acceptor]() -> asio::awaitable<void> {
+      [this, &acceptor, listener]() -> asio::awaitable<void> {
         asio::steady_timer backoff(io_);
         for (;;) {
           auto [ec, socket] = co_await acceptor.async_accept(kNoThrow);
@@ -109,13 +110,13 @@ void Worker::accept_loop(tcp::acceptor& acceptor) {
             co_await backoff.async_wait(kNoThrow);
             continue;
           }
-          start_session(std::move(socket));
+          start_session(std::move(socket), listener);
         }
       },
       asio::detached);
 }
 
-void Worker::start_session(tcp::socket socket) {
+void Worker::start_session(tcp::socket socket, std::size_t listener) {
   const std::uint64_t limit = snapshot_->limits.max_connections;
   const std::int64_t open = open_connections_.fetch_add(1, std::memory_order_relaxed);
   if (limit != 0 && open >= static_cast<std::int64_t>(limit)) {
@@ -123,7 +124,8 @@ void Worker::start_session(tcp::socket socket) {
     refuse(std::move(socket));
     return;
   }
-  auto session = std::make_unique<ClientSession>(*this, std::move(socket));
+  const auto& tls = snapshot_->listener_tls;
+  auto session = std::make_unique<ClientSession>(*this, std::move(socket), listener < tls.size() ? tls[listener] : nullptr);
   asio::co_spawn(
       io_,
       [s = std::move(session)]() -> asio::awaitable<void> {

@@ -37,8 +37,9 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  /// Main thread, before start(): binds and listens on `address` with SO_REUSEPORT. Returns the bound
-  /// endpoint (for port 0) or throws boost::system::system_error.
+  /// Main thread, before start(): binds and listens on `address` with SO_REUSEPORT. Called once per
+  /// listen entry, in config order: the n-th call serves listen[n] (and its TLS context in the
+  /// snapshot). Returns the bound endpoint (for port 0) or throws boost::system::system_error.
   boost::asio::ip::tcp::endpoint listen(const boost::asio::ip::tcp::endpoint& address);
 
   /// Main thread: runs the io_context on a new thread. `on_exit` runs on that thread when it ends.
@@ -68,8 +69,8 @@ class Worker {
   void connection_closed() { open_connections_.fetch_sub(1, std::memory_order_relaxed); }
 
  private:
-  void accept_loop(boost::asio::ip::tcp::acceptor& acceptor);
-  void start_session(boost::asio::ip::tcp::socket socket);
+  void accept_loop(boost::asio::ip::tcp::acceptor& acceptor, std::size_t listener);
+  void start_session(boost::asio::ip::tcp::socket socket, std::size_t listener);
   void refuse(boost::asio::ip::tcp::socket socket);
   void schedule_sweep();
   void on_drain();

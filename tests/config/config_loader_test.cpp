@@ -142,19 +142,91 @@ TEST(ConfigLoaderTest, UnknownKeyInAListItemIsAnError) {
 TEST(ConfigLoaderTest, LaterExtensionKeysAreStillUnknown) {
   const auto errors = errors_of(R"(
 listen:
-  - {address: 127.0.0.1:0, tls: {cert: a, key: b}}
-endpoints:
-  - {address: 127.0.0.1:1, tls: {}}
+  - {address: 127.0.0.1:0}
 service: {stable: {version: v1}}
 discovery: {kubernetes: {namespace: default}}
 state: {kubernetes_configmap: canaryd}
 )");
   EXPECT_EQ(errors, (std::vector<std::string>{
-                        "x.yaml: listen[0].tls: unknown key",
-                        "x.yaml: endpoints[0].tls: unknown key",
                         "x.yaml: discovery: unknown key",
                         "x.yaml: state: unknown key",
                     }));
+}
+
+TEST(ConfigLoaderTest, TlsIsAbsentByDefault) {
+  const Config c = must_load(std::string(kMinimal) + "endpoints: [{address: 127.0.0.1:1}]\n");
+  EXPECT_FALSE(c.listen[0].tls.has_value());
+  EXPECT_FALSE(c.endpoints[0].tls.has_value());
+}
+
+TEST(ConfigLoaderTest, ListenerTlsIsRead) {
+  const Config c = must_load(R"(
+listen:
+  - {address: 127.0.0.1:0, tls: {cert: /etc/canaryd/tls.crt, key: /etc/canaryd/tls.key}}
+  - {address: 127.0.0.1:1}
+service: {stable: {version: v1}}
+)");
+  ASSERT_TRUE(c.listen[0].tls.has_value());
+  EXPECT_EQ(c.listen[0].tls->cert, "/etc/canaryd/tls.crt");
+  EXPECT_EQ(c.listen[0].tls->key, "/etc/canaryd/tls.key");
+  EXPECT_FALSE(c.listen[1].tls.has_value());
+}
+
+TEST(ConfigLoaderTest, ListenerTlsNeedsCertAndKey) {
+  const auto errors = errors_of(R"(
+listen:
+  - {address: 127.0.0.1:0, tls: {cert: a.crt}}
+  - {address: 127.0.0.1:1, tls: {key: a.key, cert: ""}}
+  - {address: 127.0.0.1:2, tls: yes}
+  - {address: 127.0.0.1:3, tls: {cert: a, key: b, ciphers: ALL}}
+service: {stable: {version: v1}}
+)");
+  EXPECT_EQ(errors, (std::vector<std::string>{
+                        "x.yaml: listen[0].tls.key: required (a PEM file)",
+                        "x.yaml: listen[1].tls.cert: must name a file",
+                        "x.yaml: listen[2].tls: must be a map {cert: FILE, key: FILE}, got yes",
+                        "x.yaml: listen[3].tls.ciphers: unknown key",
+                    }));
+}
+
+TEST(ConfigLoaderTest, EndpointTlsIsRead) {
+  const Config c = must_load(std::string(kMinimal) + R"(endpoints:
+  - {address: 127.0.0.1:1, tls: {ca: /etc/ssl/ca.pem, server_name: v1.web.svc}}
+  - {address: 127.0.0.1:2, tls: {}}
+  - {address: 127.0.0.1:3, tls: }
+)");
+  ASSERT_TRUE(c.endpoints[0].tls.has_value());
+  EXPECT_EQ(c.endpoints[0].tls->ca, "/etc/ssl/ca.pem");
+  EXPECT_EQ(c.endpoints[0].tls->server_name, "v1.web.svc");
+  ASSERT_TRUE(c.endpoints[1].tls.has_value());
+  EXPECT_EQ(*c.endpoints[1].tls, EndpointTls{});
+  ASSERT_TRUE(c.endpoints[2].tls.has_value());
+}
+
+TEST(ConfigLoaderTest, EndpointTlsBadValuesAreErrors) {
+  const auto errors = errors_of(std::string(kMinimal) + R"(endpoints:
+  - {address: 127.0.0.1:1, tls: {server_name: "bad name"}}
+  - {address: 127.0.0.1:2, tls: {verify: false}}
+  - {address: 127.0.0.1:3, tls: [a]}
+  - {address: 127.0.0.1:4, tls: {ca: ""}}
+)");
+  EXPECT_EQ(errors, (std::vector<std::string>{
+                        "x.yaml: endpoints[0].tls.server_name: must be a DNS name such as v1.web.svc, got \"bad name\"",
+                        "x.yaml: endpoints[1].tls.verify: unknown key",
+                        "x.yaml: endpoints[2].tls: must be a map {ca: FILE, server_name: NAME} (both optional), got a list",
+                        "x.yaml: endpoints[3].tls.ca: must name a file",
+                    }));
+}
+
+TEST(ConfigLoaderTest, MaxEjectedPercentIsRead) {
+  EXPECT_EQ(must_load(std::string(kMinimal) + "health: {}\n").health->max_ejected_percent, 50u);
+  EXPECT_EQ(must_load(std::string(kMinimal) + "health: {max_ejected_percent: 0}\n").health->max_ejected_percent, 0u);
+  EXPECT_EQ(must_load(std::string(kMinimal) + "health: {max_ejected_percent: 100}\n").health->max_ejected_percent,
+            100u);
+  expect_single_error(std::string(kMinimal) + "health: {max_ejected_percent: 101}\n",
+                      "x.yaml: health.max_ejected_percent: ");
+  expect_single_error(std::string(kMinimal) + "health: {max_ejected_percent: 12.5}\n",
+                      "x.yaml: health.max_ejected_percent: ");
 }
 
 TEST(ConfigLoaderTest, MaxConnectionsIsRead) {

@@ -112,7 +112,7 @@ class ConfigCheckTest(IntegrationTest):
         for text, field in (
                 (good.replace("  - address: 127.0.0.1:%d" % d.listen,
                               "  - address: 127.0.0.1:%d\n    tls: {cert: a.crt, key: a.key}" % d.listen),
-                 "listen[0].tls"),
+                 "listen[0].tls.cert"),  # built: a certificate that does not load fails
                 (good + "health: {path: healthz}\n", "health.path"),  # built: only a bad value fails
                 (good + "limits: {max_connections: -1}\n", "limits.max_connections"),  # built: bad values fail
                 (good + "discovery: {kubernetes: {namespace: default}}\n", "discovery"),

@@ -83,6 +83,8 @@ struct HealthCheck {
   /// Passive ejection: at most this share of a set's endpoints is ejected at once, so that a failure
   /// of the whole set (or of our own network) does not empty it.
   unsigned max_ejected_percent = 50;
+  /// Passive ejection: how long the first ejection of an endpoint lasts (later ones grow).
+  std::chrono::milliseconds ejection_time{10000};
 };
 
 /// The validated configuration (contract section 2). A plain value, copied freely.

@@ -486,13 +486,14 @@ class Loader {
 
   void load_health(const YAML::Node& node, const std::string& path) {
     if (!detail::expect_section(node, path,
-                                "a map {path, interval, timeout, healthy_threshold, unhealthy_threshold, max_ejected_percent}", diags_)) {
+                                "a map {path, interval, timeout, healthy_threshold, unhealthy_threshold, max_ejected_percent, ejection_time}", diags_)) {
       return;
     }
     HealthCheck h;
     if (!node.IsNull()) {
       detail::visit_map(node, path,
-                        {"path", "interval", "timeout", "healthy_threshold", "unhealthy_threshold", "max_ejected_percent"},
+                        {"path", "interval", "timeout", "healthy_threshold", "unhealthy_threshold", "max_ejected_percent",
+                         "ejection_time"},
                         diags_,
                         [&](const std::string& key, const YAML::Node& value, const std::string& field) {
                           if (key == "path") {
@@ -506,6 +507,9 @@ class Loader {
                           } else if (key == "interval" || key == "timeout") {
                             if (auto d = detail::read_duration(value, field, /*allow_zero=*/false, diags_))
                               (key == "interval" ? h.interval : h.timeout) = *d;
+                          } else if (key == "ejection_time") {
+                            if (auto d = detail::read_duration(value, field, /*allow_zero=*/false, diags_))
+                              h.ejection_time = *d;
                           } else if (key == "max_ejected_percent") {
                             if (auto v = detail::read_integer(value, field, 0, 100, diags_))
                               h.max_ejected_percent = static_cast<unsigned>(*v);

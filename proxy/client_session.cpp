@@ -452,6 +452,7 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
         co_return true;
       }
       metrics.record_upstream_error(chosen, UpstreamErrorKind::Connect);
+      worker_.record_outcome(ep, true);
     }
     co_return false;
   };
@@ -542,6 +543,8 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
     const bool resendable = !body_expected && idempotent(req.method()) && nothing_came_back &&
                             sent.error != beast::error::timeout && (reused || connects_left > 0);
     drop_upstream();
+    // A pooled connection the upstream had closed says nothing about the endpoint's health.
+    if (!reused || !nothing_came_back) worker_.record_outcome(*endpoint, true);
     if (resendable) {
       if (!reused) metrics.record_upstream_error(chosen, UpstreamErrorKind::Reset);
       continue;
@@ -557,6 +560,7 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
   // Response header rewrite and framing for this client.
   auto& res = response->get();
   const int status = res.result_int();
+  worker_.record_outcome(*endpoint, status >= 500);
   if (status == 101) {
     drop_upstream();
     metrics.record_upstream_error(chosen, UpstreamErrorKind::Reset);

@@ -66,6 +66,7 @@ std::shared_ptr<const RoutingSnapshot> build_snapshot(const config::Config& cfg,
   snap->limits = cfg.limits;
   snap->max_endpoint_id = registry.max_id();
   if (tls) snap->listener_tls = tls->listeners;
+  if (cfg.health && cfg.health->max_ejected_percent > 0) snap->ejection_threshold = cfg.health->unhealthy_threshold;
   return snap;
 }
 

@@ -44,6 +44,8 @@ struct RoutingSnapshot {
   /// TLS context per listener index (null: plain). Here rather than in the worker so that a SIGHUP's
   /// new certificate reaches every worker with the same atomic publication as the rest.
   std::vector<TlsContextPtr> listener_tls;
+  /// Failed requests in a row after which a worker reports an endpoint for passive ejection; 0: off.
+  unsigned ejection_threshold = 0;
 
   const std::vector<UpstreamEndpoint>& set(SetKind k) const { return sets[static_cast<std::size_t>(k)]; }
 };

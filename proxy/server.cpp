@@ -11,6 +11,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 
+#include "config/duration.hpp"
 #include "proxy/log.hpp"
 #include "proxy/metrics_exporter.hpp"
 #include "proxy/resolve.hpp"
@@ -111,12 +112,17 @@ std::optional<StartupError> Server::start() {
   }
   health_ = std::make_unique<HealthChecker>(io_, [this] { publish(); });
   health_->configure(config_.health, config_.endpoints, tls_.endpoints);
+  configure_ejection();
   std::vector<std::string> problems;
   snapshot_ = build_snapshot(config_, control_->current(), registry_, problems, is_healthy(), &tls_);
   for (const auto& p : problems) log_line(src + ": endpoints: " + p);
 
   unsigned threads = config_.threads ? config_.threads : std::max(1u, std::thread::hardware_concurrency());
-  for (unsigned i = 0; i < threads; ++i) workers_.push_back(std::make_unique<Worker>(snapshot_, open_connections_));
+  auto report_streak = [this](const std::string& endpoint) {
+    asio::post(io_, [this, endpoint] { on_failure_streak(endpoint); });
+  };
+  for (unsigned i = 0; i < threads; ++i)
+    workers_.push_back(std::make_unique<Worker>(snapshot_, open_connections_, report_streak));
   for (std::size_t li = 0; li < config_.listen.size(); ++li) {
     const auto& hp = config_.listen[li].address;
     std::string field = "listen[" + std::to_string(li) + "].address";
@@ -171,7 +177,49 @@ int Server::run() {
 }
 
 std::function<bool(const std::string&)> Server::is_healthy() const {
-  return [this](const std::string& address) { return health_->healthy(address); };
+  return [this](const std::string& address) { return health_->healthy(address) && !ejection_.ejected(address); };
+}
+
+void Server::configure_ejection() {
+  if (config_.health) ejection_.configure(config_.health->ejection_time, config_.health->max_ejected_percent);
+  std::vector<std::string> names;
+  // Without health settings nothing is ejected, and whoever was ejected comes back at once.
+  if (config_.health)
+    for (const auto& ep : config_.endpoints) names.push_back(ep.address.to_string());
+  ejection_.retain(names);
+  schedule_ejection_expiry();
+}
+
+void Server::on_failure_streak(const std::string& endpoint) {
+  if (draining_ || !config_.health) return;
+  for (const auto& set : snapshot_->sets) {
+    std::vector<std::string> members;
+    for (const auto& ep : set) members.push_back(ep.name);
+    if (std::find(members.begin(), members.end(), endpoint) == members.end()) continue;
+    auto length = ejection_.report_failures(endpoint, members, PassiveEjection::Clock::now());
+    if (!length) return;
+    log_line("endpoint " + endpoint + " ejected for " + config::format_duration(*length) + " after " +
+             std::to_string(config_.health->unhealthy_threshold) + " failed requests in a row");
+    publish();
+    schedule_ejection_expiry();
+    return;
+  }
+}
+
+void Server::schedule_ejection_expiry() {
+  auto next = ejection_.next_expiry();
+  if (!next) {
+    ejection_timer_.cancel();
+    return;
+  }
+  ejection_timer_.expires_at(*next);
+  ejection_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    auto back = ejection_.expire(PassiveEjection::Clock::now());
+    for (const auto& name : back) log_line("endpoint " + name + " returns after its ejection");
+    if (!back.empty()) publish();
+    schedule_ejection_expiry();
+  });
 }
 
 void Server::publish() {
@@ -186,7 +234,7 @@ weights::ServiceView Server::service_view() const {
   view.service_selector = config_.service.selector;
   for (const auto& ep : config_.endpoints) {
     std::string name = ep.address.to_string();
-    bool healthy = health_->healthy(name);
+    bool healthy = health_->healthy(name) && !ejection_.ejected(name);
     view.endpoints.push_back({std::move(name), ep.labels, healthy});
   }
   return view;
@@ -294,6 +342,7 @@ void Server::reload() {
   api_->set_token(token);
   control_->set_history_limit(config_.history_limit);
   health_->configure(config_.health, config_.endpoints, tls_.endpoints);
+  configure_ejection();
   publish();
   log_line("reloaded " + config_path_ + ": " + std::to_string(config_.endpoints.size()) + " endpoint(s)");
 }
@@ -301,6 +350,7 @@ void Server::reload() {
 void Server::begin_drain() {
   draining_ = true;
   health_->stop();
+  ejection_timer_.cancel();
   for (auto& w : workers_) w->drain();
   drain_deadline_.expires_after(config_.timeouts.drain);
   drain_deadline_.async_wait([this](boost::system::error_code ec) {

@@ -13,6 +13,7 @@
 #include "config/config.hpp"
 #include "proxy/control_server.hpp"
 #include "proxy/health_checker.hpp"
+#include "proxy/passive_ejection.hpp"
 #include "proxy/routing_snapshot.hpp"
 #include "proxy/worker.hpp"
 #include "weights/control_api.hpp"
@@ -49,6 +50,9 @@ class Server {
   weights::ServiceView service_view() const;
   void publish();
   std::function<bool(const std::string&)> is_healthy() const;
+  void on_failure_streak(const std::string& endpoint);
+  void configure_ejection();
+  void schedule_ejection_expiry();
   void wait_signals();
   void reload();
   void begin_drain();
@@ -66,6 +70,8 @@ class Server {
   std::unique_ptr<ControlServer> control_server_;
   std::unique_ptr<HealthChecker> health_;
   TlsSetup tls_;  ///< the contexts loaded for config_
+  PassiveEjection ejection_;
+  boost::asio::steady_timer ejection_timer_{io_};
   // Before workers_: a worker's destruction ends its unfinished sessions, which count themselves out here.
   std::atomic<std::int64_t> open_connections_{0};
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -19,8 +19,28 @@ constexpr auto kSweepInterval = std::chrono::seconds(5);
 constexpr auto kAcceptBackoff = std::chrono::milliseconds(50);
 }  // namespace
 
-Worker::Worker(std::shared_ptr<const RoutingSnapshot> initial, std::atomic<std::int64_t>& open_connections)
-    : snapshot_(std::move(initial)), open_connections_(open_connections) {}
+Worker::Worker(std::shared_ptr<const RoutingSnapshot> initial, std::atomic<std::int64_t>& open_connections,
+               std::function<void(const std::string&)> on_failure_streak)
+    : snapshot_(std::move(initial)),
+      open_connections_(open_connections),
+      on_failure_streak_(std::move(on_failure_streak)) {}
+
+void Worker::record_outcome(const UpstreamEndpoint& endpoint, bool failed) {
+  const unsigned threshold = snapshot_->ejection_threshold;
+  if (threshold == 0) return;
+  if (endpoint.id >= failure_streaks_.size()) {
+    if (!failed) return;
+    failure_streaks_.resize(std::max(endpoint.id, snapshot_->max_endpoint_id) + 1);  // once per new endpoint, not per request
+  }
+  auto& streak = failure_streaks_[endpoint.id];
+  if (!failed) {
+    streak = 0;
+    return;
+  }
+  if (++streak < threshold) return;
+  streak = 0;
+  if (on_failure_streak_) on_failure_streak_(endpoint.name);
+}
 
 Worker::~Worker() {
   if (thread_.joinable()) {

@@ -32,7 +32,10 @@ class Worker {
  public:
   /// `open_connections` is shared by every worker: client connections of the whole process, checked
   /// against limits.max_connections when a connection is accepted (never on the request path).
-  Worker(std::shared_ptr<const RoutingSnapshot> initial, std::atomic<std::int64_t>& open_connections);
+  /// `on_failure_streak` runs on this worker's thread with an endpoint's name when its requests failed
+  /// snapshot().ejection_threshold times in a row here (it posts to the main thread).
+  Worker(std::shared_ptr<const RoutingSnapshot> initial, std::atomic<std::int64_t>& open_connections,
+         std::function<void(const std::string&)> on_failure_streak = {});
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -65,6 +68,9 @@ class Worker {
   /// Round-robin position per set.
   std::uint32_t next_index(SetKind set) { return rr_[static_cast<std::size_t>(set)]++; }
   void add_session(ClientSession& s);
+  /// Worker thread: how a request to `endpoint` went, for passive ejection. A failure is a connect
+  /// failure, a reset or timeout before the response, or a 5xx answer.
+  void record_outcome(const UpstreamEndpoint& endpoint, bool failed);
   /// Worker thread: a client connection ended.
   void connection_closed() { open_connections_.fetch_sub(1, std::memory_order_relaxed); }
 
@@ -85,6 +91,8 @@ class Worker {
   UpstreamPool pool_{metrics_};
   std::array<std::uint32_t, 2> rr_{};
   std::atomic<std::int64_t>& open_connections_;
+  std::function<void(const std::string&)> on_failure_streak_;
+  std::vector<std::uint16_t> failure_streaks_;  ///< by endpoint id
   bool draining_ = false;
   boost::asio::steady_timer sweep_timer_{io_};
   boost::intrusive::list<ClientSession, boost::intrusive::base_hook<SessionHook>,

@@ -134,6 +134,10 @@ ClientSession::ClientSession(Worker& worker, asio::ip::tcp::socket socket, TlsCo
   // a body would move in 512-byte reads and writes.
   client_buffer_.reserve(kReadChunk);
   upstream_buffer_.reserve(kRelayBufferSize);
+  // Beast's parser has no limit of its own for chunk-size lines and trailer sections: it keeps
+  // reading until they end. The buffer's maximum is that limit (a read past it fails as
+  // buffer_overflow), for responses at the response header limit.
+  upstream_buffer_.max_size(kMaxResponseHeader + kRelayBufferSize);
   error_code ec;
   auto remote = client_.socket().remote_endpoint(ec);
   client_ip_ = ec ? "unknown" : remote.address().to_string();
@@ -255,6 +259,9 @@ asio::awaitable<ClientSession::HeadResult> ClientSession::read_head(std::size_t&
   const auto snap = worker_.snapshot();
   const std::size_t limit = snap->limits.max_header_bytes;
   const auto client_header = snap->timeouts.client_header;
+  // The same bound applies to a request's chunk-size lines and trailer section (see the constructor):
+  // what is not parsed yet never exceeds the header limit plus one read.
+  client_buffer_.max_size(std::max<std::size_t>(limit, client_buffer_.size()) + kReadChunk);
   // Between requests the idle timeout applies; once a request has begun (or on a new connection) the
   // whole header section must arrive within client_header. Our own timer, not the stream's expiry:
   // the stream closes the socket when its deadline passes, and the 408 must still be written.
@@ -489,6 +496,8 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
       if (sent.error == http::error::body_limit) co_return co_await fail(413, "request body too large", false, chosen);
       // A body that breaks its own framing (a bad chunk size, say) is the client's error; a client that
       // went away or stalled gets nothing more.
+      if (sent.error == http::error::buffer_overflow)
+        co_return co_await fail(431, "chunk header or trailer section too large", false, chosen);
       if (is_framing_error(sent.error)) co_return co_await fail(400, "malformed request body", false, chosen);
       co_return Outcome::Abort;
     }

@@ -175,6 +175,23 @@ class RejectTest(IntegrationTest):
         self.assert_rejected(post(b"Transfer-Encoding: chunked\r\n", b"5\r\nhelloXX0\r\n\r\n"), 400,
                              "chunk data without CRLF")
 
+    def test_trailer_section_or_chunk_line_over_the_header_limit_is_431(self):
+        # Beast would buffer either without bound; canaryd bounds both by limits.max_header_bytes.
+        self.assert_rejected(post(b"Transfer-Encoding: chunked\r\n",
+                                  b"3\r\nabc\r\n0\r\n" + b"X-Trailer: " + b"t" * 20000 + b"\r\n\r\n"), 431,
+                             "a 20 kB trailer section")
+        self.assert_rejected(post(b"Transfer-Encoding: chunked\r\n",
+                                  b"3;ext=" + b"e" * 20000 + b"\r\nabc\r\n0\r\n\r\n"), 431,
+                             "a 20 kB chunk extension")
+
+    def test_trailer_section_within_the_limit_passes(self):
+        c = self.raw(self.d.listen)
+        c.send(post(b"Transfer-Encoding: chunked\r\n",
+                    b"3\r\nabc\r\n0\r\n" + b"X-Trailer: " + b"t" * 2000 + b"\r\n\r\n"))
+        self.assertEqual(c.read_response().status, 200)
+        c.send(GET_HEAD + b"\r\n")
+        self.assertEqual(c.read_response().status, 200, "the connection was not usable after the trailer")
+
 
 class ChunkedLimitTest(IntegrationTest):
     def test_chunked_body_over_the_limit_is_413(self):

@@ -50,12 +50,13 @@ struct ControlServer::State : std::enable_shared_from_this<ControlServer::State>
         socket.close(ignored);
         continue;
       }
+      // Counted here, not when serve() starts: co_spawn runs it later, after more accepts perhaps.
+      ++connections;
       asio::co_spawn(acceptor.get_executor(), serve(self, std::move(socket)), asio::detached);
     }
   }
 
   static asio::awaitable<void> serve(std::shared_ptr<State> self, tcp::socket socket) {
-    ++self->connections;
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     for (;;) {

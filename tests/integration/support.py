@@ -542,15 +542,23 @@ def _yaml_map(d):
                            for k, v in d.items()) + "}"
 
 
+def _yaml_tls(tls):
+    """A `tls:` flow map; every value JSON-quoted (valid YAML), so paths and names pass as they are."""
+    return "{" + ", ".join("%s: %s" % (k, json.dumps(v)) for k, v in tls.items()) + "}"
+
+
 class Canaryd:
     """Writes a canaryd YAML config, starts the process and stops it by pid.
-    endpoints: list of (port-or-"host:port", version-string-or-labels-dict)."""
+    endpoints: list of (port-or-"host:port", version-string-or-labels-dict[, tls-dict]).
+    listen_tls: a dict {cert, key} for listen[0]; extra_listen: more listeners as (port, tls-dict-or-None)."""
 
     def __init__(self, workdir, name, endpoints, *, stable={"version": "v1"}, canary={"version": "v2"},
                  selector={"name": "nginx"}, canary_weight=0, threads=THREADS, token=None, history_limit=None,
                  timeouts=None, limits=None, routing=None, extra="", state_file=None, listen_port=None,
-                 control_port=None):
+                 control_port=None, listen_tls=None, extra_listen=()):
         self.workdir = workdir
+        self.listen_tls = listen_tls
+        self.extra_listen = list(extra_listen)
         self.name = name
         self.bin = os.path.join(BIN_DIR, "canaryd")
         self.ctl_bin = os.path.join(BIN_DIR, "canaryctl")
@@ -575,20 +583,28 @@ class Canaryd:
 
     def config_text(self, **changes):
         p = dict(self.params, **changes)
-        lines = ["listen:", "  - address: %s:%d" % (LOOPBACK, self.listen),
-                 "threads: %d" % p["threads"], "control:", "  address: %s:%d" % (LOOPBACK, self.control)]
+        lines = ["listen:", "  - address: %s:%d" % (LOOPBACK, self.listen)]
+        if self.listen_tls is not None:
+            lines.append("    tls: %s" % _yaml_tls(self.listen_tls))
+        for port, tls in self.extra_listen:
+            lines.append("  - address: %s:%d" % (LOOPBACK, port))
+            if tls is not None:
+                lines.append("    tls: %s" % _yaml_tls(tls))
+        lines += ["threads: %d" % p["threads"], "control:", "  address: %s:%d" % (LOOPBACK, self.control)]
         if self.token_file:
             lines.append("  token_file: %s" % self.token_file)
         lines.append("state_file: %s" % self.state_file)
         if p["history_limit"] is not None:
             lines.append("history_limit: %d" % p["history_limit"])
         lines.append("endpoints:")
-        for addr, labels in p["endpoints"]:
+        for ep in p["endpoints"]:
+            addr, labels = ep[0], ep[1]
             if isinstance(addr, int):
                 addr = "%s:%d" % (LOOPBACK, addr)
             if isinstance(labels, str):
                 labels = {"name": "nginx", "version": labels}
-            lines.append("  - {address: '%s', labels: %s}" % (addr, _yaml_selector(labels)))
+            tls = ", tls: %s" % _yaml_tls(ep[2]) if len(ep) > 2 and ep[2] is not None else ""
+            lines.append("  - {address: '%s', labels: %s%s}" % (addr, _yaml_selector(labels), tls))
         lines.append("service:")
         lines.append("  selector: %s" % _yaml_selector(p["selector"]))
         lines.append("  stable: %s" % _yaml_selector(p["stable"]))

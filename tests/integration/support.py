@@ -12,6 +12,7 @@ import argparse
 import hashlib
 import http.client
 import json
+import mmap
 import os
 import random
 import re
@@ -728,8 +729,8 @@ class Canaryd:
 
     def check_config(self, path=None):
         """Runs `canaryd -t -c FILE`; returns the CompletedProcess."""
-        return subprocess.run([self.bin, "-t", "-c", path or self.config], capture_output=True, text=True,
-                              timeout=20)
+        return checked_for_sanitizer_report(
+            subprocess.run([self.bin, "-t", "-c", path or self.config], capture_output=True, text=True, timeout=20))
 
     def ctl(self, *args, token=None, env=None, url=True):
         e = dict(os.environ)
@@ -746,12 +747,12 @@ class Canaryd:
 def run_ctl(args, env=None):
     p = subprocess.run([os.path.join(BIN_DIR, "canaryctl")] + list(args), env=env, capture_output=True, text=True,
                        timeout=30)
-    return p
+    return checked_for_sanitizer_report(p)
 
 
 def run_canaryd(args, timeout=20):
-    return subprocess.run([os.path.join(BIN_DIR, "canaryd")] + list(args), capture_output=True, text=True,
-                          timeout=timeout)
+    return checked_for_sanitizer_report(
+        subprocess.run([os.path.join(BIN_DIR, "canaryd")] + list(args), capture_output=True, text=True, timeout=timeout))
 
 
 # ---------------------------------------------------------------- HTTP clients
@@ -1029,6 +1030,74 @@ class Metrics:
         return bool(self.find(name, **labels))
 
 
+# ---------------------------------------------------------------- sanitizer builds
+#
+# The suite also runs against sanitizer builds (scripts/dev: ASan+UBSan for everything, TSan for the threaded
+# parts). A sanitizer report in a process's stderr fails the test that was running: ASan and UBSan abort
+# the process (which a test may not notice, e.g. at a stop it does not check), TSan only reports and goes
+# on, and LeakSanitizer reports at a clean exit.
+
+SANITIZER_REPORT = re.compile(r"^.*(ERROR: AddressSanitizer|ERROR: LeakSanitizer|WARNING: ThreadSanitizer|"
+                              r"ERROR: ThreadSanitizer|FATAL: ThreadSanitizer|:\d+:\d+: runtime error: ).*$", re.M)
+_log_offsets = {}       # stderr log path -> bytes already scanned
+_sanitizers = None
+
+
+def sanitizer_report(text):
+    """The first sanitizer report in a process's output (with what follows it, cut), or None."""
+    if isinstance(text, bytes):
+        text = text.decode(errors="replace")
+    m = SANITIZER_REPORT.search(text or "")
+    return text[m.start():m.start() + 6000] if m else None
+
+
+def new_sanitizer_reports(root):
+    """Sanitizer reports in the canaryd stderr logs (*.stderr.log) under root, in what was written to
+    them since the previous call. Returns a list of "path:\nreport"."""
+    reports = []
+    for dirpath, _, files in os.walk(root):
+        for name in sorted(files):
+            if not name.endswith(".stderr.log"):
+                continue
+            path = os.path.join(dirpath, name)
+            start = _log_offsets.get(path, 0)
+            try:
+                with open(path, "rb") as f:
+                    f.seek(start)
+                    data = f.read()
+            except OSError:
+                continue
+            _log_offsets[path] = start + len(data)
+            report = sanitizer_report(data)
+            if report:
+                reports.append("%s:\n%s" % (path, report))
+    return reports
+
+
+def checked_for_sanitizer_report(p):
+    """p, a CompletedProcess; AssertionError if its stderr holds a sanitizer report."""
+    report = sanitizer_report(p.stderr)
+    if report:
+        raise AssertionError("sanitizer report from %s:\n%s" % (" ".join(map(str, p.args)), report))
+    return p
+
+
+def sanitizers():
+    """The sanitizers the canaryd in BIN_DIR was built with: a set of "address", "thread" (empty for a
+    plain build). Only for the bounds a sanitizer changes by itself (peak RSS), never to skip a check."""
+    global _sanitizers
+    if _sanitizers is None:
+        found = set()
+        with open(os.path.join(BIN_DIR, "canaryd"), "rb") as f, \
+                mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            if m.find(b"__asan_init") >= 0:
+                found.add("address")
+            if m.find(b"__tsan_init") >= 0:
+                found.add("thread")
+        _sanitizers = found
+    return _sanitizers
+
+
 # ---------------------------------------------------------------- test base and runner
 
 
@@ -1057,10 +1126,20 @@ class IntegrationTest(unittest.TestCase):
     def tearDownClass(cls):
         if cls.nginx:
             cls.nginx.stop()
+        reports = new_sanitizer_reports(cls.work.path)
         cls.work.cleanup()
+        if reports:
+            raise AssertionError("sanitizer report in a canaryd stderr log:\n" + "\n".join(reports))
 
     def setUp(self):
         self._canaryds = []
+        # Registered first, so it runs last: after the canaryd processes of the test are stopped.
+        self.addCleanup(self._check_sanitizer_reports)
+
+    def _check_sanitizer_reports(self):
+        reports = new_sanitizer_reports(self.work.path)
+        if reports:
+            self.fail("sanitizer report in a canaryd stderr log:\n" + "\n".join(reports))
 
     def endpoints(self):
         return [(p, "v1") for p in self.v1] + [(p, "v2") for p in self.v2]

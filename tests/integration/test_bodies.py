@@ -39,6 +39,11 @@ class HugeTransferTest(IntegrationTest):
     def report_rss(self, d, what, seconds):
         hwm = d.proc_status("VmHWM")
         print("\n    %s: canaryd peak RSS (VmHWM) %.1f MiB, %.1f s" % (what, hwm / 1024.0, seconds), flush=True)
+        if support.sanitizers():
+            # A sanitizer's shadow memory and quarantine are not canaryd's: the bound holds for the release
+            # build (scripts/dev runs this test against it too); the transfer itself was checked above.
+            print("    (64 MiB bound not checked: canaryd built with %s sanitizer)" % "+".join(sorted(support.sanitizers())))
+            return
         self.assertLess(hwm, RSS_LIMIT_KIB, "%s: canaryd VmHWM %.1f MiB is over 64 MiB" % (what, hwm / 1024.0))
 
     def test_1gib_upload_intact_under_64mib_rss(self):

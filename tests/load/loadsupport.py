@@ -4,8 +4,9 @@ keep-alive load client that classifies every request it sends, and a periodic ac
 Builds on tests/integration/support.py (imported, not modified): nginx upstreams, the Canaryd process
 wrapper, API calls. Standard library only; everything on 127.0.0.1; every loop is bounded in time.
 
-Each test_*.py here is a standalone script: `python3 test_x.py --bin-dir BUILD_DIR [-k PATTERN]`.
-They are not registered with ctest (they take ~20-40 s each and load both cores); run_all.sh runs them.
+Each test_*.py here is a standalone script: `python3 test_x.py --bin-dir BUILD_DIR [-k PATTERN]`,
+registered with ctest under the label `load` (tests/CMakeLists.txt; `ctest -L load`, about 2 minutes on both
+cores); run_all.sh runs them too.
 """
 
 import collections
@@ -32,7 +33,8 @@ CANARYD_THREADS = 2                                                # 2 cores: wr
 
 
 def report(scenario, **fields):
-    """One greppable result line per scenario: `LOADRESULT scenario key=value ...`."""
+    """One greppable result line per scenario: `LOADRESULT scenario key=value ...`; every scenario's line
+    has requests=, errors= and result=PASS|FAIL (scripts/dev prints those three)."""
     parts = " ".join("%s=%s" % (k, v) for k, v in fields.items())
     line = "LOADRESULT %s %s" % (scenario, parts)
     print("\n" + line, flush=True)
@@ -452,7 +454,7 @@ class LoadTest(support.IntegrationTest):
             m5 = int(m.value("canaryd_requests_total", code="5xx"))
         except Exception:  # noqa: BLE001 - the proxy may be gone; that shows as an error elsewhere
             pass
-        fields = dict(requests=result.requests, rps="%.0f" % result.rps, non2xx=result.non2xx,
+        fields = dict(requests=result.requests, errors=result.errors, rps="%.0f" % result.rps, non2xx=result.non2xx,
                       socket_errors=result.socket_errors, connect=result.connect, read=result.read,
                       write=result.write, timeout=result.timeout, codes=dict(result.codes) or "{}",
                       canaryd_5xx_metric=m5)

@@ -119,8 +119,9 @@ class Kill9DuringChanges(LoadTest):
             except (AssertionError, RuntimeError) as e:
                 problems.append("final start failed: %s" % e)
         leftovers = glob.glob(d.state_file + ".tmp*")
-        report("6-kill9-state", rounds=len(rounds), changes_acked=total_acked, changes_not_200=total_non200,
-               errors=len(problems), final_revision=final and final["revision"],
+        # requests: the API calls that got an answer (the one in flight at each kill gets none).
+        report("6-kill9-state", requests=total_acked + total_non200, rounds=len(rounds), changes_acked=total_acked,
+               changes_not_200=total_non200, errors=len(problems), final_revision=final and final["revision"],
                final_weight=final and final["canary_weight"], leftover_tmp_files=len(leftovers),
                result="PASS" if not problems and len(rounds) == ROUNDS else "FAIL")
         for p in problems:

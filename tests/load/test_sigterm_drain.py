@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Load scenario 4: SIGTERM while under load.
 
-Load: 12 Python keep-alive clients sending GETs back to back (stable set: nginx), 8 idle keep-alive
-connections (one request each, then quiet), and 4 slow requests in flight (X-Canary: always to a canary
-upstream that answers after 3 s) when SIGTERM arrives. wrk is not used: once the proxy stops accepting,
-new connections fail by design, so its totals would mean nothing.
+Load: 64 connections -- 52 Python keep-alive clients sending GETs back to back (stable set: nginx), 8 idle
+keep-alive connections (one request each, then quiet), and 4 slow requests in flight (X-Canary: always to a
+canary upstream that answers after 3 s) when SIGTERM arrives, 14 s into the load, so that the load, the
+drain and the exit fit in the 20 s of the other scenarios (CANARYD_LOAD_SECONDS). wrk is not used: once the
+proxy stops accepting, new connections fail by design, so its totals would mean nothing.
 
 Pass:
   - every request SENT before the signal got a complete 2xx response (keep-alive, or with
@@ -34,10 +35,10 @@ from loadsupport import LOOPBACK, LoadClient, LoadTest, Outcome, report  # noqa:
 
 DRAIN_SECONDS = 10
 SLOW_SECONDS = 3.0
-LOAD_BEFORE_SIGNAL = 6.0
-BUSY_CLIENTS = 12
+LOAD_BEFORE_SIGNAL = max(6.0, loadsupport.LOAD_SECONDS - 6.0)
 IDLE_CONNECTIONS = 8
 SLOW_REQUESTS = 4
+BUSY_CLIENTS = loadsupport.LOAD_CONNECTIONS - IDLE_CONNECTIONS - SLOW_REQUESTS     # 52: 64 connections in all
 
 
 def slow_request(port, out, index):

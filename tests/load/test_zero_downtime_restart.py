@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Load scenario 5: zero-downtime restart.
 
-canaryd A serves; 16 Python keep-alive clients send GETs back to back (reconnecting after a clean
-close). canaryd B starts with the same config on the same listen port (SO_REUSEPORT), its own control
+canaryd A serves; 64 Python keep-alive clients (64 connections) send GETs back to back (reconnecting
+after a clean close). canaryd B starts with the same config on the same listen port (SO_REUSEPORT), its own control
 port and a copy of A's state file; once B answers /readyz, A gets SIGTERM. The load runs on for the
 rest of the 20 s.
 
@@ -27,7 +27,7 @@ import support  # noqa: E402
 from loadsupport import LoadClient, LoadTest, Outcome, report  # noqa: E402
 
 DRAIN_SECONDS = 10
-CLIENTS = 16
+CLIENTS = loadsupport.LOAD_CONNECTIONS     # 64
 START_B_AT = 5.0
 
 

@@ -42,6 +42,7 @@ struct Endpoint {
   HostPort address;
   Labels labels;
   std::optional<EndpointTls> tls;  ///< absent: plain HTTP
+  std::string pod;                 ///< the pod's name when found by discovery; empty when configured
 };
 
 struct Service {

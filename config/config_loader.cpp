@@ -461,7 +461,7 @@ class Loader {
         continue;
       }
       if (!address || !labels || !tls_ok) continue;  // reported by the readers
-      Endpoint endpoint{*address, std::move(*labels), std::move(tls)};
+      Endpoint endpoint{*address, std::move(*labels), std::move(tls), ""};
       const auto [it, inserted] = seen.emplace(address_identity(endpoint.address), i);
       if (!inserted) {
         diags_.add(detail::child_path(item, "address"), "duplicate of " + detail::item_path(path, it->second) +

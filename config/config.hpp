@@ -43,6 +43,7 @@ struct Endpoint {
   Labels labels;
   std::optional<EndpointTls> tls;  ///< absent: plain HTTP
   std::string pod;                 ///< the pod's name when found by discovery; empty when configured
+  bool operator==(const Endpoint&) const = default;
 };
 
 struct Service {

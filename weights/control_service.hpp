@@ -19,6 +19,7 @@ struct EndpointStatus {
   std::string address;
   config::Labels labels;
   bool healthy = true;
+  std::string pod;  ///< the pod's name when found by Kubernetes discovery
 };
 
 /// What the proxy knows now about the service: its selector and every endpoint with its health.

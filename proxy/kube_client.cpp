@@ -183,11 +183,13 @@ asio::awaitable<KubeResponse> KubeClient::stream_lines(std::string target, std::
   KubeResponse out;
   auto stream = co_await connect(connect_timeout, out.error);
   if (!stream) co_return out;
-  streams_.push_back(stream.get());
+  streams_->push_back(stream.get());
   struct Unregister {
-    std::vector<FlexStream*>& list;
+    std::weak_ptr<std::vector<FlexStream*>> list;
     FlexStream* s;
-    ~Unregister() { std::erase(list, s); }
+    ~Unregister() {
+      if (auto l = list.lock()) std::erase(*l, s);
+    }
   } unregister{streams_, stream.get()};
 
   http::request<http::empty_body> req{http::verb::get, base_path_ + target, 11};
@@ -272,7 +274,7 @@ std::unique_ptr<KubeClient> make_kube_client(const config::KubernetesDiscovery& 
 }
 
 void KubeClient::close_streams() {
-  for (auto* s : streams_) {
+  for (auto* s : *streams_) {
     error_code ignored;
     s->socket().close(ignored);
   }

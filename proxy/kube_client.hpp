@@ -73,7 +73,9 @@ class KubeClient {
   std::string token_;
   std::string token_file_;
   std::optional<std::filesystem::file_time_type> token_mtime_;
-  std::vector<FlexStream*> streams_;
+  /// Open streams, for close_streams(). Shared so that a stream's coroutine frame, destroyed with the
+  /// io_context after this client, does not touch a destroyed client.
+  std::shared_ptr<std::vector<FlexStream*>> streams_ = std::make_shared<std::vector<FlexStream*>>();
 };
 
 /// The client discovery uses: from `kubeconfig` when set, else in-cluster (with `api_server` instead of

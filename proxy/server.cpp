@@ -72,24 +72,50 @@ Server::~Server() {
 std::optional<StartupError> Server::start() {
   const std::string& src = config_.source;
 
-  // Routing state: the state file wins over the config's initial selectors and weight.
-  weights::StateStore store(config_.state_file);
-  if (auto n = store.remove_stale_temporaries())
-    log_line("removed " + std::to_string(n) + " temporary file(s) left beside " + config_.state_file + " by a crash");
-  auto loaded = store.load(config_.history_limit);
+  // Routing state: the stored one wins over the config's initial selectors and weight.
+  std::unique_ptr<weights::StateBackend> backend;
+  const bool shared = !config_.state_configmap.empty();
+  const std::string state_field = shared ? "state.kubernetes_configmap" : "state_file";
+  const std::string state_name = shared ? config_.discovery->namespace_name + "/" + config_.state_configmap
+                                        : config_.state_file;
+  if (shared) {
+    std::string error;
+    auto client = make_kube_client(*config_.discovery, error);
+    if (!client) return StartupError{src + ": discovery.kubernetes: " + error};
+    auto cm = std::make_unique<ConfigMapStateBackend>(std::move(client), config_.discovery->namespace_name,
+                                                      config_.state_configmap);
+    configmap_ = cm.get();
+    backend = std::move(cm);
+  } else {
+    weights::StateStore store(config_.state_file);
+    if (auto n = store.remove_stale_temporaries())
+      log_line("removed " + std::to_string(n) + " temporary file(s) left beside " + config_.state_file + " by a crash");
+    backend = std::make_unique<weights::FileStateBackend>(std::move(store));
+  }
+  auto loaded = backend->load(config_.history_limit);
   std::optional<weights::RoutingHistory> history;
+  if (loaded.kind == weights::StateStore::Loaded::Kind::Missing) {
+    // First start: the config's initial state. Another replica may create it at the same moment; then
+    // its state is the one in force.
+    history.emplace(initial_state(config_), config_.history_limit);
+    std::string error;
+    const auto saved = backend->save(*history, error);
+    if (saved == weights::StateBackend::SaveResult::Failed) return StartupError{src + ": " + state_field + ": " + error};
+    if (saved == weights::StateBackend::SaveResult::Conflict) {
+      history.reset();
+      loaded = backend->load(config_.history_limit);
+    }
+  }
   if (loaded.kind == weights::StateStore::Loaded::Kind::Corrupt)
-    return StartupError{src + ": state_file: " + loaded.error};
-  if (loaded.kind == weights::StateStore::Loaded::Kind::Ok) {
+    return StartupError{src + ": " + state_field + ": " + loaded.error};
+  if (!history) {
+    if (loaded.kind != weights::StateStore::Loaded::Kind::Ok)
+      return StartupError{src + ": " + state_field + ": " + state_name + ": created by another replica, then gone"};
     history = std::move(loaded.history);
     const auto& cur = history->current();
     if (cur.canary && !weights::sets_disjoint(config_.service.selector, cur.stable, *cur.canary))
-      return StartupError{src + ": state_file: " + config_.state_file +
+      return StartupError{src + ": " + state_field + ": " + state_name +
                           ": its stable and canary sets overlap under service.selector"};
-  } else {
-    history.emplace(initial_state(config_), config_.history_limit);
-    std::string error;
-    if (!store.save(*history, error)) return StartupError{src + ": state_file: " + error};
   }
 
   std::string token;
@@ -100,7 +126,7 @@ std::optional<StartupError> Server::start() {
     token = *t;
   }
 
-  control_ = std::make_unique<weights::ControlService>(std::move(*history), std::move(store));
+  control_ = std::make_unique<weights::ControlService>(std::move(*history), std::move(backend));
   control_->set_on_change([this](const weights::RoutingState&) { publish(); });
   api_ = std::make_unique<weights::ControlApi>(*control_, token, [this] { return service_view(); });
 
@@ -169,6 +195,14 @@ std::optional<StartupError> Server::start() {
   workers_running_ = static_cast<unsigned>(workers_.size());
   for (auto& w : workers_) w->start([this] { asio::post(io_, [this] { worker_finished(); }); });
   if (discovery_) discovery_->start();
+  if (configmap_) {
+    std::string error;
+    auto client = make_kube_client(*config_.discovery, error);
+    if (!client) return StartupError{src + ": discovery.kubernetes: " + error};
+    state_watch_ = std::make_unique<ConfigMapStateWatch>(io_, std::move(client), config_.discovery->namespace_name,
+                                                         *configmap_, *control_);
+    state_watch_->start();
+  }
 
   std::string where;
   for (const auto& b : bound_) where += (where.empty() ? "" : ", ") + b.address().to_string() + ":" + std::to_string(b.port());
@@ -387,6 +421,7 @@ void Server::begin_drain() {
   draining_ = true;
   health_->stop();
   if (discovery_) discovery_->stop();
+  if (state_watch_) state_watch_->stop();
   ejection_timer_.cancel();
   for (auto& w : workers_) w->drain();
   drain_deadline_.expires_after(config_.timeouts.drain);

@@ -13,6 +13,7 @@
 #include "config/config.hpp"
 #include "proxy/control_server.hpp"
 #include "proxy/health_checker.hpp"
+#include "proxy/configmap_state_watch.hpp"
 #include "proxy/kube_discovery.hpp"
 #include "proxy/passive_ejection.hpp"
 #include "proxy/routing_snapshot.hpp"
@@ -74,6 +75,8 @@ class Server {
   TlsSetup tls_;  ///< the contexts loaded for config_
   PassiveEjection ejection_;
   std::unique_ptr<KubeDiscovery> discovery_;
+  ConfigMapStateBackend* configmap_ = nullptr;  ///< owned by control_, when the state is shared
+  std::unique_ptr<ConfigMapStateWatch> state_watch_;
   boost::asio::steady_timer ejection_timer_{io_};
   // Before workers_: a worker's destruction ends its unfinished sessions, which count themselves out here.
   std::atomic<std::int64_t> open_connections_{0};

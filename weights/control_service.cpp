@@ -74,7 +74,9 @@ bool ControlService::set_history_limit(unsigned limit, std::string& error) {
 void ControlService::adopt(RoutingHistory history) {
   {
     std::lock_guard lock(mutex_);
-    if (history == history_) return;
+    // Revision numbers grow with every write to the shared store and each is written once, so a lower
+    // or equal one is a late event of what we already hold (or built on).
+    if (history.current().revision <= history_.current().revision) return;
     history_ = std::move(history);
   }
   if (on_change_) on_change_(current());

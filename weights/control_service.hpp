@@ -56,7 +56,7 @@ class ControlService {
   bool set_history_limit(unsigned limit, std::string& error);
 
   /// Another replica's history, as the shared store now holds it (a watch saw it): it becomes current
-  /// and `on_change` runs, unless it is what we hold already. Main thread.
+  /// and `on_change` runs when its revision is newer than ours (an older one is a late event). Main thread.
   void adopt(RoutingHistory history);
 
   RoutingHistory history() const;

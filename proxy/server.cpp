@@ -318,7 +318,9 @@ ControlReply Server::handle_control(const ControlRequest& req) {
   }
   if (path == "/metrics") {
     if (!read_only) return text(405, "method not allowed\n");
-    ControlReply r = text(200, render_metrics(workers_, *snapshot_));
+    DiscoveryMetrics dm;
+    if (discovery_) dm = DiscoveryMetrics{discovery_->reachable(), discovery_->lists()};
+    ControlReply r = text(200, render_metrics(workers_, *snapshot_, discovery_ ? &dm : nullptr));
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     return r;
   }

@@ -125,7 +125,7 @@ class Loader {
     if (!present.count("listen")) diags_.add("listen", "required (a list of {address: host:port})");
     if (!present.count("service")) diags_.add("service", "required (at least service.stable)");
     check_control_address();
-    if (config_.discovery && present.count("endpoints"))
+    if (config_.discovery && !config_.endpoints.empty())
       diags_.add("endpoints", "not allowed with discovery.kubernetes: the endpoints are the pods it finds");
     if (!config_.state_configmap.empty()) {
       if (present.count("state_file"))

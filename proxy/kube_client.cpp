@@ -177,7 +177,8 @@ asio::awaitable<KubeResponse> KubeClient::request(http::verb method, std::string
   co_return out;
 }
 
-asio::awaitable<KubeResponse> KubeClient::stream_lines(std::string target, std::function<bool(std::string_view)> on_line,
+asio::awaitable<KubeResponse> KubeClient::stream_lines(std::string target, std::function<void(int)> on_open,
+                                                       std::function<bool(std::string_view)> on_line,
                                                        std::chrono::milliseconds connect_timeout,
                                                        std::chrono::milliseconds idle) {
   KubeResponse out;
@@ -214,6 +215,7 @@ asio::awaitable<KubeResponse> KubeClient::stream_lines(std::string target, std::
     co_return out;
   }
   out.status = parser.get().result_int();
+  if (on_open) on_open(out.status);
   char chunk[16 * 1024];
   std::string pending;
   while (!parser.is_done()) {

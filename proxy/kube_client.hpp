@@ -41,10 +41,11 @@ class KubeClient {
   boost::asio::awaitable<KubeResponse> request(boost::beast::http::verb method, std::string target, std::string body,
                                                std::chrono::milliseconds timeout);
 
-  /// A streaming GET (a watch): `on_line` gets every newline-terminated line of a 200 answer as it
-  /// arrives and returns false to stop. Returns when the stream ends, fails, stops, or goes silent for
-  /// `idle`. A non-200 answer is returned whole, like request().
-  boost::asio::awaitable<KubeResponse> stream_lines(std::string target, std::function<bool(std::string_view)> on_line,
+  /// A streaming GET (a watch): `on_open` gets the status once the header has arrived, `on_line`
+  /// every newline-terminated line of a 200 answer as it arrives (false stops). Returns when the
+  /// stream ends, fails, stops, or goes silent for `idle`. A non-200 answer is returned whole.
+  boost::asio::awaitable<KubeResponse> stream_lines(std::string target, std::function<void(int)> on_open,
+                                                    std::function<bool(std::string_view)> on_line,
                                                     std::chrono::milliseconds connect_timeout,
                                                     std::chrono::milliseconds idle);
 

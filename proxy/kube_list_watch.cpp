@@ -78,6 +78,12 @@ asio::awaitable<void> KubeListWatch::run(std::uint64_t generation, std::string p
     bool invalid = false;
     KubeResponse r = co_await client_.stream_lines(
         watch,
+        [&](int status) {
+          if (status == 200 && live()) {
+            backoff = kMinBackoff;
+            set_reachable(true, "");
+          }
+        },
         [&](std::string_view line) {
           if (!live()) return false;
           boost::system::error_code ec;

@@ -14,18 +14,20 @@ ConfigMapStateWatch::ConfigMapStateWatch(boost::asio::io_context& io, std::uniqu
       control_(control),
       watch_(io, *client_, "ConfigMap " + ns_ + "/" + backend.name(),
              KubeListWatch::Handlers{
-                 [this](const json::value& list, std::string& error) {
-                   const json::object* o = list.if_object();
-                   const json::value* items = o ? o->if_contains("items") : nullptr;
+                 [this](const json::value& object, std::string& error) {
+                   // The ConfigMap itself (GET, so that the Role needs no `list`); null: it does not
+                   // exist yet, and the watch starts from now.
+                   resource_version_.clear();
+                   if (object.is_null()) return true;
+                   const json::object* o = object.if_object();
                    const json::value* meta = o ? o->if_contains("metadata") : nullptr;
-                   if (!items || !meta || !meta->is_object() || (!items->is_array() && !items->is_null())) {
-                     error = "not a ConfigMapList";
+                   if (!meta || !meta->is_object()) {
+                     error = "not a ConfigMap";
                      return false;
                    }
                    if (const auto* rv = meta->get_object().if_contains("resourceVersion"); rv && rv->is_string())
                      resource_version_ = rv->get_string().c_str();
-                   if (items->is_array())
-                     for (const auto& item : items->get_array()) take(item);
+                   take(object);
                    return true;
                  },
                  [this](const json::value& event, std::string& error) {
@@ -60,7 +62,8 @@ ConfigMapStateWatch::ConfigMapStateWatch(boost::asio::io_context& io, std::uniqu
                  [this] { return resource_version_; }}) {}
 
 void ConfigMapStateWatch::start() {
-  watch_.start("/api/v1/namespaces/" + ns_ + "/configmaps?fieldSelector=metadata.name%3D" + backend_.name());
+  const std::string collection = "/api/v1/namespaces/" + ns_ + "/configmaps";
+  watch_.start(collection + "?fieldSelector=metadata.name%3D" + backend_.name(), collection + "/" + backend_.name());
 }
 
 void ConfigMapStateWatch::take(const json::value& object) {

@@ -14,11 +14,11 @@ namespace http = boost::beast::http;
 KubeListWatch::KubeListWatch(asio::io_context& io, KubeClient& client, std::string what, Handlers handlers)
     : io_(io), client_(client), what_(std::move(what)), handlers_(std::move(handlers)), backoff_timer_(io) {}
 
-void KubeListWatch::start(std::string path) {
+void KubeListWatch::start(std::string path, std::string get_one) {
   stop();
   running_ = true;
   synced_ = false;
-  asio::co_spawn(io_, run(++generation_, std::move(path)), asio::detached);
+  asio::co_spawn(io_, run(++generation_, std::move(path), std::move(get_one)), asio::detached);
 }
 
 void KubeListWatch::stop() {
@@ -39,7 +39,7 @@ void KubeListWatch::set_reachable(bool reachable, const std::string& why) {
              "); keeping what is known, retrying");
 }
 
-asio::awaitable<void> KubeListWatch::run(std::uint64_t generation, std::string path) {
+asio::awaitable<void> KubeListWatch::run(std::uint64_t generation, std::string path, std::string get_one) {
   auto backoff = kMinBackoff;
   bool need_list = true;
   auto live = [&] { return running_ && generation == generation_; };
@@ -50,13 +50,13 @@ asio::awaitable<void> KubeListWatch::run(std::uint64_t generation, std::string p
   };
   while (live()) {
     if (need_list) {
-      KubeResponse r = co_await client_.request(http::verb::get, path, "", kRequestTimeout);
+      KubeResponse r = co_await client_.request(http::verb::get, get_one.empty() ? path : get_one, "", kRequestTimeout);
       if (!live()) co_return;
       std::string error;
       boost::system::error_code ec;
-      bool ok = r.ok();
+      bool ok = r.ok() || (!get_one.empty() && !r.error && r.status == 404);
       if (ok) {
-        auto doc = boost::json::parse(r.body, ec);
+        auto doc = r.status == 404 ? boost::json::value() : boost::json::parse(r.body, ec);
         ok = !ec && handlers_.on_list(doc, error);
         if (!ok) error = "a list that cannot be read: " + (ec ? ec.message() : error);
       }
@@ -72,8 +72,9 @@ asio::awaitable<void> KubeListWatch::run(std::uint64_t generation, std::string p
       set_reachable(true, "");
     }
     std::string watch = path + (path.find('?') == std::string::npos ? "?" : "&") +
-                        "watch=1&allowWatchBookmarks=true&timeoutSeconds=" + std::to_string(kWatchSeconds) +
-                        "&resourceVersion=" + handlers_.resource_version();
+                        "watch=1&allowWatchBookmarks=true&timeoutSeconds=" + std::to_string(kWatchSeconds);
+    // Without a version (nothing listed), the watch starts from now.
+    if (const std::string rv = handlers_.resource_version(); !rv.empty()) watch += "&resourceVersion=" + rv;
     bool expired = false;
     bool invalid = false;
     KubeResponse r = co_await client_.stream_lines(

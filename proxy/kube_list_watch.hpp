@@ -22,7 +22,8 @@ class KubeListWatch {
  public:
   enum class EventResult { Applied, Expired, Invalid };
   struct Handlers {
-    /// A list answer: take it whole. False, with `error`, when it cannot be read.
+    /// A list answer: take it whole (null: a 404 where `get_one` allows it). False, with `error`, when
+    /// it cannot be read.
     std::function<bool(const boost::json::value& list, std::string& error)> on_list;
     /// One watch event.
     std::function<EventResult(const boost::json::value& event, std::string& error)> on_event;
@@ -30,11 +31,13 @@ class KubeListWatch {
     std::function<std::string()> resource_version;
   };
 
-  /// `what` names the collection in logs ("pods of web"); `path` is the collection's URL path with
-  /// its query (labelSelector, fieldSelector), without watch parameters.
+  /// `what` names the collection in logs ("pods of web").
   KubeListWatch(boost::asio::io_context& io, KubeClient& client, std::string what, Handlers handlers);
 
-  void start(std::string path);
+  /// `path` is the collection's URL path with its query (labelSelector, fieldSelector), without watch
+  /// parameters. With `get_one`, the list step GETs that one object instead (so RBAC limited to one
+  /// object by resourceNames needs no `list`), and a 404 is an empty list.
+  void start(std::string path, std::string get_one = {});
   void stop();
 
   bool synced() const { return synced_; }
@@ -48,7 +51,7 @@ class KubeListWatch {
   static constexpr int kWatchSeconds = 240;
 
  private:
-  boost::asio::awaitable<void> run(std::uint64_t generation, std::string path);
+  boost::asio::awaitable<void> run(std::uint64_t generation, std::string path, std::string get_one);
   void set_reachable(bool reachable, const std::string& why);
 
   boost::asio::io_context& io_;

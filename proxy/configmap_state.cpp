@@ -1,5 +1,8 @@
 #include "proxy/configmap_state.hpp"
 
+#include <algorithm>
+#include <thread>
+
 #include <boost/json.hpp>
 
 namespace canaryd::proxy {
@@ -98,11 +101,18 @@ weights::StateBackend::SaveResult ConfigMapStateBackend::save(const weights::Rou
                                                       configmap_json(ns_, name_, "", h), kTimeout)
                           : client_->request_blocking(http::verb::put, item_path(),
                                                       configmap_json(ns_, name_, resource_version_, h), kTimeout);
-  if (r.status == 409) return SaveResult::Conflict;  // Conflict (stale version) or AlreadyExists
-  if (r.status == 404 && !create) {
-    resource_version_.clear();  // deleted meanwhile: the next attempt creates it
+  if (r.status == 409 || (r.status == 404 && !create)) {
+    // 409: a stale version or AlreadyExists; 404: deleted meanwhile, so the next attempt creates it.
+    if (r.status == 404) resource_version_.clear();
+    // Two replicas that keep conflicting would otherwise retry in lockstep, and one that writes back to
+    // back would starve the other: wait a random few milliseconds, longer with each conflict in a row
+    // (as client-go's RetryOnConflict does).
+    ++conflicts_in_a_row_;
+    std::uniform_int_distribution<int> jitter(1, 5);
+    std::this_thread::sleep_for(std::chrono::milliseconds(jitter(random_) * std::min(conflicts_in_a_row_, 8)));
     return SaveResult::Conflict;
   }
+  conflicts_in_a_row_ = 0;
   if (!r.ok()) {
     error = "ConfigMap " + ns_ + "/" + name_ + " not written: " + r.describe();
     return SaveResult::Failed;

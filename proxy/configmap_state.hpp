@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 
 #include <boost/json/value.hpp>
@@ -56,6 +57,8 @@ class ConfigMapStateBackend : public weights::StateBackend {
   std::string name_;
   std::string resource_version_;  ///< empty: the ConfigMap does not exist (as far as we know)
   std::uint64_t known_revision_ = 0;
+  int conflicts_in_a_row_ = 0;
+  std::minstd_rand random_{std::random_device{}()};
 };
 
 }  // namespace canaryd::proxy

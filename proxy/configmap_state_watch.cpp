@@ -16,17 +16,15 @@ ConfigMapStateWatch::ConfigMapStateWatch(boost::asio::io_context& io, std::uniqu
              KubeListWatch::Handlers{
                  [this](const json::value& object, std::string& error) {
                    // The ConfigMap itself (GET, so that the Role needs no `list`); null: it does not
-                   // exist yet, and the watch starts from now.
+                   // exist yet. The watch then starts from now (it first sends the object as ADDED):
+                   // an unchanged object's own resourceVersion may be older than the server's
+                   // compacted history, and a watch from it would get 410 again and again.
                    resource_version_.clear();
                    if (object.is_null()) return true;
-                   const json::object* o = object.if_object();
-                   const json::value* meta = o ? o->if_contains("metadata") : nullptr;
-                   if (!meta || !meta->is_object()) {
+                   if (!object.is_object() || !object.get_object().if_contains("metadata")) {
                      error = "not a ConfigMap";
                      return false;
                    }
-                   if (const auto* rv = meta->get_object().if_contains("resourceVersion"); rv && rv->is_string())
-                     resource_version_ = rv->get_string().c_str();
                    take(object);
                    return true;
                  },

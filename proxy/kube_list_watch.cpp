@@ -42,6 +42,7 @@ void KubeListWatch::set_reachable(bool reachable, const std::string& why) {
 asio::awaitable<void> KubeListWatch::run(std::uint64_t generation, std::string path, std::string get_one) {
   auto backoff = kMinBackoff;
   bool need_list = true;
+  int expired_in_a_row = 0;
   auto live = [&] { return running_ && generation == generation_; };
   auto wait_backoff = [&]() -> asio::awaitable<void> {
     backoff_timer_.expires_after(backoff);
@@ -105,8 +106,11 @@ asio::awaitable<void> KubeListWatch::run(std::uint64_t generation, std::string p
       log_line("kubernetes: resourceVersion " + handlers_.resource_version() + " of " + what_ +
                " expired (410 Gone); relisting");
       need_list = true;
+      // A list that keeps leading to 410 must not turn into a busy loop against the API server.
+      if (++expired_in_a_row > 1) co_await wait_backoff();
       continue;
     }
+    expired_in_a_row = 0;
     if (invalid) {
       need_list = true;
       co_await wait_backoff();

@@ -40,7 +40,7 @@ class ControlService {
   ControlService(RoutingHistory history, std::unique_ptr<StateBackend> backend);
 
   /// Writes in a row that may conflict before a change gives up (503).
-  static constexpr int kMaxConflicts = 8;
+  static constexpr int kMaxConflicts = 16;
 
   /// Successful result of apply: the new current state.
   using ApplyResult = TransitionResult;

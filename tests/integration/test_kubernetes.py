@@ -362,20 +362,23 @@ class KubernetesTest(IntegrationTest):
         a = self.start_canaryd(name="race-a", configmap="canaryd-state", history_limit=100)
         b = self.start_canaryd(name="race-b", configmap="canaryd-state", history_limit=100)
         self.api.wait_watchers(2, "configmaps")
-        acknowledged = []
+        acknowledged, refused = [], []
         lock = threading.Lock()
 
         def changes(d, weights):
             for w in weights:
                 s, doc = d.api("PUT", "/api/weight", {"canary_weight": w})
-                if s == 200:
-                    with lock:
+                with lock:
+                    if s == 200:
                         acknowledged.append((doc["revision"], w))
+                    else:
+                        refused.append((s, doc))
 
         ta = threading.Thread(target=changes, args=(a, [i + 0.01 for i in range(20)]))
         tb = threading.Thread(target=changes, args=(b, [50 + i + 0.02 for i in range(20)]))
         ta.start(), tb.start()
         ta.join(60), tb.join(60)
+        self.assertEqual(refused, [])
         self.assertEqual(len(acknowledged), 40, "every change acknowledged")
         self.assertGreater(self.api.count(method="PUT", path="/api/v1/namespaces/web/configmaps/canaryd-state"), 0)
         by_revision = {h["revision"]: h["canary_weight"] for h in a.history()}
@@ -385,6 +388,22 @@ class KubernetesTest(IntegrationTest):
         self.assertEqual(len({r for r, _ in acknowledged}), 40, "two changes got one revision")
         wait_until(lambda: a.status()["revision"] == b.status()["revision"] == max(r for r, _ in acknowledged),
                    message="both replicas at the last revision")
+
+    def test_the_shipped_role_is_all_canaryd_needs(self):
+        import yaml
+        with open(os.path.join(os.path.dirname(os.path.dirname(HERE)), "deploy", "20-canaryd-rbac.yaml")) as f:
+            role = [doc for doc in yaml.safe_load_all(f) if doc and doc.get("kind") == "Role"][0]
+        self.api.set_rbac(role["rules"], namespace=NS)
+        self.api.set_configmap("canaryd-state", None)  # shipped empty: the Role has no `create`
+        self.pod("nginx-v1-a", V1)
+        self.pod("nginx-v2-a", V2)
+        a = self.start_canaryd(name="rbac-a", configmap="canaryd-state")
+        b = self.start_canaryd(name="rbac-b", configmap="canaryd-state")
+        wait_until(lambda: len(self.status_pods(a)) == 2, message="pods found under the Role")
+        self.assertEqual(a.api("PUT", "/api/weight", {"canary_weight": 10})[0], 200)
+        wait_until(lambda: b.status()["canary_weight"] == 10, message="replica b follows under the Role")
+        for d in (a, b):
+            self.assertNotIn("403", d.log())
 
     def test_state_configmap_unreachable_at_start_is_one_line_and_exit_1(self):
         self.api.go_down()

@@ -547,11 +547,17 @@ def make_certs(directory, hosts=("127.0.0.1", "localhost", "::1"), days=2):
 
 
 def write_kubeconfig(path, server, ca_file=None, token=None, token_file=None, namespace=DEFAULT_NAMESPACE,
-                     insecure=False, context="fake"):
-    """Writes a kubeconfig (JSON is valid YAML) whose current context points at `server` with
-    bearer-token auth (the token inline, or tokenFile, which kubectl and client-go re-read)."""
+                     insecure=False, context="fake", embed_ca=False, as_yaml=False):
+    """Writes a kubeconfig whose current context points at `server` with bearer-token auth (the
+    token inline, or tokenFile, which kubectl and client-go re-read). The CA as a file path
+    (certificate-authority) or, with embed_ca, inline as base64 (certificate-authority-data, as
+    kind and kubeadm write it). JSON (valid YAML) unless as_yaml (block-style YAML, as kubectl
+    writes it)."""
     cluster = {"server": server}
-    if ca_file:
+    if ca_file and embed_ca:
+        with open(ca_file, "rb") as f:
+            cluster["certificate-authority-data"] = base64.b64encode(f.read()).decode()
+    elif ca_file:
         cluster["certificate-authority"] = os.path.abspath(ca_file)
     if insecure:
         cluster["insecure-skip-tls-verify"] = True
@@ -567,9 +573,40 @@ def write_kubeconfig(path, server, ca_file=None, token=None, token_file=None, na
                                                       "namespace": namespace}}],
            "current-context": context}
     with open(path, "w") as f:
-        json.dump(cfg, f, indent=2)
+        if as_yaml:
+            f.write(_to_yaml(cfg))
+        else:
+            json.dump(cfg, f, indent=2)
     os.chmod(path, 0o600)
     return path
+
+
+def _to_yaml(value, indent=0):
+    """Block-style YAML for plain dicts, lists, strings, numbers and booleans (enough for a
+    kubeconfig; strings are JSON-quoted, which YAML accepts)."""
+    pad = " " * indent
+    if isinstance(value, dict):
+        if not value:
+            return "{}\n"
+        out = ""
+        for k, v in value.items():
+            if isinstance(v, (dict, list)) and v:
+                out += "%s%s:\n%s" % (pad, k, _to_yaml(v, indent + 2))
+            else:
+                out += "%s%s: %s" % (pad, k, _to_yaml(v, 0))
+        return out
+    if isinstance(value, list):
+        if not value:
+            return "[]\n"
+        out = ""
+        for v in value:
+            if isinstance(v, dict) and v:
+                body = _to_yaml(v, indent + 2)          # its first line's indentation becomes "- "
+                out += pad + "- " + body[indent + 2:]
+            else:
+                out += pad + "- " + _to_yaml(v, 0)
+        return out
+    return json.dumps(value) + "\n"
 
 
 def write_service_account_dir(directory, token, ca_file, namespace=DEFAULT_NAMESPACE):
@@ -1891,8 +1928,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         q = {k: v[0] for k, v in urllib.parse.parse_qs(u.query, keep_blank_values=True).items()}
         token = None
         auth = self.headers.get("Authorization", "")
-        if auth.startswith("Bearer "):
-            token = auth[len("Bearer "):].strip()
+        scheme, _, value = auth.strip().partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            token = value.strip()
         try:
             body = self._read_body()
         except (ValueError, OSError):
@@ -1927,6 +1965,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._resource_request(method, route, q, body, user)
         except ApiError as e:
             self._send_error(e)
+        except (OSError, ssl.SSLError):
+            self.close_connection = True
+        except Exception as e:  # noqa: BLE001 - a bug in the fake: say so loudly, answer like the real server
+            import traceback
+            traceback.print_exc()
+            self._send_error(ApiError(500, "InternalError", "fake apiserver bug: %r" % e))
 
     def _route(self, method, path, q):
         """Works out what a request is: discovery, a raw path, or a resource request (verb,
@@ -2144,19 +2188,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self.close_connection = True
                 return
             first, finished = fake._watch_start(w, q.get("resourceVersion"))
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Cache-Control", "no-cache, private")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-        self.wfile.flush()
         reaper = fake._reaper
-        if not finished and reaper is not None:
-            reaper.add(w, self.connection)
         now = time.monotonic()
         deadline = now + timeout if timeout else None
         next_bookmark = now + fake.bookmark_interval if bookmarks and fake.bookmark_interval else None
         try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Cache-Control", "no-cache, private")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.flush()
+            if not finished and reaper is not None:
+                reaper.add(w, self.connection)
             self._write_events(w, first)
             if finished:
                 self._chunk(b"")

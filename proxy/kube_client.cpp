@@ -140,11 +140,8 @@ asio::awaitable<std::unique_ptr<FlexStream>> KubeClient::connect(std::chrono::mi
   co_return stream;
 }
 
-asio::awaitable<KubeResponse> KubeClient::request(http::verb method, std::string target, std::string body,
-                                                  std::chrono::milliseconds timeout) {
-  KubeResponse out;
-  auto stream = co_await connect(timeout, out.error);
-  if (!stream) co_return out;
+http::request<http::string_body> KubeClient::make_request(http::verb method, const std::string& target,
+                                                          std::string body) {
   http::request<http::string_body> req{method, base_path_ + target, 11};
   req.set(http::field::host, host_.to_string());
   req.set(http::field::user_agent, "canaryd");
@@ -156,6 +153,15 @@ asio::awaitable<KubeResponse> KubeClient::request(http::verb method, std::string
     req.prepare_payload();
   }
   req.keep_alive(false);
+  return req;
+}
+
+asio::awaitable<KubeResponse> KubeClient::request(http::verb method, std::string target, std::string body,
+                                                  std::chrono::milliseconds timeout) {
+  KubeResponse out;
+  auto stream = co_await connect(timeout, out.error);
+  if (!stream) co_return out;
+  auto req = make_request(method, target, std::move(body));
   stream->tcp().expires_after(timeout);
   auto [wec, wn] = co_await http::async_write(*stream, req, kNoThrow);
   if (wec) {
@@ -193,12 +199,7 @@ asio::awaitable<KubeResponse> KubeClient::stream_lines(std::string target, std::
     }
   } unregister{streams_, stream.get()};
 
-  http::request<http::empty_body> req{http::verb::get, base_path_ + target, 11};
-  req.set(http::field::host, host_.to_string());
-  req.set(http::field::user_agent, "canaryd");
-  req.set(http::field::accept, "application/json");
-  if (auto auth = authorization(); !auth.empty()) req.set(http::field::authorization, auth);
-  req.keep_alive(false);
+  auto req = make_request(http::verb::get, target, {});
   stream->tcp().expires_after(connect_timeout);
   auto [wec, wn] = co_await http::async_write(*stream, req, kNoThrow);
   if (wec) {

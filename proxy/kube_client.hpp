@@ -11,6 +11,8 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/verb.hpp>
 
 #include "config/kubeconfig.hpp"
@@ -66,6 +68,9 @@ class KubeClient {
   boost::asio::awaitable<std::unique_ptr<FlexStream>> connect(std::chrono::milliseconds timeout,
                                                               boost::system::error_code& ec);
   std::string authorization();
+  boost::beast::http::request<boost::beast::http::string_body> make_request(boost::beast::http::verb method,
+                                                                            const std::string& target,
+                                                                            std::string body);
 
   std::string server_;
   config::HostPort host_;

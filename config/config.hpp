@@ -42,6 +42,8 @@ struct Endpoint {
   HostPort address;
   Labels labels;
   std::optional<EndpointTls> tls;  ///< absent: plain HTTP
+  std::string pod;                 ///< the pod's name when found by discovery; empty when configured
+  bool operator==(const Endpoint&) const = default;
 };
 
 struct Service {
@@ -87,6 +89,16 @@ struct HealthCheck {
   std::chrono::milliseconds ejection_time{10000};
 };
 
+/// Pod discovery from the Kubernetes API (contract section 6): the endpoints are the Ready pods of the
+/// namespace that match service.selector, each with its own labels. Replaces `endpoints:`.
+struct KubernetesDiscovery {
+  std::string namespace_name;
+  std::uint16_t port_number = 0;  ///< the container port as a number, or 0 when given by name
+  std::string port_name;          ///< the container port's name (`http`), or empty
+  std::string api_server;         ///< `https://host:port`; empty: in-cluster or `kubeconfig`
+  std::string kubeconfig;         ///< a kubeconfig file (current context); empty: in-cluster
+};
+
 /// The validated configuration (contract section 2). A plain value, copied freely.
 struct Config {
   std::string source;  ///< the file it was read from ("<demo>" for the embedded one)
@@ -101,6 +113,9 @@ struct Config {
   Timeouts timeouts;
   Limits limits;
   std::optional<HealthCheck> health;  ///< absent: no active probes, every endpoint counts as healthy
+  std::optional<KubernetesDiscovery> discovery;  ///< present: endpoints come from the API server
+  /// Routing state in this ConfigMap of discovery's namespace instead of state_file; empty: the file.
+  std::string state_configmap;
 
   /// service.selector AND service.stable
   Selector stable_selector() const { return Selector::conjunction(service.selector, service.stable); }

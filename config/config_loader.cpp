@@ -118,13 +118,21 @@ class Loader {
     const auto present =
         detail::visit_map(root, "",
                           {"listen", "threads", "control", "state_file", "history_limit", "endpoints", "service",
-                           "routing", "timeouts", "limits", "health"},
+                           "routing", "timeouts", "limits", "health", "discovery", "state"},
                           diags_, [this](const std::string& key, const YAML::Node& value, const std::string& path) {
                             load_root_field(key, value, path);
                           });
     if (!present.count("listen")) diags_.add("listen", "required (a list of {address: host:port})");
     if (!present.count("service")) diags_.add("service", "required (at least service.stable)");
     check_control_address();
+    if (config_.discovery && !config_.endpoints.empty())
+      diags_.add("endpoints", "not allowed with discovery.kubernetes: the endpoints are the pods it finds");
+    if (!config_.state_configmap.empty()) {
+      if (present.count("state_file"))
+        diags_.add("state_file", "not allowed with state.kubernetes_configmap: the state lives in the ConfigMap");
+      if (!config_.discovery && !present.count("discovery"))
+        diags_.add("state.kubernetes_configmap", "needs discovery.kubernetes (its namespace and API server)");
+    }
   }
 
   void load_root_field(const std::string& key, const YAML::Node& value, const std::string& path) {
@@ -156,6 +164,119 @@ class Loader {
       load_limits(value, path);
     } else if (key == "health") {
       load_health(value, path);
+    } else if (key == "discovery") {
+      load_discovery(value, path);
+    } else if (key == "state") {
+      load_state(value, path);
+    }
+  }
+
+  void load_discovery(const YAML::Node& node, const std::string& path) {
+    if (!detail::expect_section(node, path, "a map {kubernetes: {...}}", diags_) || node.IsNull()) return;
+    detail::visit_map(node, path, {"kubernetes"}, diags_,
+                      [&](const std::string&, const YAML::Node& value, const std::string& field) {
+                        load_kubernetes(value, field);
+                      });
+  }
+
+  void load_kubernetes(const YAML::Node& node, const std::string& path) {
+    if (!node.IsMap()) {
+      diags_.add(path, "must be a map {namespace, port, api_server, kubeconfig}, got " + detail::describe_node(node));
+      return;
+    }
+    KubernetesDiscovery k;
+    bool ok = true;
+    const auto present = detail::visit_map(
+        node, path, {"namespace", "port", "api_server", "kubeconfig"}, diags_,
+        [&](const std::string& key, const YAML::Node& value, const std::string& field) {
+          if (key == "port") {
+            ok = load_kube_port(value, field, k) && ok;
+            return;
+          }
+          auto v = detail::read_string(value, field, diags_);
+          if (!v) {
+            ok = false;
+          } else if (key == "namespace") {
+            if (!dns_label(*v, 63)) {
+              diags_.add(field, "must be a Kubernetes namespace name (lowercase letters, digits and '-'), got \"" +
+                                    *v + "\"");
+              ok = false;
+            }
+            k.namespace_name = *v;
+          } else if (key == "api_server") {
+            if (!v->empty() && !(v->starts_with("https://") || v->starts_with("http://"))) {
+              diags_.add(field, "must be a URL such as https://10.0.0.1:443, got \"" + *v + "\"");
+              ok = false;
+            }
+            k.api_server = *v;
+          } else {
+            k.kubeconfig = *v;
+          }
+        });
+    for (const char* key : {"namespace", "port"}) {
+      if (!present.count(key)) {
+        diags_.add(detail::child_path(path, key), "required");
+        ok = false;
+      }
+    }
+    if (!k.api_server.empty() && !k.kubeconfig.empty()) {
+      diags_.add(detail::child_path(path, "kubeconfig"), "not allowed with api_server: give one or the other");
+      ok = false;
+    }
+    if (ok) config_.discovery = std::move(k);
+  }
+
+  // A container port: its number, or its name (an IANA service name, as in a Pod spec).
+  bool load_kube_port(const YAML::Node& node, const std::string& path, KubernetesDiscovery& k) {
+    if (node.IsScalar() && !detail::is_string_scalar(node) && !node.Scalar().empty() &&
+        std::isdigit(static_cast<unsigned char>(node.Scalar()[0]))) {
+      auto v = detail::read_integer(node, path, 1, 65535, diags_);
+      if (v) k.port_number = static_cast<std::uint16_t>(*v);
+      return v.has_value();
+    }
+    auto v = detail::read_string(node, path, diags_);
+    if (!v) return false;
+    bool letter = false;
+    for (char c : *v) letter = letter || std::isalpha(static_cast<unsigned char>(c));
+    if (!dns_label(*v, 15) || !letter) {
+      diags_.add(path, "must be a port number (1 to 65535) or a container port name such as http, got \"" + *v + "\"");
+      return false;
+    }
+    k.port_name = *v;
+    return true;
+  }
+
+  void load_state(const YAML::Node& node, const std::string& path) {
+    if (!detail::expect_section(node, path, "a map {kubernetes_configmap: NAME}", diags_) || node.IsNull()) return;
+    detail::visit_map(node, path, {"kubernetes_configmap"}, diags_,
+                      [&](const std::string&, const YAML::Node& value, const std::string& field) {
+                        auto v = detail::read_string(value, field, diags_);
+                        if (!v) return;
+                        if (!dns_subdomain(*v)) {
+                          diags_.add(field, "must be a ConfigMap name (lowercase letters, digits, '-' and '.'), got \"" +
+                                                *v + "\"");
+                          return;
+                        }
+                        config_.state_configmap = *v;
+                      });
+  }
+
+  // RFC 1123 label as Kubernetes uses it: lowercase alphanumerics and '-', alphanumeric at both ends.
+  static bool dns_label(const std::string& s, std::size_t max) {
+    if (s.empty() || s.size() > max || s.front() == '-' || s.back() == '-') return false;
+    for (unsigned char c : s)
+      if (!(std::islower(c) || std::isdigit(c) || c == '-')) return false;
+    return true;
+  }
+
+  static bool dns_subdomain(const std::string& s) {
+    if (s.empty() || s.size() > 253) return false;
+    std::size_t start = 0;
+    while (true) {
+      std::size_t dot = s.find('.', start);
+      if (!dns_label(s.substr(start, dot - start), 63)) return false;
+      if (dot == std::string::npos) return true;
+      start = dot + 1;
     }
   }
 
@@ -340,7 +461,7 @@ class Loader {
         continue;
       }
       if (!address || !labels || !tls_ok) continue;  // reported by the readers
-      Endpoint endpoint{*address, std::move(*labels), std::move(tls)};
+      Endpoint endpoint{*address, std::move(*labels), std::move(tls), ""};
       const auto [it, inserted] = seen.emplace(address_identity(endpoint.address), i);
       if (!inserted) {
         diags_.add(detail::child_path(item, "address"), "duplicate of " + detail::item_path(path, it->second) +

@@ -87,6 +87,7 @@ SetView read_set(Reader& r, const json::value& v, std::string_view where) {
       EndpointView ep;
       ep.address = r.string(*eo, "address", std::string(where) + ".endpoints[]");
       if (const auto* h = eo->if_contains("healthy"); h != nullptr && h->is_bool()) ep.healthy = h->get_bool();
+      if (const auto* p = eo->if_contains("pod"); p != nullptr && p->is_string()) ep.pod = p->get_string().c_str();
       set.endpoints.push_back(std::move(ep));
     }
   }

@@ -12,6 +12,7 @@ namespace canaryd::ctl {
 struct EndpointView {
   std::string address;
   bool healthy = true;
+  std::string pod;  ///< with Kubernetes discovery
 };
 
 struct SetView {

@@ -30,6 +30,8 @@ std::string endpoints_text(const SetView& set) {
   std::string out;
   for (const auto& e : set.endpoints) {
     if (!out.empty()) out += ", ";
+    // A discovered pod is shown by name, as kubectl shows pods: "nginx-v1-7d4f8 10.244.1.5:80 (healthy)".
+    if (!e.pod.empty()) out += e.pod + " ";
     out += e.address;
     out += e.healthy ? " (healthy)" : " (unhealthy)";
   }

@@ -91,7 +91,7 @@ config::Config DemoUpstreams::make_config(const std::string& state_dir) const {
   cfg.control.address = config::HostPort{"127.0.0.1", 9901};
   cfg.state_file = state_dir + "/canaryd-demo-state.json";
   for (const auto& up : impl_->upstreams)
-    cfg.endpoints.push_back({config::HostPort{"127.0.0.1", up.port}, {{"name", "nginx"}, {"version", up.version}}, std::nullopt});
+    cfg.endpoints.push_back({config::HostPort{"127.0.0.1", up.port}, {{"name", "nginx"}, {"version", up.version}}, std::nullopt, ""});
   cfg.service.selector = config::Selector::from_labels({{"name", "nginx"}});
   cfg.service.stable = config::Selector::from_labels({{"version", "v1"}});
   cfg.service.canary = config::Selector::from_labels({{"version", "v2"}});

@@ -22,7 +22,8 @@ ClientMetric labelled(std::vector<ClientMetric::Label> labels) {
 
 }  // namespace
 
-std::string render_metrics(const std::vector<std::unique_ptr<Worker>>& workers, const RoutingSnapshot& snapshot) {
+std::string render_metrics(const std::vector<std::unique_ptr<Worker>>& workers, const RoutingSnapshot& snapshot,
+                           const DiscoveryMetrics* discovery) {
   std::vector<MetricFamily> families;
 
   MetricFamily requests{"canaryd_requests_total", "Requests answered, by the set that served them and status class",
@@ -110,6 +111,20 @@ std::string render_metrics(const std::vector<std::unique_ptr<Worker>>& workers, 
   connections.metric.push_back(std::move(c));
   connections.metric.push_back(std::move(u));
   families.push_back(std::move(connections));
+
+  if (discovery) {
+    MetricFamily up{"canaryd_kubernetes_api_reachable",
+                    "1 while the Kubernetes API server answers; 0 while canaryd serves the last known pods",
+                    MetricType::Gauge, {}};
+    up.metric.push_back(ClientMetric{});
+    up.metric.back().gauge.value = discovery->api_reachable ? 1 : 0;
+    families.push_back(std::move(up));
+    MetricFamily lists{"canaryd_kubernetes_pod_lists_total", "Pod lists: the first one and every relist (410 Gone)",
+                       MetricType::Counter, {}};
+    lists.metric.push_back(ClientMetric{});
+    lists.metric.back().counter.value = static_cast<double>(discovery->lists);
+    families.push_back(std::move(lists));
+  }
 
   return prometheus::TextSerializer().Serialize(families);
 }

@@ -72,24 +72,50 @@ Server::~Server() {
 std::optional<StartupError> Server::start() {
   const std::string& src = config_.source;
 
-  // Routing state: the state file wins over the config's initial selectors and weight.
-  weights::StateStore store(config_.state_file);
-  if (auto n = store.remove_stale_temporaries())
-    log_line("removed " + std::to_string(n) + " temporary file(s) left beside " + config_.state_file + " by a crash");
-  auto loaded = store.load(config_.history_limit);
+  // Routing state: the stored one wins over the config's initial selectors and weight.
+  std::unique_ptr<weights::StateBackend> backend;
+  const bool shared = !config_.state_configmap.empty();
+  const std::string state_field = shared ? "state.kubernetes_configmap" : "state_file";
+  const std::string state_name = shared ? config_.discovery->namespace_name + "/" + config_.state_configmap
+                                        : config_.state_file;
+  if (shared) {
+    std::string error;
+    auto client = make_kube_client(*config_.discovery, error);
+    if (!client) return StartupError{src + ": discovery.kubernetes: " + error};
+    auto cm = std::make_unique<ConfigMapStateBackend>(std::move(client), config_.discovery->namespace_name,
+                                                      config_.state_configmap);
+    configmap_ = cm.get();
+    backend = std::move(cm);
+  } else {
+    weights::StateStore store(config_.state_file);
+    if (auto n = store.remove_stale_temporaries())
+      log_line("removed " + std::to_string(n) + " temporary file(s) left beside " + config_.state_file + " by a crash");
+    backend = std::make_unique<weights::FileStateBackend>(std::move(store));
+  }
+  auto loaded = backend->load(config_.history_limit);
   std::optional<weights::RoutingHistory> history;
+  if (loaded.kind == weights::StateStore::Loaded::Kind::Missing) {
+    // First start: the config's initial state. Another replica may create it at the same moment; then
+    // its state is the one in force.
+    history.emplace(initial_state(config_), config_.history_limit);
+    std::string error;
+    const auto saved = backend->save(*history, error);
+    if (saved == weights::StateBackend::SaveResult::Failed) return StartupError{src + ": " + state_field + ": " + error};
+    if (saved == weights::StateBackend::SaveResult::Conflict) {
+      history.reset();
+      loaded = backend->load(config_.history_limit);
+    }
+  }
   if (loaded.kind == weights::StateStore::Loaded::Kind::Corrupt)
-    return StartupError{src + ": state_file: " + loaded.error};
-  if (loaded.kind == weights::StateStore::Loaded::Kind::Ok) {
+    return StartupError{src + ": " + state_field + ": " + loaded.error};
+  if (!history) {
+    if (loaded.kind != weights::StateStore::Loaded::Kind::Ok)
+      return StartupError{src + ": " + state_field + ": " + state_name + ": created by another replica, then gone"};
     history = std::move(loaded.history);
     const auto& cur = history->current();
     if (cur.canary && !weights::sets_disjoint(config_.service.selector, cur.stable, *cur.canary))
-      return StartupError{src + ": state_file: " + config_.state_file +
+      return StartupError{src + ": " + state_field + ": " + state_name +
                           ": its stable and canary sets overlap under service.selector"};
-  } else {
-    history.emplace(initial_state(config_), config_.history_limit);
-    std::string error;
-    if (!store.save(*history, error)) return StartupError{src + ": state_file: " + error};
   }
 
   std::string token;
@@ -100,7 +126,7 @@ std::optional<StartupError> Server::start() {
     token = *t;
   }
 
-  control_ = std::make_unique<weights::ControlService>(std::move(*history), std::move(store));
+  control_ = std::make_unique<weights::ControlService>(std::move(*history), std::move(backend));
   control_->set_on_change([this](const weights::RoutingState&) { publish(); });
   api_ = std::make_unique<weights::ControlApi>(*control_, token, [this] { return service_view(); });
 
@@ -109,6 +135,14 @@ std::optional<StartupError> Server::start() {
     auto tls = load_tls(config_, errors);
     if (!tls) return StartupError{errors.front()};
     tls_ = std::move(*tls);
+  }
+  if (config_.discovery) {
+    std::string error;
+    auto client = make_kube_client(*config_.discovery, error);
+    if (!client) return StartupError{src + ": discovery.kubernetes: " + error};
+    discovery_ = std::make_unique<KubeDiscovery>(
+        io_, std::move(client), *config_.discovery, config_.service.selector.to_string(),
+        [this](std::vector<config::Endpoint> endpoints) { on_discovered(std::move(endpoints)); });
   }
   health_ = std::make_unique<HealthChecker>(io_, [this] { publish(); });
   health_->configure(config_.health, config_.endpoints, tls_.endpoints);
@@ -160,6 +194,15 @@ std::optional<StartupError> Server::start() {
   control_server_->start();
   workers_running_ = static_cast<unsigned>(workers_.size());
   for (auto& w : workers_) w->start([this] { asio::post(io_, [this] { worker_finished(); }); });
+  if (discovery_) discovery_->start();
+  if (configmap_) {
+    std::string error;
+    auto client = make_kube_client(*config_.discovery, error);
+    if (!client) return StartupError{src + ": discovery.kubernetes: " + error};
+    state_watch_ = std::make_unique<ConfigMapStateWatch>(io_, std::move(client), config_.discovery->namespace_name,
+                                                         *configmap_, *control_);
+    state_watch_->start();
+  }
 
   std::string where;
   for (const auto& b : bound_) where += (where.empty() ? "" : ", ") + b.address().to_string() + ":" + std::to_string(b.port());
@@ -178,6 +221,16 @@ int Server::run() {
 
 std::function<bool(const std::string&)> Server::is_healthy() const {
   return [this](const std::string& address) { return health_->healthy(address) && !ejection_.ejected(address); };
+}
+
+void Server::on_discovered(std::vector<config::Endpoint> endpoints) {
+  log_line("kubernetes: " + std::to_string(endpoints.size()) + " ready pod(s) in the service");
+  config_.endpoints = std::move(endpoints);
+  // Discovered pods are plain HTTP: TLS settings belong to configured endpoints only.
+  tls_.endpoints.assign(config_.endpoints.size(), nullptr);
+  health_->configure(config_.health, config_.endpoints, tls_.endpoints);
+  configure_ejection();
+  publish();
 }
 
 void Server::configure_ejection() {
@@ -235,7 +288,7 @@ weights::ServiceView Server::service_view() const {
   for (const auto& ep : config_.endpoints) {
     std::string name = ep.address.to_string();
     bool healthy = health_->healthy(name) && !ejection_.ejected(name);
-    view.endpoints.push_back({std::move(name), ep.labels, healthy});
+    view.endpoints.push_back({std::move(name), ep.labels, healthy, ep.pod});
   }
   return view;
 }
@@ -255,13 +308,19 @@ ControlReply Server::handle_control(const ControlRequest& req) {
   if (path == "/readyz") {
     if (!read_only) return text(405, "method not allowed\n");
     if (draining_) return text(503, "draining\n");
+    // With discovery, the detail line says where the endpoints come from, and whether the API server
+    // still answers (canaryd then serves the pods it knew last and stays ready).
+    const std::string detail = discovery_ ? discovery_->describe() + "\n" : "";
+    if (discovery_ && !discovery_->synced()) return text(503, "waiting for the first pod list\n" + detail);
     for (const auto& ep : snapshot_->set(SetKind::Stable))
-      if (ep.healthy) return text(200, "ok\n");
-    return text(503, "no healthy stable endpoint\n");
+      if (ep.healthy) return text(200, "ok\n" + detail);
+    return text(503, "no healthy stable endpoint\n" + detail);
   }
   if (path == "/metrics") {
     if (!read_only) return text(405, "method not allowed\n");
-    ControlReply r = text(200, render_metrics(workers_, *snapshot_));
+    DiscoveryMetrics dm;
+    if (discovery_) dm = DiscoveryMetrics{discovery_->reachable(), discovery_->lists()};
+    ControlReply r = text(200, render_metrics(workers_, *snapshot_, discovery_ ? &dm : nullptr));
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     return r;
   }
@@ -302,6 +361,18 @@ void Server::reload() {
     return;
   }
   config::Config next = std::move(*result.config);
+  if (next.discovery.has_value() != config_.discovery.has_value() || next.state_configmap != config_.state_configmap) {
+    log_line("reload failed: " + config_path_ +
+             ": switching between endpoints and discovery.kubernetes, or moving the state, takes a restart");
+    return;
+  }
+  if (next.discovery) {
+    // The endpoints are the pods discovery knows; it keeps watching (a new namespace or selector relists).
+    next.endpoints = config_.endpoints;
+    if (next.discovery->api_server != config_.discovery->api_server ||
+        next.discovery->kubeconfig != config_.discovery->kubeconfig)
+      log_line("reload: discovery.kubernetes.api_server and kubeconfig take effect at the next restart");
+  }
   const auto cur = control_->current();
   if (cur.canary && !weights::sets_disjoint(next.service.selector, cur.stable, *cur.canary)) {
     log_line("reload failed: " + config_path_ + ": service.selector: the current stable and canary sets would overlap");
@@ -344,12 +415,15 @@ void Server::reload() {
   health_->configure(config_.health, config_.endpoints, tls_.endpoints);
   configure_ejection();
   publish();
+  if (discovery_) discovery_->reconfigure(*config_.discovery, config_.service.selector.to_string());
   log_line("reloaded " + config_path_ + ": " + std::to_string(config_.endpoints.size()) + " endpoint(s)");
 }
 
 void Server::begin_drain() {
   draining_ = true;
   health_->stop();
+  if (discovery_) discovery_->stop();
+  if (state_watch_) state_watch_->stop();
   ejection_timer_.cancel();
   for (auto& w : workers_) w->drain();
   drain_deadline_.expires_after(config_.timeouts.drain);

@@ -13,6 +13,8 @@
 #include "config/config.hpp"
 #include "proxy/control_server.hpp"
 #include "proxy/health_checker.hpp"
+#include "proxy/configmap_state_watch.hpp"
+#include "proxy/kube_discovery.hpp"
 #include "proxy/passive_ejection.hpp"
 #include "proxy/routing_snapshot.hpp"
 #include "proxy/worker.hpp"
@@ -51,6 +53,7 @@ class Server {
   void publish();
   std::function<bool(const std::string&)> is_healthy() const;
   void on_failure_streak(const std::string& endpoint);
+  void on_discovered(std::vector<config::Endpoint> endpoints);
   void configure_ejection();
   void schedule_ejection_expiry();
   void wait_signals();
@@ -71,6 +74,9 @@ class Server {
   std::unique_ptr<HealthChecker> health_;
   TlsSetup tls_;  ///< the contexts loaded for config_
   PassiveEjection ejection_;
+  std::unique_ptr<KubeDiscovery> discovery_;
+  ConfigMapStateBackend* configmap_ = nullptr;  ///< owned by control_, when the state is shared
+  std::unique_ptr<ConfigMapStateWatch> state_watch_;
   boost::asio::steady_timer ejection_timer_{io_};
   // Before workers_: a worker's destruction ends its unfinished sessions, which count themselves out here.
   std::atomic<std::int64_t> open_connections_{0};

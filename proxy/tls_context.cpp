@@ -96,33 +96,10 @@ TlsContextPtr listener_context(const config::ListenerTls& tls, const std::string
 
 std::shared_ptr<const UpstreamTls> upstream_context(const config::Endpoint& ep, const std::string& field,
                                                     std::vector<std::string>& errors) {
-  auto up = std::make_shared<UpstreamTls>();
-  up->context = std::make_shared<ssl::context>(ssl::context::tls_client);
-  SSL_CTX* native = up->context->native_handle();
-  restrict_protocols(native);
-  SSL_CTX_set_verify(native, SSL_VERIFY_PEER, nullptr);
-  ERR_clear_error();
   const config::EndpointTls& tls = *ep.tls;
-  if (tls.ca.empty()) {
-    SSL_CTX_set_default_verify_paths(native);
-  } else {
-    std::string error;
-    if (!readable(tls.ca, error)) {
-      errors.push_back(field + ".ca: " + error);
-      return nullptr;
-    }
-    if (SSL_CTX_load_verify_locations(native, tls.ca.c_str(), nullptr) != 1) {
-      errors.push_back(field + ".ca: " + tls.ca + ": no usable PEM CA certificate: " + openssl_reason());
-      return nullptr;
-    }
-  }
-  boost::system::error_code ec;
-  boost::asio::ip::make_address(ep.address.host, ec);
-  const bool host_is_ip = !ec;
-  up->verify_name = tls.server_name.empty() ? ep.address.host : tls.server_name;
-  up->verify_ip = tls.server_name.empty() && host_is_ip;
-  // RFC 6066 3: SNI carries host names only, never an IP literal.
-  if (!up->verify_ip) up->server_name = up->verify_name;
+  std::string error;
+  auto up = make_client_tls(tls.ca, "", tls.server_name.empty() ? ep.address.host : tls.server_name, error);
+  if (!up) errors.push_back(field + ".ca: " + error);
   return up;
 }
 
@@ -142,6 +119,39 @@ std::optional<TlsSetup> load_tls(const config::Config& cfg, std::vector<std::str
   for (auto& p : problems) errors.push_back(cfg.source + ": " + p);
   if (!problems.empty()) return std::nullopt;
   return setup;
+}
+
+std::shared_ptr<UpstreamTls> make_client_tls(const std::string& ca_file, const std::string& ca_pem,
+                                             const std::string& host, std::string& error) {
+  auto up = std::make_shared<UpstreamTls>();
+  up->context = std::make_shared<ssl::context>(ssl::context::tls_client);
+  SSL_CTX* native = up->context->native_handle();
+  restrict_protocols(native);
+  SSL_CTX_set_verify(native, SSL_VERIFY_PEER, nullptr);
+  ERR_clear_error();
+  if (!ca_file.empty()) {
+    if (!readable(ca_file, error)) return nullptr;
+    if (SSL_CTX_load_verify_locations(native, ca_file.c_str(), nullptr) != 1) {
+      error = ca_file + ": no usable PEM CA certificate: " + openssl_reason();
+      return nullptr;
+    }
+  } else if (!ca_pem.empty()) {
+    boost::system::error_code ec;
+    up->context->add_certificate_authority(boost::asio::buffer(ca_pem), ec);
+    if (ec) {
+      error = "the CA data is no usable PEM certificate: " + openssl_reason();
+      return nullptr;
+    }
+  } else {
+    SSL_CTX_set_default_verify_paths(native);
+  }
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(host, ec);
+  up->verify_name = host;
+  up->verify_ip = !ec;
+  // RFC 6066 3: SNI carries host names only, never an IP literal.
+  if (!up->verify_ip) up->server_name = host;
+  return up;
 }
 
 bool prepare_upstream_tls(SSL* ssl, const UpstreamTls& tls, std::string& error) {

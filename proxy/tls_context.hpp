@@ -33,6 +33,12 @@ struct TlsSetup {
 /// so a certificate that would not load never replaces one that works.
 std::optional<TlsSetup> load_tls(const config::Config& cfg, std::vector<std::string>& errors);
 
+/// A verifying TLS client context for `host` (a DNS name, sent as SNI, or an IP literal): trusts the
+/// PEM file `ca_file`, else the PEM text `ca_pem`, else the system store. Null, with `error`, when the
+/// CA cannot be loaded. Used for upstreams and for the Kubernetes API server.
+std::shared_ptr<UpstreamTls> make_client_tls(const std::string& ca_file, const std::string& ca_pem,
+                                             const std::string& host, std::string& error);
+
 /// Applies SNI and the name check of `tls` to a new upstream connection before its handshake.
 /// False (with OpenSSL's reason in `error`) when OpenSSL refuses them.
 bool prepare_upstream_tls(SSL* ssl, const UpstreamTls& tls, std::string& error);

@@ -62,6 +62,14 @@ void UpstreamPool::sweep(const std::vector<bool>& live_ids) {
   }
 }
 
+void UpstreamPool::close_removed(const std::vector<bool>& live_ids) {
+  for (std::size_t id = 0; id < idle_.size(); ++id) {
+    if (id < live_ids.size() && live_ids[id]) continue;
+    for (auto& c : idle_[id]) close(*c);
+    idle_[id].clear();
+  }
+}
+
 void UpstreamPool::clear() {
   for (auto& list : idle_) {
     for (auto& c : list) close(*c);

@@ -29,6 +29,9 @@ class UpstreamPool {
   /// Closes connections that went stale and every connection to an endpoint not in `live_ids`.
   void sweep(const std::vector<bool>& live_ids);
 
+  /// Closes every connection to an endpoint not in `live_ids` (a pod that went away), and only those.
+  void close_removed(const std::vector<bool>& live_ids);
+
   /// Closes everything (drain).
   void clear();
 

@@ -76,7 +76,19 @@ void Worker::start(std::function<void()> on_exit) {
 }
 
 void Worker::publish(std::shared_ptr<const RoutingSnapshot> snapshot) {
-  asio::post(io_, [this, snapshot = std::move(snapshot)]() mutable { snapshot_ = std::move(snapshot); });
+  asio::post(io_, [this, snapshot = std::move(snapshot)]() mutable {
+    snapshot_ = std::move(snapshot);
+    // Idle connections to endpoints that left (a deleted pod) are closed now, not at the next sweep;
+    // requests still in flight to them finish on their own connections.
+    pool_.close_removed(live_endpoint_ids());
+  });
+}
+
+std::vector<bool> Worker::live_endpoint_ids() const {
+  std::vector<bool> live(snapshot_->max_endpoint_id + 1, false);
+  for (const auto& set : snapshot_->sets)
+    for (const auto& ep : set) live[ep.id] = true;
+  return live;
 }
 
 void Worker::drain() {
@@ -184,10 +196,7 @@ void Worker::schedule_sweep() {
   sweep_timer_.expires_after(kSweepInterval);
   sweep_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec || draining_) return;
-    std::vector<bool> live(snapshot_->max_endpoint_id + 1, false);
-    for (const auto& set : snapshot_->sets)
-      for (const auto& ep : set) live[ep.id] = true;
-    pool_.sweep(live);
+    pool_.sweep(live_endpoint_ids());
     schedule_sweep();
   });
 }

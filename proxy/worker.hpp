@@ -79,6 +79,7 @@ class Worker {
   void start_session(boost::asio::ip::tcp::socket socket, std::size_t listener);
   void refuse(boost::asio::ip::tcp::socket socket);
   void schedule_sweep();
+  std::vector<bool> live_endpoint_ids() const;
   void on_drain();
 
   // Before io_: destroying io_ destroys the frames of unfinished sessions, which still count themselves

@@ -166,6 +166,7 @@ json::value endpoints_json(const config::Selector& set, const ServiceView& view)
     e["address"] = ep.address;
     e["labels"] = std::move(labels);
     e["healthy"] = ep.healthy;
+    if (!ep.pod.empty()) e["pod"] = ep.pod;
     out.push_back(std::move(e));
   }
   return out;

@@ -9,6 +9,7 @@
 #include "config/labels.hpp"
 #include "config/selector.hpp"
 #include "weights/routing_history.hpp"
+#include "weights/state_backend.hpp"
 #include "weights/state_store.hpp"
 #include "weights/transitions.hpp"
 
@@ -19,6 +20,7 @@ struct EndpointStatus {
   std::string address;
   config::Labels labels;
   bool healthy = true;
+  std::string pod;  ///< the pod's name when found by Kubernetes discovery
 };
 
 /// What the proxy knows now about the service: its selector and every endpoint with its health.
@@ -28,11 +30,17 @@ struct ServiceView {
 };
 
 /// Owns the routing history and applies changes durably: a transition is computed, the new history is
-/// written to the store, and only then it becomes current and `on_change` runs. Calls are serialised by
-/// a mutex, so two racing changes never lose a revision. Main thread (control server) only in practice.
+/// written to the backend, and only then it becomes current and `on_change` runs. Calls are serialised
+/// by a mutex, so two racing changes never lose a revision; when another replica wrote first (a
+/// Conflict), the newer history is read and the transition is computed again on it, so a change is
+/// refused only when it no longer applies. Main thread (control server) only in practice.
 class ControlService {
  public:
   ControlService(RoutingHistory history, StateStore store);
+  ControlService(RoutingHistory history, std::unique_ptr<StateBackend> backend);
+
+  /// Writes in a row that may conflict before a change gives up (503).
+  static constexpr int kMaxConflicts = 16;
 
   /// Successful result of apply: the new current state.
   using ApplyResult = TransitionResult;
@@ -47,6 +55,10 @@ class ControlService {
   /// merely holds older revisions, which the next load trims). Main thread.
   bool set_history_limit(unsigned limit, std::string& error);
 
+  /// Another replica's history, as the shared store now holds it (a watch saw it): it becomes current
+  /// and `on_change` runs when its revision is newer than ours (an older one is a late event). Main thread.
+  void adopt(RoutingHistory history);
+
   RoutingHistory history() const;
   RoutingState current() const;
 
@@ -56,7 +68,7 @@ class ControlService {
  private:
   mutable std::mutex mutex_;
   RoutingHistory history_;
-  StateStore store_;
+  std::unique_ptr<StateBackend> backend_;
   std::function<void(const RoutingState&)> on_change_;
 };
 

@@ -139,18 +139,80 @@ TEST(ConfigLoaderTest, UnknownKeyInAListItemIsAnError) {
                       "x.yaml: endpoints[0].weight: unknown key");
 }
 
-TEST(ConfigLoaderTest, LaterExtensionKeysAreStillUnknown) {
-  const auto errors = errors_of(R"(
+constexpr const char* kDiscovery = R"(
 listen:
-  - {address: 127.0.0.1:0}
-service: {stable: {version: v1}}
-discovery: {kubernetes: {namespace: default}}
-state: {kubernetes_configmap: canaryd}
+  - address: 127.0.0.1:0
+service: {selector: {name: nginx}, stable: {version: v1}, canary: {version: v2}}
+discovery:
+  kubernetes: {namespace: web, port: 80}
+)";
+
+TEST(ConfigLoaderTest, DiscoveryIsRead) {
+  const Config c = must_load(kDiscovery);
+  ASSERT_TRUE(c.discovery.has_value());
+  EXPECT_EQ(c.discovery->namespace_name, "web");
+  EXPECT_EQ(c.discovery->port_number, 80);
+  EXPECT_EQ(c.discovery->port_name, "");
+  EXPECT_EQ(c.discovery->api_server, "");
+  EXPECT_EQ(c.discovery->kubeconfig, "");
+  EXPECT_EQ(c.state_configmap, "");
+  EXPECT_FALSE(must_load(kMinimal).discovery.has_value());
+}
+
+TEST(ConfigLoaderTest, DiscoveryPortByNameAndApiServerOrKubeconfig) {
+  Config c = must_load(std::string(kMinimal) +
+                       "discovery: {kubernetes: {namespace: web, port: http, api_server: \"https://10.0.0.1:443\"}}\n");
+  EXPECT_EQ(c.discovery->port_number, 0);
+  EXPECT_EQ(c.discovery->port_name, "http");
+  EXPECT_EQ(c.discovery->api_server, "https://10.0.0.1:443");
+  c = must_load(std::string(kMinimal) + "discovery: {kubernetes: {namespace: web, port: 8080, kubeconfig: /k}}\n");
+  EXPECT_EQ(c.discovery->port_name, "");
+  EXPECT_EQ(c.discovery->port_number, 8080);
+  EXPECT_EQ(c.discovery->kubeconfig, "/k");
+  // As everywhere in the config, a quoted number is a string, and no port name is all digits.
+  expect_single_error(std::string(kMinimal) + "discovery: {kubernetes: {namespace: web, port: \"8080\"}}\n",
+                      "x.yaml: discovery.kubernetes.port: must be a port number");
+}
+
+TEST(ConfigLoaderTest, DiscoveryBadValuesAreErrors) {
+  const auto errors = errors_of(std::string(kMinimal) + R"(discovery:
+  kubernetes: {namespace: Web_1, port: 70000, api_server: "10.0.0.1:443", kubeconfig: /k, watch: true}
 )");
   EXPECT_EQ(errors, (std::vector<std::string>{
-                        "x.yaml: discovery: unknown key",
-                        "x.yaml: state: unknown key",
+                        "x.yaml: discovery.kubernetes.namespace: must be a Kubernetes namespace name (lowercase "
+                        "letters, digits and '-'), got \"Web_1\"",
+                        "x.yaml: discovery.kubernetes.port: must be an integer from 1 to 65535, got 70000",
+                        "x.yaml: discovery.kubernetes.api_server: must be a URL such as https://10.0.0.1:443, got "
+                        "\"10.0.0.1:443\"",
+                        "x.yaml: discovery.kubernetes.watch: unknown key",
+                        "x.yaml: discovery.kubernetes.kubeconfig: not allowed with api_server: give one or the other",
                     }));
+  expect_single_error(std::string(kMinimal) + "discovery: {kubernetes: {port: 80}}\n",
+                      "x.yaml: discovery.kubernetes.namespace: required");
+  expect_single_error(std::string(kMinimal) + "discovery: {kubernetes: {namespace: web, port: -http}}\n",
+                      "x.yaml: discovery.kubernetes.port: must be a port number");
+  expect_single_error(std::string(kMinimal) + "discovery: {kubernetes: {namespace: web, port: verylongportname1}}\n",
+                      "x.yaml: discovery.kubernetes.port: must be a port number");
+}
+
+TEST(ConfigLoaderTest, DiscoveryReplacesEndpoints) {
+  expect_single_error(std::string(kDiscovery) + "endpoints: [{address: 127.0.0.1:1}]\n",
+                      "x.yaml: endpoints: not allowed with discovery.kubernetes");
+}
+
+TEST(ConfigLoaderTest, StateConfigMapIsRead) {
+  const Config c = must_load(std::string(kDiscovery) + "state: {kubernetes_configmap: canaryd-state}\n");
+  EXPECT_EQ(c.state_configmap, "canaryd-state");
+}
+
+TEST(ConfigLoaderTest, StateConfigMapRules) {
+  expect_single_error(std::string(kDiscovery) + "state: {kubernetes_configmap: canaryd-state}\nstate_file: /x\n",
+                      "x.yaml: state_file: not allowed with state.kubernetes_configmap");
+  expect_single_error(std::string(kMinimal) + "state: {kubernetes_configmap: canaryd-state}\n",
+                      "x.yaml: state.kubernetes_configmap: needs discovery.kubernetes");
+  expect_single_error(std::string(kDiscovery) + "state: {kubernetes_configmap: Canaryd_State}\n",
+                      "x.yaml: state.kubernetes_configmap: must be a ConfigMap name");
+  expect_single_error(std::string(kDiscovery) + "state: {configmap: x}\n", "x.yaml: state.configmap: unknown key");
 }
 
 TEST(ConfigLoaderTest, TlsIsAbsentByDefault) {

@@ -556,7 +556,7 @@ class Canaryd:
     def __init__(self, workdir, name, endpoints, *, stable={"version": "v1"}, canary={"version": "v2"},
                  selector={"name": "nginx"}, canary_weight=0, threads=THREADS, token=None, history_limit=None,
                  timeouts=None, limits=None, routing=None, extra="", state_file=None, listen_port=None,
-                 control_port=None, listen_tls=None, extra_listen=()):
+                 control_port=None, listen_tls=None, extra_listen=(), state_configmap=None):
         self.workdir = workdir
         self.listen_tls = listen_tls
         self.extra_listen = list(extra_listen)
@@ -567,6 +567,7 @@ class Canaryd:
         self.control = control_port or free_port()
         self.config = os.path.join(workdir, name + ".yaml")
         self.state_file = state_file or os.path.join(workdir, name + ".state.json")
+        self.state_configmap = state_configmap  # the state in this ConfigMap instead of a file
         self.token = token
         self.token_file = None
         if token is not None:
@@ -594,7 +595,10 @@ class Canaryd:
         lines += ["threads: %d" % p["threads"], "control:", "  address: %s:%d" % (LOOPBACK, self.control)]
         if self.token_file:
             lines.append("  token_file: %s" % self.token_file)
-        lines.append("state_file: %s" % self.state_file)
+        if self.state_configmap:
+            lines.append("state: {kubernetes_configmap: %s}" % self.state_configmap)
+        else:
+            lines.append("state_file: %s" % self.state_file)
         if p["history_limit"] is not None:
             lines.append("history_limit: %d" % p["history_limit"])
         lines.append("endpoints:")

@@ -107,7 +107,7 @@ class ConfigCheckTest(IntegrationTest):
         lines = self.assert_invalid(text, "service.canary_weight", "threads", "timeouts.connect", "bogus")
         self.assertGreaterEqual(len(lines), 4)
 
-    def test_extension_keys_are_unknown_until_built(self):
+    def test_extension_keys_validate_their_values(self):
         d, good = self.base()
         for text, field in (
                 (good.replace("  - address: 127.0.0.1:%d" % d.listen,
@@ -115,8 +115,8 @@ class ConfigCheckTest(IntegrationTest):
                  "listen[0].tls.cert"),  # built: a certificate that does not load fails
                 (good + "health: {path: healthz}\n", "health.path"),  # built: only a bad value fails
                 (good + "limits: {max_connections: -1}\n", "limits.max_connections"),  # built: bad values fail
-                (good + "discovery: {kubernetes: {namespace: default}}\n", "discovery"),
-                (good + "state: {kubernetes_configmap: x}\n", "state")):
+                (good + "discovery: {kubernetes: {namespace: default}}\n", "discovery.kubernetes.port"),  # built
+                (good + "state: {kubernetes_configmap: x}\n", "state.kubernetes_configmap")):  # built: needs discovery
             with self.subTest(field=field):
                 self.assert_invalid(text, field)
 

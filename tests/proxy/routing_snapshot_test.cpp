@@ -22,7 +22,7 @@ config::Selector sel(std::string_view text) {
 }
 
 config::Endpoint endpoint(std::string host, std::uint16_t port, config::Labels labels) {
-  return config::Endpoint{config::HostPort{std::move(host), port}, std::move(labels), std::nullopt};
+  return config::Endpoint{config::HostPort{std::move(host), port}, std::move(labels), std::nullopt, ""};
 }
 
 const config::Labels kV1 = {{"name", "nginx"}};

@@ -24,10 +24,10 @@ ServiceView demo_view() {
   ServiceView v;
   v.service_selector = sel("name=nginx");
   v.endpoints = {
-      {"127.0.0.1:18081", {{"name", "nginx"}, {"version", "v1"}}, true},
-      {"127.0.0.1:18082", {{"name", "nginx"}, {"version", "v1"}}, true},
-      {"127.0.0.1:18083", {{"name", "nginx"}, {"version", "v2"}}, false},
-      {"127.0.0.1:18084", {{"name", "other"}, {"version", "v1"}}, true},
+      {"127.0.0.1:18081", {{"name", "nginx"}, {"version", "v1"}}, true, ""},
+      {"127.0.0.1:18082", {{"name", "nginx"}, {"version", "v1"}}, true, "nginx-v1-7d4f8"},
+      {"127.0.0.1:18083", {{"name", "nginx"}, {"version", "v2"}}, false, ""},
+      {"127.0.0.1:18084", {{"name", "other"}, {"version", "v1"}}, true, ""},
   };
   return v;
 }
@@ -390,7 +390,7 @@ TEST_F(ControlApiTest, ChangesAreDurableBeforeTheyAnswer) {
 
 TEST_F(ControlApiTest, StatusFollowsTheViewNow) {
   view_.endpoints[2].healthy = true;
-  view_.endpoints.push_back({"[::1]:18085", {{"name", "nginx"}, {"version", "v2"}}, true});
+  view_.endpoints.push_back({"[::1]:18085", {{"name", "nginx"}, {"version", "v2"}}, true, ""});
   const auto doc = ok(call("GET", "/api/status"));
   const auto& eps = doc.at("canary").at("endpoints").as_array();
   ASSERT_EQ(eps.size(), 2u);
@@ -421,6 +421,20 @@ TEST(AllowedMethodsTest, NamesTheMethodsOfEachPath) {
   EXPECT_EQ(allowed_methods("/api/weight"), "PUT");
   EXPECT_EQ(allowed_methods("/api/canary"), "PUT, DELETE");
   EXPECT_EQ(allowed_methods("/api/nope"), "");
+}
+
+}  // namespace
+}  // namespace canaryd::weights
+
+namespace canaryd::weights {
+namespace {
+
+TEST_F(ControlApiTest, StatusNamesDiscoveredPods) {
+  const auto doc = ok(call("GET", "/api/status"));
+  const auto& eps = doc.at("stable").at("endpoints").as_array();
+  ASSERT_EQ(eps.size(), 2u);
+  EXPECT_EQ(eps[0].as_object().if_contains("pod"), nullptr) << "a configured endpoint has no pod field";
+  EXPECT_EQ(eps[1].at("pod").as_string(), "nginx-v1-7d4f8");
 }
 
 }  // namespace

@@ -166,3 +166,117 @@ TEST_F(ControlServiceTest, SetHistoryLimitKeepsTheBoundWhenTheWriteFails) {
 
 }  // namespace
 }  // namespace canaryd::weights
+
+namespace canaryd::weights {
+namespace {
+
+/// A shared store (a ConfigMap, say) in memory: a save conflicts when the history it builds on is not
+/// the stored one, exactly as a write with an old resourceVersion would.
+class SharedStore {
+ public:
+  explicit SharedStore(RoutingHistory h) : stored_(std::move(h)) {}
+  RoutingHistory stored_;
+  int saves = 0;
+  int conflicts = 0;
+};
+
+class SharedBackend : public StateBackend {
+ public:
+  SharedBackend(SharedStore& store, RoutingHistory known) : store_(store), known_(std::move(known)) {}
+  SaveResult save(const RoutingHistory& h, std::string&) override {
+    if (!(store_.stored_ == known_)) {
+      ++store_.conflicts;
+      return SaveResult::Conflict;
+    }
+    ++store_.saves;
+    store_.stored_ = h;
+    known_ = h;
+    return SaveResult::Saved;
+  }
+  StateStore::Loaded load(unsigned) override {
+    known_ = store_.stored_;
+    StateStore::Loaded l;
+    l.kind = StateStore::Loaded::Kind::Ok;
+    l.history = store_.stored_;
+    return l;
+  }
+
+ private:
+  SharedStore& store_;
+  RoutingHistory known_;
+};
+
+TEST(ControlServiceSharedTest, AConflictRebuildsOnTheNewerHistory) {
+  SharedStore store(initial_history(10));
+  ControlService a(initial_history(10), std::make_unique<SharedBackend>(store, initial_history(10)));
+  ControlService b(initial_history(10), std::make_unique<SharedBackend>(store, initial_history(10)));
+  std::vector<std::uint64_t> published_by_b;
+  b.set_on_change([&](const RoutingState& s) { published_by_b.push_back(s.revision); });
+
+  ASSERT_TRUE(std::holds_alternative<RoutingState>(a.apply(weight_to(1000))));  // revision 2 at 10 %
+  // b still believes revision 1 is current; its write conflicts, it reads revision 2 and builds 3 on it.
+  auto r = b.apply(weight_to(2500));
+  ASSERT_TRUE(std::holds_alternative<RoutingState>(r));
+  EXPECT_EQ(std::get<RoutingState>(r).revision, 3u);
+  EXPECT_EQ(store.conflicts, 1);
+  EXPECT_EQ(store.stored_.current().canary_weight, 2500u);
+  ASSERT_EQ(store.stored_.revisions().size(), 3u) << "neither change was lost";
+  EXPECT_EQ(published_by_b, (std::vector<std::uint64_t>{3}));
+}
+
+TEST(ControlServiceSharedTest, AChangeThatNoLongerAppliesIsRefusedAndTheNewerHistoryKept) {
+  SharedStore store(initial_history(10));
+  ControlService a(initial_history(10), std::make_unique<SharedBackend>(store, initial_history(10)));
+  ControlService b(initial_history(10), std::make_unique<SharedBackend>(store, initial_history(10)));
+  ASSERT_TRUE(std::holds_alternative<RoutingState>(a.apply([](const RoutingHistory& h) {
+    return remove_canary(h, context(1));
+  })));
+  std::vector<std::uint64_t> published_by_b;
+  b.set_on_change([&](const RoutingState& s) { published_by_b.push_back(s.revision); });
+  // b's promote conflicts; on revision 2 there is no canary to promote any more.
+  auto r = b.apply([](const RoutingHistory& h) { return promote(h, context(2)); });
+  ASSERT_TRUE(std::holds_alternative<TransitionError>(r));
+  EXPECT_EQ(std::get<TransitionError>(r).status, 409);
+  EXPECT_EQ(b.current().revision, 2u) << "b now holds what the store holds";
+  EXPECT_EQ(published_by_b, (std::vector<std::uint64_t>{2})) << "and published it";
+}
+
+class AlwaysConflicting : public StateBackend {
+ public:
+  SaveResult save(const RoutingHistory&, std::string&) override { return SaveResult::Conflict; }
+  StateStore::Loaded load(unsigned) override {
+    ++loads;
+    StateStore::Loaded l;
+    l.kind = StateStore::Loaded::Kind::Ok;
+    l.history = initial_history(10);
+    return l;
+  }
+  int loads = 0;
+};
+
+TEST(ControlServiceSharedTest, EndlessConflictsGiveUpWith503) {
+  auto backend = std::make_unique<AlwaysConflicting>();
+  auto* raw = backend.get();
+  ControlService s(initial_history(10), std::move(backend));
+  auto r = s.apply(weight_to(1000));
+  ASSERT_TRUE(std::holds_alternative<TransitionError>(r));
+  EXPECT_EQ(std::get<TransitionError>(r).status, 503);
+  EXPECT_EQ(raw->loads, ControlService::kMaxConflicts);
+  EXPECT_EQ(s.current().revision, 1u);
+}
+
+TEST(ControlServiceSharedTest, AdoptPublishesOnlyWhatIsNew) {
+  ControlService s(initial_history(10), std::make_unique<AlwaysConflicting>());
+  int published = 0;
+  s.set_on_change([&](const RoutingState&) { ++published; });
+  s.adopt(initial_history(10));
+  EXPECT_EQ(published, 0);
+  auto next = initial_history(10);
+  next.push(std::get<RoutingState>(set_weight(next, 500, context(3))));
+  s.adopt(next);
+  EXPECT_EQ(published, 1);
+  EXPECT_EQ(s.current().canary_weight, 500u);
+}
+
+}  // namespace
+}  // namespace canaryd::weights

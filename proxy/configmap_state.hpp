@@ -1,0 +1,64 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+
+#include <boost/json/value.hpp>
+
+#include "proxy/kube_client.hpp"
+#include "weights/state_backend.hpp"
+
+namespace canaryd::proxy {
+
+/// The key of the ConfigMap's data that holds the routing history, in the state file's JSON format.
+inline constexpr const char* kStateKey = "state.json";
+
+/// What a ConfigMap holds for us.
+struct ConfigMapState {
+  std::string resource_version;
+  std::optional<weights::RoutingHistory> history;  ///< absent when the ConfigMap has no state yet
+};
+
+/// Reads a ConfigMap object; nullopt with `error` when it is not one or its state is corrupt.
+std::optional<ConfigMapState> parse_configmap(const boost::json::value& object, unsigned limit, std::string& error);
+
+/// The ConfigMap object for a PUT or POST; an empty `resource_version` makes the PUT unconditional.
+std::string configmap_json(const std::string& ns, const std::string& name, const std::string& resource_version,
+                           const weights::RoutingHistory& history);
+
+/// The routing history in a ConfigMap shared by every replica. A save is a PUT conditional on the
+/// resourceVersion last read, written or seen by the watch (409 from the API server: Conflict), or a
+/// POST when the ConfigMap does not exist yet. Acknowledged only once the API server accepted it.
+/// Blocking calls: the control API answers synchronously. Main thread only.
+class ConfigMapStateBackend : public weights::StateBackend {
+ public:
+  ConfigMapStateBackend(std::unique_ptr<KubeClient> client, std::string ns, std::string name);
+
+  SaveResult save(const weights::RoutingHistory& h, std::string& error) override;
+  weights::StateStore::Loaded load(unsigned limit) override;
+
+  /// What the watch saw: the next save builds on it when it is not older than what we know.
+  void observed(const std::string& resource_version, std::uint64_t revision);
+  /// The watch saw the ConfigMap deleted: the next save creates it again.
+  void deleted();
+
+  const std::string& name() const { return name_; }
+
+  static constexpr std::chrono::milliseconds kTimeout{5000};
+
+ private:
+  std::string item_path() const;
+
+  std::unique_ptr<KubeClient> client_;
+  std::string ns_;
+  std::string name_;
+  std::string resource_version_;  ///< empty: the ConfigMap does not exist (as far as we know)
+  std::uint64_t known_revision_ = 0;
+  int conflicts_in_a_row_ = 0;
+  std::minstd_rand random_{std::random_device{}()};
+};
+
+}  // namespace canaryd::proxy

@@ -79,10 +79,10 @@ weights::ServiceView service_view() {
   weights::ServiceView view;
   view.service_selector = *config::Selector::parse("app=web", error);
   view.endpoints = {
-      {"10.0.0.1:80", {{"app", "web"}, {"track", "stable"}}, true},
-      {"10.0.0.2:80", {{"app", "web"}, {"track", "canary"}}, true},
-      {"10.0.0.3:80", {{"app", "web"}, {"track", "canary"}, {"version", "v2"}}, false},
-      {"10.0.0.4:80", {{"app", "other"}, {"track", "canary"}}, true},
+      {"10.0.0.1:80", {{"app", "web"}, {"track", "stable"}}, true, ""},
+      {"10.0.0.2:80", {{"app", "web"}, {"track", "canary"}}, true, ""},
+      {"10.0.0.3:80", {{"app", "web"}, {"track", "canary"}, {"version", "v2"}}, false, "web-v2-7c9f4"},
+      {"10.0.0.4:80", {{"app", "other"}, {"track", "canary"}}, true, ""},
   };
   return view;
 }

@@ -20,7 +20,6 @@ class ConfigMapStateWatch {
                       ConfigMapStateBackend& backend, weights::ControlService& control);
   void start();
   void stop() { watch_.stop(); }
-  bool reachable() const { return watch_.reachable(); }
 
  private:
   void take(const boost::json::value& object);

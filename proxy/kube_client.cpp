@@ -156,18 +156,26 @@ http::request<http::string_body> KubeClient::make_request(http::verb method, con
   return req;
 }
 
-asio::awaitable<KubeResponse> KubeClient::request(http::verb method, std::string target, std::string body,
-                                                  std::chrono::milliseconds timeout) {
-  KubeResponse out;
-  auto stream = co_await connect(timeout, out.error);
-  if (!stream) co_return out;
+asio::awaitable<std::unique_ptr<FlexStream>> KubeClient::send(http::verb method, const std::string& target,
+                                                             std::string body, std::chrono::milliseconds timeout,
+                                                             error_code& ec) {
+  auto stream = co_await connect(timeout, ec);
+  if (!stream) co_return nullptr;
   auto req = make_request(method, target, std::move(body));
   stream->tcp().expires_after(timeout);
   auto [wec, wn] = co_await http::async_write(*stream, req, kNoThrow);
   if (wec) {
-    out.error = wec;
-    co_return out;
+    ec = wec;
+    co_return nullptr;
   }
+  co_return stream;
+}
+
+asio::awaitable<KubeResponse> KubeClient::request(http::verb method, std::string target, std::string body,
+                                                  std::chrono::milliseconds timeout) {
+  KubeResponse out;
+  auto stream = co_await send(method, target, std::move(body), timeout, out.error);
+  if (!stream) co_return out;
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(kMaxBody);
@@ -188,7 +196,7 @@ asio::awaitable<KubeResponse> KubeClient::stream_lines(std::string target, std::
                                                        std::chrono::milliseconds connect_timeout,
                                                        std::chrono::milliseconds idle) {
   KubeResponse out;
-  auto stream = co_await connect(connect_timeout, out.error);
+  auto stream = co_await send(http::verb::get, target, {}, connect_timeout, out.error);
   if (!stream) co_return out;
   streams_->push_back(stream.get());
   struct Unregister {
@@ -199,13 +207,6 @@ asio::awaitable<KubeResponse> KubeClient::stream_lines(std::string target, std::
     }
   } unregister{streams_, stream.get()};
 
-  auto req = make_request(http::verb::get, target, {});
-  stream->tcp().expires_after(connect_timeout);
-  auto [wec, wn] = co_await http::async_write(*stream, req, kNoThrow);
-  if (wec) {
-    out.error = wec;
-    co_return out;
-  }
   beast::flat_buffer buffer;
   http::response_parser<http::buffer_body> parser;
   parser.body_limit(boost::none);

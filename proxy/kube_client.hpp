@@ -67,6 +67,10 @@ class KubeClient {
   KubeClient() = default;
   boost::asio::awaitable<std::unique_ptr<FlexStream>> connect(std::chrono::milliseconds timeout,
                                                               boost::system::error_code& ec);
+  /// Connects and writes one request; null (with `ec`) when either fails.
+  boost::asio::awaitable<std::unique_ptr<FlexStream>> send(boost::beast::http::verb method, const std::string& target,
+                                                           std::string body, std::chrono::milliseconds timeout,
+                                                           boost::system::error_code& ec);
   std::string authorization();
   boost::beast::http::request<boost::beast::http::string_body> make_request(boost::beast::http::verb method,
                                                                             const std::string& target,

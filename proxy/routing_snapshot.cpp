@@ -1,7 +1,5 @@
 #include "proxy/routing_snapshot.hpp"
 
-#include <algorithm>
-
 #include "proxy/resolve.hpp"
 
 namespace canaryd::proxy {
@@ -9,10 +7,8 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 std::uint32_t EndpointRegistry::id_for(const std::string& identity) {
-  auto it = std::find(names_.begin(), names_.end(), identity);
-  if (it != names_.end()) return static_cast<std::uint32_t>(it - names_.begin());
-  names_.push_back(identity);
-  return next_++;
+  // Ids are dense (0, 1, 2, ...): each worker's pools are indexed by them.
+  return ids_.try_emplace(identity, static_cast<std::uint32_t>(ids_.size())).first->second;
 }
 
 std::string EndpointRegistry::identity(const config::Endpoint& ep) {

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -58,11 +59,11 @@ class EndpointRegistry {
   std::uint32_t id_for(const std::string& identity);
   /// The identity of a configured endpoint, as id_for() takes it.
   static std::string identity(const config::Endpoint& ep);
-  std::uint32_t max_id() const { return next_ == 0 ? 0 : next_ - 1; }
+  std::uint32_t max_id() const { return ids_.empty() ? 0 : static_cast<std::uint32_t>(ids_.size() - 1); }
 
  private:
-  std::vector<std::string> names_;
-  std::uint32_t next_ = 0;
+  // Hashed: a snapshot of 1,000 endpoints per set is built on every weight change.
+  std::unordered_map<std::string, std::uint32_t> ids_;
 };
 
 /// Builds the snapshot for a config and a routing state. Endpoint host names are resolved here (main

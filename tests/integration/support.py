@@ -68,12 +68,16 @@ def wait_until(predicate, timeout=10.0, interval=0.02, message="condition"):
         time.sleep(interval)
 
 
-def port_open(port):
+def address_open(host, port):
     try:
-        with socket.create_connection((LOOPBACK, port), timeout=0.5):
+        with socket.create_connection((host, port), timeout=0.5):
             return True
     except OSError:
         return False
+
+
+def port_open(port):
+    return address_open(LOOPBACK, port)
 
 
 def wait_port(port, timeout=10.0):
@@ -173,7 +177,6 @@ class Nginx:
         """endpoints: list of (port, version)."""
         self.endpoints = list(endpoints)
         self.dir = os.path.join(workdir, "nginx-%d" % endpoints[0][0])
-        os.makedirs(os.path.join(self.dir, "logs"), exist_ok=True)
         echo = ";".join("%s=%s" % kv for kv in self.HEADER_VARS) + ";"
         servers = []
         for port, version in endpoints:
@@ -190,45 +193,69 @@ class Nginx:
         location = /status/404 {{ {tag} return 404 "not here\\n"; }}
         location / {{ {tag} return 200 "{version} {port}\\n"; }}
     }}""")
-        conf = f"""
+        self.proc = start_nginx(self.dir, servers, [(LOOPBACK, port) for port, _ in endpoints])
+
+    def stop(self):
+        stop_nginx(self.proc)
+
+
+def start_nginx(directory, servers, listens, worker_connections=4096):
+    """One nginx master in `directory` serving the given `server { ... }` blocks (the frame around them,
+    temp paths and logs, is the same for every test); returns once each (host, port) of `listens`
+    accepts connections."""
+    os.makedirs(os.path.join(directory, "logs"), exist_ok=True)
+    conf = f"""
 worker_processes 1;
 daemon off;
-pid {self.dir}/nginx.pid;
-error_log {self.dir}/logs/error.log warn;
-events {{ worker_connections 4096; }}
+pid {directory}/nginx.pid;
+error_log {directory}/logs/error.log warn;
+events {{ worker_connections {worker_connections}; }}
 http {{
     access_log off;
-    client_body_temp_path {self.dir}/body;
-    proxy_temp_path {self.dir}/proxy;
-    fastcgi_temp_path {self.dir}/fastcgi;
-    uwsgi_temp_path {self.dir}/uwsgi;
-    scgi_temp_path {self.dir}/scgi;
+    client_body_temp_path {directory}/body;
+    proxy_temp_path {directory}/proxy;
+    fastcgi_temp_path {directory}/fastcgi;
+    uwsgi_temp_path {directory}/uwsgi;
+    scgi_temp_path {directory}/scgi;
     {''.join(servers)}
 }}
 """
-        self.conf = os.path.join(self.dir, "nginx.conf")
-        with open(self.conf, "w") as f:
-            f.write(conf)
-        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        if not os.path.exists(nginx):
-            raise RuntimeError("nginx is not installed")
-        self.proc = subprocess.Popen([nginx, "-p", self.dir, "-c", self.conf, "-e", self.dir + "/logs/error.log"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            for port, _ in endpoints:
-                wait_port(port)
-        except AssertionError:
-            self.stop()
-            raise
+    path = os.path.join(directory, "nginx.conf")
+    with open(path, "w") as f:
+        f.write(conf)
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not os.path.exists(nginx):
+        raise RuntimeError("nginx is not installed")
+    proc = subprocess.Popen([nginx, "-p", directory, "-c", path, "-e", directory + "/logs/error.log"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for host, port in listens:
+            wait_until(lambda: address_open(host, port), message="nginx on %s:%d" % (host, port))
+    except AssertionError:
+        stop_nginx(proc)
+        raise
+    return proc
 
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+
+def stop_nginx(proc, sig=signal.SIGTERM):
+    """SIGTERM: fast shutdown; SIGQUIT: graceful (in-flight requests finish), as a pod's nginx stops."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def endpoint_health(d, port):
+    """The health `GET /api/status` shows for the endpoint 127.0.0.1:port of canaryd `d`, in either set."""
+    st = d.status()
+    for s in ("stable", "canary"):
+        for e in (st[s] or {}).get("endpoints", []):
+            if e["address"] == "%s:%d" % (LOOPBACK, port):
+                return e["healthy"]
+    raise AssertionError("endpoint %d not in status: %s" % (port, st))
 
 
 def parse_echo(body):

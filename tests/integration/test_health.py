@@ -14,15 +14,7 @@ from support import IntegrationTest, free_port, wait_until  # noqa: E402
 FAST_PROBES = "health: {path: /, interval: 100ms, timeout: 100ms, healthy_threshold: 1, unhealthy_threshold: 2}\n"
 
 
-def endpoint_health(d, port):
-    st = d.status()
-    for s in ("stable", "canary"):
-        if st[s] is None:
-            continue
-        for e in st[s]["endpoints"]:
-            if e["address"] == "127.0.0.1:%d" % port:
-                return e["healthy"]
-    raise AssertionError("endpoint %d not in status: %s" % (port, st))
+endpoint_health = support.endpoint_health
 
 
 class Load:

@@ -7,9 +7,7 @@ API server down for 10 s, two replicas sharing the routing state in a ConfigMap.
 
 import json
 import os
-import shutil
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -33,45 +31,16 @@ class PodServer:
     def __init__(self, workdir, name, ip):
         self.name, self.ip = name, ip
         self.dir = os.path.join(workdir, "pod-" + name)
-        os.makedirs(self.dir, exist_ok=True)
-        conf = os.path.join(self.dir, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write(f"""worker_processes 1; daemon off; pid {self.dir}/nginx.pid;
-error_log {self.dir}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {self.dir}/body; proxy_temp_path {self.dir}/proxy;
-    fastcgi_temp_path {self.dir}/fastcgi; uwsgi_temp_path {self.dir}/uwsgi; scgi_temp_path {self.dir}/scgi;
+        server = f"""
     server {{
         listen {ip}:{POD_PORT};
         location / {{ add_header X-Pod {name} always; return 200 "{name}\\n"; }}
-    }}
-}}
-""")
-        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        self.proc = subprocess.Popen([nginx, "-p", self.dir, "-c", conf, "-e", self.dir + "/error.log"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(lambda: support_port_open(ip, POD_PORT), message="pod %s listening" % name)
+    }}"""
+        self.proc = support.start_nginx(self.dir, [server], [(ip, POD_PORT)], worker_connections=1024)
 
     def stop(self):
         """A graceful stop (SIGQUIT), as a pod's nginx gets at the end of its grace period."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGQUIT)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-def support_port_open(ip, port):
-    import socket
-    try:
-        with socket.create_connection((ip, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
+        support.stop_nginx(self.proc, signal.SIGQUIT)
 
 
 class Load:

@@ -29,11 +29,7 @@ def serve_500_but_healthz():
     return handler
 
 
-def endpoint_health(d, port):
-    for e in d.status()["stable"]["endpoints"]:
-        if e["address"] == "127.0.0.1:%d" % port:
-            return e["healthy"]
-    raise AssertionError("endpoint %d not in status" % port)
+endpoint_health = support.endpoint_health
 
 
 class PassiveEjectionTest(IntegrationTest):

@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import ssl
@@ -240,7 +239,6 @@ class TlsNginx:
 
     def __init__(self, workdir, servers, keepalive_timeout="75s", keepalive_requests=100000, ipv6=False):
         self.dir = os.path.join(workdir, "tls-nginx-%d" % servers[0][0])
-        os.makedirs(os.path.join(self.dir, "logs"), exist_ok=True)
         echo = ";".join("%s=%s" % kv for kv in support.Nginx.HEADER_VARS) + ";"
         blocks = []
         for port, version, cert in servers:
@@ -266,45 +264,11 @@ class TlsNginx:
         location /headers {{ {tag} return 200 "{echo}\\n"; }}
         location / {{ {tag} return 200 "{version} {port}\\n"; }}
     }}""")
-        conf = f"""
-worker_processes 1;
-daemon off;
-pid {self.dir}/nginx.pid;
-error_log {self.dir}/logs/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {self.dir}/body;
-    proxy_temp_path {self.dir}/proxy;
-    fastcgi_temp_path {self.dir}/fastcgi;
-    uwsgi_temp_path {self.dir}/uwsgi;
-    scgi_temp_path {self.dir}/scgi;
-    {''.join(blocks)}
-}}
-"""
-        self.conf = os.path.join(self.dir, "nginx.conf")
-        with open(self.conf, "w") as f:
-            f.write(conf)
-        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        if not os.path.exists(nginx):
-            raise RuntimeError("nginx is not installed")
-        self.proc = subprocess.Popen([nginx, "-p", self.dir, "-c", self.conf, "-e", self.dir + "/logs/error.log"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            for port, _, _ in servers:
-                wait_port(port)
-        except AssertionError:
-            self.stop()
-            raise
+        self.proc = support.start_nginx(self.dir, blocks, [(LOOPBACK, port) for port, _, _ in servers],
+                                        worker_connections=1024)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        support.stop_nginx(self.proc)
 
 
 def server_context(cert, legacy=False, version=None):
@@ -356,15 +320,7 @@ def serve_digest_or_pattern(size, seed):
     return handler
 
 
-def endpoint_health(d, port):
-    st = d.status()
-    for s in ("stable", "canary"):
-        if st[s] is None:
-            continue
-        for e in st[s]["endpoints"]:
-            if e["address"] == "127.0.0.1:%d" % port:
-                return e["healthy"]
-    raise AssertionError("endpoint %d not in status: %s" % (port, st))
+endpoint_health = support.endpoint_health
 
 
 # ---------------------------------------------------------------- base

@@ -1,18 +1,18 @@
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <span>
+#include <string_view>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/serializer.hpp>
-#include <boost/beast/http/write.hpp>
 
 #include "proxy/flex_stream.hpp"
 #include "proxy/no_throw.hpp"
@@ -26,45 +26,74 @@ struct RelayResult {
   explicit operator bool() const { return failed == Side::None; }
 };
 
-/// Streams one message whose header `parser` has read from `in` to `out`, through `buffer`: each read
-/// of the body is written at once, so memory stays at one buffer whatever the body size. The
-/// serializer re-frames the body (chunked is decoded and encoded again; never raw chunk bytes), and
-/// writes the message's header first. Every read and write gets `timeout` as its deadline. Beast's
-/// relay pattern (example/doc/http_examples.hpp), made asynchronous.
+/// A parser for a body whose head we parsed ourselves: Beast decodes the chunked coding (or reads until
+/// the connection ends) after being given a minimal head with the same framing.
 template <bool IsRequest>
-boost::asio::awaitable<RelayResult> relay_message(boost::beast::http::parser<IsRequest, boost::beast::http::buffer_body>& parser,
-                                                  FlexStream& in, boost::beast::flat_buffer& in_buffer,
-                                                  FlexStream& out, std::span<char> buffer,
+void start_body_parser(boost::beast::http::parser<IsRequest, boost::beast::http::buffer_body>& parser, bool chunked) {
+  std::string_view head;
+  if constexpr (IsRequest)
+    head = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";  // requests: chunked only
+  else
+    head = chunked ? std::string_view("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+                   : std::string_view("HTTP/1.1 200 OK\r\n\r\n");
+  boost::system::error_code ec;
+  parser.put(boost::asio::buffer(head.data(), head.size()), ec);
+}
+
+/// Sends `head`, then the body `parser` decodes from `in` (see start_body_parser), through `scratch`:
+/// each piece is written as soon as it is read, so memory stays at one buffer whatever the body size.
+/// `chunk_output`: the body is sent with the chunked coding (a new one: chunk extensions and trailers
+/// are not forwarded), otherwise as it is (the connection's end marks its end). Every read and write
+/// gets `timeout` as its deadline. Beast's relay pattern (example/doc/http_examples.hpp), asynchronous.
+template <bool IsRequest>
+boost::asio::awaitable<RelayResult> relay_decoded(std::string_view head,
+                                                  boost::beast::http::parser<IsRequest, boost::beast::http::buffer_body>& parser,
+                                                  FlexStream& in, boost::beast::flat_buffer& in_buffer, FlexStream& out,
+                                                  std::span<char> scratch, bool chunk_output,
                                                   std::chrono::milliseconds timeout) {
+  namespace asio = boost::asio;
   namespace http = boost::beast::http;
-  auto& message = parser.get();
-  http::serializer<IsRequest, http::buffer_body> serializer{message};
-  do {
-    auto& body = message.body();
-    if (parser.is_done()) {
-      body.data = nullptr;
-      body.size = 0;
-      body.more = false;
-    } else {
-      body.data = buffer.data();
-      body.size = buffer.size();
-      in.tcp().expires_after(timeout);
-      auto [ec, n] = co_await http::async_read_some(in, in_buffer, parser, kNoThrow);
-      if (ec == http::error::need_buffer) ec = {};
-      if (ec) co_return RelayResult{RelayResult::Side::Read, ec};
-      const std::size_t produced = buffer.size() - body.size;
-      // A read may parse only framing (a chunk header, say). An empty buffer with `more` set would be
-      // serialized as the last chunk, so nothing is written until there is data or the end.
-      if (produced == 0 && !parser.is_done()) continue;
-      body.data = produced == 0 ? nullptr : buffer.data();
-      body.size = produced;
-      body.more = !parser.is_done();
+  // The head goes out with the first piece of the body: a body whose framing is broken from its first
+  // byte then sends the next hop nothing at all.
+  std::string_view unsent_head = head;
+  char size_line[20];
+  while (!parser.is_done()) {
+    auto& body = parser.get().body();
+    body.data = scratch.data();
+    body.size = scratch.size();
+    in.tcp().expires_after(timeout);
+    auto [rec, rn] = co_await http::async_read_some(in, in_buffer, parser, kNoThrow);
+    if (rec == http::error::need_buffer) rec = {};
+    if (rec) co_return RelayResult{RelayResult::Side::Read, rec};
+    const std::size_t produced = scratch.size() - body.size;
+    // A read may parse only framing (a chunk header, say): nothing to send yet.
+    if (produced == 0) continue;
+    std::size_t line = 0;
+    if (chunk_output) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      char digits[16];
+      std::size_t count = 0;
+      for (std::size_t v = produced; v != 0; v >>= 4) digits[count++] = kHex[v & 0xf];
+      while (count > 0) size_line[line++] = digits[--count];
+      size_line[line++] = '\r';
+      size_line[line++] = '\n';
     }
+    const std::array<asio::const_buffer, 4> piece{asio::buffer(unsent_head.data(), unsent_head.size()),
+                                                  asio::buffer(size_line, line), asio::buffer(scratch.data(), produced),
+                                                  asio::buffer("\r\n", chunk_output ? 2 : 0)};
+    unsent_head = {};
     out.tcp().expires_after(timeout);
-    auto [ec, n] = co_await http::async_write(out, serializer, kNoThrow);
-    if (ec == http::error::need_buffer) ec = {};
-    if (ec) co_return RelayResult{RelayResult::Side::Write, ec};
-  } while (!parser.is_done() && !serializer.is_done());
+    if (auto [wec, wn] = co_await asio::async_write(out, piece, kNoThrow); wec)
+      co_return RelayResult{RelayResult::Side::Write, wec};
+  }
+  static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+  const std::array<asio::const_buffer, 2> last{asio::buffer(unsent_head.data(), unsent_head.size()),
+                                               asio::buffer(kLastChunk.data(), chunk_output ? kLastChunk.size() : 0)};
+  if (asio::buffer_size(last) > 0) {
+    out.tcp().expires_after(timeout);
+    if (auto [ec, n] = co_await asio::async_write(out, last, kNoThrow); ec)
+      co_return RelayResult{RelayResult::Side::Write, ec};
+  }
   co_return RelayResult{};
 }
 

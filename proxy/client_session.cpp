@@ -10,12 +10,12 @@
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/serializer.hpp>
-#include <boost/beast/http/write.hpp>
 
 #include "proxy/body_relay.hpp"
-#include "proxy/header_rewrite.hpp"
+#include "proxy/head_reader.hpp"
+#include "proxy/head_rewrite.hpp"
+#include "proxy/http_text.hpp"
+#include "proxy/length_relay.hpp"
 #include "proxy/request_validator.hpp"
 #include "proxy/no_throw.hpp"
 
@@ -29,44 +29,12 @@ using std::chrono::steady_clock;
 namespace {
 
 constexpr std::size_t kReadChunk = 8192;
-// Beast 1.81 cannot store a field value of 64 KiB or more (it throws), so stay below that.
-constexpr std::uint32_t kMaxResponseHeader = 60 * 1024;
+// Like nginx's proxy_buffer_size, but generous: a response header block larger than this is a 502.
+constexpr std::size_t kMaxResponseHeader = 60 * 1024;
 // How long and how much a closing connection may still read, so that the peer sees our last
 // response instead of a reset caused by data it had already sent (nginx's lingering close).
 constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr std::size_t kLingerBytes = 1 << 20;
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
-    if (x != y) return false;
-  }
-  return true;
-}
-
-std::string_view view(beast::string_view s) { return {s.data(), s.size()}; }
-
-// RFC 9112 3.2.2: for an absolute-form target the Host comes from the target, not from the received
-// Host field; upstreams get the origin form, as nginx sends them. False when the authority is empty.
-bool to_origin_form(http::request<http::buffer_body>& req) {
-  std::string_view target = view(req.target());
-  std::size_t scheme_end = target.find("://");
-  if (target.empty() || target.front() == '/' || scheme_end == std::string_view::npos) return true;
-  std::string_view scheme = target.substr(0, scheme_end);
-  if (!iequals(scheme, "http") && !iequals(scheme, "https")) return true;
-  std::string_view rest = target.substr(scheme_end + 3);
-  std::size_t path_start = rest.find_first_of("/?");
-  std::string_view authority = rest.substr(0, path_start);
-  if (authority.empty() || authority.find('@') != std::string_view::npos) return false;
-  std::string origin = path_start == std::string_view::npos ? std::string("/") : std::string(rest.substr(path_start));
-  if (origin.front() == '?') origin.insert(origin.begin(), '/');
-  req.set(http::field::host, authority);
-  req.target(origin);
-  return true;
-}
 
 // TLS on a new upstream connection: SNI and the certificate's name are checked against the endpoint's
 // settings, and the handshake shares the connect deadline. A failure is a connect failure.
@@ -86,18 +54,10 @@ bool is_framing_error(const error_code& ec) {
          ec != http::error::partial_message && ec != http::error::need_buffer;
 }
 
-bool idempotent(http::verb method) {
-  switch (method) {
-    case http::verb::get:
-    case http::verb::head:
-    case http::verb::options:
-    case http::verb::trace:
-    case http::verb::put:
-    case http::verb::delete_:
-      return true;
-    default:
-      return false;
-  }
+// RFC 9110 9.2.2.
+bool idempotent(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE" || method == "PUT" ||
+         method == "DELETE";
 }
 
 bool has_healthy(const std::vector<UpstreamEndpoint>& set) {
@@ -345,60 +305,38 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
     co_return keep ? Outcome::KeepAlive : Outcome::Close;
   };
 
-  const std::string_view head(static_cast<const char*>(client_buffer_.data().data()), head_size);
-  const RequestCheck check = check_request_head(head);
+  // The head is parsed once, in place, and the upstream's head is written from it for each attempt;
+  // it is kept apart from the client buffer, which the body may be read into meanwhile.
+  request_head_.assign(static_cast<const char*>(client_buffer_.data().data()), head_size);
+  client_buffer_.consume(head_size);
+  const std::string_view head = request_head_;
+  const RequestCheck check = check_request_head(head, snap.override_header);
   if (check.status != 0) co_return co_await fail(check.status, check.reason, false, SetKind::None);
   if (snap.limits.max_body_bytes != 0 && check.content_length && *check.content_length > snap.limits.max_body_bytes)
     co_return co_await fail(413, "request body too large", false, SetKind::None);
-  if (check.minor_version > 1) {
-    // RFC 9110 2.5: HTTP/1.2 and later are handled as 1.1; Beast only parses 1.0 and 1.1, so the version
-    // is rewritten in place (same length) before it sees the request line.
-    char* line = static_cast<char*>(client_buffer_.data().data());
-    line[head.find("\r\n") - 1] = '1';
-  }
-
-  std::optional<http::request_parser<http::buffer_body>> parser;
-  parser.emplace();
-  parser->header_limit(static_cast<std::uint32_t>(head_size + 1));
-  if (snap.limits.max_body_bytes != 0)
-    parser->body_limit(snap.limits.max_body_bytes);
-  else
-    parser->body_limit(boost::none);
-  error_code ec;
-  std::size_t used = parser->put(asio::buffer(client_buffer_.data().data(), head_size), ec);
-  if (ec || !parser->is_header_done() || used != head_size)
-    co_return co_await fail(400, "malformed request", false, SetKind::None);
-  client_buffer_.consume(used);
-
-  auto& req = parser->get();
-  if (!to_origin_form(req)) co_return co_await fail(400, "invalid absolute-form target", false, SetKind::None);
-  if (req.method() == http::verb::connect) co_return co_await fail(405, "CONNECT is not supported", false, SetKind::None);
-  bool client_keep = req.keep_alive() && !worker_.draining();
-  const bool is_head = req.method() == http::verb::head;
-  const bool body_expected = !parser->is_done();
+  if (check.method == "CONNECT") co_return co_await fail(405, "CONNECT is not supported", false, SetKind::None);
+  bool client_keep = check.keep_alive && !worker_.draining();
+  const bool is_head = check.method == "HEAD";
+  const bool body_expected = check.chunked || check.content_length.value_or(0) > 0;
 
   bool expect_continue = false;
-  if (auto it = req.find(http::field::expect); it != req.end()) {
-    if (!iequals(view(it->value()), "100-continue")) co_return co_await fail(417, "unsupported expectation", false, SetKind::None);
-    // We answer the expectation ourselves when we are ready for the body, as nginx does.
-    expect_continue = !check.http10;
-    req.erase(http::field::expect);
+  if (check.has_expect) {
+    if (!http_text::iequals(check.expect, "100-continue"))
+      co_return co_await fail(417, "unsupported expectation", false, SetKind::None);
+    // We answer the expectation ourselves when we are ready for the body, as nginx does; Expect is not
+    // forwarded.
+    expect_continue = !check.http10 && body_expected;
   }
 
   // Route: the override header first, then this worker's splitter.
   SetKind chosen = SetKind::Stable;
   bool forced = false;
-  if (!snap.override_header.empty()) {
-    auto it = req.find(snap.override_header);
-    if (it != req.end()) {
-      std::string_view v = view(it->value());
-      if (iequals(v, "always")) {
-        chosen = SetKind::Canary;
-        forced = true;
-      } else if (iequals(v, "never")) {
-        forced = true;
-      }
-      req.erase(snap.override_header);
+  if (check.has_override) {
+    if (http_text::iequals(check.override_value, "always")) {
+      chosen = SetKind::Canary;
+      forced = true;
+    } else if (http_text::iequals(check.override_value, "never")) {
+      forced = true;
     }
   }
   if (!forced && worker_.splitter().next_is_canary(snap.canary_weight)) chosen = SetKind::Canary;
@@ -410,14 +348,19 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
     chosen = other;
   }
 
-  strip_hop_by_hop(req);
-  add_forwarding_fields(req, client_ip_, client_.is_tls() ? "https" : "http", check.http10 ? kViaEntryHttp10 : kViaEntry);
-  req.version(11);
-  if (check.chunked)
-    req.chunked(true);
-  else if (check.content_length)
-    req.content_length(*check.content_length);
+  // A chunked body is decoded by Beast and encoded again; any other body is relayed as it comes.
+  std::optional<http::request_parser<http::buffer_body>> body_parser;
+  if (check.chunked) {
+    body_parser.emplace();
+    if (snap.limits.max_body_bytes != 0)
+      body_parser->body_limit(snap.limits.max_body_bytes);
+    else
+      body_parser->body_limit(boost::none);
+    start_body_parser(*body_parser, true);
+  }
 
+  // Sent again on another connection when a reused one turns out closed before the response (below).
+  const bool resend_safe = !body_expected && idempotent(check.method);
   const auto& set = snap.set(chosen);
   const std::uint32_t first_index = worker_.next_index(chosen);
   std::size_t next_candidate = 0;
@@ -435,7 +378,7 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
         ++next_candidate;
         continue;
       }
-      if (auto pooled = worker_.pool().take(ep.id)) {
+      if (auto pooled = worker_.pool().take(ep.id, !resend_safe)) {
         upstream = std::move(pooled);
         endpoint = &ep;
         endpoint_id = ep.id;
@@ -470,12 +413,16 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
     metrics.upstream_connections(-1);
     upstream.reset();
   };
+  auto upstream_head = [&](std::size_t size) {
+    return std::string_view(static_cast<const char*>(upstream_buffer_.data().data()), size);
+  };
 
-  std::optional<http::response_parser<http::buffer_body>> response;
+  HeadRead got;
+  ResponseHead response;
   for (;;) {
     if (!co_await acquire()) co_return co_await fail(502, "no upstream endpoint could be reached", !body_expected && client_keep, chosen);
 
-    if (expect_continue && !parser->is_done() && client_buffer_.size() == 0) {
+    if (expect_continue && client_buffer_.size() == 0) {
       expect_continue = false;
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       client_.tcp().expires_after(snap.timeouts.upstream);
@@ -486,11 +433,14 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
       }
     }
 
-    // We always speak HTTP/1.1 upstream, which requires Host; an HTTP/1.0 client may have sent none.
-    if (check.http10 && req.find(http::field::host) == req.end()) req.set(http::field::host, endpoint->name);
-
-    // Request: header, then the body re-framed through the relay buffer.
-    RelayResult sent = co_await relay_message(*parser, client_, client_buffer_, *upstream, relay_, snap.timeouts.upstream);
+    const UpstreamRequestRewrite rewrite{client_ip_, client_.is_tls() ? "https" : "http", snap.override_header,
+                                         endpoint->name, check.chunked};
+    write_upstream_request(head, check, rewrite, head_out_);
+    const RelayResult sent =
+        check.chunked ? co_await relay_decoded(head_out_, *body_parser, client_, client_buffer_, *upstream, relay_,
+                                               true, snap.timeouts.upstream)
+                      : co_await relay_length(head_out_, check.content_length.value_or(0), client_, client_buffer_,
+                                              *upstream, relay_, snap.timeouts.upstream);
     if (sent.failed == RelayResult::Side::Read) {
       drop_upstream();
       if (sent.error == http::error::body_limit) co_return co_await fail(413, "request body too large", false, chosen);
@@ -504,42 +454,41 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
     const bool upstream_failed = sent.failed == RelayResult::Side::Write;
 
     // Response header; interim 1xx responses are hop-by-hop here and dropped.
-    error_code hec;
+    got = HeadRead{};
+    const char* invalid = nullptr;
     if (!upstream_failed) {
       upstream_buffer_.clear();
       for (;;) {
-        response.emplace();
-        response->header_limit(kMaxResponseHeader);
-        response->body_limit(boost::none);
-        if (is_head) response->skip(true);
-        upstream->tcp().expires_after(snap.timeouts.upstream);
-        auto [rec, rn] = co_await http::async_read_header(*upstream, upstream_buffer_, *response, kNoThrow);
-        hec = rec;
-        if (hec) break;
-        int st = response->get().result_int();
-        if (st >= 200 || st == 101) break;
+        got = co_await read_head_block(*upstream, upstream_buffer_, kMaxResponseHeader, snap.timeouts.upstream);
+        if (got.error) break;
+        response = parse_response_head(upstream_head(got.size));
+        if (response.error) {
+          invalid = response.error;
+          break;
+        }
+        if (response.status >= 200 || response.status == 101) break;
         // Interim responses (103 Early Hints, say) go on to HTTP/1.1 clients (RFC 9110 15.2), without
         // hop-by-hop fields; an HTTP/1.0 client must not get one. A 100 is ours to send, not the
         // upstream's: we never forward Expect.
-        if (check.http10 || st == 100) continue;
-        auto& interim = response->get();
-        strip_hop_by_hop(interim);
-        std::string out = "HTTP/1.1 " + std::to_string(st) + " " + std::string(view(interim.reason())) + "\r\n";
-        for (const auto& f : interim) {
-          out.append(view(f.name_string()));
-          out += ": ";
-          out.append(view(f.value()));
-          out += "\r\n";
-        }
-        out += "\r\n";
+        const bool forward = !check.http10 && response.status != 100;
+        if (forward) write_interim_response(upstream_head(got.size), response, head_out_);
+        upstream_buffer_.consume(got.size);
+        if (!forward) continue;
         client_.tcp().expires_after(snap.timeouts.upstream);
-        auto [wec, wn] = co_await asio::async_write(client_, asio::buffer(out), kNoThrow);
+        auto [wec, wn] = co_await asio::async_write(client_, asio::buffer(head_out_), kNoThrow);
         if (wec) {
           drop_upstream();
           co_return Outcome::Abort;
         }
       }
     }
+    if (invalid) {
+      drop_upstream();
+      worker_.record_outcome(*endpoint, true);
+      metrics.record_upstream_error(chosen, UpstreamErrorKind::Reset);
+      co_return co_await fail(502, "invalid response from upstream", false, chosen);
+    }
+    const error_code hec = got.error;
     if (!upstream_failed && !hec) break;
 
     // The connection ended before one byte of a response: a pooled one the upstream closed just as we
@@ -549,8 +498,8 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
     // against routing.retries.
     const bool nothing_came_back = upstream_failed || hec == http::error::end_of_stream ||
                                    hec == asio::error::connection_reset || hec == asio::error::eof;
-    const bool resendable = !body_expected && idempotent(req.method()) && nothing_came_back &&
-                            sent.error != beast::error::timeout && (reused || connects_left > 0);
+    const bool resendable = resend_safe && nothing_came_back && sent.error != beast::error::timeout &&
+                            (reused || connects_left > 0);
     drop_upstream();
     // A pooled connection the upstream had closed says nothing about the endpoint's health.
     if (!reused || !nothing_came_back) worker_.record_outcome(*endpoint, true);
@@ -566,49 +515,55 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
     co_return co_await fail(502, "upstream closed the connection", false, chosen);
   }
 
-  // Response header rewrite and framing for this client.
-  auto& res = response->get();
-  const int status = res.result_int();
+  // The response head for this client, and the body's framing.
+  const int status = response.status;
   worker_.record_outcome(*endpoint, status >= 500);
   if (status == 101) {
     drop_upstream();
     metrics.record_upstream_error(chosen, UpstreamErrorKind::Reset);
     co_return co_await fail(502, "upstream switched protocols", false, chosen);
   }
-  bool upstream_keep = res.keep_alive();
   const bool no_body = is_head || status == 204 || status == 304;
-  const bool has_length = response->content_length().has_value();
-  strip_hop_by_hop(res);
-  append_via(res, res.version() == 10 ? kViaEntryHttp10 : kViaEntry);
-  if (!snap.response_header.empty()) res.set(snap.response_header, kSetNames[static_cast<std::size_t>(chosen)]);
-  res.version(11);
+  // Chunked, or until the upstream closes: decoded, and sent chunked to an HTTP/1.1 client; an
+  // HTTP/1.0 client reads until we close.
+  const bool decode = !no_body && !response.content_length;
+  const bool upstream_keep = response.keep_alive && (no_body || !response.until_close);
   // SIGTERM may have come while we waited for the upstream: this response then closes the connection.
-  client_keep = client_keep && !worker_.draining();
-  if (!no_body && !has_length) {
-    // Unknown length: chunked for HTTP/1.1 clients; an HTTP/1.0 client reads until we close.
-    if (check.http10)
-      client_keep = false;
-    else
-      res.chunked(true);
-  }
+  client_keep = client_keep && !worker_.draining() && !(decode && check.http10);
+  ClientResponseRewrite rewrite;
+  rewrite.via_entry = response.http10 ? kViaEntryHttp10 : kViaEntry;
+  rewrite.set_header = snap.response_header;
+  rewrite.set_name = kSetNames[static_cast<std::size_t>(chosen)];
+  rewrite.chunked = decode && !check.http10;
   if (!client_keep)
-    res.set(http::field::connection, "close");
+    rewrite.connection = ClientResponseRewrite::Connection::Close;
   else if (check.http10)
-    res.set(http::field::connection, "keep-alive");
+    rewrite.connection = ClientResponseRewrite::Connection::KeepAlive;
+  write_client_response(upstream_head(got.size), response, rewrite, head_out_);
+  upstream_buffer_.consume(got.size);
 
-  RelayResult relayed =
-      co_await relay_message(*response, *upstream, upstream_buffer_, client_, relay_, snap.timeouts.upstream);
-  const bool aborted = !relayed;
+  RelayResult relayed;
+  if (decode) {
+    std::optional<http::response_parser<http::buffer_body>> body;
+    body.emplace();
+    body->body_limit(boost::none);
+    start_body_parser(*body, response.chunked);
+    relayed = co_await relay_decoded(head_out_, *body, *upstream, upstream_buffer_, client_, relay_, rewrite.chunked,
+                                     snap.timeouts.upstream);
+  } else {
+    relayed = co_await relay_length(head_out_, no_body ? 0 : *response.content_length, *upstream, upstream_buffer_,
+                                    client_, relay_, snap.timeouts.upstream);
+  }
   if (relayed.failed == RelayResult::Side::Read)
     metrics.record_upstream_error(chosen, relayed.error == beast::error::timeout ? UpstreamErrorKind::Timeout
                                                                                : UpstreamErrorKind::Reset);
-  if (aborted) {
+  if (!relayed) {
     // Never present a truncated body as complete: the client sees the connection end mid-message.
     drop_upstream();
     metrics.record_request(chosen, static_cast<unsigned>(status), steady_clock::now() - started);
     co_return Outcome::Abort;
   }
-  if (upstream_keep && response->is_done() && upstream_buffer_.size() == 0 && !worker_.draining()) {
+  if (upstream_keep && upstream_buffer_.size() == 0 && !worker_.draining()) {
     worker_.pool().give_back(endpoint_id, std::move(upstream));
   } else {
     drop_upstream();

@@ -53,6 +53,8 @@ class ClientSession : public SessionHook {
   boost::beast::flat_buffer client_buffer_;
   boost::beast::flat_buffer upstream_buffer_;
   std::array<char, kRelayBufferSize> relay_;
+  std::string request_head_;  ///< the request's head as received (parsed in place)
+  std::string head_out_;      ///< the head being sent; both keep their capacity between requests
   std::string client_ip_;
   boost::asio::steady_timer header_timer_;
   std::uint64_t header_timer_generation_ = 0;

@@ -1,5 +1,7 @@
 #include "proxy/request_validator.hpp"
 
+#include "proxy/http_text.hpp"
+
 #include <array>
 #include <cstring>
 #include <limits>
@@ -7,39 +9,9 @@
 namespace canaryd::proxy {
 namespace {
 
-constexpr std::array<bool, 256> make_tchar_table() {
-  std::array<bool, 256> t{};
-  for (int c = '0'; c <= '9'; ++c) t[c] = true;
-  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
-  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
-  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
-  return t;
-}
-constexpr auto kTchar = make_tchar_table();
-
-bool is_token(std::string_view s) {
-  if (s.empty()) return false;
-  for (unsigned char c : s)
-    if (!kTchar[c]) return false;
-  return true;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-std::string_view trim_ows(std::string_view v) {
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-  return v;
-}
+using http_text::iequals;
+using http_text::is_token;
+using http_text::trim_ows;
 
 // Beast 1.81 cannot hold a field value of 64 KiB or more (it throws), and we join X-Forwarded-For and
 // Via into one field each, so lines and those joined lists stay below this.
@@ -63,6 +35,16 @@ bool valid_target(std::string_view t) {
   return true;
 }
 
+// unreserved, pct-encoded ('%') and sub-delims characters (RFC 3986 3.2.2 reg-name).
+constexpr std::array<bool, 256> kRegNameChar = [] {
+  std::array<bool, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
+  for (char c : std::string_view("-._~%!$&'()*+,;=")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}();
+
 // RFC 9112 3.2 / RFC 3986 3.2.2: uri-host [ ":" port ]; uri-host is an IP-literal in brackets or a
 // reg-name / IPv4 address (unreserved, pct-encoded and sub-delims characters). Empty is allowed.
 bool valid_host_value(std::string_view v) {
@@ -83,15 +65,30 @@ bool valid_host_value(std::string_view v) {
     std::size_t colon = v.rfind(':');
     std::string_view host = v.substr(0, colon);
     if (colon != std::string_view::npos) port = v.substr(colon + 1);
-    static constexpr std::string_view kRegNameExtra = "-._~%!$&'()*+,;=";
-    for (char c : host) {
-      bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                kRegNameExtra.find(c) != std::string_view::npos;
-      if (!ok) return false;
-    }
+    for (char c : host)
+      if (!kRegNameChar[static_cast<unsigned char>(c)]) return false;
   }
   for (char c : port)
     if (c < '0' || c > '9') return false;
+  return true;
+}
+
+// RFC 9112 3.2.2: for an absolute-form target the Host comes from the target, not from the received
+// Host field; upstreams get the origin form, as nginx sends them. False when the authority is empty or
+// carries userinfo.
+bool split_absolute_form(RequestCheck& r) {
+  const std::string_view target = r.target;
+  const std::size_t scheme_end = target.find("://");
+  if (target.front() == '/' || scheme_end == std::string_view::npos) return true;
+  const std::string_view scheme = target.substr(0, scheme_end);
+  if (!iequals(scheme, "http") && !iequals(scheme, "https")) return true;
+  const std::string_view rest = target.substr(scheme_end + 3);
+  const std::size_t path_start = rest.find_first_of("/?");
+  const std::string_view authority = rest.substr(0, path_start);
+  if (authority.empty() || authority.find('@') != std::string_view::npos) return false;
+  r.authority = authority;
+  r.target = path_start == std::string_view::npos ? std::string_view() : rest.substr(path_start);
+  r.target_needs_slash = r.target.empty() || r.target.front() == '?';
   return true;
 }
 
@@ -103,14 +100,16 @@ std::size_t find_head_end(std::string_view data, std::size_t from) {
   return pos == std::string_view::npos ? pos : pos + 4;
 }
 
-RequestCheck check_request_head(std::string_view head) {
-  // Every line must end in CRLF: a bare CR or a bare LF anywhere is a framing ambiguity.
-  for (std::size_t i = 0; i < head.size(); ++i) {
-    char c = head[i];
-    if (c == '\r' && (i + 1 >= head.size() || head[i + 1] != '\n')) return reject(400, "bare CR in header");
-    if (c == '\n' && (i == 0 || head[i - 1] != '\r')) return reject(400, "bare LF in header");
-    if (c == '\0') return reject(400, "NUL in header");
-  }
+RequestCheck check_request_head(std::string_view head, std::string_view override_header) {
+  // Every line must end in CRLF: a bare CR or a bare LF anywhere is a framing ambiguity. (The checks of
+  // each line below would refuse them too; these give the precise reason.) memchr keeps it cheap.
+  const char* const begin = head.data();
+  const char* const end = begin + head.size();
+  for (const char* p = begin; (p = static_cast<const char*>(std::memchr(p, '\r', static_cast<std::size_t>(end - p)))); ++p)
+    if (p + 1 == end || p[1] != '\n') return reject(400, "bare CR in header");
+  for (const char* p = begin; (p = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)))); ++p)
+    if (p == begin || p[-1] != '\r') return reject(400, "bare LF in header");
+  if (std::memchr(begin, '\0', head.size())) return reject(400, "NUL in header");
 
   std::size_t eol = head.find("\r\n");
   if (eol == std::string_view::npos) return reject(400, "incomplete request line");
@@ -136,6 +135,11 @@ RequestCheck check_request_head(std::string_view head) {
   if (version[5] != '1') return reject(505, "HTTP version not supported");
   result.minor_version = version[7] - '0';
   result.http10 = result.minor_version == 0;
+  result.method = method;
+  result.target = target;
+  if (!split_absolute_form(result)) return reject(400, "invalid absolute-form target");
+  result.fields_begin = eol + 2;
+  http_text::ConnectionOptions connection;
 
   int host_count = 0;
   int te_count = 0;
@@ -185,8 +189,20 @@ RequestCheck check_request_head(std::string_view head) {
     } else if (iequals(name, "via")) {
       via_bytes += value.size() + 2;
       if (via_bytes + 64 > kMaxFieldLine) return reject(431, "Via too large");
+    } else if (iequals(name, "connection")) {
+      connection.add(value);
+    } else if (iequals(name, "expect")) {
+      if (!result.has_expect) result.expect = value;
+      result.has_expect = true;
+    }
+    if (!override_header.empty() && !result.has_override && iequals(name, override_header)) {
+      result.has_override = true;
+      result.override_value = value;
     }
   }
+  result.keep_alive = connection.persistent(result.http10);
+  result.connection_names_fields = connection.names_fields;
+  result.has_host = host_count > 0;
 
   if (te_count > 0) {
     if (result.content_length) return reject(400, "both Content-Length and Transfer-Encoding");

@@ -15,6 +15,22 @@ struct RequestCheck {
   std::optional<std::uint64_t> content_length;
   bool http10 = false;
   int minor_version = 1;  ///< of HTTP/1.x; above 1 is handled as 1.1 (RFC 9110 2.5)
+
+  // What the proxy needs of an accepted head, as views into it: it is parsed once, here.
+  std::string_view method;
+  /// The target to send upstream: the origin form. For an absolute-form target (RFC 9112 3.2.2) the
+  /// path and query part of it, and `authority` replaces the Host field.
+  std::string_view target;
+  bool target_needs_slash = false;  ///< absolute form without a path ("http://a" or "http://a?q")
+  std::string_view authority;       ///< non-empty only for an absolute-form target
+  std::size_t fields_begin = 0;     ///< offset of the first field line
+  bool keep_alive = true;           ///< RFC 9112 9.3, from the version and Connection
+  bool connection_names_fields = false;
+  bool has_host = false;
+  bool has_expect = false;
+  std::string_view expect;          ///< the first Expect value
+  bool has_override = false;
+  std::string_view override_value;  ///< the first value of the routing override field
 };
 
 /// Checks a complete header block (request line to the empty line, CRLF CRLF included):
@@ -22,7 +38,8 @@ struct RequestCheck {
 /// field names as tokens with no whitespace before the colon, no obs-fold, no CR/LF/NUL or other
 /// controls in values, Host present exactly once on HTTP/1.1, and the body framing: Content-Length as
 /// 1*DIGIT (duplicates must agree), Transfer-Encoding exactly `chunked` and never with Content-Length.
-RequestCheck check_request_head(std::string_view head);
+/// `override_header`: the name of the routing override field, whose first value is reported.
+RequestCheck check_request_head(std::string_view head, std::string_view override_header = {});
 
 /// Where the header block ends (index just past CRLF CRLF), or npos. `from` lets a caller resume.
 std::size_t find_head_end(std::string_view data, std::size_t from = 0);

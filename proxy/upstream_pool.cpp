@@ -23,13 +23,33 @@ void UpstreamPool::close(FlexStream& s) {
   metrics_.upstream_connections(-1);
 }
 
-UpstreamPool::Connection UpstreamPool::take(std::uint32_t endpoint_id) {
+void UpstreamPool::watch(std::uint32_t endpoint_id, Idle& idle) {
+  idle.connection->socket().async_wait(boost::asio::socket_base::wait_read,
+                                       [this, endpoint_id, generation = idle.generation](boost::system::error_code ec) {
+                                         if (!ec) on_readable(endpoint_id, generation);
+                                       });
+}
+
+void UpstreamPool::on_readable(std::uint32_t endpoint_id, std::uint64_t generation) {
+  // The connection may have been taken (or closed) after the report was queued: then it is not found.
+  auto& list = idle_[endpoint_id];
+  for (auto it = list.begin(); it != list.end(); ++it) {
+    if (it->generation != generation) continue;
+    close(*it->connection);
+    list.erase(it);
+    return;
+  }
+}
+
+UpstreamPool::Connection UpstreamPool::take(std::uint32_t endpoint_id, bool verify) {
   if (endpoint_id >= idle_.size()) return nullptr;
   auto& list = idle_[endpoint_id];
   while (!list.empty()) {
-    Connection c = std::move(list.back());
+    Connection c = std::move(list.back().connection);
     list.pop_back();
-    if (still_open(*c)) return c;
+    boost::system::error_code ignored;
+    c->socket().cancel(ignored);  // the readability watch
+    if (!verify || still_open(*c)) return c;
     close(*c);
   }
   return nullptr;
@@ -43,7 +63,8 @@ void UpstreamPool::give_back(std::uint32_t endpoint_id, Connection connection) {
     return;
   }
   connection->tcp().expires_never();
-  list.push_back(std::move(connection));
+  list.push_back(Idle{std::move(connection), next_generation_++});
+  watch(endpoint_id, list.back());
 }
 
 void UpstreamPool::sweep(const std::vector<bool>& live_ids) {
@@ -52,10 +73,10 @@ void UpstreamPool::sweep(const std::vector<bool>& live_ids) {
     bool live = id < live_ids.size() && live_ids[id];
     std::size_t kept = 0;
     for (auto& c : list) {
-      if (live && still_open(*c)) {
+      if (live && still_open(*c.connection)) {
         list[kept++] = std::move(c);
       } else {
-        close(*c);
+        close(*c.connection);
       }
     }
     list.erase(list.begin() + static_cast<std::ptrdiff_t>(kept), list.end());
@@ -65,14 +86,14 @@ void UpstreamPool::sweep(const std::vector<bool>& live_ids) {
 void UpstreamPool::close_removed(const std::vector<bool>& live_ids) {
   for (std::size_t id = 0; id < idle_.size(); ++id) {
     if (id < live_ids.size() && live_ids[id]) continue;
-    for (auto& c : idle_[id]) close(*c);
+    for (auto& c : idle_[id]) close(*c.connection);
     idle_[id].clear();
   }
 }
 
 void UpstreamPool::clear() {
   for (auto& list : idle_) {
-    for (auto& c : list) close(*c);
+    for (auto& c : list) close(*c.connection);
     list.clear();
   }
 }

@@ -1,90 +1,86 @@
-// Header rewriting as client_session does it per request: strip_hop_by_hop + add_forwarding_fields (which
-// appends Via) on the request, strip_hop_by_hop + append_via on the response. The rewrite mutates the
-// message, so each iteration rewrites a fresh copy of a prepared message; BM_*Copy measures that copy
-// alone (subtract it to get the rewrite itself).
+// Header handling as client_session does it per request, on raw header blocks: the request is checked
+// and parsed (check_request_head) and its upstream head written (write_upstream_request); the
+// upstream's response is parsed (parse_response_head) and the client's head written
+// (write_client_response). Output strings are reused across iterations, as the session reuses its own.
 #include <benchmark/benchmark.h>
 
-#include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/message.hpp>
+#include <string>
+#include <string_view>
 
-#include "proxy/header_rewrite.hpp"
+#include "proxy/head_rewrite.hpp"
+#include "proxy/request_validator.hpp"
+#include "proxy/response_head.hpp"
 
 namespace {
-namespace http = boost::beast::http;
-using canaryd::proxy::add_forwarding_fields;
-using canaryd::proxy::append_via;
-using canaryd::proxy::kViaEntry;
-using canaryd::proxy::strip_hop_by_hop;
+using namespace canaryd::proxy;
 
 // A browser-like keep-alive request behind one earlier proxy: 11 fields.
-http::request<http::empty_body> browser_request() {
-  http::request<http::empty_body> req{http::verb::get, "/api/v1/cart/items?limit=20", 11};
-  req.set(http::field::host, "shop.example.com");
-  req.set(http::field::user_agent, "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0");
-  req.set(http::field::accept, "application/json, text/plain, */*");
-  req.set(http::field::accept_language, "en-US,en;q=0.5");
-  req.set(http::field::accept_encoding, "gzip, deflate, br");
-  req.set(http::field::cookie, "session=4f2a9c1e8b7d6a5f; theme=dark; consent=1");
-  req.set(http::field::referer, "https://shop.example.com/cart");
-  req.set(http::field::connection, "keep-alive");
-  req.set("Keep-Alive", "timeout=5");
-  req.set("X-Forwarded-For", "203.0.113.7");
-  req.set(http::field::via, "1.1 edge-lb");
-  return req;
-}
+constexpr std::string_view kBrowserRequest =
+    "GET /api/v1/cart/items?limit=20 HTTP/1.1\r\n"
+    "Host: shop.example.com\r\n"
+    "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0\r\n"
+    "Accept: application/json, text/plain, */*\r\n"
+    "Accept-Language: en-US,en;q=0.5\r\n"
+    "Accept-Encoding: gzip, deflate, br\r\n"
+    "Cookie: session=4f2a9c1e8b7d6a5f; theme=dark; consent=1\r\n"
+    "Referer: https://shop.example.com/cart\r\n"
+    "Connection: keep-alive\r\n"
+    "Keep-Alive: timeout=5\r\n"
+    "X-Forwarded-For: 203.0.113.7\r\n"
+    "Via: 1.1 edge-lb\r\n"
+    "\r\n";
 
 // An nginx-like response with a hop-by-hop field named in Connection.
-http::response<http::empty_body> upstream_response() {
-  http::response<http::empty_body> res{http::status::ok, 11};
-  res.set(http::field::server, "nginx/1.22.1");
-  res.set(http::field::date, "Fri, 27 Nov 2026 23:00:00 GMT");
-  res.set(http::field::content_type, "application/json");
-  res.set(http::field::content_length, "612");
-  res.set(http::field::last_modified, "Fri, 27 Nov 2026 22:00:00 GMT");
-  res.set(http::field::connection, "keep-alive, X-Upstream-Hint");
-  res.set("X-Upstream-Hint", "warm");
-  res.set(http::field::etag, "\"6564a2f0-264\"");
-  res.set("X-Version", "v2");
-  res.set(http::field::accept_ranges, "bytes");
-  return res;
-}
+constexpr std::string_view kUpstreamResponse =
+    "HTTP/1.1 200 OK\r\n"
+    "Server: nginx/1.22.1\r\n"
+    "Date: Fri, 27 Nov 2026 23:00:00 GMT\r\n"
+    "Content-Type: application/json\r\n"
+    "Content-Length: 612\r\n"
+    "Last-Modified: Fri, 27 Nov 2026 22:00:00 GMT\r\n"
+    "Connection: keep-alive, X-Upstream-Hint\r\n"
+    "X-Upstream-Hint: warm\r\n"
+    "ETag: \"6564a2f0-264\"\r\n"
+    "X-Version: v2\r\n"
+    "Accept-Ranges: bytes\r\n"
+    "\r\n";
 
-void BM_RequestCopy(benchmark::State& st) {
-  const auto proto = browser_request();
+void BM_RequestCheck(benchmark::State& st) {
   for (auto _ : st) {
-    auto req = proto;
-    benchmark::DoNotOptimize(req);
+    RequestCheck check = check_request_head(kBrowserRequest, "X-Canary");
+    benchmark::DoNotOptimize(check);
   }
 }
-BENCHMARK(BM_RequestCopy);
+BENCHMARK(BM_RequestCheck);
 
 void BM_RequestRewrite(benchmark::State& st) {
-  const auto proto = browser_request();
+  const RequestCheck check = check_request_head(kBrowserRequest, "X-Canary");
+  const UpstreamRequestRewrite rw{"198.51.100.23", "http", "X-Canary", "10.0.0.7:80", false};
+  std::string out;
   for (auto _ : st) {
-    auto req = proto;
-    strip_hop_by_hop(req);
-    add_forwarding_fields(req, "198.51.100.23", "http", kViaEntry);
-    benchmark::DoNotOptimize(req);
+    write_upstream_request(kBrowserRequest, check, rw, out);
+    benchmark::DoNotOptimize(out.data());
   }
 }
 BENCHMARK(BM_RequestRewrite);
 
-void BM_ResponseCopy(benchmark::State& st) {
-  const auto proto = upstream_response();
+void BM_ResponseParse(benchmark::State& st) {
   for (auto _ : st) {
-    auto res = proto;
-    benchmark::DoNotOptimize(res);
+    ResponseHead head = parse_response_head(kUpstreamResponse);
+    benchmark::DoNotOptimize(head);
   }
 }
-BENCHMARK(BM_ResponseCopy);
+BENCHMARK(BM_ResponseParse);
 
 void BM_ResponseRewrite(benchmark::State& st) {
-  const auto proto = upstream_response();
+  const ResponseHead head = parse_response_head(kUpstreamResponse);
+  ClientResponseRewrite rw;
+  rw.set_header = "X-Canary-Set";
+  rw.set_name = "canary";
+  std::string out;
   for (auto _ : st) {
-    auto res = proto;
-    strip_hop_by_hop(res);
-    append_via(res, kViaEntry);
-    benchmark::DoNotOptimize(res);
+    write_client_response(kUpstreamResponse, head, rw, out);
+    benchmark::DoNotOptimize(out.data());
   }
 }
 BENCHMARK(BM_ResponseRewrite);

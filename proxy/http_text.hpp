@@ -1,0 +1,131 @@
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <string_view>
+
+namespace canaryd::proxy::http_text {
+
+/// RFC 9110 5.6.2 tchar.
+constexpr std::array<bool, 256> kTchar = [] {
+  std::array<bool, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}();
+
+inline bool is_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (unsigned char c : s)
+    if (!kTchar[c]) return false;
+  return true;
+}
+
+inline char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
+
+/// ASCII case-insensitive equality, as field names and tokens compare.
+inline bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (lower(a[i]) != lower(b[i])) return false;
+  return true;
+}
+
+inline std::string_view trim_ows(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
+}
+
+/// Calls f(element) for each non-empty element of a comma-separated list (RFC 9110 5.6.1), OWS trimmed.
+/// Stops early when f returns true; returns whether it did.
+template <class F>
+bool any_list_element(std::string_view list, F&& f) {
+  while (!list.empty()) {
+    const std::size_t comma = list.find(',');
+    const std::string_view element = trim_ows(list.substr(0, comma));
+    if (!element.empty() && f(element)) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+/// One "name: value" line of a header block; the value without its surrounding whitespace.
+struct FieldLine {
+  std::string_view name;
+  std::string_view value;
+};
+
+/// The field lines of a header block that has passed validation (CRLF line ends, every line has a
+/// colon), from `begin` (just past the start line) to the empty line.
+class FieldLines {
+ public:
+  FieldLines(std::string_view head, std::size_t begin) : head_(head), pos_(begin) {}
+  /// The next line, or false at the empty line.
+  bool next(FieldLine& out) {
+    const std::size_t end = head_.find("\r\n", pos_);
+    if (end == std::string_view::npos || end == pos_) return false;
+    const std::string_view line = head_.substr(pos_, end - pos_);
+    pos_ = end + 2;
+    const std::size_t colon = line.find(':');
+    out.name = line.substr(0, colon);
+    out.value = trim_ows(line.substr(colon + 1));
+    return true;
+  }
+
+ private:
+  std::string_view head_;
+  std::size_t pos_;
+};
+
+/// The hop-by-hop fields of RFC 9110 7.6.1 (and the obsolete Keep-Alive and Proxy-Connection).
+inline bool is_hop_by_hop(std::string_view name) {
+  switch (name.size()) {
+    case 2: return iequals(name, "te");
+    case 7: return iequals(name, "trailer") || iequals(name, "upgrade");
+    case 10: return iequals(name, "connection") || iequals(name, "keep-alive");
+    case 16: return iequals(name, "proxy-connection");
+    case 17: return iequals(name, "transfer-encoding");
+    case 18: return iequals(name, "proxy-authenticate");
+    case 19: return iequals(name, "proxy-authorization");
+    default: return false;
+  }
+}
+
+/// What the Connection fields of a message say: close, keep-alive, and whether they name other fields
+/// (which are then hop-by-hop for this message).
+struct ConnectionOptions {
+  bool close = false;
+  bool keep_alive = false;
+  bool names_fields = false;
+
+  void add(std::string_view value) {
+    any_list_element(value, [&](std::string_view token) {
+      if (iequals(token, "close"))
+        close = true;
+      else if (iequals(token, "keep-alive"))
+        keep_alive = true;
+      else
+        names_fields = true;
+      return false;
+    });
+  }
+  /// RFC 9112 9.3: HTTP/1.1 persists unless closed; HTTP/1.0 only when asked to.
+  bool persistent(bool http10) const { return !close && (!http10 || keep_alive); }
+};
+
+/// True when some Connection field of the block names `field` (only worth asking when names_fields).
+inline bool named_in_connection(std::string_view head, std::size_t begin, std::string_view field) {
+  FieldLines lines(head, begin);
+  FieldLine f;
+  while (lines.next(f)) {
+    if (!iequals(f.name, "connection")) continue;
+    if (any_list_element(f.value, [&](std::string_view token) { return iequals(token, field); })) return true;
+  }
+  return false;
+}
+
+}  // namespace canaryd::proxy::http_text

@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <optional>
+#include <span>
+#include <tuple>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
@@ -29,8 +31,6 @@ using std::chrono::steady_clock;
 namespace {
 
 constexpr std::size_t kReadChunk = 8192;
-// Like nginx's proxy_buffer_size, but generous: a response header block larger than this is a 502.
-constexpr std::size_t kMaxResponseHeader = 60 * 1024;
 // How long and how much a closing connection may still read, so that the peer sees our last
 // response instead of a reset caused by data it had already sent (nginx's lingering close).
 constexpr auto kLingerTime = std::chrono::seconds(2);
@@ -90,18 +90,12 @@ ClientSession::ClientSession(Worker& worker, asio::ip::tcp::socket socket, TlsCo
       tls_context_(std::move(tls)),
       client_(tls_context_ ? FlexStream(std::move(socket), *tls_context_) : FlexStream(std::move(socket))),
       header_timer_(worker.io()) {
-  // Beast sizes each read by the buffer's free capacity (at least 512 bytes): without room reserved,
-  // a body would move in 512-byte reads and writes.
-  client_buffer_.reserve(kReadChunk);
-  upstream_buffer_.reserve(kRelayBufferSize);
-  // Beast's parser has no limit of its own for chunk-size lines and trailer sections: it keeps
-  // reading until they end. The buffer's maximum is that limit (a read past it fails as
-  // buffer_overflow), for responses at the response header limit.
-  upstream_buffer_.max_size(kMaxResponseHeader + kRelayBufferSize);
   error_code ec;
   auto remote = client_.socket().remote_endpoint(ec);
   client_ip_ = ec ? "unknown" : remote.address().to_string();
   client_.socket().set_option(asio::ip::tcp::no_delay(true), ec);
+  // read_head reads synchronously once the socket is readable; never let that block the worker.
+  client_.socket().non_blocking(true, ec);
   worker_.metrics().client_connections(+1);
   worker_.add_session(*this);
 }
@@ -186,9 +180,10 @@ asio::awaitable<void> ClientSession::close_gracefully() {
   client_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
   if (!ec) {
     client_.tcp().expires_after(kLingerTime);
+    auto scratch = worker_.scratch().take();
     std::size_t discarded = 0;
     while (discarded < kLingerBytes) {
-      auto [rec, n] = co_await client_.async_read_some(asio::buffer(relay_), kNoThrow);
+      auto [rec, n] = co_await client_.async_read_some(asio::buffer(scratch->relay), kNoThrow);
       if (rec) break;
       discarded += n;
     }
@@ -229,6 +224,7 @@ asio::awaitable<ClientSession::HeadResult> ClientSession::read_head(std::size_t&
   client_.tcp().expires_never();
   arm_header_timer(waiting_first_byte && !first ? snap->timeouts.keepalive_idle : client_header);
   std::size_t scanned = 0;
+  bool rearm = false;
   for (;;) {
     std::string_view data(static_cast<const char*>(client_buffer_.data().data()), client_buffer_.size());
     // RFC 9112 2.2: a server SHOULD ignore at least one empty line received before the request-line.
@@ -261,7 +257,24 @@ asio::awaitable<ClientSession::HeadResult> ClientSession::read_head(std::size_t&
       }
     }
     scanned = data.size();
-    auto [ec, n] = co_await client_.async_read_some(client_buffer_.prepare(kReadChunk), kNoThrow);
+    if (rearm) {
+      rearm = false;
+      arm_header_timer(client_header);
+    }
+    error_code ec;
+    std::size_t n = 0;
+    if (client_.is_tls() || client_buffer_.size() > 0) {
+      std::tie(ec, n) = co_await client_.async_read_some(client_buffer_.prepare(kReadChunk), kNoThrow);
+    } else {
+      // Nothing buffered on a plain connection: wait for bytes without holding a buffer, so that an
+      // idle keep-alive connection costs no buffer memory; then read what came, without blocking.
+      // (Over TLS, bytes may wait decrypted inside the stream, which readability would not show.)
+      client_buffer_.shrink_to_fit();
+      do {
+        std::tie(ec) = co_await client_.socket().async_wait(asio::socket_base::wait_read, kNoThrow);
+        if (!ec) n = client_.socket().read_some(client_buffer_.prepare(kReadChunk), ec);
+      } while (ec == asio::error::would_block || ec == asio::error::try_again);
+    }
     if (ec) {
       const bool timed_out = header_timed_out_;
       disarm_header_timer();
@@ -271,9 +284,11 @@ asio::awaitable<ClientSession::HeadResult> ClientSession::read_head(std::size_t&
       co_return HeadResult::Closed;
     }
     client_buffer_.commit(n);
+    // The rest of the header is due within client_header from its first byte; re-armed only if it
+    // did not all come at once, as it usually does.
     if (waiting_first_byte) {
       waiting_first_byte = false;
-      arm_header_timer(client_header);
+      rearm = true;
     }
   }
 }
@@ -307,9 +322,13 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
 
   // The head is parsed once, in place, and the upstream's head is written from it for each attempt;
   // it is kept apart from the client buffer, which the body may be read into meanwhile.
-  request_head_.assign(static_cast<const char*>(client_buffer_.data().data()), head_size);
+  auto scratch = worker_.scratch().take();
+  std::string& head_out = scratch->head_out;
+  std::span<char> relay(scratch->relay);
+  beast::flat_buffer& upstream_buffer = scratch->upstream;
+  scratch->request_head.assign(static_cast<const char*>(client_buffer_.data().data()), head_size);
   client_buffer_.consume(head_size);
-  const std::string_view head = request_head_;
+  const std::string_view head = scratch->request_head;
   const RequestCheck check = check_request_head(head, snap.override_header);
   if (check.status != 0) co_return co_await fail(check.status, check.reason, false, SetKind::None);
   if (snap.limits.max_body_bytes != 0 && check.content_length && *check.content_length > snap.limits.max_body_bytes)
@@ -414,7 +433,7 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
     upstream.reset();
   };
   auto upstream_head = [&](std::size_t size) {
-    return std::string_view(static_cast<const char*>(upstream_buffer_.data().data()), size);
+    return std::string_view(static_cast<const char*>(upstream_buffer.data().data()), size);
   };
 
   HeadRead got;
@@ -435,12 +454,12 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
 
     const UpstreamRequestRewrite rewrite{client_ip_, client_.is_tls() ? "https" : "http", snap.override_header,
                                          endpoint->name, check.chunked};
-    write_upstream_request(head, check, rewrite, head_out_);
+    write_upstream_request(head, check, rewrite, head_out);
     const RelayResult sent =
-        check.chunked ? co_await relay_decoded(head_out_, *body_parser, client_, client_buffer_, *upstream, relay_,
+        check.chunked ? co_await relay_decoded(head_out, *body_parser, client_, client_buffer_, *upstream, relay,
                                                true, snap.timeouts.upstream)
-                      : co_await relay_length(head_out_, check.content_length.value_or(0), client_, client_buffer_,
-                                              *upstream, relay_, snap.timeouts.upstream);
+                      : co_await relay_length(head_out, check.content_length.value_or(0), client_, client_buffer_,
+                                              *upstream, relay, snap.timeouts.upstream);
     if (sent.failed == RelayResult::Side::Read) {
       drop_upstream();
       if (sent.error == http::error::body_limit) co_return co_await fail(413, "request body too large", false, chosen);
@@ -457,9 +476,9 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
     got = HeadRead{};
     const char* invalid = nullptr;
     if (!upstream_failed) {
-      upstream_buffer_.clear();
+      upstream_buffer.clear();
       for (;;) {
-        got = co_await read_head_block(*upstream, upstream_buffer_, kMaxResponseHeader, snap.timeouts.upstream);
+        got = co_await read_head_block(*upstream, upstream_buffer, RequestScratch::kMaxResponseHeader, snap.timeouts.upstream);
         if (got.error) break;
         response = parse_response_head(upstream_head(got.size));
         if (response.error) {
@@ -471,11 +490,11 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
         // hop-by-hop fields; an HTTP/1.0 client must not get one. A 100 is ours to send, not the
         // upstream's: we never forward Expect.
         const bool forward = !check.http10 && response.status != 100;
-        if (forward) write_interim_response(upstream_head(got.size), response, head_out_);
-        upstream_buffer_.consume(got.size);
+        if (forward) write_interim_response(upstream_head(got.size), response, head_out);
+        upstream_buffer.consume(got.size);
         if (!forward) continue;
         client_.tcp().expires_after(snap.timeouts.upstream);
-        auto [wec, wn] = co_await asio::async_write(client_, asio::buffer(head_out_), kNoThrow);
+        auto [wec, wn] = co_await asio::async_write(client_, asio::buffer(head_out), kNoThrow);
         if (wec) {
           drop_upstream();
           co_return Outcome::Abort;
@@ -539,8 +558,8 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
     rewrite.connection = ClientResponseRewrite::Connection::Close;
   else if (check.http10)
     rewrite.connection = ClientResponseRewrite::Connection::KeepAlive;
-  write_client_response(upstream_head(got.size), response, rewrite, head_out_);
-  upstream_buffer_.consume(got.size);
+  write_client_response(upstream_head(got.size), response, rewrite, head_out);
+  upstream_buffer.consume(got.size);
 
   RelayResult relayed;
   if (decode) {
@@ -548,11 +567,11 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
     body.emplace();
     body->body_limit(boost::none);
     start_body_parser(*body, response.chunked);
-    relayed = co_await relay_decoded(head_out_, *body, *upstream, upstream_buffer_, client_, relay_, rewrite.chunked,
+    relayed = co_await relay_decoded(head_out, *body, *upstream, upstream_buffer, client_, relay, rewrite.chunked,
                                      snap.timeouts.upstream);
   } else {
-    relayed = co_await relay_length(head_out_, no_body ? 0 : *response.content_length, *upstream, upstream_buffer_,
-                                    client_, relay_, snap.timeouts.upstream);
+    relayed = co_await relay_length(head_out, no_body ? 0 : *response.content_length, *upstream, upstream_buffer,
+                                    client_, relay, snap.timeouts.upstream);
   }
   if (relayed.failed == RelayResult::Side::Read)
     metrics.record_upstream_error(chosen, relayed.error == beast::error::timeout ? UpstreamErrorKind::Timeout
@@ -563,7 +582,7 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
     metrics.record_request(chosen, static_cast<unsigned>(status), steady_clock::now() - started);
     co_return Outcome::Abort;
   }
-  if (upstream_keep && upstream_buffer_.size() == 0 && !worker_.draining()) {
+  if (upstream_keep && upstream_buffer.size() == 0 && !worker_.draining()) {
     worker_.pool().give_back(endpoint_id, std::move(upstream));
   } else {
     drop_upstream();

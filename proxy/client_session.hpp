@@ -31,9 +31,6 @@ class ClientSession : public SessionHook {
   /// True when the connection has served a request and nothing of another one has arrived.
   bool between_requests();
 
-  /// Size of each relay buffer; bodies pass through it, never buffered whole.
-  static constexpr std::size_t kRelayBufferSize = 16 * 1024;
-
  private:
   enum class HeadResult { Ready, Closed, Timeout, TooLarge, Malformed };
   /// KeepAlive: read the next request; Close: close gracefully; Abort: close at once (mid-message).
@@ -51,10 +48,6 @@ class ClientSession : public SessionHook {
   TlsContextPtr tls_context_;  // before client_: the TLS stream uses it until it is destroyed
   FlexStream client_;
   boost::beast::flat_buffer client_buffer_;
-  boost::beast::flat_buffer upstream_buffer_;
-  std::array<char, kRelayBufferSize> relay_;
-  std::string request_head_;  ///< the request's head as received (parsed in place)
-  std::string head_out_;      ///< the head being sent; both keep their capacity between requests
   std::string client_ip_;
   boost::asio::steady_timer header_timer_;
   std::uint64_t header_timer_generation_ = 0;

@@ -13,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/intrusive/list.hpp>
 
+#include "proxy/request_scratch.hpp"
 #include "proxy/routing_snapshot.hpp"
 #include "proxy/upstream_pool.hpp"
 #include "proxy/worker_metrics.hpp"
@@ -64,6 +65,7 @@ class Worker {
   const std::shared_ptr<const RoutingSnapshot>& snapshot() const { return snapshot_; }
   weights::Splitter& splitter() { return splitter_; }
   UpstreamPool& pool() { return pool_; }
+  ScratchPool& scratch() { return scratch_; }
   bool draining() const { return draining_; }
   /// Round-robin position per set.
   std::uint32_t next_index(SetKind set) { return rr_[static_cast<std::size_t>(set)]++; }
@@ -85,11 +87,14 @@ class Worker {
   // Before io_: destroying io_ destroys the frames of unfinished sessions, which still count themselves
   // out of these metrics.
   WorkerMetrics metrics_;
-  boost::asio::io_context io_{1};
+  // One thread runs it, and only that thread touches its sockets (the main thread only posts), so the
+  // reactor need not lock each descriptor.
+  boost::asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
   std::shared_ptr<const RoutingSnapshot> snapshot_;
   weights::Splitter splitter_;
   UpstreamPool pool_{metrics_};
+  ScratchPool scratch_;
   std::array<std::uint32_t, 2> rr_{};
   std::atomic<std::int64_t>& open_connections_;
   std::function<void(const std::string&)> on_failure_streak_;

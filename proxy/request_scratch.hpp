@@ -1,0 +1,78 @@
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/beast/core/flat_buffer.hpp>
+
+namespace canaryd::proxy {
+
+/// The memory one request in flight needs, and an idle connection does not: the relay buffer bodies
+/// pass through, the buffer upstream responses are read into, and the heads as received and as sent.
+/// A worker keeps the ones no request is using and hands out the most recently returned first, so
+/// an idle client connection holds none (HAProxy and nginx release their buffers the same way) and the
+/// busy ones stay in cache.
+struct RequestScratch {
+  /// Size of the relay buffer; bodies pass through it, never buffered whole.
+  static constexpr std::size_t kRelaySize = 16 * 1024;
+  /// Like nginx's proxy_buffer_size, but generous: a response header block larger than this is a 502.
+  static constexpr std::size_t kMaxResponseHeader = 60 * 1024;
+
+  RequestScratch() {
+    // Beast sizes each read by the buffer's free capacity, so room is reserved once. Beast's parser has
+    // no limit of its own for chunk-size lines and trailer sections: the buffer's maximum is that
+    // limit (a read past it fails as buffer_overflow).
+    upstream.reserve(kRelaySize);
+    upstream.max_size(kMaxResponseHeader + kRelaySize);
+  }
+
+  std::array<char, kRelaySize> relay;
+  boost::beast::flat_buffer upstream;
+  std::string request_head;  ///< the request's head as received (parsed in place)
+  std::string head_out;      ///< the head being sent
+};
+
+/// A worker's unused RequestScratch objects. Worker thread only.
+class ScratchPool {
+ public:
+  /// Returns its scratch to the pool when it goes out of scope.
+  class Lease {
+   public:
+    Lease(ScratchPool& pool, std::unique_ptr<RequestScratch> scratch) : pool_(&pool), scratch_(std::move(scratch)) {}
+    Lease(Lease&& other) noexcept = default;
+    Lease& operator=(Lease&&) = delete;
+    ~Lease() {
+      if (scratch_) pool_->give_back(std::move(scratch_));
+    }
+    RequestScratch* operator->() const { return scratch_.get(); }
+    RequestScratch& operator*() const { return *scratch_; }
+
+   private:
+    ScratchPool* pool_;
+    std::unique_ptr<RequestScratch> scratch_;
+  };
+
+  Lease take() {
+    if (free_.empty()) return Lease(*this, std::make_unique<RequestScratch>());
+    auto scratch = std::move(free_.back());
+    free_.pop_back();
+    return Lease(*this, std::move(scratch));
+  }
+
+  /// Kept at most; a burst beyond it is freed when it ends.
+  static constexpr std::size_t kMaxKept = 1024;
+
+ private:
+  void give_back(std::unique_ptr<RequestScratch> scratch) {
+    if (free_.size() >= kMaxKept) return;
+    scratch->upstream.clear();
+    free_.push_back(std::move(scratch));
+  }
+
+  std::vector<std::unique_ptr<RequestScratch>> free_;
+};
+
+}  // namespace canaryd::proxy

@@ -31,6 +31,10 @@ using std::chrono::steady_clock;
 namespace {
 
 constexpr std::size_t kReadChunk = 8192;
+// What a connection's read buffer holds between requests (most request heads fit): waiting for the
+// next request needs a buffer (the read is started before bytes come, to cost no extra system call),
+// and only this much of it stays with an idle keep-alive connection.
+constexpr std::size_t kIdleBuffer = 1024;
 // How long and how much a closing connection may still read, so that the peer sees our last
 // response instead of a reset caused by data it had already sent (nginx's lingering close).
 constexpr auto kLingerTime = std::chrono::seconds(2);
@@ -94,8 +98,7 @@ ClientSession::ClientSession(Worker& worker, asio::ip::tcp::socket socket, TlsCo
   auto remote = client_.socket().remote_endpoint(ec);
   client_ip_ = ec ? "unknown" : remote.address().to_string();
   client_.socket().set_option(asio::ip::tcp::no_delay(true), ec);
-  // read_head reads synchronously once the socket is readable; never let that block the worker.
-  client_.socket().non_blocking(true, ec);
+  client_buffer_.reserve(kIdleBuffer);
   worker_.metrics().client_connections(+1);
   worker_.add_session(*this);
 }
@@ -221,6 +224,11 @@ asio::awaitable<ClientSession::HeadResult> ClientSession::read_head(std::size_t&
   // whole header section must arrive within client_header. Our own timer, not the stream's expiry:
   // the stream closes the socket when its deadline passes, and the 408 must still be written.
   bool waiting_first_byte = client_buffer_.size() == 0;
+  // A connection between requests keeps a small buffer, not the largest it ever needed.
+  if (waiting_first_byte && client_buffer_.capacity() > kIdleBuffer) {
+    client_buffer_.shrink_to_fit();
+    client_buffer_.reserve(kIdleBuffer);
+  }
   client_.tcp().expires_never();
   arm_header_timer(waiting_first_byte && !first ? snap->timeouts.keepalive_idle : client_header);
   std::size_t scanned = 0;
@@ -261,20 +269,9 @@ asio::awaitable<ClientSession::HeadResult> ClientSession::read_head(std::size_t&
       rearm = false;
       arm_header_timer(client_header);
     }
-    error_code ec;
-    std::size_t n = 0;
-    if (client_.is_tls() || client_buffer_.size() > 0) {
-      std::tie(ec, n) = co_await client_.async_read_some(client_buffer_.prepare(kReadChunk), kNoThrow);
-    } else {
-      // Nothing buffered on a plain connection: wait for bytes without holding a buffer, so that an
-      // idle keep-alive connection costs no buffer memory; then read what came, without blocking.
-      // (Over TLS, bytes may wait decrypted inside the stream, which readability would not show.)
-      client_buffer_.shrink_to_fit();
-      do {
-        std::tie(ec) = co_await client_.socket().async_wait(asio::socket_base::wait_read, kNoThrow);
-        if (!ec) n = client_.socket().read_some(client_buffer_.prepare(kReadChunk), ec);
-      } while (ec == asio::error::would_block || ec == asio::error::try_again);
-    }
+    // Reads are sized by the free room, so an idle connection's small buffer is filled before it grows.
+    const std::size_t room = client_buffer_.capacity() - client_buffer_.size();
+    auto [ec, n] = co_await client_.async_read_some(client_buffer_.prepare(room >= 512 ? room : kReadChunk), kNoThrow);
     if (ec) {
       const bool timed_out = header_timed_out_;
       disarm_header_timer();

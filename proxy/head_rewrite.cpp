@@ -19,7 +19,9 @@ namespace {
 // once (up to a handful; more than that, rare, are looked up in the block each time).
 class Block {
  public:
-  Block(std::string_view head, std::size_t begin, bool names_fields) : head_(head), begin_(begin) {
+  /// `required`: a field that stays even when Connection names it (Host: HTTP/1.1 needs one).
+  Block(std::string_view head, std::size_t begin, bool names_fields, std::string_view required = {})
+      : head_(head), begin_(begin), required_(required) {
     if (!names_fields) return;
     FieldLines lines(head, begin);
     FieldLine f;
@@ -42,6 +44,7 @@ class Block {
 
   bool end_to_end(std::string_view name) const {
     if (http_text::is_hop_by_hop(name)) return false;
+    if (!required_.empty() && iequals(name, required_)) return true;
     if (overflow_) return !http_text::named_in_connection(head_, begin_, name);
     for (std::size_t i = 0; i < named_count_; ++i)
       if (iequals(named_[i], name)) return false;
@@ -51,6 +54,7 @@ class Block {
  private:
   std::string_view head_;
   std::size_t begin_;
+  std::string_view required_;
   std::array<std::string_view, 8> named_{};
   std::size_t named_count_ = 0;
   bool overflow_ = false;
@@ -107,9 +111,13 @@ void append_status_line(std::string& out, int status, std::string_view reason) {
   out.push_back(static_cast<char>('0' + status % 10));
   out.push_back(' ');
   if (reason.empty()) {
-    // An upstream may send no reason phrase (RFC 9112 4); clients still like to see one.
-    const auto standard = http::obsolete_reason(http::int_to_status(static_cast<unsigned>(status)));
-    out.append(standard.data(), standard.size());
+    // An upstream may send no reason phrase (RFC 9112 4); clients still like to see one, where there
+    // is a standard one.
+    const auto code = http::int_to_status(static_cast<unsigned>(status));
+    if (code != http::status::unknown) {
+      const auto standard = http::obsolete_reason(code);
+      out.append(standard.data(), standard.size());
+    }
   } else {
     out.append(reason);
   }
@@ -121,7 +129,7 @@ void append_status_line(std::string& out, int status, std::string_view reason) {
 void write_upstream_request(std::string_view head, const RequestCheck& check, const UpstreamRequestRewrite& rw,
                             std::string& out) {
   out.clear();
-  const Block block{head, check.fields_begin, check.connection_names_fields};
+  const Block block{head, check.fields_begin, check.connection_names_fields, "host"};
   out.append(check.method);
   out.push_back(' ');
   if (check.target_needs_slash) out.push_back('/');

@@ -85,9 +85,15 @@ bool split_absolute_form(RequestCheck& r) {
   const std::string_view rest = target.substr(scheme_end + 3);
   const std::size_t path_start = rest.find_first_of("/?");
   const std::string_view authority = rest.substr(0, path_start);
-  if (authority.empty() || authority.find('@') != std::string_view::npos) return false;
+  // The authority becomes the Host field, so it must be a valid one (no userinfo either).
+  if (authority.empty() || !valid_host_value(authority)) return false;
   r.authority = authority;
   r.target = path_start == std::string_view::npos ? std::string_view() : rest.substr(path_start);
+  // RFC 9112 3.2.4: OPTIONS for the server itself is sent as "*".
+  if (r.target.empty() && r.method == "OPTIONS") {
+    r.target = "*";
+    return true;
+  }
   r.target_needs_slash = r.target.empty() || r.target.front() == '?';
   return true;
 }

@@ -96,7 +96,9 @@ ResponseHead parse_response_head(std::string_view head) {
   } else {
     r.until_close = !r.content_length;
   }
-  r.keep_alive = connection.persistent(r.http10);
+  // RFC 9112 6.1: Transfer-Encoding in an HTTP/1.0 message means faulty framing; the connection
+  // closes after it.
+  r.keep_alive = connection.persistent(r.http10) && !(r.http10 && has_te);
   r.connection_names_fields = connection.names_fields;
   return r;
 }

@@ -341,3 +341,250 @@ TEST(RequestValidatorTest, FindHeadEndResultIsAcceptedByTheCheck) {
 
 }  // namespace
 }  // namespace canaryd::proxy
+
+// --- what an accepted head tells the proxy ---------------------------------------------------------
+
+namespace canaryd::proxy {
+namespace {
+
+// Checks a block that must be accepted.
+RequestCheck accepted(const std::string& block, std::string_view override_header = {}) {
+  const RequestCheck r = check_request_head(block, override_header);
+  EXPECT_EQ(r.status, 0) << r.reason << " for " << printable(block);
+  return r;
+}
+
+bool points_into(std::string_view view, const std::string& block) {
+  return view.data() >= block.data() && view.data() + view.size() <= block.data() + block.size();
+}
+
+TEST(RequestValidatorTest, OriginFormGivesMethodTargetAndFieldsBegin) {
+  const std::string block = head("POST /a/b?c=d HTTP/1.1", {"Host: example.com", "Content-Length: 0"});
+  const RequestCheck r = accepted(block);
+  EXPECT_EQ(r.method, "POST");
+  EXPECT_EQ(r.target, "/a/b?c=d");
+  EXPECT_FALSE(r.target_needs_slash);
+  EXPECT_EQ(r.authority, "");
+  EXPECT_EQ(r.fields_begin, std::string_view("POST /a/b?c=d HTTP/1.1\r\n").size());
+  EXPECT_EQ(block.substr(r.fields_begin, 5), "Host:");
+  EXPECT_TRUE(points_into(r.method, block));
+  EXPECT_TRUE(points_into(r.target, block));
+  EXPECT_EQ(r.minor_version, 1);
+  EXPECT_FALSE(r.http10);
+}
+
+TEST(RequestValidatorTest, MethodIsTakenAsSent) {
+  for (std::string_view method : {"GET", "HEAD", "DELETE", "PROPFIND", "get", "M-SEARCH"}) {
+    SCOPED_TRACE(method);
+    const std::string block = head(std::string(method) + " / HTTP/1.1", {"Host: a"});
+    EXPECT_EQ(accepted(block).method, method);
+  }
+}
+
+TEST(RequestValidatorTest, AsteriskAndOriginFormWithSchemeInTheQueryAreLeftAlone) {
+  // The views point into the block, which must outlive them.
+  const std::string asterisk = head("OPTIONS * HTTP/1.1", {"Host: a"});
+  RequestCheck r = accepted(asterisk);
+  EXPECT_EQ(r.target, "*");
+  EXPECT_EQ(r.authority, "");
+  EXPECT_FALSE(r.target_needs_slash);
+  const std::string query = head("GET /go?to=http://evil.example/x HTTP/1.1", {"Host: a"});
+  r = accepted(query);
+  EXPECT_EQ(r.target, "/go?to=http://evil.example/x");
+  EXPECT_EQ(r.authority, "");
+  EXPECT_FALSE(r.target_needs_slash);
+}
+
+TEST(RequestValidatorTest, AbsoluteFormIsSplitIntoAuthorityAndOriginForm) {
+  struct Case {
+    std::string_view target;
+    std::string_view authority;
+    std::string_view origin;
+    bool needs_slash;
+  };
+  for (const Case c : {Case{"http://example.com:8080/x?y=1", "example.com:8080", "/x?y=1", false},
+                       Case{"https://a.example/", "a.example", "/", false},
+                       Case{"HTTP://A.Example/p", "A.Example", "/p", false},
+                       Case{"HtTpS://a/p", "a", "/p", false},
+                       Case{"http://[::1]:80/v6", "[::1]:80", "/v6", false},
+                       Case{"http://a", "a", "", true},
+                       Case{"http://a:81", "a:81", "", true},
+                       Case{"http://a?q=1", "a", "?q=1", true},
+                       Case{"http://a/?q=1", "a", "/?q=1", false},
+                       Case{"http://a/b@c", "a", "/b@c", false},
+                       Case{"http://a?x=u@v", "a", "?x=u@v", true}}) {
+    SCOPED_TRACE(c.target);
+    const std::string block = head("GET " + std::string(c.target) + " HTTP/1.1", {"Host: other.example"});
+    const RequestCheck r = accepted(block);
+    EXPECT_EQ(r.authority, c.authority);
+    EXPECT_EQ(r.target, c.origin);
+    EXPECT_EQ(r.target_needs_slash, c.needs_slash);
+    EXPECT_TRUE(points_into(r.authority, block));
+    EXPECT_EQ(r.has_host, true);
+  }
+}
+
+TEST(RequestValidatorTest, AbsoluteFormOnHttp10WithoutHostIsAccepted) {
+  const std::string block = head("GET http://a.example/x HTTP/1.0", {});
+  const RequestCheck r = accepted(block);
+  EXPECT_EQ(r.authority, "a.example");
+  EXPECT_EQ(r.target, "/x");
+  EXPECT_FALSE(r.has_host);
+}
+
+TEST(RequestValidatorTest, AbsoluteFormWithUserinfoOrWithoutAuthorityIsRejected) {
+  for (std::string_view target : {"http://user@host/", "http://user:pw@host/x", "http://@host/", "https://u@h",
+                                  "http://u@h?q", "http:///x", "http://", "http://?q=1", "https:///"}) {
+    SCOPED_TRACE(target);
+    const RequestCheck r = check_request_head(head("GET " + std::string(target) + " HTTP/1.1", {"Host: host"}));
+    EXPECT_EQ(r.status, 400);
+    EXPECT_STREQ(r.reason, "invalid absolute-form target");
+  }
+}
+
+// Found while writing these tests: the authority of an absolute-form target becomes the Host sent
+// upstream (the received Host is dropped), but it is not held to the rules the Host field is
+// (HostWithInvalidValueIsRejected above): "GET http://a.example:80x/ HTTP/1.1" is accepted and goes
+// upstream with "Host: a.example:80x", while the same value in a Host field gets 400. Disabled until
+// the product is fixed (run with --gtest_also_run_disabled_tests).
+TEST(RequestValidatorTest, AbsoluteFormWithAnInvalidAuthorityIsRejected) {
+  for (std::string_view target : {"http://a.example:80x/", "http://a\"b/", "http://a{b}/", "http://a#frag/x",
+                                  "http://[::1/", "http://a:b:c/"}) {
+    SCOPED_TRACE(target);
+    EXPECT_EQ(check_request_head(head("GET " + std::string(target) + " HTTP/1.1", {"Host: a.example"})).status, 400);
+  }
+}
+
+TEST(RequestValidatorTest, KeepAliveFollowsRfc9112Section93) {
+  struct Case {
+    std::string_view version;
+    std::vector<std::string> connection;  // Connection field lines
+    bool keep_alive;
+  };
+  const Case cases[] = {
+      {"HTTP/1.1", {}, true},
+      {"HTTP/1.1", {"Connection: keep-alive"}, true},
+      {"HTTP/1.1", {"Connection: close"}, false},
+      {"HTTP/1.1", {"Connection: Close"}, false},
+      {"HTTP/1.1", {"connection: CLOSE"}, false},
+      {"HTTP/1.1", {"Connection: X-A, close"}, false},
+      {"HTTP/1.1", {"Connection:\tkeep-alive ,close\t"}, false},
+      {"HTTP/1.1", {"Connection: keep-alive", "Connection: close"}, false},
+      {"HTTP/1.1", {"Connection: closed"}, true},
+      {"HTTP/1.1", {"Connection: close-ish, x"}, true},
+      {"HTTP/1.1", {"Connection: Upgrade"}, true},
+      {"HTTP/1.2", {}, true},
+      {"HTTP/1.0", {}, false},
+      {"HTTP/1.0", {"Keep-Alive: timeout=5"}, false},  // Keep-Alive is not a Connection option
+      {"HTTP/1.0", {"Connection: keep-alive"}, true},
+      {"HTTP/1.0", {"Connection: Keep-Alive"}, true},
+      {"HTTP/1.0", {"connection: KEEP-ALIVE"}, true},
+      {"HTTP/1.0", {"Connection: X-A, keep-alive"}, true},
+      {"HTTP/1.0", {"Connection: ,, keep-alive ,"}, true},
+      {"HTTP/1.0", {"Connection: X-A", "Connection: keep-alive"}, true},
+      {"HTTP/1.0", {"Connection: keep-alive, close"}, false},
+      {"HTTP/1.0", {"Connection: keep-alive", "Connection: close"}, false},
+      {"HTTP/1.0", {"Connection: keepalive"}, false},
+      {"HTTP/1.0", {"Connection: keep-alive-ish"}, false},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> fields{"Host: a"};
+    fields.insert(fields.end(), c.connection.begin(), c.connection.end());
+    const std::string block = head("GET / " + std::string(c.version), fields);
+    SCOPED_TRACE(printable(block));
+    EXPECT_EQ(accepted(block).keep_alive, c.keep_alive);
+  }
+}
+
+TEST(RequestValidatorTest, ConnectionNamesFields) {
+  struct Case {
+    std::vector<std::string> connection;
+    bool names_fields;
+  };
+  const Case cases[] = {
+      {{}, false},
+      {{"Connection: close"}, false},
+      {{"Connection: keep-alive"}, false},
+      {{"Connection: Keep-Alive, CLOSE"}, false},
+      {{"Connection: , ,"}, false},
+      {{"Connection: X-A"}, true},
+      {{"Connection: keep-alive, TE"}, true},
+      {{"Connection: close", "Connection: Upgrade"}, true},
+      {{"X-Connection: X-A"}, false},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> fields{"Host: a"};
+    fields.insert(fields.end(), c.connection.begin(), c.connection.end());
+    const std::string block = head("GET / HTTP/1.1", fields);
+    SCOPED_TRACE(printable(block));
+    EXPECT_EQ(accepted(block).connection_names_fields, c.names_fields);
+  }
+}
+
+TEST(RequestValidatorTest, HasHost) {
+  EXPECT_TRUE(accepted(head("GET / HTTP/1.1", {"Host: a"})).has_host);
+  EXPECT_TRUE(accepted(head("GET / HTTP/1.1", {"hOsT: a"})).has_host);
+  EXPECT_TRUE(accepted(head("GET / HTTP/1.1", {"Host:"})).has_host) << "an empty Host is still a Host";
+  EXPECT_TRUE(accepted(head("GET / HTTP/1.0", {"Host: a"})).has_host);
+  EXPECT_FALSE(accepted(head("GET / HTTP/1.0", {"Accept: */*"})).has_host);
+  EXPECT_FALSE(accepted(head("GET / HTTP/1.0", {"X-Host: a"})).has_host);
+}
+
+TEST(RequestValidatorTest, ExpectIsReportedWithItsFirstValue) {
+  const std::string plain = head("POST / HTTP/1.1", {"Host: a", "Expect: 100-continue", "Content-Length: 5"});
+  RequestCheck r = accepted(plain);
+  EXPECT_TRUE(r.has_expect);
+  EXPECT_EQ(r.expect, "100-continue");
+  const std::string two = head("POST / HTTP/1.1", {"Host: a", "expect:  100-Continue \t", "EXPECT: other"});
+  r = accepted(two);
+  EXPECT_TRUE(r.has_expect);
+  EXPECT_EQ(r.expect, "100-Continue");
+  const std::string empty_first = head("POST / HTTP/1.1", {"Host: a", "Expect:", "Expect: 100-continue"});
+  r = accepted(empty_first);
+  EXPECT_TRUE(r.has_expect);
+  EXPECT_EQ(r.expect, "") << "an empty Expect is an expectation the proxy cannot meet, not none";
+  const std::string none = head("GET / HTTP/1.1", {"Host: a", "X-Expect: 100-continue"});
+  r = accepted(none);
+  EXPECT_FALSE(r.has_expect);
+  EXPECT_EQ(r.expect, "");
+}
+
+TEST(RequestValidatorTest, OverrideFieldIsReportedWithItsFirstValue) {
+  const std::string block =
+      head("GET / HTTP/1.1", {"Host: a", "X-Canary-Other: x", "x-canary:  always ", "X-CANARY: never"});
+  RequestCheck r = accepted(block, "X-Canary");
+  EXPECT_TRUE(r.has_override);
+  EXPECT_EQ(r.override_value, "always");
+  EXPECT_TRUE(points_into(r.override_value, block));
+  r = accepted(block, "x-canary-other");
+  EXPECT_TRUE(r.has_override);
+  EXPECT_EQ(r.override_value, "x");
+  r = accepted(block);
+  EXPECT_FALSE(r.has_override) << "no override field configured";
+  r = accepted(block, "X-Canar");
+  EXPECT_FALSE(r.has_override) << "a prefix is not the field";
+  const std::string empty = head("GET / HTTP/1.1", {"Host: a", "X-Canary:"});
+  r = accepted(empty, "X-Canary");
+  EXPECT_TRUE(r.has_override);
+  EXPECT_EQ(r.override_value, "");
+}
+
+TEST(RequestValidatorTest, OverrideFieldWithTheNameOfAnotherCheckedFieldIsStillReported) {
+  // The override lookup is not an alternative to the other field checks.
+  const std::string block = head("POST / HTTP/1.1", {"Host: a", "Expect: 100-continue", "Content-Length: 1"});
+  const RequestCheck r = accepted(block, "Expect");
+  EXPECT_TRUE(r.has_override);
+  EXPECT_EQ(r.override_value, "100-continue");
+  EXPECT_TRUE(r.has_expect);
+}
+
+TEST(RequestValidatorTest, MinorVersionIsReported) {
+  EXPECT_EQ(accepted(head("GET / HTTP/1.0", {})).minor_version, 0);
+  EXPECT_EQ(accepted(head("GET / HTTP/1.1", {"Host: a"})).minor_version, 1);
+  const RequestCheck r = accepted(head("GET / HTTP/1.2", {"Host: a"}));
+  EXPECT_EQ(r.minor_version, 2);
+  EXPECT_FALSE(r.http10);
+}
+
+}  // namespace
+}  // namespace canaryd::proxy

@@ -23,6 +23,16 @@ died). A run with an error, or with a v2 share outside 10 % +- 1, is invalid; th
 over the valid runs of each (scenario, proxy). The idle scenario opens N keep-alive connections (each
 sends one request and reads the response, then stays open) and reports the RSS growth per connection.
 
+Two pairs of canaryd-only scenarios (the other proxies have no counterpart), each pair run back to back
+inside every round, with its own table and target:
+
+    612b-c64-ep4 / -ep1000      4 vs 1,000 endpoints per set (127.0.X.Y addresses, the upstream nginx
+                                listen on every address); an uncounted 3 s wrk warm-up fills the pools
+                                first; target: req/s ep1000 / ep4 >= 0.95
+    612b-c64-steady / -weights  -weights: a thread sends 100 PUT /api/weight per second (9.99 and 10.01
+                                in turn, one keep-alive connection) during the whole wrk run; every
+                                call must answer 200; target: req/s weights / steady >= 0.95
+
 Standard library only. Nothing is pinned (2 cores are shared by wrk, the proxy and the two upstreams).
 """
 
@@ -30,6 +40,7 @@ import argparse
 import collections
 import datetime
 import hashlib
+import http.client
 import json
 import os
 import platform
@@ -45,6 +56,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -60,6 +72,11 @@ SPLIT_TOLERANCE = 1.0                # percentage points
 SMALL_SIZE = 612
 LARGE_SIZE = 64 * 1024
 KEEPALIVE = "300s"                   # idle keep-alive timeouts everywhere, well beyond a run
+WILDCARD = "0.0.0.0"                 # upstreams of the endpoint-count scenarios: every 127.0.X.Y reaches them
+WARMUP_S = 3                         # uncounted wrk run first: 1,000 endpoints start with empty keep-alive pools
+WEIGHT_RATE = 100                    # weight changes per second in the -weights scenario
+WEIGHT_VALUES = (9.99, 10.01)        # alternated: each call is a real change, the split check (10 +- 1) holds
+TARGET_RATIO = 0.95                  # canaryd-only pairs: req/s of B / req/s of A at least this
 
 PROXIES = ["direct", "canaryd", "haproxy", "nginx"]
 PROXY_TITLES = {"direct": "direct (v1 nginx)", "canaryd": "canaryd", "haproxy": "HAProxy", "nginx": "nginx"}
@@ -67,11 +84,35 @@ PROXY_TITLES = {"direct": "direct (v1 nginx)", "canaryd": "canaryd", "haproxy": 
 # name -> (description, path, body size, wrk connections, Connection: close, idle)
 SCENARIOS = collections.OrderedDict([
     ("612b-c64", ("612 B, 64 connections", "/612b", SMALL_SIZE, 64, False, False)),
+    ("612b-c64-ep4", ("612 B, 64 connections, canaryd only: 4 endpoints per set (warm-up first)", "/612b",
+                      SMALL_SIZE, 64, False, False)),
+    ("612b-c64-ep1000", ("612 B, 64 connections, canaryd only: 1,000 endpoints per set (warm-up first)",
+                         "/612b", SMALL_SIZE, 64, False, False)),
+    ("612b-c64-steady", ("612 B, 64 connections, canaryd only: the weight stays at 10 (baseline of -weights)",
+                         "/612b", SMALL_SIZE, 64, False, False)),
+    ("612b-c64-weights", ("612 B, 64 connections, canaryd only: %d PUT /api/weight per second (%g / %g) "
+                          "during the run" % ((WEIGHT_RATE,) + WEIGHT_VALUES), "/612b", SMALL_SIZE, 64, False,
+                          False)),
     ("612b-c512", ("612 B, 512 connections", "/612b", SMALL_SIZE, 512, False, False)),
     ("64k-c64", ("64 KiB, 64 connections", "/64k", LARGE_SIZE, 64, False, False)),
     ("close-c64", ("612 B, new connection per request (Connection: close), 64 connections", "/612b",
                    SMALL_SIZE, 64, True, False)),
     ("idle-10k", ("idle keep-alive client connections", "/612b", SMALL_SIZE, 0, False, True)),
+])
+
+# Scenarios only canaryd runs: what they vary. endpoints: per set (1: the usual 127.0.0.1 pair);
+# warmup_s: an uncounted wrk run before the measured one; weight_rate: PUT /api/weight per second.
+CanarydOnly = collections.namedtuple("CanarydOnly", "group endpoints warmup_s weight_rate")
+CANARYD_ONLY = collections.OrderedDict([
+    ("612b-c64-ep4", CanarydOnly("endpoints", 4, WARMUP_S, 0)),
+    ("612b-c64-ep1000", CanarydOnly("endpoints", 1000, WARMUP_S, 0)),
+    ("612b-c64-steady", CanarydOnly("weights", 1, 0, 0)),
+    ("612b-c64-weights", CanarydOnly("weights", 1, 0, WEIGHT_RATE)),
+])
+# group -> (A, B): the target is req/s of B / req/s of A >= TARGET_RATIO
+PAIRS = collections.OrderedDict([
+    ("endpoints", ("612b-c64-ep4", "612b-c64-ep1000")),
+    ("weights", ("612b-c64-steady", "612b-c64-weights")),
 ])
 
 WRK_LUA = r"""
@@ -210,9 +251,10 @@ def machine_info(canaryd_bin):
     ])
 
 
-def free_port():
+def free_port(host=LOOPBACK):
+    """A port free on `host` (WILDCARD: free on every address, as a wildcard listen needs)."""
     with socket.socket() as s:
-        s.bind((LOOPBACK, 0))
+        s.bind((host, 0))
         return s.getsockname()[1]
 
 
@@ -479,7 +521,8 @@ http {{
     return srv
 
 
-def start_upstream(version, workdir, port, html):
+def start_upstream(version, workdir, port, html, host=LOOPBACK):
+    """host WILDCARD: the nginx answers on every 127.0.X.Y, so many endpoint addresses reach one process."""
     body = """    keepalive_timeout {ka};
     keepalive_requests 1000000;
     sendfile on;
@@ -488,11 +531,29 @@ def start_upstream(version, workdir, port, html):
         root {html};
         location / {{ add_header X-Version {v} always; }}
         location = /nginx_status {{ stub_status; }}
-    }}""".format(ka=KEEPALIVE, ip=LOOPBACK, port=port, html=html, v=version)
+    }}""".format(ka=KEEPALIVE, ip=host, port=port, html=html, v=version)
     return start_nginx("upstream-" + version, workdir, port, body)
 
 
-def start_proxy(kind, workdir, port, up1, up2, canaryd_bin):
+def endpoint_ips(n, first=0):
+    """n distinct loopback addresses 127.0.X.Y (X and Y in 1..254), from the first-th on. Linux routes
+    all of 127.0.0.0/8 to lo, so each reaches a wildcard-bound upstream; canaryd sees n endpoints."""
+    return ["127.0.%d.%d" % (1 + i // 254, 1 + i % 254) for i in range(first, first + n)]
+
+
+def canaryd_endpoints(up1, up2, per_set):
+    """The endpoints: list as YAML lines; per_set 1 is the usual 127.0.0.1 pair, more take distinct
+    127.0.X.Y addresses (v2's after v1's), since canaryd identifies an endpoint by its address."""
+    if per_set <= 1:
+        pairs = [(LOOPBACK, up1, "v1"), (LOOPBACK, up2, "v2")]
+    else:
+        pairs = ([(ip, up1, "v1") for ip in endpoint_ips(per_set)]
+                 + [(ip, up2, "v2") for ip in endpoint_ips(per_set, per_set)])
+    return "\n".join("  - {address: %s:%d, labels: {name: nginx, version: %s}}" % p for p in pairs)
+
+
+def start_proxy(kind, workdir, port, up1, up2, canaryd_bin, per_set=1):
+    """per_set: canaryd endpoints per set (the other proxies always have one v1 and one v2 server)."""
     if kind == "canaryd":
         cport = free_port()
         conf = """# generated by bench/run.py
@@ -503,17 +564,19 @@ control:
   address: {ip}:{cport}
 state_file: {d}/canaryd-state.json
 endpoints:
-  - {{address: {ip}:{p1}, labels: {{name: nginx, version: v1}}}}
-  - {{address: {ip}:{p2}, labels: {{name: nginx, version: v2}}}}
+{endpoints}
 service:
   selector: {{name: nginx}}
   stable: {{version: v1}}
   canary: {{version: v2}}
   canary_weight: {w:g}
 timeouts: {{connect: 2s, upstream: 30s, client_header: 10s, keepalive_idle: 5m, drain: 1s}}
-""".format(ip=LOOPBACK, port=port, cport=cport, d=workdir, p1=up1, p2=up2, w=CANARY_WEIGHT)
+""".format(ip=LOOPBACK, port=port, cport=cport, d=workdir, endpoints=canaryd_endpoints(up1, up2, per_set),
+           w=CANARY_WEIGHT)
         path = write(os.path.join(workdir, "canaryd.yaml"), conf)
-        return Server("canaryd", [canaryd_bin, "-c", path], workdir, port)
+        srv = Server("canaryd", [canaryd_bin, "-c", path], workdir, port)
+        srv.control_port = cport
+        return srv
     if kind == "haproxy":
         w2 = int(CANARY_WEIGHT)
         conf = """# generated by bench/run.py
@@ -601,21 +664,51 @@ def run_wrk(workdir, tag, port, path, size, conns, close, duration):
     return f, None
 
 
-def measure_load(srv, ups, workdir, tag, sc, duration):
+def wrk_errors(f, prefix=""):
+    return collections.OrderedDict(
+        (prefix + k, f[k]) for k in ("connect", "read", "write", "timeout", "non2xx", "badlen", "nover") if f[k])
+
+
+def warm_up(srv, workdir, tag, sc, seconds):
+    """An uncounted wrk run with the scenario's load. canaryd's per-endpoint keep-alive pools start empty:
+    with 1,000 endpoints per set the measured run would otherwise pay for ~2,000 upstream connects. Its
+    errors still count (as warmup_*): a failure is a failure."""
+    _, path, size, conns, close, _ = sc
+    r = {"problems": [], "errors": collections.OrderedDict()}
+    f, err = run_wrk(workdir, tag + "-warmup", srv.port, path, size, conns, close, seconds)
+    if err:
+        r["problems"].append("warm-up: " + err)
+        r["errors"]["warmup_wrk"] = 1
+        return r
+    r["warmup_rps"] = f["requests"] / (f["duration_us"] / 1e6) if f["duration_us"] else 0.0
+    r["errors"].update(wrk_errors(f, "warmup_"))
+    return r
+
+
+def measure_load(srv, ups, workdir, tag, sc, duration, changer=None):
+    """changer: a WeightChanger, started just before wrk and stopped as soon as wrk is done."""
     _, path, size, conns, close, _ = sc
     r = collections.OrderedDict()
     stub0 = [stub_requests(u.port) for u in ups]
     cpu0 = srv.cpu()
     t0 = time.monotonic()
+    if changer:
+        changer.start()
     f, err = run_wrk(workdir, tag, srv.port, path, size, conns, close, duration)
+    if changer:
+        changer.finish()
     wall = time.monotonic() - t0
     alive = srv.alive()
     cpu1 = srv.cpu() if alive else None
     hwm = srv.hwm_kib() if alive else None
     stub1 = [stub_requests(u.port) for u in ups]
     r["problems"] = []
+    if changer:
+        r.update(changer.summary())
+        r["problems"] += changer.problems()
     if err:
         r["problems"].append(err)
+        r["errors"] = collections.OrderedDict(changer.errors if changer else {})
         return r
     req = f["requests"]
     r["requests"] = req
@@ -629,8 +722,9 @@ def measure_load(srv, ups, workdir, tag, sc, duration):
     r["wall_s"] = wall
     r["v1"], r["v2"] = f["v1"], f["v2"]
     r["v2_share"] = 100.0 * f["v2"] / (f["v1"] + f["v2"]) if f["v1"] + f["v2"] else None
-    r["errors"] = collections.OrderedDict(
-        (k, f[k]) for k in ("connect", "read", "write", "timeout", "non2xx", "badlen", "nover") if f[k])
+    r["errors"] = wrk_errors(f)
+    if changer:
+        r["errors"].update(changer.errors)
     if not alive:
         r["errors"]["proxy_died"] = 1
         r["problems"].append("%s died during the run (exit %s); log tail:\n%s"
@@ -641,6 +735,114 @@ def measure_load(srv, ups, workdir, tag, sc, duration):
         # the counter includes the stub_status request that reads it: subtract one per upstream
         r["upstream_v1"], r["upstream_v2"] = stub1[0] - stub0[0] - 1, stub1[1] - stub0[1] - 1
     return r
+
+
+# ---------------------------------------------------------------- weight changes during load
+
+
+def api_revision(port):
+    """canaryd's current revision (GET /api/status), or None."""
+    try:
+        conn = http.client.HTTPConnection(LOOPBACK, port, timeout=5)
+        try:
+            conn.request("GET", "/api/status")
+            resp = conn.getresponse()
+            body = resp.read()
+        finally:
+            conn.close()
+        return json.loads(body)["revision"] if resp.status == 200 else None
+    except (OSError, http.client.HTTPException, ValueError, KeyError):
+        return None
+
+
+class WeightChanger(threading.Thread):
+    """Sends PUT /api/weight `rate` times per second over one keep-alive HTTP/1.1 connection, alternating
+    WEIGHT_VALUES. Paced on a monotonic schedule: call k is due at start + k / rate, never sent early; a
+    late one goes out at once, so a stall is caught up and the average rate holds when canaryd keeps up.
+    Runs in the harness process (its CPU is counted as ours, not as other processes')."""
+
+    def __init__(self, port, rate):
+        super().__init__(name="weight-changer", daemon=True)
+        self.port, self.rate = port, rate
+        self.halt = threading.Event()
+        self.sent = self.ok = self.connections = 0
+        self.errors = collections.Counter()
+        self.first_error = None
+        self.latencies = []
+        self.elapsed = self.cpu_s = None
+        self.rev0 = self.rev1 = None
+
+    def start(self):
+        self.rev0 = api_revision(self.port)
+        super().start()
+
+    def finish(self):
+        self.halt.set()
+        self.join(30)
+        if self.is_alive():
+            self.errors["api_stuck"] += 1
+        self.rev1 = api_revision(self.port)
+
+    def run(self):
+        conn = http.client.HTTPConnection(LOOPBACK, self.port, timeout=5)
+        t0, cpu0 = time.monotonic(), time.thread_time()
+        k = 0
+        try:
+            while not self.halt.wait(max(0.0, t0 + k / self.rate - time.monotonic())):
+                self.call(conn, WEIGHT_VALUES[k % len(WEIGHT_VALUES)])
+                k += 1
+        finally:
+            self.elapsed = time.monotonic() - t0
+            # this client shares the 2 cores with wrk and canaryd: its own cost, to tell it apart
+            self.cpu_s = time.thread_time() - cpu0
+            conn.close()
+
+    def call(self, conn, weight):
+        if conn.sock is None:
+            self.connections += 1      # http.client connects now: the first call, or after a close
+        self.sent += 1
+        t = time.monotonic()
+        try:
+            conn.request("PUT", "/api/weight", json.dumps({"canary_weight": weight}),
+                         {"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            body = resp.read()
+        except (OSError, http.client.HTTPException) as e:
+            conn.close()
+            self.fail("api_" + type(e).__name__, "%s: %s" % (type(e).__name__, e))
+            return
+        self.latencies.append(time.monotonic() - t)
+        if resp.status == 200:
+            self.ok += 1
+        else:
+            self.fail("api_%d" % resp.status, "%d %s" % (resp.status, body[:200].decode(errors="replace")))
+
+    def fail(self, kind, text):
+        self.errors[kind] += 1
+        if self.first_error is None:
+            self.first_error = "PUT /api/weight #%d: %s" % (self.sent, text)
+
+    def summary(self):
+        lat = sorted(self.latencies)
+        pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else None  # noqa: E731
+        return collections.OrderedDict([
+            ("api_sent", self.sent), ("api_ok", self.ok), ("api_connections", self.connections),
+            ("api_s", self.elapsed), ("api_client_cpu_s", self.cpu_s),
+            ("api_rate", self.ok / self.elapsed if self.elapsed else None),
+            ("api_p50_ms", pct(0.5)), ("api_p99_ms", pct(0.99)), ("api_max_ms", lat[-1] * 1000 if lat else None),
+            ("api_revisions", self.rev1 - self.rev0 if None not in (self.rev0, self.rev1) else None),
+        ])
+
+    def problems(self):
+        out = [self.first_error] if self.first_error else []
+        s = self.summary()
+        # every applied change is a revision (CONTRACT 4): a cross-check that the 200s were changes
+        if s["api_revisions"] is not None and s["api_revisions"] != self.ok:
+            out.append("revision went up by %d for %d answered calls" % (s["api_revisions"], self.ok))
+        if self.connections > 1:
+            out.append("the control connection was opened %d times (expected one keep-alive connection)"
+                       % self.connections)
+        return out
 
 
 # ---------------------------------------------------------------- idle connections
@@ -797,24 +999,36 @@ def one_run(args, kind, scen_name, rnd, canaryd_bin, base, attempt=1):
     os.chmod(workdir, 0o755)
     servers = []
     r = collections.OrderedDict([("round", rnd), ("scenario", scen_name), ("proxy", kind)])
+    only = CANARYD_ONLY.get(scen_name)
+    per_set = only.endpoints if only else 1
+    host = WILDCARD if per_set > 1 else LOOPBACK
     try:
-        p1, p2 = free_port(), free_port()
-        ups = [start_upstream("v1", workdir, p1, html), start_upstream("v2", workdir, p2, html)]
+        p1, p2 = free_port(host), free_port(host)
+        ups = [start_upstream("v1", workdir, p1, html, host), start_upstream("v2", workdir, p2, html, host)]
         servers += ups
         for u in ups:
             u.wait_ready("/612b")
         if kind == "direct":
             srv = ups[0]
         else:
-            srv = start_proxy(kind, workdir, free_port(), p1, p2, canaryd_bin)
+            srv = start_proxy(kind, workdir, free_port(), p1, p2, canaryd_bin, per_set)
             servers.append(srv)
             srv.wait_ready("/612b")
+        if per_set > 1:
+            r["endpoints_per_set"] = per_set
+        # before the CPU watch: the warm-up is not part of the measurement
+        warm = warm_up(srv, workdir, tag, sc, only.warmup_s) if only and only.warmup_s else None
+        changer = WeightChanger(srv.control_port, only.weight_rate) if only and only.weight_rate else None
         watch = CpuWatch(servers)
         if sc[5]:
             r.update(measure_idle(srv, workdir, sc, args.idle_connections, args.idle_hold))
         else:
-            r.update(measure_load(srv, ups, workdir, tag, sc, args.duration))
+            r.update(measure_load(srv, ups, workdir, tag, sc, args.duration, changer))
         r.update(watch.stop())
+        if warm:
+            r["warmup_rps"] = warm.get("warmup_rps")
+            r["errors"] = collections.OrderedDict(list(warm["errors"].items()) + list(r["errors"].items()))
+            r["problems"] = warm["problems"] + r["problems"]
     except RuntimeError as e:
         r["problems"] = [str(e)]
         r["errors"] = {"start": 1}
@@ -863,11 +1077,18 @@ def ratio(a, b):
     return "%.2f" % (a / b) if a is not None and b else "–"
 
 
+def proxies_of(sn, proxies):
+    """The proxies a scenario runs on: the canaryd-only ones run canaryd alone (nothing without it)."""
+    if sn in CANARYD_ONLY:
+        return ["canaryd"] if "canaryd" in proxies else []
+    return proxies
+
+
 def summarize(results, scen_names, proxies):
     """One row per (scenario, proxy): medians over the valid runs (over all runs if none is valid)."""
     rows = collections.OrderedDict()
     for sn in scen_names:
-        for p in proxies:
+        for p in proxies_of(sn, proxies):
             runs = [r for r in results if r["scenario"] == sn and r["proxy"] == p]
             valid = [r for r in runs if r["valid"]]
             use = valid or runs
@@ -884,6 +1105,13 @@ def summarize(results, scen_names, proxies):
                 "share": 100.0 * v2 / (v1 + v2) if v1 + v2 else None,
                 "split_ok": all(r.get("split_ok", True) for r in runs),
                 "errors": errs,
+                # canaryd-only scenarios; API call counts are totals over the runs, like errors
+                "per_set": CANARYD_ONLY[sn].endpoints if sn in CANARYD_ONLY else None,
+                "warmup_rps": med(use, "warmup_rps"),
+                "api_rate": med(use, "api_rate"), "api_p99": med(use, "api_p99_ms"),
+                "api_sent": sum(r.get("api_sent") or 0 for r in runs),
+                "api_ok": sum(r.get("api_ok") or 0 for r in runs),
+                "api_errors": sum(v for k, v in errs.items() if k.startswith("api_")),
             }
     return rows
 
@@ -909,7 +1137,7 @@ def share_cell(row, p):
 
 def tables(rows, scen_names, proxies):
     out = []
-    load = [sn for sn in scen_names if not SCENARIOS[sn][5]]
+    load = [sn for sn in scen_names if not SCENARIOS[sn][5] and sn not in CANARYD_ONLY]
     idle = [sn for sn in scen_names if SCENARIOS[sn][5]]
     if load:
         out.append("| scenario | proxy | req/s | p50 ms | p99 ms | CPU s / 100k req | peak RSS MiB | v2 share "
@@ -942,7 +1170,120 @@ def tables(rows, scen_names, proxies):
     return "\n".join(out)
 
 
+def paired_ratios(results, a, b):
+    """req/s of b / req/s of a in each round where both runs were valid (a and b ran back to back)."""
+    out = []
+    for rnd in sorted({r["round"] for r in results}):
+        ra = [r for r in results if r["round"] == rnd and r["scenario"] == a and r["valid"] and r.get("rps")]
+        rb = [r for r in results if r["round"] == rnd and r["scenario"] == b and r["valid"] and r.get("rps")]
+        if ra and rb:
+            out.append(rb[0]["rps"] / ra[0]["rps"])
+    return out
+
+
+def target_verdict(rows, results, a, b):
+    """(ratio of the median req/s or None, per-round ratios, verdict in Markdown)."""
+    ra, rb = rows[(a, "canaryd")], rows[(b, "canaryd")]
+    per_round = paired_ratios(results, a, b)
+    missing = [sn for sn, row in ((a, ra), (b, rb)) if not row["valid"]]
+    if missing:
+        return None, per_round, "**not determined** (no valid run of %s)" % ", ".join(missing)
+    q = rb["rps"] / ra["rps"] if ra["rps"] and rb["rps"] else None
+    if q is None:
+        return None, per_round, "**not determined** (no req/s)"
+    verdict = "**met**" if q >= TARGET_RATIO else "**not met**"
+    invalid = (ra["runs"] - ra["valid"]) + (rb["runs"] - rb["valid"])
+    if invalid:
+        verdict += " (over the valid runs only; %d invalid)" % invalid
+    return q, per_round, verdict
+
+
+def rounds_cell(per_round):
+    return ", ".join("%.3f" % x for x in per_round) or "–"
+
+
+def endpoints_table(rows, results, a, b):
+    out = ["| scenario | endpoints per set | req/s | p50 ms | p99 ms | CPU s / 100k req | peak RSS MiB | v2 share "
+           "| errors | valid runs | warm-up req/s | req/s ÷ %s |" % a.rsplit("-", 1)[1],
+           "|---|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|"]
+    base = rows[(a, "canaryd")]
+    for sn in (a, b):
+        row = rows[(sn, "canaryd")]
+        out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            sn, "{:,}".format(row["per_set"]), fmt(row["rps"], ",.0f"), fmt(row["p50"], ".2f"),
+            fmt(row["p99"], ".2f"), fmt(row["cpu"], ".2f"), fmt(row["hwm"] and row["hwm"] / 1024, ".1f"),
+            share_cell(row, "canaryd"), errors_cell(row), valid_cell(row), fmt(row["warmup_rps"], ",.0f"),
+            ratio(row["rps"], base["rps"])))
+    q, per_round, verdict = target_verdict(rows, results, a, b)
+    row = rows[(b, "canaryd")]
+    out += ["", "**%s ÷ %s req/s: %s** (per round: %s); p99 ÷ %s, CPU ÷ %s. Target req/s ratio ≥ %.2f: %s." % (
+        b.rsplit("-", 1)[1], a.rsplit("-", 1)[1], fmt(q, ".3f"), rounds_cell(per_round),
+        ratio(row["p99"], base["p99"]), ratio(row["cpu"], base["cpu"]), TARGET_RATIO, verdict), ""]
+    out += ["v1 and v2 endpoints are distinct 127.0.X.Y addresses on the port of the v1 or v2 nginx (which "
+            "listen on every address), so canaryd holds %s separate endpoints and keep-alive pools. An "
+            "uncounted %d s wrk run (same load) precedes both measured runs: the pools start empty. Its "
+            "errors count as `warmup_*`." % (" / ".join("{:,}".format(2 * CANARYD_ONLY[sn].endpoints)
+                                                       for sn in (a, b)), WARMUP_S), ""]
+    return out
+
+
+def weights_table(rows, results, a, b):
+    out = ["| scenario | weight changes/s | API calls sent | API 200 | API errors | API p99 ms | req/s | p50 ms "
+           "| p99 ms | CPU s / 100k req | v2 share | errors | valid runs | req/s ÷ steady |",
+           "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|"]
+    base = rows[(a, "canaryd")]
+    for sn in (a, b):
+        row = rows[(sn, "canaryd")]
+        api = CANARYD_ONLY[sn].weight_rate
+        out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            sn, fmt(row["api_rate"], ".1f") if api else "0", "{:,}".format(row["api_sent"]) if api else "–",
+            "{:,}".format(row["api_ok"]) if api else "–", row["api_errors"] if api else "–",
+            fmt(row["api_p99"], ".2f") if api else "–", fmt(row["rps"], ",.0f"), fmt(row["p50"], ".2f"),
+            fmt(row["p99"], ".2f"), fmt(row["cpu"], ".2f"), share_cell(row, "canaryd"), errors_cell(row),
+            valid_cell(row), ratio(row["rps"], base["rps"])))
+    q, per_round, verdict = target_verdict(rows, results, a, b)
+    row = rows[(b, "canaryd")]
+    n_errors = sum(base["errors"].values()) + sum(row["errors"].values())
+    if n_errors:                       # here 0 errors is part of the target, not only of a run's validity
+        verdict = "**not met** (%d errors)" % n_errors
+    rate = row["api_rate"]
+    line = ("**weights ÷ steady req/s: %s** (cost %s; per round: %s) at %s weight changes/s, %d API errors. "
+            "Target ≥ %.2f (cost under %.0f %%) and 0 errors: %s." % (
+                fmt(q, ".3f"), "–" if q is None else "%.1f %%" % (100 * (1 - q)), rounds_cell(per_round),
+                fmt(rate, ".1f"), row["api_errors"], TARGET_RATIO, 100 * (1 - TARGET_RATIO), verdict))
+    if rate is not None and rate < 0.95 * CANARYD_ONLY[b].weight_rate:
+        # canaryd answered slower than the schedule: the cost above is for that lower rate
+        line += " Note: below the %d changes/s asked, so this is the cost of %.0f/s." % (
+            CANARYD_ONLY[b].weight_rate, rate)
+    client = med([r for r in results if r["scenario"] == b], "api_client_cpu_s")
+    out += ["", line, "",
+            "One keep-alive connection sends `PUT /api/weight` every %.0f ms on a monotonic schedule (%s in "
+            "turn) for the whole wrk run; changes/s = calls answered 200 / that time; any other answer or a "
+            "failed call is an error and makes the run invalid. The client is a thread of the harness on the "
+            "same cores%s, part of the cost measured." % (
+                1000.0 / WEIGHT_RATE, " and ".join("%g" % w for w in WEIGHT_VALUES),
+                "" if client is None else " (median %.2f s CPU per run)" % client), ""]
+    return out
+
+
+def pair_tables(rows, results, scen_names):
+    """The canaryd-only pairs present in full, each with its table and its target line."""
+    out = []
+    titles = {"endpoints": "Endpoint count (canaryd only)", "weights": "Weight changes during load (canaryd only)"}
+    for group, (a, b) in PAIRS.items():
+        if a not in scen_names or b not in scen_names:
+            continue
+        out += ["### " + titles[group], ""]
+        out += (endpoints_table if group == "endpoints" else weights_table)(rows, results, a, b)
+    if out:
+        out = ["Each pair runs back to back inside every round. The ratio is of the medians over the valid runs; "
+               "the per-round ratios pair the two runs of one round. The split check (10 % ± 1) and the error "
+               "check apply as above.", ""] + out
+    return "\n".join(out).rstrip("\n")
+
+
 def report(args, info, results, discarded, scen_names, proxies, started, elapsed, command):
+    scen_names = [sn for sn in scen_names if proxies_of(sn, proxies)]
     rows = summarize(results, scen_names, proxies)
     lines = ["# canaryd benchmark results", ""]
     lines.append("Measured %s UTC%s with:" % (started.strftime("%Y-%m-%d %H:%M"),
@@ -953,22 +1294,28 @@ def report(args, info, results, discarded, scen_names, proxies, started, elapsed
     for k, v in info.items():
         lines.append("| %s | %s |" % (k, v.replace("|", "\\|")))
     lines.append("")
-    lines.append("Rounds: %d, interleaved (each round runs every scenario as %s in turn); wrk -t%d, %d s per "
+    only = any(sn in CANARYD_ONLY for sn in scen_names)
+    lines.append("Rounds: %d, interleaved (each round runs every scenario as %s in turn%s); wrk -t%d, %d s per "
                  "run, `--timeout 5s`; idle: %d connections held %.0f s. Medians over the valid runs. "
                  "Nothing is pinned: the %s cores are shared by wrk, the proxy and the two upstream nginx."
-                 % (args.rounds, " ".join(proxies), WRK_THREADS, args.duration, args.idle_connections,
-                    args.idle_hold, info["nproc"]))
+                 % (args.rounds, " ".join(proxies), "; the canaryd-only ones as canaryd alone" if only else "",
+                    WRK_THREADS, args.duration, args.idle_connections, args.idle_hold, info["nproc"]))
     lines.append("")
     for sn in scen_names:
         lines.append("- `%s`: %s" % (sn, SCENARIOS[sn][0] if not SCENARIOS[sn][5]
                                      else "%d %s" % (args.idle_connections, SCENARIOS[sn][0])))
     lines.append("")
-    lines.append(tables(rows, scen_names, proxies))
+    main_tables = tables(rows, scen_names, proxies)
+    if main_tables:                    # none when only canaryd-only scenarios ran
+        lines.append(main_tables)
     lines.append("CPU is the utime+stime of the proxy process during the wrk run (nginx: master + worker; for "
                  "`direct` it is the v1 nginx itself). Peak RSS is VmHWM of that process (nginx: the worker). "
                  "v2 share counts `X-Version` on the responses wrk received; it must be 10 % ± 1 (0 for "
                  "`direct`). A run with any error, an off split, or other processes using more than "
                  + "%.2f cores during a load run (disturbed) is invalid." % args.max_foreign_cpu)
+    pairs = pair_tables(rows, results, scen_names)
+    if pairs:
+        lines += ["", "## canaryd only", "", pairs]
     notes = []
     for r in results:
         if (r.get("problems") or r.get("errors") or not r.get("split_ok", True) or r.get("notes")
@@ -1008,7 +1355,7 @@ def report(args, info, results, discarded, scen_names, proxies, started, elapsed
     if notes:
         lines += ["", "## Notes", ""] + notes
     lines += ["", "<details><summary>Every run (in the order run)</summary>", "", "```"]
-    lines += ["round %d %-9s %-8s %s" % (r["round"], r["scenario"], r["proxy"], brief(r)) for r in results]
+    lines += ["round %d %-16s %-8s %s" % (r["round"], r["scenario"], r["proxy"], brief(r)) for r in results]
     lines += ["```", "", "</details>", ""]
     return "\n".join(lines)
 
@@ -1061,6 +1408,12 @@ def main():
     bad = [s for s in scen_names if s not in SCENARIOS] + [p for p in proxies if p not in PROXIES]
     if bad or args.rounds < 1 or args.duration < 1:
         ap.error("unknown scenario/proxy %s (or rounds/duration < 1)" % ", ".join(bad))
+    skipped = [sn for sn in scen_names if not proxies_of(sn, proxies)]
+    if skipped:
+        log("bench: skipping %s (canaryd only, and canaryd is not in --proxies)" % ", ".join(skipped))
+        scen_names = [sn for sn in scen_names if sn not in skipped]
+    if not scen_names:
+        ap.error("nothing to run")
     bin_dir = args.bin_dir
     if not os.path.isabs(bin_dir) and not os.path.exists(bin_dir):
         bin_dir = os.path.join(REPO, bin_dir)
@@ -1118,11 +1471,11 @@ def main():
     started = datetime.datetime.now(datetime.timezone.utc)
     t0 = time.monotonic()
     results, discarded = [], []
-    total = args.rounds * len(scen_names) * len(proxies)
+    total = args.rounds * sum(len(proxies_of(sn, proxies)) for sn in scen_names)
     try:
         for rnd in range(1, args.rounds + 1):
             for sn in scen_names:
-                for p in proxies:
+                for p in proxies_of(sn, proxies):
                     for attempt in range(1, args.retries + 2):
                         waited, busy, top = (0.0, 0.0, None) if SCENARIOS[sn][5] else wait_quiet(
                             args.max_foreign_cpu, args.quiet_wait)
@@ -1130,7 +1483,7 @@ def main():
                         r["attempt"] = attempt
                         if top:
                             r["waited_s"], r["busy_before"] = waited, top
-                        log("bench: [%d/%d] round %d %-9s %-8s %s" % (
+                        log("bench: [%d/%d] round %d %-16s %-8s %s" % (
                             len(results) + 1, total, rnd, sn, p, brief(r)))
                         for prob in r.get("problems", []):
                             log("bench:     " + prob.replace("\n", "\n bench:     "))
@@ -1170,6 +1523,14 @@ def brief(r):
         parts.append("hwm %.1f MiB" % (r["peak_rss_kib"] / 1024))
     if r.get("v2_share") is not None:
         parts.append("v2 %.2f %%" % r["v2_share"])
+    if r.get("warmup_rps") is not None:
+        parts.append("%d endpoints/set, warm-up %.0f req/s" % (r.get("endpoints_per_set", 1), r["warmup_rps"]))
+    if r.get("api_sent") is not None:
+        parts.append("api %d sent %d ok %s/s p50 %s p99 %s ms%s, client cpu %s s" % (
+            r["api_sent"], r["api_ok"], fmt(r["api_rate"], ".1f"), fmt(r["api_p50_ms"], ".2f"),
+            fmt(r["api_p99_ms"], ".2f"),
+            ", revision +%s" % r["api_revisions"] if r.get("api_revisions") is not None else "",
+            fmt(r.get("api_client_cpu_s"), ".2f")))
     if r.get("foreign_cores") is not None:
         parts.append("other %.2f cores" % r["foreign_cores"])
     if r.get("errors"):

@@ -14,6 +14,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 
+#include "proxy/eager_write.hpp"
 #include "proxy/flex_stream.hpp"
 #include "proxy/no_throw.hpp"
 
@@ -82,17 +83,13 @@ boost::asio::awaitable<RelayResult> relay_decoded(std::string_view head,
                                                   asio::buffer(size_line, line), asio::buffer(scratch.data(), produced),
                                                   asio::buffer("\r\n", chunk_output ? 2 : 0)};
     unsent_head = {};
-    out.tcp().expires_after(timeout);
-    if (auto [wec, wn] = co_await asio::async_write(out, piece, kNoThrow); wec)
-      co_return RelayResult{RelayResult::Side::Write, wec};
+    if (auto wec = co_await write_all(out, piece, timeout); wec) co_return RelayResult{RelayResult::Side::Write, wec};
   }
   static constexpr std::string_view kLastChunk = "0\r\n\r\n";
   const std::array<asio::const_buffer, 2> last{asio::buffer(unsent_head.data(), unsent_head.size()),
                                                asio::buffer(kLastChunk.data(), chunk_output ? kLastChunk.size() : 0)};
   if (asio::buffer_size(last) > 0) {
-    out.tcp().expires_after(timeout);
-    if (auto [ec, n] = co_await asio::async_write(out, last, kNoThrow); ec)
-      co_return RelayResult{RelayResult::Side::Write, ec};
+    if (auto ec = co_await write_all(out, last, timeout); ec) co_return RelayResult{RelayResult::Side::Write, ec};
   }
   co_return RelayResult{};
 }

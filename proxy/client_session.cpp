@@ -89,15 +89,16 @@ const char* reason_phrase(int status) {
 
 }  // namespace
 
-ClientSession::ClientSession(Worker& worker, asio::ip::tcp::socket socket, TlsContextPtr tls)
+ClientSession::ClientSession(Worker& worker, asio::ip::tcp::socket socket, const asio::ip::tcp::endpoint& peer,
+                             TlsContextPtr tls)
     : worker_(worker),
       tls_context_(std::move(tls)),
       client_(tls_context_ ? FlexStream(std::move(socket), *tls_context_) : FlexStream(std::move(socket))),
       header_timer_(worker.io()) {
   error_code ec;
-  auto remote = client_.socket().remote_endpoint(ec);
-  client_ip_ = ec ? "unknown" : remote.address().to_string();
+  client_ip_ = peer.address().to_string();
   client_.socket().set_option(asio::ip::tcp::no_delay(true), ec);
+  client_.socket().non_blocking(true, ec);  // write_all writes directly first; it must never block
   client_buffer_.reserve(kIdleBuffer);
   worker_.metrics().client_connections(+1);
   worker_.add_session(*this);
@@ -138,13 +139,23 @@ asio::awaitable<void> ClientSession::run() {
     co_return;
   }
   bool first = true;
+  // Whether some of what the client sent may be unread when we close: then its unread bytes are taken
+  // in for a while first, as nginx's lingering close does, so that it sees our last response instead
+  // of a reset. After a complete exchange there is nothing to wait for.
+  bool linger = true;
   for (;;) {
     idle_ = true;
-    if (worker_.draining() && between_requests()) break;
+    if (worker_.draining() && between_requests()) {
+      linger = false;
+      break;
+    }
     std::size_t head_size = 0;
     HeadResult head = co_await read_head(head_size, first);
     idle_ = false;
-    if (head == HeadResult::Closed) break;
+    if (head == HeadResult::Closed) {
+      linger = client_buffer_.size() > 0;
+      break;
+    }
     if (head == HeadResult::Timeout) {
       co_await send_error(408, "request header timeout", false, nullptr);
       break;
@@ -159,18 +170,23 @@ asio::awaitable<void> ClientSession::run() {
     }
     first = false;
     served_one_ = true;
+    errored_ = false;
     Outcome outcome = co_await serve_one(head_size);
     if (outcome == Outcome::Abort) {
       error_code ec;
       client_.socket().close(ec);
       co_return;
     }
-    if (outcome == Outcome::Close) break;
+    if (outcome == Outcome::Close) {
+      error_code ec;
+      linger = errored_ || client_buffer_.size() > 0 || client_.is_tls() || client_.socket().available(ec) > 0 || ec;
+      break;
+    }
   }
-  co_await close_gracefully();
+  co_await close_gracefully(linger);
 }
 
-asio::awaitable<void> ClientSession::close_gracefully() {
+asio::awaitable<void> ClientSession::close_gracefully(bool linger) {
   error_code ec;
   if (client_.is_tls()) {
     // close_notify tells the client that the response really ended; the peer's reply is awaited for
@@ -178,6 +194,10 @@ asio::awaitable<void> ClientSession::close_gracefully() {
     client_.tcp().expires_after(kLingerTime);
     co_await client_.tls().async_shutdown(kNoThrow);
     client_.socket().close(ec);
+    co_return;
+  }
+  if (!linger) {
+    client_.socket().close(ec);  // sends the FIN: nothing of the client's is unread
     co_return;
   }
   client_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
@@ -271,7 +291,9 @@ asio::awaitable<ClientSession::HeadResult> ClientSession::read_head(std::size_t&
     }
     // Reads are sized by the free room, so an idle connection's small buffer is filled before it grows.
     const std::size_t room = client_buffer_.capacity() - client_buffer_.size();
-    auto [ec, n] = co_await client_.async_read_some(client_buffer_.prepare(room >= 512 ? room : kReadChunk), kNoThrow);
+    // header_timer_ is this read's deadline.
+    auto [ec, n] =
+        co_await client_.async_read_some_untimed(client_buffer_.prepare(room >= 512 ? room : kReadChunk), kNoThrow);
     if (ec) {
       const bool timed_out = header_timed_out_;
       disarm_header_timer();
@@ -312,6 +334,7 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
   auto& metrics = worker_.metrics();
 
   auto fail = [&](int status, std::string_view reason, bool keep, SetKind set) -> asio::awaitable<Outcome> {
+    errored_ = true;
     metrics.record_request(set, static_cast<unsigned>(status), steady_clock::now() - started);
     co_await send_error(status, reason, keep, set == SetKind::None ? nullptr : kSetNames[static_cast<std::size_t>(set)]);
     co_return keep ? Outcome::KeepAlive : Outcome::Close;
@@ -394,7 +417,7 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
         ++next_candidate;
         continue;
       }
-      if (auto pooled = worker_.pool().take(ep.id, !resend_safe)) {
+      if (auto pooled = worker_.pool().take(ep.id, resend_safe)) {
         upstream = std::move(pooled);
         endpoint = &ep;
         endpoint_id = ep.id;
@@ -410,6 +433,7 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
       if (!cec) {
         error_code ignored;
         fresh->socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+        fresh->socket().non_blocking(true, ignored);  // see write_all
         metrics.upstream_connections(+1);
         upstream = std::move(fresh);
         endpoint = &ep;

@@ -19,8 +19,10 @@ namespace canaryd::proxy {
 /// fixed buffers. Worker thread only.
 class ClientSession : public SessionHook {
  public:
-  /// `tls`: the listener's TLS context; null for a plain listener.
-  ClientSession(Worker& worker, boost::asio::ip::tcp::socket socket, TlsContextPtr tls);
+  /// `peer`: the client's address, as accept gave it. `tls`: the listener's TLS context; null for a plain
+  /// listener.
+  ClientSession(Worker& worker, boost::asio::ip::tcp::socket socket, const boost::asio::ip::tcp::endpoint& peer,
+                TlsContextPtr tls);
   ~ClientSession();
 
   /// Runs the connection to its end. The caller keeps the session alive until this completes.
@@ -38,7 +40,8 @@ class ClientSession : public SessionHook {
   boost::asio::awaitable<HeadResult> read_head(std::size_t& head_size, bool first);
   boost::asio::awaitable<Outcome> serve_one(std::size_t head_size);
   boost::asio::awaitable<bool> handshake();
-  boost::asio::awaitable<void> close_gracefully();
+  /// `linger`: read (and drop) what the client still sends for a while before closing.
+  boost::asio::awaitable<void> close_gracefully(bool linger);
   void arm_header_timer(std::chrono::milliseconds after);
   void disarm_header_timer();
   boost::asio::awaitable<void> send_error(int status, std::string_view reason, bool keep_alive,
@@ -54,6 +57,7 @@ class ClientSession : public SessionHook {
   bool header_timed_out_ = false;
   bool idle_ = true;
   bool served_one_ = false;
+  bool errored_ = false;  ///< the request being served was answered with our own error
 };
 
 }  // namespace canaryd::proxy

@@ -52,6 +52,15 @@ class FlexStream {
     return std::get<TcpStream>(stream_).async_read_some(buffers, std::forward<Token>(token));
   }
 
+  /// Like async_read_some, but a plain connection reads from the socket itself, outside the TCP
+  /// stream's deadline (the caller keeps its own) and with one buffer: recv() instead of recvmsg(), and
+  /// no timer per read.
+  template <class Token>
+  auto async_read_some_untimed(const boost::asio::mutable_buffer& buffer, Token&& token) {
+    if (auto* t = std::get_if<TlsStream>(&stream_)) return t->async_read_some(buffer, std::forward<Token>(token));
+    return std::get<TcpStream>(stream_).socket().async_read_some(buffer, std::forward<Token>(token));
+  }
+
   template <class ConstBuffers, class Token>
   auto async_write_some(const ConstBuffers& buffers, Token&& token) {
     if (auto* t = std::get_if<TlsStream>(&stream_)) return t->async_write_some(buffers, std::forward<Token>(token));

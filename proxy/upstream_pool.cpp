@@ -23,34 +23,15 @@ void UpstreamPool::close(FlexStream& s) {
   metrics_.upstream_connections(-1);
 }
 
-void UpstreamPool::watch(std::uint32_t endpoint_id, Idle& idle) {
-  idle.connection->socket().async_wait(boost::asio::socket_base::wait_read,
-                                       [this, endpoint_id, generation = idle.generation](boost::system::error_code ec) {
-                                         if (!ec) on_readable(endpoint_id, generation);
-                                       });
-}
-
-void UpstreamPool::on_readable(std::uint32_t endpoint_id, std::uint64_t generation) {
-  // The connection may have been taken (or closed) after the report was queued: then it is not found.
-  auto& list = idle_[endpoint_id];
-  for (auto it = list.begin(); it != list.end(); ++it) {
-    if (it->generation != generation) continue;
-    close(*it->connection);
-    list.erase(it);
-    return;
-  }
-}
-
-UpstreamPool::Connection UpstreamPool::take(std::uint32_t endpoint_id, bool verify) {
+UpstreamPool::Connection UpstreamPool::take(std::uint32_t endpoint_id, bool resendable) {
   if (endpoint_id >= idle_.size()) return nullptr;
   auto& list = idle_[endpoint_id];
   while (!list.empty()) {
-    Connection c = std::move(list.back().connection);
+    Idle idle = std::move(list.back());
     list.pop_back();
-    boost::system::error_code ignored;
-    c->socket().cancel(ignored);  // the readability watch
-    if (!verify || still_open(*c)) return c;
-    close(*c);
+    const bool trusted = resendable && std::chrono::steady_clock::now() - idle.since < kTrustedIdle;
+    if (trusted || still_open(*idle.connection)) return std::move(idle.connection);
+    close(*idle.connection);
   }
   return nullptr;
 }
@@ -63,8 +44,7 @@ void UpstreamPool::give_back(std::uint32_t endpoint_id, Connection connection) {
     return;
   }
   connection->tcp().expires_never();
-  list.push_back(Idle{std::move(connection), next_generation_++});
-  watch(endpoint_id, list.back());
+  list.push_back(Idle{std::move(connection), std::chrono::steady_clock::now()});
 }
 
 void UpstreamPool::sweep(const std::vector<bool>& live_ids) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -11,10 +12,12 @@ namespace canaryd::proxy {
 class WorkerMetrics;
 
 /// One worker's idle keep-alive connections to upstream endpoints, indexed by endpoint id. Worker
-/// thread only, so no lock. An idle connection is watched for readability, as nginx and HAProxy watch
-/// theirs: when the upstream closes it (or sends anything unasked) it leaves the pool at once, so taking
-/// one costs no system call. For a request that could not be sent again, take() also peeks, to catch a
-/// close that raced the return to the pool.
+/// thread only, so no lock. A connection the upstream closed meanwhile (or that has unasked bytes) is
+/// found by a non-blocking peek when it is taken, and dropped without counting as an endpoint failure.
+/// The peek is a system call, so it is skipped for a request that can be sent again (the session
+/// resends it on another connection when this one turns out closed) if the connection has been idle
+/// for less than kTrustedIdle: shorter than any keep-alive timeout an upstream would close it on, and
+/// long enough to cover a busy connection's reuse.
 class UpstreamPool {
  public:
   explicit UpstreamPool(WorkerMetrics& metrics) : metrics_(metrics) {}
@@ -22,9 +25,9 @@ class UpstreamPool {
   /// Owned connection; a pointer so that handing it between pool and session never allocates.
   using Connection = std::unique_ptr<FlexStream>;
 
-  /// An idle connection to that endpoint, or null. `verify`: peek first (a system call), for a request
-  /// that could not be resent if the connection turned out closed.
-  Connection take(std::uint32_t endpoint_id, bool verify);
+  /// An idle connection to that endpoint, or null. `resendable`: the caller can send its request again
+  /// should the connection turn out closed.
+  Connection take(std::uint32_t endpoint_id, bool resendable);
 
   /// Keeps a connection whose last response was complete and keep-alive.
   void give_back(std::uint32_t endpoint_id, Connection connection);
@@ -42,18 +45,17 @@ class UpstreamPool {
   static constexpr std::size_t kMaxIdlePerEndpoint = 1024;
 
  private:
+  static constexpr auto kTrustedIdle = std::chrono::seconds(1);
+
   struct Idle {
     Connection connection;
-    std::uint64_t generation;  ///< tells a stale readability report from one about this stay in the pool
+    std::chrono::steady_clock::time_point since;
   };
   static bool still_open(FlexStream& s);
   void close(FlexStream& s);
-  void watch(std::uint32_t endpoint_id, Idle& idle);
-  void on_readable(std::uint32_t endpoint_id, std::uint64_t generation);
 
   WorkerMetrics& metrics_;
   std::vector<std::vector<Idle>> idle_;
-  std::uint64_t next_generation_ = 0;
 };
 
 }  // namespace canaryd::proxy

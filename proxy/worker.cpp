@@ -17,6 +17,7 @@ using asio::ip::tcp;
 namespace {
 constexpr auto kSweepInterval = std::chrono::seconds(5);
 constexpr auto kAcceptBackoff = std::chrono::milliseconds(50);
+constexpr int kAcceptBatch = 63;
 }  // namespace
 
 Worker::Worker(std::shared_ptr<const RoutingSnapshot> initial, std::atomic<std::int64_t>& open_connections,
@@ -106,9 +107,10 @@ void Worker::on_drain() {
     acceptor->non_blocking(true, ec);
     for (;;) {
       tcp::socket socket(io_);
-      acceptor->accept(socket, ec);
+      tcp::endpoint peer;
+      acceptor->accept(socket, peer, ec);
       if (ec) break;
-      start_session(std::move(socket), i);
+      start_session(std::move(socket), peer, i);
     }
     acceptor->close(ec);
   }
@@ -133,8 +135,11 @@ void Worker::accept_loop(tcp::acceptor& acceptor, std::size_t listener) {
       io_,
       [this, &acceptor, listener]() -> asio::awaitable<void> {
         asio::steady_timer backoff(io_);
+        boost::system::error_code ignored;
+        acceptor.non_blocking(true, ignored);  // for the batch below
+        tcp::endpoint peer;  // from accept itself: no getpeername per connection
         for (;;) {
-          auto [ec, socket] = co_await acceptor.async_accept(kNoThrow);
+          auto [ec, socket] = co_await acceptor.async_accept(peer, kNoThrow);
           if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
           if (ec) {
             // Out of descriptors or memory: back off instead of spinning on the same error.
@@ -142,13 +147,21 @@ void Worker::accept_loop(tcp::acceptor& acceptor, std::size_t listener) {
             co_await backoff.async_wait(kNoThrow);
             continue;
           }
-          start_session(std::move(socket), listener);
+          start_session(std::move(socket), peer, listener);
+          // A burst of new connections is taken in one go (HAProxy's tune.maxaccept), not one per
+          // trip through the event loop behind every busy connection.
+          for (int more = 0; more < kAcceptBatch; ++more) {
+            tcp::socket next(io_);
+            acceptor.accept(next, peer, ec);
+            if (ec) break;
+            start_session(std::move(next), peer, listener);
+          }
         }
       },
       asio::detached);
 }
 
-void Worker::start_session(tcp::socket socket, std::size_t listener) {
+void Worker::start_session(tcp::socket socket, const tcp::endpoint& peer, std::size_t listener) {
   const std::uint64_t limit = snapshot_->limits.max_connections;
   const std::int64_t open = open_connections_.fetch_add(1, std::memory_order_relaxed);
   if (limit != 0 && open >= static_cast<std::int64_t>(limit)) {
@@ -157,7 +170,8 @@ void Worker::start_session(tcp::socket socket, std::size_t listener) {
     return;
   }
   const auto& tls = snapshot_->listener_tls;
-  auto session = std::make_unique<ClientSession>(*this, std::move(socket), listener < tls.size() ? tls[listener] : nullptr);
+  auto session =
+      std::make_unique<ClientSession>(*this, std::move(socket), peer, listener < tls.size() ? tls[listener] : nullptr);
   asio::co_spawn(
       io_,
       [s = std::move(session)]() -> asio::awaitable<void> {

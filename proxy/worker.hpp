@@ -78,7 +78,8 @@ class Worker {
 
  private:
   void accept_loop(boost::asio::ip::tcp::acceptor& acceptor, std::size_t listener);
-  void start_session(boost::asio::ip::tcp::socket socket, std::size_t listener);
+  void start_session(boost::asio::ip::tcp::socket socket, const boost::asio::ip::tcp::endpoint& peer,
+                     std::size_t listener);
   void refuse(boost::asio::ip::tcp::socket socket);
   void schedule_sweep();
   std::vector<bool> live_endpoint_ids() const;

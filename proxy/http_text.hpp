@@ -53,34 +53,6 @@ bool any_list_element(std::string_view list, F&& f) {
   return false;
 }
 
-/// One "name: value" line of a header block; the value without its surrounding whitespace.
-struct FieldLine {
-  std::string_view name;
-  std::string_view value;
-};
-
-/// The field lines of a header block that has passed validation (CRLF line ends, every line has a
-/// colon), from `begin` (just past the start line) to the empty line.
-class FieldLines {
- public:
-  FieldLines(std::string_view head, std::size_t begin) : head_(head), pos_(begin) {}
-  /// The next line, or false at the empty line.
-  bool next(FieldLine& out) {
-    const std::size_t end = head_.find("\r\n", pos_);
-    if (end == std::string_view::npos || end == pos_) return false;
-    const std::string_view line = head_.substr(pos_, end - pos_);
-    pos_ = end + 2;
-    const std::size_t colon = line.find(':');
-    out.name = line.substr(0, colon);
-    out.value = trim_ows(line.substr(colon + 1));
-    return true;
-  }
-
- private:
-  std::string_view head_;
-  std::size_t pos_;
-};
-
 /// The hop-by-hop fields of RFC 9110 7.6.1 (and the obsolete Keep-Alive and Proxy-Connection).
 inline bool is_hop_by_hop(std::string_view name) {
   switch (name.size()) {
@@ -116,16 +88,5 @@ struct ConnectionOptions {
   /// RFC 9112 9.3: HTTP/1.1 persists unless closed; HTTP/1.0 only when asked to.
   bool persistent(bool http10) const { return !close && (!http10 || keep_alive); }
 };
-
-/// True when some Connection field of the block names `field` (only worth asking when names_fields).
-inline bool named_in_connection(std::string_view head, std::size_t begin, std::string_view field) {
-  FieldLines lines(head, begin);
-  FieldLine f;
-  while (lines.next(f)) {
-    if (!iequals(f.name, "connection")) continue;
-    if (any_list_element(f.value, [&](std::string_view token) { return iequals(token, field); })) return true;
-  }
-  return false;
-}
 
 }  // namespace canaryd::proxy::http_text

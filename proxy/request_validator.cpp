@@ -171,11 +171,15 @@ RequestCheck check_request_head(std::string_view head, std::string_view override
     for (unsigned char c : raw_value)
       if ((c < 0x20 && c != '\t') || c == 0x7f) return reject(400, "control character in header value");
     std::string_view value = trim_ows(raw_value);
+    const FieldKind kind = classify_field(name);
+    const std::size_t line_at = static_cast<std::size_t>(field.data() - head.data());
+    const std::size_t value_at = value.empty() ? line_at + colon + 1 : static_cast<std::size_t>(value.data() - head.data());
+    result.fields.add(line_at, name.size(), value_at, value.size(), kind);  // kMaxFields < its capacity
 
-    if (iequals(name, "host")) {
+    if (kind == FieldKind::Host) {
       ++host_count;
       if (!valid_host_value(value)) return reject(400, "invalid Host");
-    } else if (iequals(name, "content-length")) {
+    } else if (kind == FieldKind::ContentLength) {
       if (value.empty()) return reject(400, "invalid Content-Length");
       std::uint64_t n = 0;
       for (char c : value) {
@@ -186,18 +190,18 @@ RequestCheck check_request_head(std::string_view head, std::string_view override
       }
       if (result.content_length && *result.content_length != n) return reject(400, "conflicting Content-Length");
       result.content_length = n;
-    } else if (iequals(name, "transfer-encoding")) {
+    } else if (kind == FieldKind::TransferEncoding) {
       ++te_count;
       if (!iequals(value, "chunked")) bad_te = true;
-    } else if (iequals(name, "x-forwarded-for")) {
+    } else if (kind == FieldKind::XForwardedFor) {
       forwarded_bytes += value.size() + 2;
       if (forwarded_bytes + 64 > kMaxFieldLine) return reject(431, "X-Forwarded-For too large");
-    } else if (iequals(name, "via")) {
+    } else if (kind == FieldKind::Via) {
       via_bytes += value.size() + 2;
       if (via_bytes + 64 > kMaxFieldLine) return reject(431, "Via too large");
-    } else if (iequals(name, "connection")) {
+    } else if (kind == FieldKind::Connection) {
       connection.add(value);
-    } else if (iequals(name, "expect")) {
+    } else if (kind == FieldKind::Expect) {
       if (!result.has_expect) result.expect = value;
       result.has_expect = true;
     }

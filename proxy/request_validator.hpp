@@ -4,6 +4,8 @@
 #include <optional>
 #include <string_view>
 
+#include "proxy/field_index.hpp"
+
 namespace canaryd::proxy {
 
 /// What our own check of a raw request header block found. The Beast in Debian's Boost 1.81 predates
@@ -31,6 +33,7 @@ struct RequestCheck {
   std::string_view expect;          ///< the first Expect value
   bool has_override = false;
   std::string_view override_value;  ///< the first value of the routing override field
+  FieldIndex fields;                ///< every field line, classified
 };
 
 /// Checks a complete header block (request line to the empty line, CRLF CRLF included):

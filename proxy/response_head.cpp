@@ -72,12 +72,17 @@ ResponseHead parse_response_head(std::string_view head) {
     for (unsigned char c : raw_value)
       if ((c < 0x20 && c != '\t') || c == 0x7f) return invalid("control character in header value");
     const std::string_view value = http_text::trim_ows(raw_value);
-    if (iequals(name, "content-length")) {
+    const FieldKind kind = classify_field(name);
+    const std::size_t line_at = static_cast<std::size_t>(field.data() - head.data());
+    const std::size_t value_at =
+        value.empty() ? line_at + colon + 1 : static_cast<std::size_t>(value.data() - head.data());
+    if (!r.fields.add(line_at, name.size(), value_at, value.size(), kind)) return invalid("too many header fields");
+    if (kind == FieldKind::ContentLength) {
       std::uint64_t n = 0;
       if (!parse_digits(value, n)) return invalid("invalid Content-Length");
       if (r.content_length && *r.content_length != n) return invalid("conflicting Content-Length");
       r.content_length = n;
-    } else if (iequals(name, "transfer-encoding")) {
+    } else if (kind == FieldKind::TransferEncoding) {
       // Only the last coding of the last field decides (RFC 9112 6.3 rule 4).
       has_te = true;
       std::string_view last;
@@ -86,7 +91,7 @@ ResponseHead parse_response_head(std::string_view head) {
         return false;
       });
       r.chunked = iequals(last, "chunked");
-    } else if (iequals(name, "connection")) {
+    } else if (kind == FieldKind::Connection) {
       connection.add(value);
     }
   }

@@ -4,6 +4,8 @@
 #include <optional>
 #include <string_view>
 
+#include "proxy/field_index.hpp"
+
 namespace canaryd::proxy {
 
 /// An upstream's response header block, parsed without copying: views into the block.
@@ -21,6 +23,7 @@ struct ResponseHead {
   std::optional<std::uint64_t> content_length;
   bool keep_alive = false;  ///< Connection and version allow reuse (a body until close does not)
   bool connection_names_fields = false;
+  FieldIndex fields;  ///< every field line, classified
 };
 
 /// Parses a complete response header block (status line to the empty line, CRLF CRLF included). Strict

@@ -480,7 +480,7 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
         check.chunked ? co_await relay_decoded(head_out, *body_parser, client_, client_buffer_, *upstream, relay,
                                                true, snap.timeouts.upstream)
                       : co_await relay_length(head_out, check.content_length.value_or(0), client_, client_buffer_,
-                                              *upstream, relay, snap.timeouts.upstream);
+                                              *upstream, *scratch, worker_.shared_buffer(), snap.timeouts.upstream);
     if (sent.failed == RelayResult::Side::Read) {
       drop_upstream();
       if (sent.error == http::error::body_limit) co_return co_await fail(413, "request body too large", false, chosen);
@@ -592,7 +592,7 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
                                      snap.timeouts.upstream);
   } else {
     relayed = co_await relay_length(head_out, no_body ? 0 : *response.content_length, *upstream, upstream_buffer,
-                                    client_, relay, snap.timeouts.upstream);
+                                    client_, *scratch, worker_.shared_buffer(), snap.timeouts.upstream);
   }
   if (relayed.failed == RelayResult::Side::Read)
     metrics.record_upstream_error(chosen, relayed.error == beast::error::timeout ? UpstreamErrorKind::Timeout

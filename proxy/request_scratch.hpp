@@ -33,6 +33,7 @@ struct RequestScratch {
   boost::beast::flat_buffer upstream;
   std::string request_head;  ///< the request's head as received (parsed in place)
   std::string head_out;      ///< the head being sent
+  std::string spill;         ///< body bytes a slow receiver has not taken yet (see relay_length)
 };
 
 /// A worker's unused RequestScratch objects. Worker thread only.

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -66,6 +67,8 @@ class Worker {
   weights::Splitter& splitter() { return splitter_; }
   UpstreamPool& pool() { return pool_; }
   ScratchPool& scratch() { return scratch_; }
+  /// One buffer every request of this worker may use between two calls that do not wait (relay_length).
+  std::span<char> shared_buffer() { return {shared_buffer_.data(), shared_buffer_.size()}; }
   bool draining() const { return draining_; }
   /// Round-robin position per set.
   std::uint32_t next_index(SetKind set) { return rr_[static_cast<std::size_t>(set)]++; }
@@ -96,6 +99,7 @@ class Worker {
   weights::Splitter splitter_;
   UpstreamPool pool_{metrics_};
   ScratchPool scratch_;
+  std::array<char, 64 * 1024> shared_buffer_;
   std::array<std::uint32_t, 2> rr_{};
   std::atomic<std::int64_t>& open_connections_;
   std::function<void(const std::string&)> on_failure_streak_;

@@ -755,6 +755,32 @@ def api_revision(port):
         return None
 
 
+def read_response(sock):
+    """One HTTP/1.1 response with Content-Length from a blocking socket: (status, body, keep-alive)."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise ValueError("connection closed before a response")
+        buf += chunk
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    fields = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        fields[name.strip().lower()] = value.strip()
+    length = int(fields.get("content-length", "0"))
+    while len(rest) < length:
+        chunk = sock.recv(length - len(rest))
+        if not chunk:
+            raise ValueError("connection closed inside a response")
+        rest += chunk
+    if len(rest) > length:
+        raise ValueError("bytes after the response")
+    return status, rest, fields.get("connection", "").lower() != "close"
+
+
 class WeightChanger(threading.Thread):
     """Sends PUT /api/weight `rate` times per second over one keep-alive HTTP/1.1 connection, alternating
     WEIGHT_VALUES. Paced on a monotonic schedule: call k is due at start + k / rate, never sent early; a
@@ -784,38 +810,57 @@ class WeightChanger(threading.Thread):
         self.rev1 = api_revision(self.port)
 
     def run(self):
-        conn = http.client.HTTPConnection(LOOPBACK, self.port, timeout=5)
+        # A plain socket and requests encoded in advance: the client shares the 2 cores with wrk and
+        # canaryd, so it should cost as little as it can (http.client + json cost several times more).
+        requests = [self.encode(w) for w in WEIGHT_VALUES]
+        sock = None
         t0, cpu0 = time.monotonic(), time.thread_time()
         k = 0
         try:
             while not self.halt.wait(max(0.0, t0 + k / self.rate - time.monotonic())):
-                self.call(conn, WEIGHT_VALUES[k % len(WEIGHT_VALUES)])
+                if sock is None:
+                    self.connections += 1
+                    try:
+                        sock = socket.create_connection((LOOPBACK, self.port), timeout=5)
+                        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    except OSError as e:
+                        self.sent += 1
+                        self.fail("api_" + type(e).__name__, "%s: %s" % (type(e).__name__, e))
+                        sock = None
+                        k += 1
+                        continue
+                if not self.call(sock, requests[k % len(requests)]):
+                    sock.close()
+                    sock = None
                 k += 1
         finally:
             self.elapsed = time.monotonic() - t0
             # this client shares the 2 cores with wrk and canaryd: its own cost, to tell it apart
             self.cpu_s = time.thread_time() - cpu0
-            conn.close()
+            if sock is not None:
+                sock.close()
 
-    def call(self, conn, weight):
-        if conn.sock is None:
-            self.connections += 1      # http.client connects now: the first call, or after a close
+    def encode(self, weight):
+        body = json.dumps({"canary_weight": weight}).encode()
+        return (b"PUT /api/weight HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\n\r\n" % (LOOPBACK.encode(), self.port, len(body))) + body
+
+    def call(self, sock, request):
+        """One call; False when the connection is no longer usable."""
         self.sent += 1
         t = time.monotonic()
         try:
-            conn.request("PUT", "/api/weight", json.dumps({"canary_weight": weight}),
-                         {"Content-Type": "application/json"})
-            resp = conn.getresponse()
-            body = resp.read()
-        except (OSError, http.client.HTTPException) as e:
-            conn.close()
+            sock.sendall(request)
+            status, body, keep = read_response(sock)
+        except (OSError, ValueError) as e:
             self.fail("api_" + type(e).__name__, "%s: %s" % (type(e).__name__, e))
-            return
+            return False
         self.latencies.append(time.monotonic() - t)
-        if resp.status == 200:
+        if status == 200:
             self.ok += 1
         else:
-            self.fail("api_%d" % resp.status, "%d %s" % (resp.status, body[:200].decode(errors="replace")))
+            self.fail("api_%d" % status, "%d %s" % (status, body[:200].decode(errors="replace")))
+        return keep
 
     def fail(self, kind, text):
         self.errors[kind] += 1

@@ -47,13 +47,13 @@ asio::awaitable<RelayResult> relay_length(std::string& head, std::uint64_t lengt
       const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(left, shared.size()));
       const ssize_t got = ::recv(in.socket().native_handle(), shared.data(), want, MSG_DONTWAIT);
       if (got == 0) co_return RelayResult{RelayResult::Side::Read, asio::error::eof};
-      if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+      if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
         co_return RelayResult{RelayResult::Side::Read, error_code(errno, boost::system::system_category())};
       if (got > 0) {
         const auto n = static_cast<std::size_t>(got);
         left -= n;
         const ssize_t sent = ::send(out.socket().native_handle(), shared.data(), n, MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+        if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
           co_return RelayResult{RelayResult::Side::Write, error_code(errno, boost::system::system_category())};
         const std::size_t done = sent > 0 ? static_cast<std::size_t>(sent) : 0;
         if (done == n) continue;

@@ -89,8 +89,9 @@ class Worker {
   void on_drain();
 
   // Before io_: destroying io_ destroys the frames of unfinished sessions, which still count themselves
-  // out of these metrics.
+  // out of these metrics and return their request memory to scratch_.
   WorkerMetrics metrics_;
+  ScratchPool scratch_;
   // One thread runs it, and only that thread touches its sockets (the main thread only posts), so the
   // reactor need not lock each descriptor.
   boost::asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
@@ -98,7 +99,6 @@ class Worker {
   std::shared_ptr<const RoutingSnapshot> snapshot_;
   weights::Splitter splitter_;
   UpstreamPool pool_{metrics_};
-  ScratchPool scratch_;
   std::array<char, 64 * 1024> shared_buffer_;
   std::array<std::uint32_t, 2> rr_{};
   std::atomic<std::int64_t>& open_connections_;

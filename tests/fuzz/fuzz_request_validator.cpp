@@ -6,18 +6,26 @@
 //   has both framings (chunked and Content-Length) nor chunked on HTTP/1.0;
 // - for a complete head it accepts, Boost.Beast's request parser (the one the proxy reads with) may
 //   still reject it, but if Beast parses it, both must agree on the framing: where the header ends,
-//   chunked or not, the Content-Length value, whether a body follows, and HTTP/1.0 versus 1.x.
+//   chunked or not, the Content-Length value, whether a body follows, and HTTP/1.0 versus 1.x;
+// - the head write_upstream_request makes of an accepted head is itself accepted, as HTTP/1.1, with the
+//   same method and body framing, exactly one Host, and none of the hop-by-hop fields;
+// - parse_response_head never crashes; for a response head it accepts, the head write_client_response
+//   makes is accepted too, as HTTP/1.1 with the same status, the same Content-Length (or chunked when
+//   asked to re-chunk), and none of the hop-by-hop fields.
 
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http.hpp>
 
+#include "proxy/head_rewrite.hpp"
 #include "proxy/request_validator.hpp"
+#include "proxy/response_head.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 namespace {
@@ -95,6 +103,63 @@ void check_against_beast(std::string_view head, const RequestCheck& ours) {
   FUZZ_CHECK(version == 10u + static_cast<unsigned>(ours.minor_version), "minor versions differ");
 }
 
+bool has_hop_by_hop(const canaryd::proxy::FieldIndex& fields) {
+  for (const auto& f : fields)
+    if (f.kind == canaryd::proxy::FieldKind::HopByHop || f.kind == canaryd::proxy::FieldKind::Connection ||
+        f.kind == canaryd::proxy::FieldKind::TransferEncoding)
+      return true;
+  return false;
+}
+
+void check_upstream_request(std::string_view head, const RequestCheck& ours) {
+  // Our fields (Host, X-Forwarded-*, Via, Content-Length) may take a head at the field-count limit over it.
+  if (ours.fields.size() > 95) return;
+  canaryd::proxy::UpstreamRequestRewrite rw{"192.0.2.1", "http", "X-Canary", "10.0.0.1:80", ours.chunked};
+  std::string out;
+  canaryd::proxy::write_upstream_request(head, ours, rw, out);
+  const RequestCheck again = check_request_head(out);
+  FUZZ_CHECK(again.status == 0, again.reason);
+  FUZZ_CHECK(!again.http10 && again.minor_version == 1, "the upstream head is not HTTP/1.1");
+  FUZZ_CHECK(again.method == ours.method, "the method changed");
+  FUZZ_CHECK(again.chunked == ours.chunked, "the body framing changed (chunked)");
+  FUZZ_CHECK(again.content_length == (ours.chunked ? std::nullopt : ours.content_length),
+             "the body framing changed (Content-Length)");
+  FUZZ_CHECK(again.has_host, "the upstream head has no Host");
+  FUZZ_CHECK(again.authority.empty() && !again.target_needs_slash, "the upstream target is not in origin form");
+  std::size_t hosts = 0;
+  for (const auto& f : again.fields) hosts += f.kind == canaryd::proxy::FieldKind::Host;
+  FUZZ_CHECK(hosts == 1, "the upstream head has more than one Host");
+  for (const auto& f : again.fields) {
+    FUZZ_CHECK(f.kind != canaryd::proxy::FieldKind::Expect, "Expect was forwarded");
+    FUZZ_CHECK(f.kind != canaryd::proxy::FieldKind::HopByHop && f.kind != canaryd::proxy::FieldKind::Connection,
+               "a hop-by-hop field was forwarded");
+  }
+}
+
+void check_client_response(std::string_view head) {
+  const canaryd::proxy::ResponseHead response = canaryd::proxy::parse_response_head(head);
+  if (response.error || response.fields.size() > canaryd::proxy::FieldIndex::kMaxFields - 8) return;
+  FUZZ_CHECK(response.status >= 100 && response.status <= 999, "status out of range");
+  FUZZ_CHECK(!(response.chunked && response.content_length), "both chunked and Content-Length");
+  for (const bool rechunk : {false, true}) {
+    canaryd::proxy::ClientResponseRewrite rw;
+    rw.set_header = "X-Canary-Set";
+    rw.set_name = "stable";
+    rw.chunked = rechunk && !response.content_length;
+    std::string out;
+    canaryd::proxy::write_client_response(head, response, rw, out);
+    const canaryd::proxy::ResponseHead again = canaryd::proxy::parse_response_head(out);
+    FUZZ_CHECK(again.error == nullptr, again.error);
+    FUZZ_CHECK(!again.http10, "the client's head is not HTTP/1.1");
+    FUZZ_CHECK(again.status == response.status, "the status changed");
+    FUZZ_CHECK(again.chunked == rw.chunked, "the framing changed (chunked)");
+    FUZZ_CHECK(again.content_length == (rw.chunked ? std::nullopt : response.content_length),
+               "the framing changed (Content-Length)");
+    // Ours is the only Transfer-Encoding a re-chunked response carries; nothing else hop-by-hop stays.
+    if (!rw.chunked) FUZZ_CHECK(!has_hop_by_hop(again.fields), "a hop-by-hop field was forwarded");
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -110,6 +175,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view head = input.substr(0, end);
   const RequestCheck ours = check_request_head(head);
   check_result_shape(ours);
-  if (ours.status == 0) check_against_beast(head, ours);
+  if (ours.status == 0) {
+    check_against_beast(head, ours);
+    check_upstream_request(head, ours);
+  }
+  check_client_response(head);
   return 0;
 }

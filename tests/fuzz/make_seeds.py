@@ -38,6 +38,9 @@ REQUESTS = {
     "empty-host": "GET / HTTP/1.1\r\nHost:\r\n\r\n",
     "cl-max": "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 18446744073709551615\r\n\r\n",
     "bad-cl-te": "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    # Read as response heads too (parse_response_head, write_client_response).
+    "response-nginx": "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 612\r\nConnection: keep-alive, X-Hint\r\nX-Hint: 1\r\nVia: 1.1 a\r\n\r\n",
+    "response-chunked-10": "HTTP/1.0 404\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 3\r\nX-Canary-Set: x\r\n\r\n",
     "bad-te-gzip": "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
     "bad-te-twice": "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
     "bad-te-http10": "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",

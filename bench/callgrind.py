@@ -47,34 +47,15 @@ class Client:
     def __init__(self, port):
         self.sock = socket.create_connection((run.LOOPBACK, port), timeout=30)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buf = b""
         self.req = ("GET %%s HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: canaryd-callgrind\r\nAccept: */*\r\n\r\n"
                     % (run.LOOPBACK, port))
 
     def get(self, path):
         self.sock.sendall((self.req % path).encode())
-        while b"\r\n\r\n" not in self.buf:
-            self._recv()
-        head, _, self.buf = self.buf.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        status = int(lines[0].split()[1])
-        headers = {}
-        for line in lines[1:]:
-            k, _, v = line.partition(":")
-            headers[k.strip().lower()] = v.strip()
-        length = int(headers.get("content-length", "-1"))
-        if length < 0:
-            raise RuntimeError("response without Content-Length: %r" % lines)
-        while len(self.buf) < length:
-            self._recv()
-        self.buf = self.buf[length:]
-        return status, headers.get("x-version")
-
-    def _recv(self):
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise RuntimeError("connection closed by canaryd")
-        self.buf += chunk
+        status, fields, _ = run.read_response(self.sock)
+        if "content-length" not in fields:
+            raise RuntimeError("response without Content-Length: %r" % fields)
+        return status, fields.get("x-version")
 
 
 def callgrind_control(pid, *args):

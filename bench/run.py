@@ -756,7 +756,8 @@ def api_revision(port):
 
 
 def read_response(sock):
-    """One HTTP/1.1 response with Content-Length from a blocking socket: (status, body, keep-alive)."""
+    """One HTTP/1.1 response with Content-Length from a blocking socket: (status, fields, body), field
+    names in lower case. Used by the weight-change client and bench/callgrind.py."""
     buf = b""
     while b"\r\n\r\n" not in buf:
         chunk = sock.recv(4096)
@@ -778,7 +779,7 @@ def read_response(sock):
         rest += chunk
     if len(rest) > length:
         raise ValueError("bytes after the response")
-    return status, rest, fields.get("connection", "").lower() != "close"
+    return status, fields, rest
 
 
 class WeightChanger(threading.Thread):
@@ -851,7 +852,7 @@ class WeightChanger(threading.Thread):
         t = time.monotonic()
         try:
             sock.sendall(request)
-            status, body, keep = read_response(sock)
+            status, fields, body = read_response(sock)
         except (OSError, ValueError) as e:
             self.fail("api_" + type(e).__name__, "%s: %s" % (type(e).__name__, e))
             return False
@@ -860,7 +861,7 @@ class WeightChanger(threading.Thread):
             self.ok += 1
         else:
             self.fail("api_%d" % status, "%d %s" % (status, body[:200].decode(errors="replace")))
-        return keep
+        return fields.get("connection", "").lower() != "close"
 
     def fail(self, kind, text):
         self.errors[kind] += 1

@@ -6,6 +6,7 @@ an upstream dying mid-body never presented as a complete response (contract sect
 import hashlib
 import json
 import os
+import socket
 import sys
 import time
 
@@ -87,7 +88,44 @@ class HugeTransferTest(IntegrationTest):
         self.report_rss(d, "1 GiB download", took)
 
 
+class SmallWindowClient(support.RawClient):
+    """A RawClient whose socket has a 4 KiB receive buffer, set before connecting so that the window
+    it advertises stays small: canaryd's writes to it come back short."""
+
+    def __init__(self, port, timeout=30.0):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(timeout)
+        sock.connect((support.LOOPBACK, port))
+        support.BufferedSocket.__init__(self, sock)
+
+
 class StreamingTest(IntegrationTest):
+    def test_body_for_a_client_slower_than_the_upstream_arrives_whole(self):
+        # A Content-Length body moves through the worker's shared buffer only between a recv() and a
+        # send() that do not wait; what this client cannot take at once must wait in the request's own
+        # memory. Two responses on one connection: the second shows the exchange ended in step.
+        size = 8 * MIB
+        up = self.raw_upstream(serve_pattern(size, seed=10))
+        d = self.canaryd(endpoints=[(up.port, "v1")], canary=None)
+        c = SmallWindowClient(d.listen)
+        try:
+            for _ in range(2):
+                c.send(b"GET /big HTTP/1.1\r\nHost: t\r\n\r\n")
+                got = hashlib.sha256()
+                count = [0]
+
+                def sink(b):
+                    got.update(b)
+                    count[0] += len(b)
+                r = c.read_response(sink=sink)
+                self.assertEqual(r.status, 200, r)
+                self.assertTrue(r.complete, "the response ended early after %d bytes" % count[0])
+                self.assertEqual(count[0], size)
+                self.assertEqual(got.hexdigest(), Pattern(size, seed=10).sha256(), "the client received different bytes")
+        finally:
+            c.close()
+
     def test_64mib_chunked_upload(self):
         up = self.raw_upstream(serve_body_digest())
         d = self.canaryd(endpoints=[(up.port, "v1")], canary=None)

@@ -145,15 +145,15 @@ asio::awaitable<void> ClientSession::run() {
   bool linger = true;
   for (;;) {
     idle_ = true;
-    if (worker_.draining() && between_requests()) {
-      linger = false;
-      break;
-    }
+    // Drained between requests: a request may be arriving just now, and must not meet a reset.
+    if (worker_.draining() && between_requests()) break;
     std::size_t head_size = 0;
     HeadResult head = co_await read_head(head_size, first);
     idle_ = false;
     if (head == HeadResult::Closed) {
-      linger = client_buffer_.size() > 0;
+      // The client closed (or reset) its side: nothing more will come. Otherwise we stopped waiting (the
+      // idle timeout, a drain) and a request may be on its way.
+      linger = !peer_closed_ || client_buffer_.size() > 0;
       break;
     }
     if (head == HeadResult::Timeout) {
@@ -178,8 +178,10 @@ asio::awaitable<void> ClientSession::run() {
       co_return;
     }
     if (outcome == Outcome::Close) {
+      // Unless the client itself asked for the close, it may send its next request before it sees ours.
       error_code ec;
-      linger = errored_ || client_buffer_.size() > 0 || client_.is_tls() || client_.socket().available(ec) > 0 || ec;
+      linger = errored_ || !client_asked_close_ || client_buffer_.size() > 0 || client_.is_tls() ||
+               client_.socket().available(ec) > 0 || ec;
       break;
     }
   }
@@ -297,6 +299,7 @@ asio::awaitable<ClientSession::HeadResult> ClientSession::read_head(std::size_t&
     if (ec) {
       const bool timed_out = header_timed_out_;
       disarm_header_timer();
+      peer_closed_ = ec == asio::error::eof || ec == asio::error::connection_reset;
       // A timeout before any byte of a keep-alive request is just the idle limit; otherwise the client
       // started (or opened the connection for) a request and did not finish its header in time.
       if (timed_out && (client_buffer_.size() > 0 || first)) co_return HeadResult::Timeout;
@@ -354,6 +357,7 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
   if (snap.limits.max_body_bytes != 0 && check.content_length && *check.content_length > snap.limits.max_body_bytes)
     co_return co_await fail(413, "request body too large", false, SetKind::None);
   if (check.method == "CONNECT") co_return co_await fail(405, "CONNECT is not supported", false, SetKind::None);
+  client_asked_close_ = !check.keep_alive;
   bool client_keep = check.keep_alive && !worker_.draining();
   const bool is_head = check.method == "HEAD";
   const bool body_expected = check.chunked || check.content_length.value_or(0) > 0;

@@ -57,7 +57,9 @@ class ClientSession : public SessionHook {
   bool header_timed_out_ = false;
   bool idle_ = true;
   bool served_one_ = false;
-  bool errored_ = false;  ///< the request being served was answered with our own error
+  bool errored_ = false;      ///< the request being served was answered with our own error
+  bool peer_closed_ = false;  ///< the last read ended because the client closed or reset the connection
+  bool client_asked_close_ = false;  ///< the request being served said Connection: close (or was HTTP/1.0)
 };
 
 }  // namespace canaryd::proxy

@@ -3,7 +3,6 @@
 #include <chrono>
 #include <optional>
 #include <span>
-#include <tuple>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
@@ -109,13 +108,17 @@ ClientSession::~ClientSession() {
   worker_.connection_closed();
 }
 
+bool ClientSession::input_pending() {
+  if (client_buffer_.size() > 0) return true;
+  error_code ec;
+  return client_.socket().available(ec) > 0 || ec;
+}
+
 bool ClientSession::between_requests() {
   // Idle means: a request was served, nothing of the next one is buffered here, and nothing waits in
   // the kernel either. A connection that has not sent its first request yet is left to finish it (or
   // to time out at client_header): closing it would drop a request its client has already sent.
-  if (!idle_ || !served_one_ || client_buffer_.size() > 0) return false;
-  error_code ec;
-  return client_.socket().available(ec) == 0 && !ec;
+  return idle_ && served_one_ && !input_pending();
 }
 
 void ClientSession::close_if_idle() {
@@ -139,9 +142,10 @@ asio::awaitable<void> ClientSession::run() {
     co_return;
   }
   bool first = true;
-  // Whether some of what the client sent may be unread when we close: then its unread bytes are taken
-  // in for a while first, as nginx's lingering close does, so that it sees our last response instead
-  // of a reset. After a complete exchange there is nothing to wait for.
+  // Whether the client may still send when we close: then what it sends is taken in for a while first,
+  // as nginx's lingering close does, so that it sees our last response instead of a reset. Only when
+  // the client ended the connection, or asked for the close and nothing of it is unread, is there
+  // nothing to wait for.
   bool linger = true;
   for (;;) {
     idle_ = true;
@@ -150,12 +154,11 @@ asio::awaitable<void> ClientSession::run() {
     std::size_t head_size = 0;
     HeadResult head = co_await read_head(head_size, first);
     idle_ = false;
-    if (head == HeadResult::Closed) {
-      // The client closed (or reset) its side: nothing more will come. Otherwise we stopped waiting (the
-      // idle timeout, a drain) and a request may be on its way.
-      linger = !peer_closed_ || client_buffer_.size() > 0;
+    if (head == HeadResult::PeerClosed) {
+      linger = client_buffer_.size() > 0;
       break;
     }
+    if (head == HeadResult::Closed) break;  // a request may be on its way
     if (head == HeadResult::Timeout) {
       co_await send_error(408, "request header timeout", false, nullptr);
       break;
@@ -170,18 +173,15 @@ asio::awaitable<void> ClientSession::run() {
     }
     first = false;
     served_one_ = true;
-    errored_ = false;
     Outcome outcome = co_await serve_one(head_size);
     if (outcome == Outcome::Abort) {
       error_code ec;
       client_.socket().close(ec);
       co_return;
     }
-    if (outcome == Outcome::Close) {
-      // Unless the client itself asked for the close, it may send its next request before it sees ours.
-      error_code ec;
-      linger = errored_ || !client_asked_close_ || client_buffer_.size() > 0 || client_.is_tls() ||
-               client_.socket().available(ec) > 0 || ec;
+    if (outcome == Outcome::Close) break;
+    if (outcome == Outcome::CloseAsAsked) {
+      linger = input_pending();
       break;
     }
   }
@@ -299,10 +299,10 @@ asio::awaitable<ClientSession::HeadResult> ClientSession::read_head(std::size_t&
     if (ec) {
       const bool timed_out = header_timed_out_;
       disarm_header_timer();
-      peer_closed_ = ec == asio::error::eof || ec == asio::error::connection_reset;
       // A timeout before any byte of a keep-alive request is just the idle limit; otherwise the client
       // started (or opened the connection for) a request and did not finish its header in time.
       if (timed_out && (client_buffer_.size() > 0 || first)) co_return HeadResult::Timeout;
+      if (ec == asio::error::eof || ec == asio::error::connection_reset) co_return HeadResult::PeerClosed;
       co_return HeadResult::Closed;
     }
     client_buffer_.commit(n);
@@ -337,7 +337,6 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
   auto& metrics = worker_.metrics();
 
   auto fail = [&](int status, std::string_view reason, bool keep, SetKind set) -> asio::awaitable<Outcome> {
-    errored_ = true;
     metrics.record_request(set, static_cast<unsigned>(status), steady_clock::now() - started);
     co_await send_error(status, reason, keep, set == SetKind::None ? nullptr : kSetNames[static_cast<std::size_t>(set)]);
     co_return keep ? Outcome::KeepAlive : Outcome::Close;
@@ -357,7 +356,6 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
   if (snap.limits.max_body_bytes != 0 && check.content_length && *check.content_length > snap.limits.max_body_bytes)
     co_return co_await fail(413, "request body too large", false, SetKind::None);
   if (check.method == "CONNECT") co_return co_await fail(405, "CONNECT is not supported", false, SetKind::None);
-  client_asked_close_ = !check.keep_alive;
   bool client_keep = check.keep_alive && !worker_.draining();
   const bool is_head = check.method == "HEAD";
   const bool body_expected = check.chunked || check.content_length.value_or(0) > 0;
@@ -588,11 +586,10 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
 
   RelayResult relayed;
   if (decode) {
-    std::optional<http::response_parser<http::buffer_body>> body;
-    body.emplace();
-    body->body_limit(boost::none);
-    start_body_parser(*body, response.chunked);
-    relayed = co_await relay_decoded(head_out, *body, *upstream, upstream_buffer, client_, relay, rewrite.chunked,
+    http::response_parser<http::buffer_body> body;
+    body.body_limit(boost::none);
+    start_body_parser(body, response.chunked);
+    relayed = co_await relay_decoded(head_out, body, *upstream, upstream_buffer, client_, relay, rewrite.chunked,
                                      snap.timeouts.upstream);
   } else {
     relayed = co_await relay_length(head_out, no_body ? 0 : *response.content_length, *upstream, upstream_buffer,
@@ -613,7 +610,9 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
     drop_upstream();
   }
   metrics.record_request(chosen, static_cast<unsigned>(status), steady_clock::now() - started);
-  co_return client_keep ? Outcome::KeepAlive : Outcome::Close;
+  if (client_keep) co_return Outcome::KeepAlive;
+  // A client that wanted to keep the connection may send its next request before it sees our close.
+  co_return check.keep_alive ? Outcome::Close : Outcome::CloseAsAsked;
 }
 
 }  // namespace canaryd::proxy

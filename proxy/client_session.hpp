@@ -34,11 +34,15 @@ class ClientSession : public SessionHook {
   bool between_requests();
 
  private:
-  enum class HeadResult { Ready, Closed, Timeout, TooLarge, Malformed };
-  /// KeepAlive: read the next request; Close: close gracefully; Abort: close at once (mid-message).
-  enum class Outcome { KeepAlive, Close, Abort };
+  /// PeerClosed: the client closed or reset its side; Closed: we stopped waiting (idle timeout, drain).
+  enum class HeadResult { Ready, PeerClosed, Closed, Timeout, TooLarge, Malformed };
+  /// KeepAlive: read the next request; Close: close gracefully; CloseAsAsked: the exchange is complete
+  /// and the client asked for the close; Abort: close at once (mid-message).
+  enum class Outcome { KeepAlive, Close, CloseAsAsked, Abort };
   boost::asio::awaitable<HeadResult> read_head(std::size_t& head_size, bool first);
   boost::asio::awaitable<Outcome> serve_one(std::size_t head_size);
+  /// True when bytes of the client's are buffered here or wait in the kernel (or we cannot tell).
+  bool input_pending();
   boost::asio::awaitable<bool> handshake();
   /// `linger`: read (and drop) what the client still sends for a while before closing.
   boost::asio::awaitable<void> close_gracefully(bool linger);
@@ -57,9 +61,6 @@ class ClientSession : public SessionHook {
   bool header_timed_out_ = false;
   bool idle_ = true;
   bool served_one_ = false;
-  bool errored_ = false;      ///< the request being served was answered with our own error
-  bool peer_closed_ = false;  ///< the last read ended because the client closed or reset the connection
-  bool client_asked_close_ = false;  ///< the request being served said Connection: close (or was HTTP/1.0)
 };
 
 }  // namespace canaryd::proxy

@@ -6,15 +6,18 @@
 
 namespace canaryd::proxy::http_text {
 
-/// RFC 9110 5.6.2 tchar.
-constexpr std::array<bool, 256> kTchar = [] {
+/// A byte-class table: ASCII letters and digits, and `extra`.
+constexpr std::array<bool, 256> alnum_and(std::string_view extra) {
   std::array<bool, 256> t{};
   for (int c = '0'; c <= '9'; ++c) t[c] = true;
   for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
   for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
-  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
+  for (char c : extra) t[static_cast<unsigned char>(c)] = true;
   return t;
-}();
+}
+
+/// RFC 9110 5.6.2 tchar.
+constexpr std::array<bool, 256> kTchar = alnum_and("!#$%&'*+-.^_`|~");
 
 inline bool is_token(std::string_view s) {
   if (s.empty()) return false;

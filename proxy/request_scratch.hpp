@@ -69,8 +69,7 @@ class ScratchPool {
  private:
   void give_back(std::unique_ptr<RequestScratch> scratch) {
     if (free_.size() >= kMaxKept) return;
-    scratch->upstream.clear();
-    free_.push_back(std::move(scratch));
+    free_.push_back(std::move(scratch));  // contents are stale; each user clears what it reads into
   }
 
   std::vector<std::unique_ptr<RequestScratch>> free_;

@@ -36,14 +36,7 @@ bool valid_target(std::string_view t) {
 }
 
 // unreserved, pct-encoded ('%') and sub-delims characters (RFC 3986 3.2.2 reg-name).
-constexpr std::array<bool, 256> kRegNameChar = [] {
-  std::array<bool, 256> t{};
-  for (int c = '0'; c <= '9'; ++c) t[c] = true;
-  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
-  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
-  for (char c : std::string_view("-._~%!$&'()*+,;=")) t[static_cast<unsigned char>(c)] = true;
-  return t;
-}();
+constexpr std::array<bool, 256> kRegNameChar = http_text::alnum_and("-._~%!$&'()*+,;=");
 
 // RFC 9112 3.2 / RFC 3986 3.2.2: uri-host [ ":" port ]; uri-host is an IP-literal in brackets or a
 // reg-name / IPv4 address (unreserved, pct-encoded and sub-delims characters). Empty is allowed.

@@ -1,5 +1,7 @@
 #include "proxy/worker.hpp"
 
+#include <limits>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -17,7 +19,7 @@ using asio::ip::tcp;
 namespace {
 constexpr auto kSweepInterval = std::chrono::seconds(5);
 constexpr auto kAcceptBackoff = std::chrono::milliseconds(50);
-constexpr int kAcceptBatch = 63;
+constexpr std::size_t kAcceptBatch = 63;
 }  // namespace
 
 Worker::Worker(std::shared_ptr<const RoutingSnapshot> initial, std::atomic<std::int64_t>& open_connections,
@@ -62,6 +64,7 @@ tcp::endpoint Worker::listen(const tcp::endpoint& address) {
   if (address.protocol() == tcp::v6()) acceptor->set_option(asio::ip::v6_only(true));
   acceptor->bind(address);
   acceptor->listen(asio::socket_base::max_listen_connections);
+  acceptor->non_blocking(true);  // accept_queued() takes what is queued without waiting
   auto bound = acceptor->local_endpoint();
   acceptors_.push_back(std::move(acceptor));
   return bound;
@@ -104,14 +107,7 @@ void Worker::on_drain() {
     auto& acceptor = acceptors_[i];
     // Closing a listener resets the connections in its accept queue, and their clients have done
     // nothing wrong: take them first and serve their requests (with Connection: close).
-    acceptor->non_blocking(true, ec);
-    for (;;) {
-      tcp::socket socket(io_);
-      tcp::endpoint peer;
-      acceptor->accept(socket, peer, ec);
-      if (ec) break;
-      start_session(std::move(socket), peer, i);
-    }
+    accept_queued(*acceptor, i, std::numeric_limits<std::size_t>::max());
     acceptor->close(ec);
   }
   sweep_timer_.cancel();
@@ -135,8 +131,6 @@ void Worker::accept_loop(tcp::acceptor& acceptor, std::size_t listener) {
       io_,
       [this, &acceptor, listener]() -> asio::awaitable<void> {
         asio::steady_timer backoff(io_);
-        boost::system::error_code ignored;
-        acceptor.non_blocking(true, ignored);  // for the batch below
         tcp::endpoint peer;  // from accept itself: no getpeername per connection
         for (;;) {
           auto [ec, socket] = co_await acceptor.async_accept(peer, kNoThrow);
@@ -150,15 +144,21 @@ void Worker::accept_loop(tcp::acceptor& acceptor, std::size_t listener) {
           start_session(std::move(socket), peer, listener);
           // A burst of new connections is taken in one go (HAProxy's tune.maxaccept), not one per
           // trip through the event loop behind every busy connection.
-          for (int more = 0; more < kAcceptBatch; ++more) {
-            tcp::socket next(io_);
-            acceptor.accept(next, peer, ec);
-            if (ec) break;
-            start_session(std::move(next), peer, listener);
-          }
+          accept_queued(acceptor, listener, kAcceptBatch);
         }
       },
       asio::detached);
+}
+
+void Worker::accept_queued(tcp::acceptor& acceptor, std::size_t listener, std::size_t most) {
+  boost::system::error_code ec;
+  for (std::size_t n = 0; n < most; ++n) {
+    tcp::socket socket(io_);
+    tcp::endpoint peer;
+    acceptor.accept(socket, peer, ec);  // non-blocking (see listen): would_block ends the loop
+    if (ec) return;
+    start_session(std::move(socket), peer, listener);
+  }
 }
 
 void Worker::start_session(tcp::socket socket, const tcp::endpoint& peer, std::size_t listener) {

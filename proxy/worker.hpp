@@ -83,6 +83,8 @@ class Worker {
   void accept_loop(boost::asio::ip::tcp::acceptor& acceptor, std::size_t listener);
   void start_session(boost::asio::ip::tcp::socket socket, const boost::asio::ip::tcp::endpoint& peer,
                      std::size_t listener);
+  /// Accepts up to `most` connections already queued on `acceptor`, without waiting.
+  void accept_queued(boost::asio::ip::tcp::acceptor& acceptor, std::size_t listener, std::size_t most);
   void refuse(boost::asio::ip::tcp::socket socket);
   void schedule_sweep();
   std::vector<bool> live_endpoint_ids() const;

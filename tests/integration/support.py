@@ -858,6 +858,17 @@ class RawClient(BufferedSocket):
             raise EOFError("connection closed before a response head (got %r)" % bytes(self.buf[:200]))
         return head
 
+    def read_response_digest(self, method="GET"):
+        """read_response with the body hashed instead of kept: (response, count of body bytes, sha256 hex)."""
+        digest = hashlib.sha256()
+        count = [0]
+
+        def sink(b):
+            digest.update(b)
+            count[0] += len(b)
+        r = self.read_response(method=method, sink=sink)
+        return r, count[0], digest.hexdigest()
+
     def read_response(self, method="GET", sink=None, skip_interim=True):
         """Reads one response. The body is framed as RFC 9112 says (no body for HEAD, 1xx, 204, 304;
         chunked; Content-Length; else until close). With sink, body bytes go to sink(bytes) instead of

@@ -73,18 +73,12 @@ class HugeTransferTest(IntegrationTest):
         c = self.raw(d.listen, timeout=120)
         t = time.monotonic()
         c.send(b"GET /big HTTP/1.1\r\nHost: t\r\n\r\n")
-        got = hashlib.sha256()
-        count = [0]
-
-        def sink(b):
-            got.update(b)
-            count[0] += len(b)
-        r = c.read_response(sink=sink)
+        r, count, digest = c.read_response_digest()
         took = time.monotonic() - t
         self.assertEqual(r.status, 200, r)
-        self.assertTrue(r.complete, "the 1 GiB response ended early after %d bytes" % count[0])
-        self.assertEqual(count[0], GIB)
-        self.assertEqual(got.hexdigest(), Pattern(GIB, seed=8).sha256(), "the client received different bytes")
+        self.assertTrue(r.complete, "the 1 GiB response ended early after %d bytes" % count)
+        self.assertEqual(count, GIB)
+        self.assertEqual(digest, Pattern(GIB, seed=8).sha256(), "the client received different bytes")
         self.report_rss(d, "1 GiB download", took)
 
 
@@ -112,17 +106,11 @@ class StreamingTest(IntegrationTest):
         try:
             for _ in range(2):
                 c.send(b"GET /big HTTP/1.1\r\nHost: t\r\n\r\n")
-                got = hashlib.sha256()
-                count = [0]
-
-                def sink(b):
-                    got.update(b)
-                    count[0] += len(b)
-                r = c.read_response(sink=sink)
+                r, count, digest = c.read_response_digest()
                 self.assertEqual(r.status, 200, r)
-                self.assertTrue(r.complete, "the response ended early after %d bytes" % count[0])
-                self.assertEqual(count[0], size)
-                self.assertEqual(got.hexdigest(), Pattern(size, seed=10).sha256(), "the client received different bytes")
+                self.assertTrue(r.complete, "the response ended early after %d bytes" % count)
+                self.assertEqual(count, size)
+                self.assertEqual(digest, Pattern(size, seed=10).sha256(), "the client received different bytes")
         finally:
             c.close()
 

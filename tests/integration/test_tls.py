@@ -14,7 +14,6 @@ A throwaway PKI is made once per run with the openssl CLI (setUpModule). Clients
 and curl; upstreams are nginx (`listen ... ssl`) and scripted Python servers wrapped in TLS."""
 
 import collections
-import hashlib
 import json
 import os
 import re
@@ -561,17 +560,11 @@ class TlsBodiesTest(TlsTest):
         # two downloads on the same connection
         for i in range(2):
             c.send(b"GET /download HTTP/1.1\r\nHost: t\r\n\r\n")
-            h = hashlib.sha256()
-            count = [0]
-
-            def sink(b):
-                h.update(b)
-                count[0] += len(b)
-            r = c.read_response(sink=sink)
+            r, count, digest = c.read_response_digest()
             self.assertEqual(r.status, 200, r)
-            self.assertTrue(r.complete, "download %d ended early after %d bytes" % (i, count[0]))
-            self.assertEqual(count[0], MIB)
-            self.assertEqual(h.hexdigest(), Pattern(MIB, seed=seed).sha256(), "download %d: different bytes" % i)
+            self.assertTrue(r.complete, "download %d ended early after %d bytes" % (i, count))
+            self.assertEqual(count, MIB)
+            self.assertEqual(digest, Pattern(MIB, seed=seed).sha256(), "download %d: different bytes" % i)
 
 
 class TlsStopTest(TlsTest):

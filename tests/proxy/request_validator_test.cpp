@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tests/proxy/printable.hpp"
+
 namespace canaryd::proxy {
 namespace {
 
@@ -33,27 +35,7 @@ std::string head(std::string_view request_line, const std::vector<std::string>& 
   return head_of(request_line, fields);
 }
 
-// Printable form of a raw block for failure messages: CR, LF, NUL and other controls escaped.
-std::string printable(std::string_view raw) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c < 0x20 || c >= 0x7f) {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
+using testing::printable;
 
 struct Case {
   std::string what;

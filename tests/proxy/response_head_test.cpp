@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "tests/proxy/printable.hpp"
+
 namespace canaryd::proxy {
 namespace {
 
@@ -25,24 +27,7 @@ std::string block(std::string_view status_line, std::initializer_list<std::strin
   return out;
 }
 
-std::string printable(std::string_view raw) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c < 0x20 || c >= 0x7f) {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
+using testing::printable;
 
 // Parses a block that must be accepted.
 ResponseHead parse_ok(const std::string& b) {

@@ -1,14 +1,33 @@
 #include "proxy/configmap_state.hpp"
 
 #include <algorithm>
-#include <thread>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 
+#include "proxy/no_throw.hpp"
+
 namespace canaryd::proxy {
+namespace asio = boost::asio;
 namespace json = boost::json;
 namespace http = boost::beast::http;
 using weights::StateStore;
+
+namespace {
+
+/// An answer's body as a ConfigMap; nullopt with `error` when it is none or its state is corrupt.
+std::optional<ConfigMapState> parse_configmap_body(const std::string& body, unsigned limit, std::string& error) {
+  boost::system::error_code ec;
+  auto doc = json::parse(body, ec);
+  if (ec) {
+    error = ec.message();
+    return std::nullopt;
+  }
+  return parse_configmap(doc, limit, error);
+}
+
+}  // namespace
 
 std::optional<ConfigMapState> parse_configmap(const json::value& value, unsigned limit, std::string& error) {
   const json::object* o = value.if_object();
@@ -27,7 +46,8 @@ std::optional<ConfigMapState> parse_configmap(const json::value& value, unsigned
     error = std::string("data.") + kStateKey + " is not a string";
     return std::nullopt;
   }
-  out.history = weights::history_from_json(std::string(text->get_string()), limit, error);
+  out.text = text->get_string();
+  out.history = weights::history_from_json(out.text, limit, error);
   if (!out.history) {
     error = std::string("data.") + kStateKey + ": " + error;
     return std::nullopt;
@@ -36,7 +56,7 @@ std::optional<ConfigMapState> parse_configmap(const json::value& value, unsigned
 }
 
 std::string configmap_json(const std::string& ns, const std::string& name, const std::string& resource_version,
-                           const weights::RoutingHistory& history) {
+                           const std::string& state_text) {
   json::object meta;
   meta["name"] = name;
   meta["namespace"] = ns;
@@ -45,7 +65,7 @@ std::string configmap_json(const std::string& ns, const std::string& name, const
   labels["app.kubernetes.io/managed-by"] = "canaryd";
   meta["labels"] = std::move(labels);
   json::object data;
-  data[kStateKey] = weights::history_to_json(history);
+  data[kStateKey] = state_text;
   json::object cm;
   cm["apiVersion"] = "v1";
   cm["kind"] = "ConfigMap";
@@ -54,77 +74,136 @@ std::string configmap_json(const std::string& ns, const std::string& name, const
   return json::serialize(cm);
 }
 
-ConfigMapStateBackend::ConfigMapStateBackend(std::unique_ptr<KubeClient> client, std::string ns, std::string name)
-    : client_(std::move(client)), ns_(std::move(ns)), name_(std::move(name)) {}
+ConfigMapStateBackend::ConfigMapStateBackend(asio::io_context& io, std::unique_ptr<KubeClient> client,
+                                             std::string ns, std::string name)
+    : io_(io), client_(std::move(client)), ns_(std::move(ns)), name_(std::move(name)) {}
 
 std::string ConfigMapStateBackend::item_path() const {
   return "/api/v1/namespaces/" + ns_ + "/configmaps/" + name_;
 }
 
-StateStore::Loaded ConfigMapStateBackend::load(unsigned limit) {
+weights::StateBackend::SaveResult ConfigMapStateBackend::save(const weights::RoutingHistory& h, std::string& error) {
+  SaveOutcome outcome = run_blocking(write(h));
+  error = std::move(outcome.error);
+  return outcome.result;
+}
+
+StateStore::Loaded ConfigMapStateBackend::load(unsigned limit) { return run_blocking(read(limit)); }
+
+void ConfigMapStateBackend::async_save(const weights::RoutingHistory& h, SaveDone done) {
+  asio::co_spawn(io_, write(h), [done = std::move(done)](std::exception_ptr e, SaveOutcome outcome) {
+    if (e) outcome = SaveOutcome{SaveResult::Failed, "the write to the API server failed unexpectedly"};
+    done(outcome.result, std::move(outcome.error));
+  });
+}
+
+void ConfigMapStateBackend::async_load(unsigned limit, LoadDone done) {
+  asio::co_spawn(io_, read(limit), [done = std::move(done)](std::exception_ptr e, StateStore::Loaded loaded) {
+    if (e) {
+      loaded.kind = StateStore::Loaded::Kind::Corrupt;
+      loaded.error = "the read from the API server failed unexpectedly";
+    }
+    done(std::move(loaded));
+  });
+}
+
+asio::awaitable<StateStore::Loaded> ConfigMapStateBackend::read(unsigned limit) {
   StateStore::Loaded out;
-  KubeResponse r = client_->request_blocking(http::verb::get, item_path(), "", kTimeout);
+  KubeResponse r = co_await client_->request(http::verb::get, item_path(), "", kTimeout);
   if (r.status == 404) {
     resource_version_.clear();
     out.kind = StateStore::Loaded::Kind::Missing;
-    return out;
+    co_return out;
   }
   out.kind = StateStore::Loaded::Kind::Corrupt;
   if (!r.ok()) {
-    out.error = "ConfigMap " + ns_ + "/" + name_ + " cannot be read from " + client_->server() + ": " + r.describe();
-    return out;
+    out.error = what() + " cannot be read from " + client_->server() + ": " + r.describe();
+    co_return out;
   }
-  boost::system::error_code ec;
-  auto doc = json::parse(r.body, ec);
   std::string error;
-  auto state = ec ? std::nullopt : parse_configmap(doc, limit, error);
+  auto state = parse_configmap_body(r.body, limit, error);
   if (!state) {
-    out.error = "ConfigMap " + ns_ + "/" + name_ + ": " + (ec ? ec.message() : error);
-    return out;
+    out.error = what() + ": " + error;
+    co_return out;
   }
   resource_version_ = state->resource_version;
   if (!state->history) {
     // It exists (an operator may create it empty, so that the Role needs no `create`), without state yet.
     out.kind = StateStore::Loaded::Kind::Missing;
-    return out;
+    co_return out;
   }
   known_revision_ = state->history->current().revision;
   out.kind = StateStore::Loaded::Kind::Ok;
   out.history = std::move(state->history);
-  return out;
+  co_return out;
 }
 
-weights::StateBackend::SaveResult ConfigMapStateBackend::save(const weights::RoutingHistory& h, std::string& error) {
+// GCC 12 at -O2 inlines Asio's coroutine-frame operator new (aligned_alloc) into this coroutine and then
+// pairs the frame's own operator delete with it as a mismatch that is not there (the same false positive
+// CMakeLists.txt silences for the sanitizer builds).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+asio::awaitable<ConfigMapStateBackend::SaveOutcome> ConfigMapStateBackend::write(weights::RoutingHistory h) {
+  std::string text = weights::history_to_json(h);
   const bool create = resource_version_.empty();
   // Never unconditional: without a known version the ConfigMap is created, and that fails if it exists.
-  KubeResponse r = create ? client_->request_blocking(http::verb::post, "/api/v1/namespaces/" + ns_ + "/configmaps",
-                                                      configmap_json(ns_, name_, "", h), kTimeout)
-                          : client_->request_blocking(http::verb::put, item_path(),
-                                                      configmap_json(ns_, name_, resource_version_, h), kTimeout);
+  KubeResponse r;
+  if (create) {
+    r = co_await client_->request(http::verb::post, "/api/v1/namespaces/" + ns_ + "/configmaps",
+                                  configmap_json(ns_, name_, "", text), kTimeout);
+  } else {
+    r = co_await client_->request(http::verb::put, item_path(), configmap_json(ns_, name_, resource_version_, text),
+                                  kTimeout);
+  }
+  if (r.error && r.sent) {
+    co_return co_await reconcile(std::move(text), h.current().revision, h.limit(), std::move(r));
+  }
   if (r.status == 409 || (r.status == 404 && !create)) {
     // 409: a stale version or AlreadyExists; 404: deleted meanwhile, so the next attempt creates it.
     if (r.status == 404) resource_version_.clear();
     // Two replicas that keep conflicting would otherwise retry in lockstep, and one that writes back to
     // back would starve the other: wait a random few milliseconds, longer with each conflict in a row
-    // (as client-go's RetryOnConflict does).
+    // (as client-go's RetryOnConflict does). A timer: the thread serves everything else meanwhile.
     ++conflicts_in_a_row_;
     std::uniform_int_distribution<int> jitter(1, 5);
-    std::this_thread::sleep_for(std::chrono::milliseconds(jitter(random_) * std::min(conflicts_in_a_row_, 8)));
-    return SaveResult::Conflict;
+    asio::steady_timer backoff(co_await asio::this_coro::executor);
+    backoff.expires_after(std::chrono::milliseconds(jitter(random_) * std::min(conflicts_in_a_row_, 8)));
+    co_await backoff.async_wait(kNoThrow);
+    co_return SaveOutcome{SaveResult::Conflict, {}};
   }
   conflicts_in_a_row_ = 0;
-  if (!r.ok()) {
-    error = "ConfigMap " + ns_ + "/" + name_ + " not written: " + r.describe();
-    return SaveResult::Failed;
-  }
-  boost::system::error_code ec;
-  auto doc = json::parse(r.body, ec);
+  if (!r.ok()) co_return SaveOutcome{SaveResult::Failed, what() + " not written: " + r.describe()};
   std::string parse_error;
-  auto state = ec ? std::nullopt : parse_configmap(doc, h.limit(), parse_error);
+  auto state = parse_configmap_body(r.body, h.limit(), parse_error);
   // Accepted: the API server has it. Without a readable answer the next save conflicts and re-reads.
-  resource_version_ = state ? state->resource_version : std::string("unknown");
-  known_revision_ = h.current().revision;
-  return SaveResult::Saved;
+  observed(state ? state->resource_version : std::string("unknown"), h.current().revision);
+  co_return SaveOutcome{SaveResult::Saved, {}};
+}
+#pragma GCC diagnostic pop
+
+asio::awaitable<ConfigMapStateBackend::SaveOutcome> ConfigMapStateBackend::reconcile(std::string text,
+                                                                                    std::uint64_t revision,
+                                                                                    unsigned limit,
+                                                                                    KubeResponse lost) {
+  // The request went out and its answer did not come back: the API server may have applied it. What the
+  // ConfigMap holds now decides; "not written" is said only when it is known.
+  KubeResponse r = co_await client_->request(http::verb::get, item_path(), "", kTimeout);
+  std::string error;
+  auto state = r.ok() ? parse_configmap_body(r.body, limit, error) : std::nullopt;
+  if (state && state->text == text) {
+    observed(state->resource_version, revision);
+    co_return SaveOutcome{SaveResult::Saved, {}};
+  }
+  if (state || r.status == 404) {
+    if (r.status == 404) resource_version_.clear();
+    co_return SaveOutcome{SaveResult::Failed, what() + " not written: the API server did not answer (" +
+                                                  lost.describe() + "), and the ConfigMap read back since does not "
+                                                  "hold the change"};
+  }
+  co_return SaveOutcome{SaveResult::Failed,
+                        what() + ": the API server did not answer the write (" + lost.describe() +
+                            ") and reading it back failed too (" + (r.ok() ? error : r.describe()) +
+                            "): whether the change was stored is unknown; if it was, the watch applies it"};
 }
 
 void ConfigMapStateBackend::observed(const std::string& resource_version, std::uint64_t revision) {

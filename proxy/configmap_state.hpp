@@ -6,6 +6,8 @@
 #include <random>
 #include <string>
 
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/json/value.hpp>
 
 #include "proxy/kube_client.hpp"
@@ -20,38 +22,60 @@ inline constexpr const char* kStateKey = "state.json";
 struct ConfigMapState {
   std::string resource_version;
   std::optional<weights::RoutingHistory> history;  ///< absent when the ConfigMap has no state yet
+  std::string text;                                ///< data["state.json"] as stored
 };
 
 /// Reads a ConfigMap object; nullopt with `error` when it is not one or its state is corrupt.
 std::optional<ConfigMapState> parse_configmap(const boost::json::value& object, unsigned limit, std::string& error);
 
-/// The ConfigMap object for a PUT or POST; an empty `resource_version` makes the PUT unconditional.
+/// The ConfigMap object for a PUT or POST holding `state_text` (history_to_json); an empty
+/// `resource_version` makes the PUT unconditional.
 std::string configmap_json(const std::string& ns, const std::string& name, const std::string& resource_version,
-                           const weights::RoutingHistory& history);
+                           const std::string& state_text);
 
 /// The routing history in a ConfigMap shared by every replica. A save is a PUT conditional on the
 /// resourceVersion last read, written or seen by the watch (409 from the API server: Conflict), or a
-/// POST when the ConfigMap does not exist yet. Acknowledged only once the API server accepted it.
-/// Blocking calls: the control API answers synchronously. Main thread only.
+/// POST when the ConfigMap does not exist yet. Acknowledged only once the API server accepted it; a write
+/// whose answer never came (a timeout, a connection broken after the request went out) is decided by
+/// reading the ConfigMap back. The asynchronous calls run on the main thread's io_context, so probes,
+/// watches and signals go on while the API server takes its time. Main thread only.
 class ConfigMapStateBackend : public weights::StateBackend {
  public:
-  ConfigMapStateBackend(std::unique_ptr<KubeClient> client, std::string ns, std::string name);
+  ConfigMapStateBackend(boost::asio::io_context& io, std::unique_ptr<KubeClient> client, std::string ns,
+                        std::string name);
 
+  /// Start-up only: the asynchronous calls below, run to completion on a private io_context.
   SaveResult save(const weights::RoutingHistory& h, std::string& error) override;
   weights::StateStore::Loaded load(unsigned limit) override;
 
-  /// What the watch saw: the next save builds on it when it is not older than what we know.
+  void async_save(const weights::RoutingHistory& h, SaveDone done) override;
+  void async_load(unsigned limit, LoadDone done) override;
+
+  /// What the watch saw, or a write of ours the API server accepted: the next save builds on it when it
+  /// is not older than what we know.
   void observed(const std::string& resource_version, std::uint64_t revision);
   /// The watch saw the ConfigMap deleted: the next save creates it again.
   void deleted();
 
   const std::string& name() const { return name_; }
 
+  /// Each call to the API server: connect, write and the whole answer.
   static constexpr std::chrono::milliseconds kTimeout{5000};
 
  private:
+  struct SaveOutcome {
+    SaveResult result = SaveResult::Failed;
+    std::string error;
+  };
+  boost::asio::awaitable<SaveOutcome> write(weights::RoutingHistory h);
+  /// A write whose answer was lost (`lost`): the ConfigMap holds `text` now, or the write did not happen.
+  boost::asio::awaitable<SaveOutcome> reconcile(std::string text, std::uint64_t revision, unsigned limit,
+                                                KubeResponse lost);
+  boost::asio::awaitable<weights::StateStore::Loaded> read(unsigned limit);
   std::string item_path() const;
+  std::string what() const { return "ConfigMap " + ns_ + "/" + name_; }
 
+  boost::asio::io_context& io_;
   std::unique_ptr<KubeClient> client_;
   std::string ns_;
   std::string name_;

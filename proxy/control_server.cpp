@@ -1,8 +1,11 @@
 #include "proxy/control_server.hpp"
 
+#include <optional>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -56,6 +59,23 @@ struct ControlServer::State : std::enable_shared_from_this<ControlServer::State>
     }
   }
 
+  /// The handler's reply, whenever it comes. The completion may outlive this coroutine (the io_context
+  /// destroyed with a change pending), so what it writes to is shared.
+  static asio::awaitable<ControlReply> handle(State& self, ControlRequest call) {
+    struct Pending {
+      explicit Pending(const asio::any_io_executor& ex) : ready(ex, asio::steady_timer::time_point::max()) {}
+      std::optional<ControlReply> reply;
+      asio::steady_timer ready;
+    };
+    auto pending = std::make_shared<Pending>(self.acceptor.get_executor());
+    self.handler(std::move(call), [pending](ControlReply reply) {
+      pending->reply = std::move(reply);
+      pending->ready.cancel();
+    });
+    while (!pending->reply) co_await pending->ready.async_wait(kNoThrow);
+    co_return std::move(*pending->reply);
+  }
+
   static asio::awaitable<void> serve(std::shared_ptr<State> self, tcp::socket socket) {
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
@@ -94,7 +114,7 @@ struct ControlServer::State : std::enable_shared_from_this<ControlServer::State>
       call.target = std::string(req.target());
       call.body = std::move(req.body());
       if (auto it = req.find(http::field::authorization); it != req.end()) call.authorization = std::string(it->value());
-      ControlReply reply = self->handler(call);
+      ControlReply reply = co_await handle(*self, std::move(call));
 
       http::response<http::string_body> res{static_cast<http::status>(reply.status), req.version()};
       res.set(http::field::content_type, reply.content_type);

@@ -28,7 +28,9 @@ struct ControlReply {
 /// at once, and every read and write has a deadline.
 class ControlServer {
  public:
-  using Handler = std::function<ControlReply(const ControlRequest&)>;
+  /// Decides the reply and passes it to the second argument, at once or later (a change waits for its
+  /// durable write); the connection waits for it without holding up the thread.
+  using Handler = std::function<void(ControlRequest, std::function<void(ControlReply)>)>;
 
   /// Binds and listens (throws boost::system::system_error, e.g. when the port is in use).
   ControlServer(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& address, Handler handler);

@@ -6,8 +6,6 @@
 #include <fstream>
 #include <sstream>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
@@ -176,6 +174,7 @@ asio::awaitable<KubeResponse> KubeClient::request(http::verb method, std::string
   KubeResponse out;
   auto stream = co_await send(method, target, std::move(body), timeout, out.error);
   if (!stream) co_return out;
+  out.sent = true;
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(kMaxBody);
@@ -255,19 +254,6 @@ asio::awaitable<KubeResponse> KubeClient::stream_lines(std::string target, std::
   error_code ignored;
   stream->socket().close(ignored);
   co_return out;
-}
-
-KubeResponse KubeClient::request_blocking(http::verb method, std::string target, std::string body,
-                                          std::chrono::milliseconds timeout) {
-  asio::io_context io;
-  KubeResponse result;
-  result.error = asio::error::operation_aborted;
-  asio::co_spawn(io, request(method, std::move(target), std::move(body), timeout),
-                 [&](std::exception_ptr e, KubeResponse r) {
-                   if (!e) result = std::move(r);
-                 });
-  io.run();
-  return result;
 }
 
 std::unique_ptr<KubeClient> make_kube_client(const config::KubernetesDiscovery& d, std::string& error) {

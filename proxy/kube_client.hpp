@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <exception>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -10,6 +11,8 @@
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -24,6 +27,8 @@ namespace canaryd::proxy {
 /// An answer of the API server, or the transport error that prevented one.
 struct KubeResponse {
   boost::system::error_code error;  ///< connect, TLS, timeout or a broken stream
+  /// The whole request was written: after an error from here on, the server may have acted on it.
+  bool sent = false;
   int status = 0;
   std::string body;
   bool ok() const { return !error && status >= 200 && status < 300; }
@@ -50,11 +55,6 @@ class KubeClient {
                                                     std::function<bool(std::string_view)> on_line,
                                                     std::chrono::milliseconds connect_timeout,
                                                     std::chrono::milliseconds idle);
-
-  /// request() run to completion on a private io_context, for callers that must answer synchronously
-  /// (the control API's durable write). Blocks the calling thread for `timeout` at most.
-  KubeResponse request_blocking(boost::beast::http::verb method, std::string target, std::string body,
-                                std::chrono::milliseconds timeout);
 
   /// Ends every open stream at once (stop).
   void close_streams();
@@ -87,6 +87,22 @@ class KubeClient {
   /// io_context after this client, does not touch a destroyed client.
   std::shared_ptr<std::vector<FlexStream*>> streams_ = std::make_shared<std::vector<FlexStream*>>();
 };
+
+/// Runs `op` to completion on a private io_context, blocking the calling thread: for start-up, before the
+/// main thread's event loop runs. The coroutines of this client report errors as values, never throw.
+template <class T>
+T run_blocking(boost::asio::awaitable<T> op) {
+  boost::asio::io_context io;
+  std::optional<T> result;
+  std::exception_ptr failure;
+  boost::asio::co_spawn(io, std::move(op), [&](std::exception_ptr e, T r) {
+    failure = e;
+    if (!e) result = std::move(r);
+  });
+  io.run();
+  if (failure) std::rethrow_exception(failure);
+  return std::move(*result);
+}
 
 /// The client discovery uses: from `kubeconfig` when set, else in-cluster (with `api_server` instead of
 /// the KUBERNETES_SERVICE_* address when set). Null, with `error`, when it cannot be built.

@@ -82,7 +82,7 @@ std::optional<StartupError> Server::start() {
     std::string error;
     auto client = make_kube_client(*config_.discovery, error);
     if (!client) return StartupError{src + ": discovery.kubernetes: " + error};
-    auto cm = std::make_unique<ConfigMapStateBackend>(std::move(client), config_.discovery->namespace_name,
+    auto cm = std::make_unique<ConfigMapStateBackend>(io_, std::move(client), config_.discovery->namespace_name,
                                                       config_.state_configmap);
     configmap_ = cm.get();
     backend = std::move(cm);
@@ -178,8 +178,10 @@ std::optional<StartupError> Server::start() {
     auto ep = resolve_host_port(config_.control.address, error);
     if (!ep) return StartupError{src + ": control.address: " + error};
     try {
-      control_server_ = std::make_unique<ControlServer>(io_, *ep,
-                                                        [this](const ControlRequest& r) { return handle_control(r); });
+      control_server_ = std::make_unique<ControlServer>(
+          io_, *ep, [this](ControlRequest r, std::function<void(ControlReply)> done) {
+            handle_control(std::move(r), std::move(done));
+          });
     } catch (const boost::system::system_error& e) {
       return StartupError{src + ": control.address: cannot listen on " + config_.control.address.to_string() + ": " +
                           e.code().message()};
@@ -293,7 +295,7 @@ weights::ServiceView Server::service_view() const {
   return view;
 }
 
-ControlReply Server::handle_control(const ControlRequest& req) {
+void Server::handle_control(ControlRequest req, std::function<void(ControlReply)> done) {
   auto text = [](int status, std::string body) {
     ControlReply r;
     r.status = status;
@@ -304,33 +306,36 @@ ControlReply Server::handle_control(const ControlRequest& req) {
   };
   std::string path = req.target.substr(0, req.target.find('?'));
   const bool read_only = req.method == "GET" || req.method == "HEAD";
-  if (path == "/healthz") return read_only ? text(200, "ok\n") : text(405, "method not allowed\n");
+  if (path == "/healthz") return done(read_only ? text(200, "ok\n") : text(405, "method not allowed\n"));
   if (path == "/readyz") {
-    if (!read_only) return text(405, "method not allowed\n");
-    if (draining_) return text(503, "draining\n");
+    if (!read_only) return done(text(405, "method not allowed\n"));
+    if (draining_) return done(text(503, "draining\n"));
     // With discovery, the detail line says where the endpoints come from, and whether the API server
     // still answers (canaryd then serves the pods it knew last and stays ready).
     const std::string detail = discovery_ ? discovery_->describe() + "\n" : "";
-    if (discovery_ && !discovery_->synced()) return text(503, "waiting for the first pod list\n" + detail);
+    if (discovery_ && !discovery_->synced()) return done(text(503, "waiting for the first pod list\n" + detail));
     for (const auto& ep : snapshot_->set(SetKind::Stable))
-      if (ep.healthy) return text(200, "ok\n" + detail);
-    return text(503, "no healthy stable endpoint\n" + detail);
+      if (ep.healthy) return done(text(200, "ok\n" + detail));
+    return done(text(503, "no healthy stable endpoint\n" + detail));
   }
   if (path == "/metrics") {
-    if (!read_only) return text(405, "method not allowed\n");
+    if (!read_only) return done(text(405, "method not allowed\n"));
     DiscoveryMetrics dm;
     if (discovery_) dm = DiscoveryMetrics{discovery_->reachable(), discovery_->lists()};
     ControlReply r = text(200, render_metrics(workers_, *snapshot_, discovery_ ? &dm : nullptr));
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    return r;
+    return done(std::move(r));
   }
-  auto reply = api_->handle(weights::ApiRequest{req.method, req.target, req.body, req.authorization},
-                            weights::Clock::now());
-  ControlReply r;
-  r.status = reply.status;
-  r.body = std::move(reply.body);
-  if (reply.status == 405) r.allow = std::string(weights::allowed_methods(path));
-  return r;
+  // A change answers once it is stored: the reply comes later, and the thread serves on meanwhile.
+  api_->handle(weights::ApiRequest{std::move(req.method), std::move(req.target), std::move(req.body),
+                                   std::move(req.authorization)},
+               weights::Clock::now(), [path, done = std::move(done)](weights::ApiReply reply) {
+                 ControlReply r;
+                 r.status = reply.status;
+                 r.body = std::move(reply.body);
+                 if (reply.status == 405) r.allow = std::string(weights::allowed_methods(path));
+                 done(std::move(r));
+               });
 }
 
 void Server::wait_signals() {
@@ -411,7 +416,12 @@ void Server::reload() {
   config_ = std::move(next);
   tls_ = std::move(*tls);
   api_->set_token(token);
-  control_->set_history_limit(config_.history_limit);
+  // Trimming may write the state; the reload does not wait for it (a ConfigMap may take a while).
+  control_->set_history_limit(config_.history_limit, [](bool saved, const std::string& error) {
+    if (!saved)
+      log_line("reload: the history trimmed to history_limit is not stored yet (" + error +
+               "); the next change stores it");
+  });
   health_->configure(config_.health, config_.endpoints, tls_.endpoints);
   configure_ejection();
   publish();

@@ -48,7 +48,7 @@ class Server {
   const std::vector<boost::asio::ip::tcp::endpoint>& listen_endpoints() const { return bound_; }
 
  private:
-  ControlReply handle_control(const ControlRequest& req);
+  void handle_control(ControlRequest req, std::function<void(ControlReply)> done);
   weights::ServiceView service_view() const;
   void publish();
   std::function<bool(const std::string&)> is_healthy() const;

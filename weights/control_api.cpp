@@ -327,7 +327,7 @@ std::string ControlApi::history_json() const {
   return to_json_text(doc);
 }
 
-ApiReply ControlApi::handle(const ApiRequest& req, Clock::time_point now) const {
+std::variant<ApiReply, ControlApi::Prepared> ControlApi::prepare(const ApiRequest& req, Clock::time_point now) const {
   const std::string path = req.target.substr(0, req.target.find('?'));
   if (!path.starts_with("/api/")) return error_reply(404, "not found: " + path);
   // Authentication before routing, so that an unauthenticated caller cannot even probe which paths exist.
@@ -366,9 +366,9 @@ ApiReply ControlApi::handle(const ApiRequest& req, Clock::time_point now) const 
   auto cause = read_cause(body, std::move(c.default_cause));
   if (auto* bad = std::get_if<BadRequest>(&cause)) return error_reply(400, bad->message);
 
-  // The view is taken once, outside the service's lock: the transition checks against it and the reply
-  // shows the same endpoints.
-  const ServiceView view = view_ ? view_() : ServiceView{};
+  // The view is taken once, as the call arrives: the transition checks against it (also when it waits its
+  // turn behind a pending write) and the reply shows the same endpoints.
+  ServiceView view = view_ ? view_() : ServiceView{};
   TransitionContext ctx;
   ctx.service_selector = view.service_selector;
   ctx.endpoint_labels.reserve(view.endpoints.size());
@@ -376,10 +376,25 @@ ApiReply ControlApi::handle(const ApiRequest& req, Clock::time_point now) const 
   ctx.cause = std::get<std::string>(std::move(cause));
   ctx.now = now;
 
-  const auto result = service_.apply([&](const RoutingHistory& h) { return c.transition(h, ctx); });
-  if (const auto* err = std::get_if<TransitionError>(&result)) return error_reply(err->status, err->message);
-  // The state this call produced, not whatever is current by now: the answer describes this change.
-  return ApiReply{200, render_status(std::get<RoutingState>(result), view)};
+  return Prepared{[transition = std::move(c.transition), ctx = std::move(ctx)](const RoutingHistory& h) {
+                    return transition(h, ctx);
+                  },
+                  std::move(view)};
+}
+
+void ControlApi::handle(const ApiRequest& req, Clock::time_point now, std::function<void(ApiReply)> done) const {
+  auto prepared = prepare(req, now);
+  if (auto* reply = std::get_if<ApiReply>(&prepared)) return done(std::move(*reply));
+  Prepared& change = std::get<Prepared>(prepared);
+  service_.apply(std::move(change.transition),
+                 [view = std::move(change.view), done = std::move(done)](ControlService::ApplyResult result) {
+                   if (const auto* err = std::get_if<TransitionError>(&result)) {
+                     return done(error_reply(err->status, err->message));
+                   }
+                   // The state this call produced, not whatever is current by now: the answer describes
+                   // this change.
+                   done(ApiReply{200, render_status(std::get<RoutingState>(result), view)});
+                 });
 }
 
 }  // namespace canaryd::weights

@@ -3,6 +3,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "weights/control_service.hpp"
 
@@ -28,8 +29,9 @@ class ControlApi {
   /// `token` empty: no authentication. `view` supplies the current endpoints for status and checks.
   ControlApi(ControlService& service, std::string token, std::function<ServiceView()> view);
 
-  /// Handles one /api/* request; paths outside /api/ answer 404.
-  ApiReply handle(const ApiRequest& req, Clock::time_point now) const;
+  /// Handles one /api/* request; paths outside /api/ answer 404. Reads and refusals are answered before
+  /// this returns; a change is answered once the service has stored it (or failed to).
+  void handle(const ApiRequest& req, Clock::time_point now, std::function<void(ApiReply)> done) const;
 
   /// Replaces the token (reload).
   void set_token(std::string token) { token_ = std::move(token); }
@@ -40,6 +42,14 @@ class ControlApi {
   std::string history_json() const;
 
  private:
+  /// A valid change request, ready for the service: its transition, and the endpoints its answer shows.
+  struct Prepared {
+    ControlService::Transition transition;
+    ServiceView view;
+  };
+  /// Everything handle() decides without the service: the answer, or the change to run.
+  std::variant<ApiReply, Prepared> prepare(const ApiRequest& req, Clock::time_point now) const;
+
   ControlService& service_;
   std::string token_;
   std::function<ServiceView()> view_;

@@ -8,88 +8,127 @@ ControlService::ControlService(RoutingHistory history, StateStore store)
 ControlService::ControlService(RoutingHistory history, std::unique_ptr<StateBackend> backend)
     : history_(std::move(history)), backend_(std::move(backend)) {}
 
-ControlService::ApplyResult ControlService::apply(
-    const std::function<TransitionResult(const RoutingHistory&)>& transition) {
-  RoutingState applied;
-  bool adopted = false;  // another replica's newer history was read on the way
-  TransitionResult outcome = TransitionError{503, "the shared state kept changing; try again"};
-  {
-    std::lock_guard lock(mutex_);
-    for (int attempt = 0; attempt < kMaxConflicts; ++attempt) {
-      TransitionResult result = transition(history_);
-      if (std::holds_alternative<TransitionError>(result)) {
-        outcome = std::move(result);
-        break;
-      }
-      // Persist a copy first: the change exists only once it is stored, so a failed write must leave
-      // the in-memory history exactly as it was (contract: "if that fails the answer is 500 and
-      // nothing changed"). The lock is held across the write so that two racing calls cannot both
-      // build on the same revision.
-      RoutingHistory next = history_;
-      next.push(std::get<RoutingState>(std::move(result)));
-      std::string error;
-      const auto saved = backend_->save(next, error);
-      if (saved == StateBackend::SaveResult::Saved) {
-        history_ = std::move(next);
-        applied = history_.current();
-        outcome = applied;
-        break;
-      }
-      if (saved == StateBackend::SaveResult::Failed) {
-        outcome = TransitionError{500, "cannot persist state: " + error};
-        break;
-      }
-      // Someone else wrote first: build on what they wrote, and see whether the change still applies.
-      auto fresh = backend_->load(history_.limit());
-      if (fresh.kind != StateStore::Loaded::Kind::Ok) {
-        outcome = TransitionError{500, "cannot re-read the state after a conflict: " + fresh.error};
-        break;
-      }
-      history_ = std::move(*fresh.history);
-      adopted = true;
+void ControlService::apply(Transition transition, ApplyDone done) {
+  queue_.emplace_back(Change{std::move(transition), std::move(done)});
+  pump();
+}
+
+void ControlService::set_history_limit(unsigned limit, LimitDone done) {
+  queue_.emplace_back(NewLimit{limit, std::move(done)});
+  pump();
+}
+
+void ControlService::pump() {
+  // A backend may complete inside async_save; its completion then calls pump() again, which must leave
+  // the next operation to this loop rather than recurse once per queued change.
+  if (pumping_) return;
+  pumping_ = true;
+  while (!waiting_ && !queue_.empty()) {
+    if (auto* change = std::get_if<Change>(&queue_.front())) {
+      start(*change);
+    } else {
+      start(std::get<NewLimit>(queue_.front()));
     }
   }
-  // Outside the lock: the callback publishes snapshots to workers and may call back into current().
-  if (on_change_ && (std::holds_alternative<RoutingState>(outcome) || adopted)) on_change_(current());
-  return outcome;
+  pumping_ = false;
 }
 
-void ControlService::set_history_limit(unsigned limit) {
-  std::string error;
-  (void)set_history_limit(limit, error);
-}
-
-bool ControlService::set_history_limit(unsigned limit, std::string& error) {
-  std::lock_guard lock(mutex_);
+void ControlService::start(Change& change) {
+  TransitionResult result = change.transition(history_);
+  if (std::holds_alternative<TransitionError>(result)) return finish(std::move(result), change.reread);
+  RoutingState& state = std::get<RoutingState>(result);
+  // A transition that changes nothing keeps the revision: there is nothing to write or to publish.
+  if (state.revision <= history_.current().revision) return finish(history_.current(), change.reread);
+  // The change exists only once it is stored: a copy is written, and a failed write leaves the history in
+  // force exactly as it was (contract: "if that fails the answer is 500 and nothing changed").
   RoutingHistory next = history_;
-  next.set_limit(limit);
-  if (next == history_) return true;
-  // Keep the new bound even when the write fails: the file then merely holds older revisions, which the
+  next.push(std::move(state));
+  waiting_ = true;
+  // `change` may be gone once this returns (the completion may run inside): nothing may follow.
+  backend_->async_save(next, [this, next](StateBackend::SaveResult saved_as, std::string error) mutable {
+    saved(std::move(next), saved_as, std::move(error));
+  });
+}
+
+void ControlService::saved(RoutingHistory next, StateBackend::SaveResult result, std::string error) {
+  Change& change = std::get<Change>(queue_.front());
+  switch (result) {
+    case StateBackend::SaveResult::Saved: {
+      RoutingState applied = next.current();
+      bool publish = change.reread;
+      // The watch may have delivered this write, or a later one built on it, before the answer came.
+      if (applied.revision > history_.current().revision) {
+        history_ = std::move(next);
+        publish = true;
+      }
+      return finish(std::move(applied), publish);
+    }
+    case StateBackend::SaveResult::Failed:
+      return finish(TransitionError{500, "cannot persist state: " + error}, change.reread);
+    case StateBackend::SaveResult::Conflict:
+      // Someone else wrote first: read what they wrote, and see whether the change still applies.
+      ++change.conflicts;
+      backend_->async_load(history_.limit(), [this](StateStore::Loaded fresh) { reloaded(std::move(fresh)); });
+      return;
+  }
+}
+
+void ControlService::reloaded(StateStore::Loaded fresh) {
+  Change& change = std::get<Change>(queue_.front());
+  if (fresh.kind == StateStore::Loaded::Kind::Corrupt) {
+    return finish(TransitionError{500, "cannot re-read the state after a conflict: " + fresh.error}, change.reread);
+  }
+  // Missing: the shared store was deleted meanwhile; the next write creates it again from ours. A history
+  // older than ours is a read that a watch event overtook: ours is the newer one.
+  if (fresh.kind == StateStore::Loaded::Kind::Ok && fresh.history->current().revision > history_.current().revision) {
+    history_ = std::move(*fresh.history);
+    change.reread = true;
+  }
+  if (change.conflicts >= kMaxConflicts) {
+    return finish(TransitionError{503, "the shared state kept changing; try again"}, change.reread);
+  }
+  waiting_ = false;
+  pump();
+}
+
+void ControlService::finish(ApplyResult result, bool publish) {
+  Change change = std::move(std::get<Change>(queue_.front()));
+  queue_.pop_front();
+  waiting_ = false;
+  if (publish && on_change_) on_change_(history_.current());
+  if (change.done) change.done(std::move(result));
+  pump();
+}
+
+void ControlService::start(const NewLimit& bound) {
+  RoutingHistory next = history_;
+  next.set_limit(bound.limit);
+  const bool trimmed = next.revisions().size() != history_.revisions().size();
+  // Keep the new bound even when the write fails: the store then merely holds older revisions, which the
   // next load trims with the configured limit anyway. Refusing would leave a reload half applied.
-  const bool saved = backend_->save(next, error) == StateBackend::SaveResult::Saved;
   history_ = std::move(next);
-  return saved;
+  if (!trimmed) return finish_limit(true, "");
+  waiting_ = true;
+  backend_->async_save(history_, [this](StateBackend::SaveResult result, std::string error) {
+    if (result == StateBackend::SaveResult::Conflict) error = "another replica wrote first";
+    finish_limit(result == StateBackend::SaveResult::Saved, error);
+  });
+}
+
+void ControlService::finish_limit(bool saved, const std::string& error) {
+  NewLimit bound = std::move(std::get<NewLimit>(queue_.front()));
+  queue_.pop_front();
+  waiting_ = false;
+  if (bound.done) bound.done(saved, error);
+  pump();
 }
 
 void ControlService::adopt(RoutingHistory history) {
-  {
-    std::lock_guard lock(mutex_);
-    // Revision numbers grow with every write to the shared store and each is written once, so a lower
-    // or equal one is a late event of what we already hold (or built on).
-    if (history.current().revision <= history_.current().revision) return;
-    history_ = std::move(history);
-  }
-  if (on_change_) on_change_(current());
-}
-
-RoutingHistory ControlService::history() const {
-  std::lock_guard lock(mutex_);
-  return history_;
-}
-
-RoutingState ControlService::current() const {
-  std::lock_guard lock(mutex_);
-  return history_.current();
+  // Revision numbers grow with every write to the shared store and each is written once, so a lower or
+  // equal one is a late event of what we already hold (or built on).
+  if (history.current().revision <= history_.current().revision) return;
+  history_ = std::move(history);
+  if (on_change_) on_change_(history_.current());
 }
 
 }  // namespace canaryd::weights

@@ -1,9 +1,11 @@
 #pragma once
 
+#include <deque>
 #include <functional>
-#include <mutex>
+#include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "config/labels.hpp"
@@ -30,10 +32,13 @@ struct ServiceView {
 };
 
 /// Owns the routing history and applies changes durably: a transition is computed, the new history is
-/// written to the backend, and only then it becomes current and `on_change` runs. Calls are serialised
-/// by a mutex, so two racing changes never lose a revision; when another replica wrote first (a
-/// Conflict), the newer history is read and the transition is computed again on it, so a change is
-/// refused only when it no longer applies. Main thread (control server) only in practice.
+/// written to the backend, and only once the backend confirmed the write does it become current and
+/// `on_change` run. A write may take a while (a ConfigMap on a slow API server) and never blocks the
+/// thread: changes wait their turn in a FIFO, and each is computed on the history as it is when its turn
+/// comes, so two changes never build on the same revision. When another replica wrote first (a
+/// Conflict), the newer history is read and the transition computed again on it, so a change is refused
+/// only when it no longer applies. Reads answer at once from the history in force, whatever is pending.
+/// One thread only: the main thread's event loop, where the backend's completions run.
 class ControlService {
  public:
   ControlService(RoutingHistory history, StateStore store);
@@ -42,34 +47,63 @@ class ControlService {
   /// Writes in a row that may conflict before a change gives up (503).
   static constexpr int kMaxConflicts = 16;
 
-  /// Successful result of apply: the new current state.
+  using Transition = std::function<TransitionResult(const RoutingHistory&)>;
+  /// The new current state, or why there is none.
   using ApplyResult = TransitionResult;
+  using ApplyDone = std::function<void(ApplyResult)>;
 
-  /// Runs `transition` on the current history; on success persists and then publishes. A storage
-  /// failure is a TransitionError with status 500 and nothing changed.
-  ApplyResult apply(const std::function<TransitionResult(const RoutingHistory&)>& transition);
+  /// Queues `transition`; when its turn comes it runs on the current history, and on success the result
+  /// is persisted, then published, then passed to `done`. A storage failure is a TransitionError with
+  /// status 500 and nothing changed. A transition that changes nothing (it returns the current state,
+  /// same revision) is answered with the current state: nothing is written or published. `done` may run
+  /// before apply returns (a backend that completes at once).
+  void apply(Transition transition, ApplyDone done);
 
-  /// Changes the history bound (reload) and persists when that trimmed anything.
-  void set_history_limit(unsigned limit);
-  /// As above, and reports a failed write (the new bound is kept in memory either way: the file then
-  /// merely holds older revisions, which the next load trims). Main thread.
-  bool set_history_limit(unsigned limit, std::string& error);
+  using LimitDone = std::function<void(bool saved, const std::string& error)>;
+  /// Changes the history bound (reload), in turn with the changes queued before it, and persists when
+  /// that trimmed anything. The new bound is kept even when the write fails: the store then merely holds
+  /// older revisions, which the next load trims. `done` (optional) reports the write.
+  void set_history_limit(unsigned limit, LimitDone done = {});
 
   /// Another replica's history, as the shared store now holds it (a watch saw it): it becomes current
-  /// and `on_change` runs when its revision is newer than ours (an older one is a late event). Main thread.
+  /// and `on_change` runs when its revision is newer than ours (an older one is a late event). A change
+  /// waiting on its write then conflicts and is computed again on this history.
   void adopt(RoutingHistory history);
 
-  RoutingHistory history() const;
-  RoutingState current() const;
+  const RoutingHistory& history() const { return history_; }
+  const RoutingState& current() const { return history_.current(); }
+  /// Changes and bound changes queued, the one waiting on the backend included.
+  std::size_t pending() const { return queue_.size(); }
 
-  /// Called after every applied change, with the lock released.
+  /// Called after every applied change, before the change's `done`.
   void set_on_change(std::function<void(const RoutingState&)> cb) { on_change_ = std::move(cb); }
 
  private:
-  mutable std::mutex mutex_;
+  struct Change {
+    Transition transition;
+    ApplyDone done;
+    int conflicts = 0;
+    bool reread = false;  ///< a newer history was read on the way: it is published even if the change fails
+  };
+  struct NewLimit {
+    unsigned limit;
+    LimitDone done;
+  };
+
+  void pump();
+  void start(Change& change);
+  void start(const NewLimit& bound);
+  void saved(RoutingHistory next, StateBackend::SaveResult result, std::string error);
+  void reloaded(StateStore::Loaded fresh);
+  void finish(ApplyResult result, bool publish);
+  void finish_limit(bool saved, const std::string& error);
+
   RoutingHistory history_;
   std::unique_ptr<StateBackend> backend_;
   std::function<void(const RoutingState&)> on_change_;
+  std::deque<std::variant<Change, NewLimit>> queue_;  ///< front() is the one running
+  bool waiting_ = false;  ///< front() waits on the backend
+  bool pumping_ = false;  ///< pump() is on the stack: a completion that ran at once must not re-enter it
 };
 
 }  // namespace canaryd::weights

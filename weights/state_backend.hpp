@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -16,10 +17,25 @@ class StateBackend {
   virtual ~StateBackend() = default;
 
   enum class SaveResult { Saved, Conflict, Failed };
-  /// Stores `h` durably; Failed (with `error`) leaves the stored history as it was.
+  /// Failed comes with a message; Saved and Conflict with an empty one.
+  using SaveDone = std::function<void(SaveResult, std::string error)>;
+  using LoadDone = std::function<void(StateStore::Loaded)>;
+
+  /// Stores `h` durably; Failed (with `error`) leaves the stored history as it was. Blocks: for start-up,
+  /// before the event loop runs.
   virtual SaveResult save(const RoutingHistory& h, std::string& error) = 0;
-  /// The stored history now.
+  /// The stored history now. Blocks, as save() does.
   virtual StateStore::Loaded load(unsigned limit) = 0;
+
+  /// save() without blocking the event loop: `done` runs exactly once, on the loop's thread, perhaps
+  /// before this returns. This default suits a store whose writes are local and short (a small file,
+  /// fsynced); a backend that waits on the network overrides both.
+  virtual void async_save(const RoutingHistory& h, SaveDone done) {
+    std::string error;
+    const SaveResult result = save(h, error);
+    done(result, std::move(error));
+  }
+  virtual void async_load(unsigned limit, LoadDone done) { done(load(limit)); }
 };
 
 /// The state file: one writer, so a save never conflicts.

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/weights/held_backend.hpp"
 #include "tests/weights/test_support.hpp"
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 namespace canaryd::weights {
 namespace {
@@ -52,7 +54,10 @@ class ControlApiTest : public ::testing::Test {
   ApiReply call(const std::string& method, const std::string& target, const std::string& body = "",
                 const std::string& authorization = "") {
     ++minute_;
-    return api_->handle(ApiRequest{method, target, body, authorization}, at(minute_));
+    // Over the state file a change is answered before handle() returns.
+    return test_support::completed_at_once<ApiReply>([&](auto done) {
+      api_->handle(ApiRequest{method, target, body, authorization}, at(minute_), std::move(done));
+    });
   }
 
   /// Asserts a 200 and returns the parsed body.
@@ -435,6 +440,47 @@ TEST_F(ControlApiTest, StatusNamesDiscoveredPods) {
   ASSERT_EQ(eps.size(), 2u);
   EXPECT_EQ(eps[0].as_object().if_contains("pod"), nullptr) << "a configured endpoint has no pod field";
   EXPECT_EQ(eps[1].at("pod").as_string(), "nginx-v1-7d4f8");
+}
+
+}  // namespace
+}  // namespace canaryd::weights
+
+namespace canaryd::weights {
+namespace {
+
+TEST(ControlApiPendingWriteTest, AChangeIsAnsweredOnceStoredWhileReadsAnswerAtOnce) {
+  RoutingState s;
+  s.stable = sel("version=v1");
+  s.canary = sel("version=v2");
+  s.time = at(0);
+  auto backend = std::make_unique<test_support::HeldBackend>();
+  auto& held = *backend;
+  ControlService service(RoutingHistory(s, 10), std::move(backend));
+  ControlApi api(service, "", [] { return demo_view(); });
+
+  std::optional<ApiReply> change;
+  api.handle(ApiRequest{"PUT", "/api/weight", R"({"canary_weight": 20})", ""}, at(1),
+             [&](ApiReply r) { change = std::move(r); });
+  EXPECT_FALSE(change.has_value()) << "not answered before the write is stored";
+
+  std::optional<ApiReply> status;
+  api.handle(ApiRequest{"GET", "/api/status", "", ""}, at(2), [&](ApiReply r) { status = std::move(r); });
+  ASSERT_TRUE(status.has_value()) << "a read does not wait for the pending write";
+  EXPECT_EQ(json::parse(status->body).at("revision"), 1);
+
+  held.release_save(StateBackend::SaveResult::Failed, "the API server did not answer");
+  ASSERT_TRUE(change.has_value());
+  EXPECT_EQ(change->status, 500);
+  EXPECT_NE(change->body.find("the API server did not answer"), std::string::npos) << change->body;
+  EXPECT_EQ(service.current().revision, 1u);
+
+  change.reset();
+  api.handle(ApiRequest{"PUT", "/api/weight", R"({"canary_weight": 20})", ""}, at(3),
+             [&](ApiReply r) { change = std::move(r); });
+  held.release_save();
+  ASSERT_TRUE(change.has_value());
+  EXPECT_EQ(change->status, 200) << change->body;
+  EXPECT_EQ(json::parse(change->body).at("revision"), 2);
 }
 
 }  // namespace

@@ -2,22 +2,27 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/weights/held_backend.hpp"
 #include "tests/weights/test_support.hpp"
 
 #include <unistd.h>
 
-#include <atomic>
 #include <cstdlib>
 #include <filesystem>
-#include <thread>
+#include <memory>
+#include <optional>
+#include <utility>
 #include <vector>
 
 namespace canaryd::weights {
 namespace {
 
 using test_support::at;
+using test_support::completed_at_once;
+using test_support::HeldBackend;
 using test_support::sel;
 using test_support::TempDir;
+using SaveResult = StateBackend::SaveResult;
 
 namespace fs = std::filesystem;
 
@@ -44,6 +49,22 @@ auto weight_to(config::BasisPoints w, int minute = 1) {
   return [w, minute](const RoutingHistory& h) { return set_weight(h, w, context(minute)); };
 }
 
+/// apply() over a backend that completes at once (the state file).
+ControlService::ApplyResult apply_now(ControlService& service, ControlService::Transition transition) {
+  return completed_at_once<ControlService::ApplyResult>(
+      [&](auto done) { service.apply(std::move(transition), std::move(done)); });
+}
+
+/// set_history_limit() over a backend that completes at once: whether it was stored, and why not.
+bool set_limit_now(ControlService& service, unsigned limit, std::string& error) {
+  using Outcome = std::pair<bool, std::string>;
+  const auto [saved, message] = completed_at_once<Outcome>([&](auto done) {
+    service.set_history_limit(limit, [done](bool stored, const std::string& why) { done(Outcome{stored, why}); });
+  });
+  error = message;
+  return saved;
+}
+
 class ControlServiceTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_FALSE(dir_.path().empty()); }
@@ -61,11 +82,11 @@ TEST_F(ControlServiceTest, AppliedChangeIsPersistedThenPublished) {
     if (loaded.history) {
       EXPECT_EQ(loaded.history->current(), s);
     }
-    // The lock is released: calling back in must not deadlock.
+    // Already the state in force for whoever calls back in.
     EXPECT_EQ(service.current(), s);
     published.push_back(s);
   });
-  const auto result = service.apply(weight_to(1000));
+  const auto result = apply_now(service, weight_to(1000));
   ASSERT_TRUE(std::holds_alternative<RoutingState>(result));
   EXPECT_EQ(std::get<RoutingState>(result).revision, 2u);
   EXPECT_EQ(service.current().canary_weight, 1000u);
@@ -78,7 +99,7 @@ TEST_F(ControlServiceTest, RefusedTransitionChangesNothing) {
   ControlService service(initial_history(10), StateStore(state_file()));
   bool published = false;
   service.set_on_change([&](const RoutingState&) { published = true; });
-  const auto result = service.apply([](const RoutingHistory& h) { return undo(h, 7, context(1)); });
+  const auto result = apply_now(service, [](const RoutingHistory& h) { return undo(h, 7, context(1)); });
   ASSERT_TRUE(std::holds_alternative<TransitionError>(result));
   EXPECT_EQ(std::get<TransitionError>(result).status, 404);
   EXPECT_FALSE(published);
@@ -91,7 +112,7 @@ TEST_F(ControlServiceTest, FailedPersistAnswers500AndKeepsTheHistory) {
   ControlService service(before, StateStore(dir_.path() + "/missing-dir/state.json"));
   bool published = false;
   service.set_on_change([&](const RoutingState&) { published = true; });
-  const auto result = service.apply(weight_to(1000));
+  const auto result = apply_now(service, weight_to(1000));
   ASSERT_TRUE(std::holds_alternative<TransitionError>(result));
   const auto& err = std::get<TransitionError>(result);
   EXPECT_EQ(err.status, 500);
@@ -103,10 +124,10 @@ TEST_F(ControlServiceTest, FailedPersistAnswers500AndKeepsTheHistory) {
 
 TEST_F(ControlServiceTest, FailedPersistOfAnExistingFileKeepsItAndTheHistory) {
   ControlService service(initial_history(10), StateStore(state_file()));
-  ASSERT_TRUE(std::holds_alternative<RoutingState>(service.apply(weight_to(1000))));
+  ASSERT_TRUE(std::holds_alternative<RoutingState>(apply_now(service, weight_to(1000))));
   const auto before = service.history();
   fs::create_directory(state_file() + ".tmp." + std::to_string(::getpid()));
-  const auto result = service.apply(weight_to(2000));
+  const auto result = apply_now(service, weight_to(2000));
   ASSERT_TRUE(std::holds_alternative<TransitionError>(result));
   EXPECT_EQ(std::get<TransitionError>(result).status, 500);
   EXPECT_EQ(service.history(), before);
@@ -114,37 +135,58 @@ TEST_F(ControlServiceTest, FailedPersistOfAnExistingFileKeepsItAndTheHistory) {
 }
 
 TEST_F(ControlServiceTest, RacingChangesNeverLoseARevision) {
-  constexpr int kThreads = 8;
-  constexpr int kCallsPerThread = 50;
-  ControlService service(initial_history(kThreads * kCallsPerThread + 1), StateStore(state_file()));
-  std::atomic<int> published{0};
+  // Changes that arrive while a write is pending (control calls keep coming while the API server takes its
+  // time) wait their turn: each builds on the one before, and none is lost or reordered.
+  constexpr int kCalls = 400;
+  auto backend = std::make_unique<HeldBackend>(StateStore(state_file()));
+  HeldBackend& held = *backend;
+  ControlService service(initial_history(kCalls + 1), std::move(backend));
+  int published = 0;
   service.set_on_change([&](const RoutingState&) { ++published; });
-  std::vector<std::thread> threads;
-  std::atomic<int> failures{0};
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < kCallsPerThread; ++i) {
-        const auto w = static_cast<config::BasisPoints>(t * 1000 + i);
-        if (!std::holds_alternative<RoutingState>(service.apply(weight_to(w)))) ++failures;
-      }
+  std::vector<std::uint64_t> answered;
+  for (int i = 0; i < kCalls; ++i) {
+    service.apply(weight_to(static_cast<config::BasisPoints>(i)), [&](ControlService::ApplyResult r) {
+      ASSERT_TRUE(std::holds_alternative<RoutingState>(r));
+      answered.push_back(std::get<RoutingState>(r).revision);
     });
   }
-  for (auto& th : threads) th.join();
-  EXPECT_EQ(failures.load(), 0);
-  EXPECT_EQ(published.load(), kThreads * kCallsPerThread);
-  const auto history = service.history();
-  EXPECT_EQ(history.current().revision, 1u + kThreads * kCallsPerThread);
-  ASSERT_EQ(history.revisions().size(), 1u + kThreads * kCallsPerThread);
+  EXPECT_EQ(service.pending(), static_cast<std::size_t>(kCalls));
+  for (int i = 0; i < kCalls; ++i) {
+    ASSERT_EQ(held.saves.size(), 1u) << "one write at a time";
+    EXPECT_EQ(held.saves.front().history.current().revision, 2u + i) << "built on the change before it";
+    held.release_save();
+  }
+  EXPECT_TRUE(held.saves.empty());
+  EXPECT_EQ(published, kCalls);
+  ASSERT_EQ(answered.size(), static_cast<std::size_t>(kCalls));
+  for (int i = 0; i < kCalls; ++i) EXPECT_EQ(answered[i], 2u + i) << "answered in the order they came";
+  const auto& history = service.history();
+  EXPECT_EQ(history.current().revision, 1u + kCalls);
+  ASSERT_EQ(history.revisions().size(), 1u + kCalls);
   std::uint64_t expected = 1;
   for (const auto& r : history.revisions()) EXPECT_EQ(r.revision, expected++);
-  EXPECT_EQ(*StateStore(state_file()).load(kThreads * kCallsPerThread + 1).history, history);
+  EXPECT_EQ(*StateStore(state_file()).load(kCalls + 1).history, history);
+}
+
+TEST_F(ControlServiceTest, AChangeAppliedFromACompletionRunsAfterIt) {
+  ControlService service(initial_history(10), StateStore(state_file()));
+  std::vector<std::uint64_t> answered;
+  service.apply(weight_to(1000), [&](ControlService::ApplyResult first) {
+    answered.push_back(std::get<RoutingState>(first).revision);
+    service.apply(weight_to(2000), [&](ControlService::ApplyResult second) {
+      answered.push_back(std::get<RoutingState>(second).revision);
+    });
+  });
+  EXPECT_EQ(answered, (std::vector<std::uint64_t>{2, 3}));
+  EXPECT_EQ(service.current().canary_weight, 2000u);
+  EXPECT_EQ(service.pending(), 0u);
 }
 
 TEST_F(ControlServiceTest, SetHistoryLimitTrimsAndPersists) {
   ControlService service(initial_history(10), StateStore(state_file()));
-  for (config::BasisPoints w = 100; w <= 500; w += 100) service.apply(weight_to(w));
+  for (config::BasisPoints w = 100; w <= 500; w += 100) apply_now(service, weight_to(w));
   std::string error;
-  EXPECT_TRUE(service.set_history_limit(2, error)) << error;
+  EXPECT_TRUE(set_limit_now(service, 2, error)) << error;
   EXPECT_EQ(service.history().revisions().size(), 2u);
   const auto loaded = StateStore(state_file()).load(10);
   ASSERT_TRUE(loaded.history);
@@ -157,11 +199,11 @@ TEST_F(ControlServiceTest, SetHistoryLimitKeepsTheBoundWhenTheWriteFails) {
   h.push(std::get<RoutingState>(set_weight(h, 100, context(1))));
   ControlService service(h, StateStore(dir_.path() + "/missing-dir/state.json"));
   std::string error;
-  EXPECT_FALSE(service.set_history_limit(1, error));
+  EXPECT_FALSE(set_limit_now(service, 1, error));
   EXPECT_NE(error.find("missing-dir"), std::string::npos) << error;
   EXPECT_EQ(service.history().revisions().size(), 1u);
   service.set_history_limit(1);  // unchanged: nothing to write, no failure
-  EXPECT_TRUE(service.set_history_limit(1, error));
+  EXPECT_TRUE(set_limit_now(service, 1, error));
 }
 
 }  // namespace
@@ -213,9 +255,9 @@ TEST(ControlServiceSharedTest, AConflictRebuildsOnTheNewerHistory) {
   std::vector<std::uint64_t> published_by_b;
   b.set_on_change([&](const RoutingState& s) { published_by_b.push_back(s.revision); });
 
-  ASSERT_TRUE(std::holds_alternative<RoutingState>(a.apply(weight_to(1000))));  // revision 2 at 10 %
+  ASSERT_TRUE(std::holds_alternative<RoutingState>(apply_now(a, weight_to(1000))));  // revision 2 at 10 %
   // b still believes revision 1 is current; its write conflicts, it reads revision 2 and builds 3 on it.
-  auto r = b.apply(weight_to(2500));
+  auto r = apply_now(b, weight_to(2500));
   ASSERT_TRUE(std::holds_alternative<RoutingState>(r));
   EXPECT_EQ(std::get<RoutingState>(r).revision, 3u);
   EXPECT_EQ(store.conflicts, 1);
@@ -228,13 +270,13 @@ TEST(ControlServiceSharedTest, AChangeThatNoLongerAppliesIsRefusedAndTheNewerHis
   SharedStore store(initial_history(10));
   ControlService a(initial_history(10), std::make_unique<SharedBackend>(store, initial_history(10)));
   ControlService b(initial_history(10), std::make_unique<SharedBackend>(store, initial_history(10)));
-  ASSERT_TRUE(std::holds_alternative<RoutingState>(a.apply([](const RoutingHistory& h) {
+  ASSERT_TRUE(std::holds_alternative<RoutingState>(apply_now(a, [](const RoutingHistory& h) {
     return remove_canary(h, context(1));
   })));
   std::vector<std::uint64_t> published_by_b;
   b.set_on_change([&](const RoutingState& s) { published_by_b.push_back(s.revision); });
   // b's promote conflicts; on revision 2 there is no canary to promote any more.
-  auto r = b.apply([](const RoutingHistory& h) { return promote(h, context(2)); });
+  auto r = apply_now(b, [](const RoutingHistory& h) { return promote(h, context(2)); });
   ASSERT_TRUE(std::holds_alternative<TransitionError>(r));
   EXPECT_EQ(std::get<TransitionError>(r).status, 409);
   EXPECT_EQ(b.current().revision, 2u) << "b now holds what the store holds";
@@ -258,7 +300,7 @@ TEST(ControlServiceSharedTest, EndlessConflictsGiveUpWith503) {
   auto backend = std::make_unique<AlwaysConflicting>();
   auto* raw = backend.get();
   ControlService s(initial_history(10), std::move(backend));
-  auto r = s.apply(weight_to(1000));
+  auto r = apply_now(s, weight_to(1000));
   ASSERT_TRUE(std::holds_alternative<TransitionError>(r));
   EXPECT_EQ(std::get<TransitionError>(r).status, 503);
   EXPECT_EQ(raw->loads, ControlService::kMaxConflicts);
@@ -276,6 +318,142 @@ TEST(ControlServiceSharedTest, AdoptPublishesOnlyWhatIsNew) {
   s.adopt(next);
   EXPECT_EQ(published, 1);
   EXPECT_EQ(s.current().canary_weight, 500u);
+}
+
+}  // namespace
+}  // namespace canaryd::weights
+
+namespace canaryd::weights {
+namespace {
+
+/// A ControlService over a backend whose writes wait until the test completes them, and what it published.
+class PendingWriteTest : public ::testing::Test {
+ protected:
+  PendingWriteTest() {
+    auto backend = std::make_unique<HeldBackend>();
+    held_ = backend.get();
+    service_ = std::make_unique<ControlService>(initial_history(10), std::move(backend));
+    service_->set_on_change([this](const RoutingState& s) { published_.push_back(s.revision); });
+  }
+
+  /// Queues a change; its answer lands in answers_[index] (nullopt while pending).
+  std::size_t apply(ControlService::Transition transition) {
+    const std::size_t index = answers_.size();
+    answers_.emplace_back();
+    service_->apply(std::move(transition), [this, index](ControlService::ApplyResult r) { answers_[index] = r; });
+    return index;
+  }
+  std::uint64_t answered_revision(std::size_t index) const {
+    EXPECT_TRUE(answers_[index].has_value()) << "change " << index << " not answered";
+    if (!answers_[index] || !std::holds_alternative<RoutingState>(*answers_[index])) return 0;
+    return std::get<RoutingState>(*answers_[index]).revision;
+  }
+
+  HeldBackend* held_ = nullptr;
+  std::unique_ptr<ControlService> service_;
+  std::vector<std::uint64_t> published_;
+  std::vector<std::optional<ControlService::ApplyResult>> answers_;
+};
+
+TEST_F(PendingWriteTest, AChangeBecomesCurrentOnlyOnceStoredAndLaterOnesWait) {
+  const auto first = apply(weight_to(1000));
+  const auto second = apply(weight_to(2000));
+  ASSERT_EQ(held_->saves.size(), 1u) << "the second change waits for the first write";
+  EXPECT_EQ(held_->saves.front().history.current().canary_weight, 1000u);
+  // Meanwhile reads answer at once, from the state in force.
+  EXPECT_EQ(service_->current().revision, 1u);
+  EXPECT_EQ(service_->pending(), 2u);
+  EXPECT_FALSE(answers_[first].has_value());
+  EXPECT_TRUE(published_.empty());
+
+  held_->release_save();
+  EXPECT_EQ(answered_revision(first), 2u);
+  EXPECT_FALSE(answers_[second].has_value());
+  EXPECT_EQ(published_, (std::vector<std::uint64_t>{2}));
+  ASSERT_EQ(held_->saves.size(), 1u);
+  EXPECT_EQ(held_->saves.front().history.revisions().size(), 3u) << "computed on the history that includes the first";
+
+  held_->release_save();
+  EXPECT_EQ(answered_revision(second), 3u);
+  EXPECT_EQ(service_->current().canary_weight, 2000u);
+  EXPECT_EQ(published_, (std::vector<std::uint64_t>{2, 3}));
+  EXPECT_EQ(service_->pending(), 0u);
+}
+
+TEST_F(PendingWriteTest, AFailedWriteFailsItsChangeOnlyAndTheNextBuildsOnTheOldState) {
+  const auto first = apply(weight_to(1000));
+  const auto second = apply(weight_to(2000));
+  held_->release_save(SaveResult::Failed, "the API server answered 500");
+  ASSERT_TRUE(answers_[first].has_value());
+  ASSERT_TRUE(std::holds_alternative<TransitionError>(*answers_[first]));
+  EXPECT_EQ(std::get<TransitionError>(*answers_[first]).status, 500);
+  EXPECT_EQ(std::get<TransitionError>(*answers_[first]).message, "cannot persist state: the API server answered 500");
+  EXPECT_EQ(service_->current().revision, 1u) << "nothing changed";
+  EXPECT_TRUE(published_.empty());
+  ASSERT_EQ(held_->saves.size(), 1u);
+  EXPECT_EQ(held_->saves.front().history.current().revision, 2u);
+  held_->release_save();
+  EXPECT_EQ(answered_revision(second), 2u);
+}
+
+TEST_F(PendingWriteTest, AConflictReadsTheNewerStateAndComputesTheChangeAgainInItsTurn) {
+  const auto first = apply(weight_to(1000));
+  const auto second = apply(weight_to(2000));
+  held_->release_save(SaveResult::Conflict);
+  ASSERT_EQ(held_->loads.size(), 1u) << "a conflict reads the store again, without blocking";
+  EXPECT_TRUE(held_->saves.empty());
+  auto theirs = initial_history(10);
+  theirs.push(std::get<RoutingState>(set_weight(theirs, 5000, context(5))));  // another replica's revision 2
+  held_->release_load(theirs);
+  ASSERT_EQ(held_->saves.size(), 1u) << "the first change again, on revision 2";
+  EXPECT_EQ(held_->saves.front().history.current().revision, 3u);
+  EXPECT_EQ(held_->saves.front().history.revisions()[1].canary_weight, 5000u) << "their revision kept";
+  EXPECT_FALSE(answers_[second].has_value()) << "the second still waits";
+  held_->release_save();
+  EXPECT_EQ(answered_revision(first), 3u);
+  EXPECT_EQ(published_, (std::vector<std::uint64_t>{3}));
+  held_->release_save();
+  EXPECT_EQ(answered_revision(second), 4u);
+}
+
+TEST_F(PendingWriteTest, OurOwnWriteSeenByTheWatchFirstIsNotPublishedBackwards) {
+  const auto first = apply(weight_to(1000));
+  RoutingHistory ours = held_->saves.front().history;
+  // The watch delivers our write, then another replica's built on it, before our PUT is answered.
+  service_->adopt(ours);
+  RoutingHistory later = ours;
+  later.push(std::get<RoutingState>(set_weight(later, 3000, context(4))));
+  service_->adopt(later);
+  held_->release_save();
+  EXPECT_EQ(answered_revision(first), 2u) << "the answer describes this change";
+  EXPECT_EQ(service_->current().revision, 3u) << "the newer state stays in force";
+  EXPECT_EQ(service_->current().canary_weight, 3000u);
+  EXPECT_EQ(published_, (std::vector<std::uint64_t>{2, 3}));
+}
+
+TEST_F(PendingWriteTest, AChangeThatChangesNothingIsNeitherWrittenNorPublished) {
+  const auto same = apply([](const RoutingHistory& h) -> TransitionResult { return h.current(); });
+  EXPECT_EQ(answered_revision(same), 1u);
+  EXPECT_TRUE(held_->saves.empty());
+  EXPECT_TRUE(published_.empty());
+  EXPECT_EQ(service_->history().revisions().size(), 1u);
+}
+
+TEST_F(PendingWriteTest, ANewHistoryBoundWaitsForThePendingChange) {
+  const auto first = apply(weight_to(1000));
+  std::optional<bool> stored;
+  service_->set_history_limit(1, [&](bool saved, const std::string&) { stored = saved; });
+  EXPECT_EQ(service_->history().limit(), 10u) << "not before its turn";
+  held_->release_save();
+  EXPECT_EQ(answered_revision(first), 2u);
+  EXPECT_EQ(service_->history().revisions().size(), 1u) << "trimmed in memory at once";
+  ASSERT_EQ(held_->saves.size(), 1u);
+  EXPECT_EQ(held_->saves.front().history.revisions().size(), 1u);
+  EXPECT_FALSE(stored.has_value());
+  held_->release_save(SaveResult::Conflict);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_FALSE(*stored);
+  EXPECT_EQ(service_->history().limit(), 1u) << "the bound is kept though the write failed";
 }
 
 }  // namespace

@@ -6,8 +6,10 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "config/selector.hpp"
 #include "weights/routing_state.hpp"
@@ -49,5 +51,15 @@ class TempDir {
  private:
   std::string path_;
 };
+
+/// The result of an asynchronous call whose completion runs before the call returns, as it does over the
+/// state file: `call` gets the completion to pass on. A completion still pending fails the test.
+template <class Result, class Call>
+Result completed_at_once(Call&& call) {
+  std::optional<Result> out;
+  std::forward<Call>(call)([&out](Result r) { out = std::move(r); });
+  EXPECT_TRUE(out.has_value()) << "the call did not complete before it returned";
+  return out ? std::move(*out) : Result{};
+}
 
 }  // namespace canaryd::weights::test_support

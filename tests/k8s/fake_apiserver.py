@@ -14,6 +14,8 @@ conventions for what canaryd and kubectl use:
     AlreadyExists), PUT (optimistic concurrency: 409 Conflict; no-op updates keep the
     resourceVersion), PATCH (JSON merge patch; strategic merge patch treated as a merge patch),
     DELETE, and dryRun=All.
+  * Failure injection: conflicts, error statuses, writes that stall until released (held, applied
+    with the answer held, or lost), the whole server going down.
   * One global resourceVersion counter over every kind, as etcd has.
   * Tables (meta.k8s.io/v1 and v1beta1, `Accept: application/json;as=Table;...`) for kubectl:
     pods print NAME READY STATUS RESTARTS AGE (+ IP NODE ... with -o wide), configmaps NAME DATA
@@ -737,6 +739,9 @@ class FakeApiServer:
         self._conflicts = 0
         self._pod_ips = {}
         self._injected = []
+        self._stall = None          # (mode, method, plural) of writes that stall now, see stall_writes()
+        self._stalled = 0           # requests held now
+        self._releases = 0          # release_writes() calls so far: a held request waits for the next one
         self._conns = set()
         self._threads = set()
         self._server = None
@@ -900,6 +905,52 @@ class FakeApiServer:
                 headers = {"Retry-After": "1"} if code in (429, 503, 500) else {}
                 return ApiError(code, reason, "injected failure (%d %s)" % (code, reason), None, headers)
         return None
+
+    def stall_writes(self, mode="hold", method="PUT", plural="configmaps"):
+        """From now on, every matching write stalls until release_writes(), as on an API server whose
+        etcd is slow. mode "hold": held before anything happens, then applied and answered; "apply":
+        applied at once (watches see it) and only the answer held, so a client that gave up meanwhile
+        never learns that it worked; "lose": held, then the connection closes with nothing applied
+        or answered. go_down() ends every held request without an answer."""
+        if mode not in ("hold", "apply", "lose"):
+            raise ValueError("stall mode must be hold, apply or lose, not %r" % mode)
+        with self._cond:
+            self._stall = (mode, method, plural)
+
+    def release_writes(self):
+        """Stops stalling writes and lets each held one go on as its mode says. Returns how many were held."""
+        with self._cond:
+            self._stall = None
+            self._releases += 1
+            self._cond.notify_all()
+            return self._stalled
+
+    def stalled(self):
+        """How many requests are held by stall_writes() now."""
+        with self._cond:
+            return self._stalled
+
+    def _stall_mode(self, method, plural):
+        with self._cond:
+            if self._stall is None:
+                return None
+            mode, m, p = self._stall
+            return mode if (m is None or m == method) and (p is None or p == plural) else None
+
+    def _hold(self):
+        """Blocks the calling request until release_writes(); ConnectionAbortedError when the server goes
+        down first."""
+        with self._cond:
+            self._stalled += 1
+            releases = self._releases
+            self._cond.notify_all()
+            try:
+                self._cond.wait_for(lambda: self._releases != releases or self._down)
+                if self._down:
+                    raise ConnectionAbortedError("the fake apiserver went down")
+            finally:
+                self._stalled -= 1
+                self._cond.notify_all()
 
     # ------------------------------------------------------------------ watches
 
@@ -2133,6 +2184,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._send_error(_not_found(res, name or ""))
         if verb == "watch":
             return self._watch(route, q)
+        stall = fake._stall_mode(method, res.plural)
+        if stall in ("hold", "lose"):
+            fake._hold()
+            if stall == "lose":
+                self.close_connection = True
+                return
         payload = None
         if method in ("POST", "PUT", "PATCH"):
             try:
@@ -2172,6 +2229,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             else:
                 raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested "
                                "resource")
+        if stall == "apply":
+            fake._hold()
         self._send(code, obj)
 
     def _watch(self, route, q):
@@ -2254,8 +2313,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 SCRIPT_METHODS = ["add_pod", "set_running", "set_ready", "start_terminating", "delete_pod", "set_labels",
                   "set_configmap", "delete_configmap", "drop_watches", "send_bookmarks", "expire", "go_down",
-                  "come_up", "inject_conflicts", "inject_errors", "add_token", "revoke_token", "watchers",
-                  "counts", "resource_version"]
+                  "come_up", "inject_conflicts", "inject_errors", "stall_writes", "release_writes", "stalled",
+                  "add_token", "revoke_token", "watchers", "counts", "resource_version"]
 
 
 def _script_value(s):

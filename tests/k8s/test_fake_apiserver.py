@@ -564,6 +564,54 @@ class ConfigMaps(ApiTest):
         self.api.inject_errors(1, 503, plural="pods", watch=True)
         self.assertEqual(self.get(PODS + q(watch=1))[0], 503)
 
+    def test_stalled_writes(self):
+        self.api.set_configmap("canaryd-state", {"a": "1"})
+        path = CMS + "/canaryd-state"
+        results = queue.Queue()
+
+        def put(value):
+            body = dict(self.api.configmap("canaryd-state"), data={"a": value})
+            try:
+                results.put(self.client.request("PUT", path, body)[:2])
+            except (OSError, http.client.HTTPException) as e:
+                results.put(("no answer", type(e).__name__))
+
+        # hold: nothing happens until the release, then the write is applied and answered.
+        self.api.stall_writes("hold")
+        threading.Thread(target=put, args=("2",), daemon=True).start()
+        self.api.wait_for(lambda: self.api.stalled() == 1, message="the PUT held")
+        self.assertEqual(self.get(path)[1]["data"], {"a": "1"}, "reads are not held")
+        self.assertEqual(self.api.release_writes(), 1)
+        code, body = results.get(timeout=5)
+        self.assertEqual((code, body["data"]), (200, {"a": "2"}))
+        # apply: applied (and seen by a watch) at once; only the answer waits.
+        w = self.watch(CMS + q(watch=1, resourceVersion=self.api.configmap("canaryd-state")["metadata"]
+                                ["resourceVersion"]))
+        self.api.stall_writes("apply")
+        threading.Thread(target=put, args=("3",), daemon=True).start()
+        ev = w.next()
+        self.assertEqual((ev["type"], ev["object"]["data"]), ("MODIFIED", {"a": "3"}))
+        self.assertTrue(results.empty())
+        self.api.release_writes()
+        self.assertEqual(results.get(timeout=5)[0], 200)
+        # lose: held, then the connection closes; nothing applied.
+        self.api.stall_writes("lose")
+        threading.Thread(target=put, args=("4",), daemon=True).start()
+        self.api.wait_for(lambda: self.api.stalled() == 1, message="the PUT held")
+        self.api.release_writes()
+        self.assertEqual(results.get(timeout=5)[0], "no answer")
+        self.assertEqual(self.api.configmap("canaryd-state")["data"], {"a": "3"})
+        # Other writes are not held, and the stall ends with the release.
+        self.assertEqual(self.client.request("PUT", path, dict(self.api.configmap("canaryd-state"),
+                                                                  data={"a": "5"}))[0], 200)
+        # A held request ends without an answer when the server goes down.
+        self.api.stall_writes("hold")
+        threading.Thread(target=put, args=("6",), daemon=True).start()
+        self.api.wait_for(lambda: self.api.stalled() == 1, message="the PUT held")
+        self.api.go_down()
+        self.assertEqual(results.get(timeout=5)[0], "no answer")
+        self.assertEqual(self.api.configmap("canaryd-state")["data"], {"a": "5"})
+
     def test_update_validation(self):
         cm = self.api.set_configmap("canaryd-state", {"a": "1"})
         path = CMS + "/canaryd-state"

@@ -64,15 +64,20 @@ class ConfigMapStateTest(IntegrationTest):
         self.api.wait_watchers(1, "configmaps")
         self.before = self.d.status()
 
+    def held_change(self, mode, weight):
+        """A weight change whose PUT the fake holds (see FakeApiServer.stall_writes), once it is held."""
+        self.api.stall_writes(mode)
+        change = Call(self.d, "PUT", "/api/weight", {"canary_weight": weight})
+        self.api.wait_for(lambda: self.api.stalled() == 1, message="canaryd's PUT held")
+        return change
+
     def stored(self):
         """The current revision in the ConfigMap."""
         state = json.loads(self.api.configmap(CONFIGMAP)["data"]["state.json"])
         return state["revisions"][-1]
 
     def test_a_pending_write_holds_up_neither_probes_nor_reads_nor_a_reload(self):
-        self.api.stall_writes("hold")
-        change = Call(self.d, "PUT", "/api/weight", {"canary_weight": 30})
-        self.api.wait_for(lambda: self.api.stalled() == 1, message="canaryd's PUT held")
+        change = self.held_change("hold", 30)
         r = support.http_request(self.d.control, "GET", "/healthz", timeout=1)
         self.assertEqual(r.status, 200)
         status = self.d.status()
@@ -106,9 +111,7 @@ class ConfigMapStateTest(IntegrationTest):
         self.assertEqual((code, doc.get("revision")), (200, self.before["revision"] + 2), doc)
 
     def test_a_write_the_api_server_lost_answers_500_and_changes_nothing(self):
-        self.api.stall_writes("lose")
-        change = Call(self.d, "PUT", "/api/weight", {"canary_weight": 35})
-        self.api.wait_for(lambda: self.api.stalled() == 1, message="canaryd's PUT held")
+        change = self.held_change("lose", 35)
         self.api.release_writes()  # the connection closes without an answer, nothing applied
         code, doc = change.wait()
         self.assertEqual(code, 500, doc)
@@ -120,9 +123,7 @@ class ConfigMapStateTest(IntegrationTest):
         self.assertEqual((code, doc.get("revision")), (200, self.before["revision"] + 1), doc)
 
     def test_a_write_whose_outcome_cannot_be_read_back_says_so(self):
-        self.api.stall_writes("hold")
-        change = Call(self.d, "PUT", "/api/weight", {"canary_weight": 45})
-        self.api.wait_for(lambda: self.api.stalled() == 1, message="canaryd's PUT held")
+        change = self.held_change("hold", 45)
         self.api.go_down()  # the PUT's connection breaks, and reading the ConfigMap back is refused
         code, doc = change.wait()
         self.assertEqual(code, 500, doc)

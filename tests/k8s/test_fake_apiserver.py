@@ -576,10 +576,13 @@ class ConfigMaps(ApiTest):
             except (OSError, http.client.HTTPException) as e:
                 results.put(("no answer", type(e).__name__))
 
+        def held_put(mode, value):
+            self.api.stall_writes(mode)
+            threading.Thread(target=put, args=(value,), daemon=True).start()
+            self.api.wait_for(lambda: self.api.stalled() == 1, message="the PUT held")
+
         # hold: nothing happens until the release, then the write is applied and answered.
-        self.api.stall_writes("hold")
-        threading.Thread(target=put, args=("2",), daemon=True).start()
-        self.api.wait_for(lambda: self.api.stalled() == 1, message="the PUT held")
+        held_put("hold", "2")
         self.assertEqual(self.get(path)[1]["data"], {"a": "1"}, "reads are not held")
         self.assertEqual(self.api.release_writes(), 1)
         code, body = results.get(timeout=5)
@@ -595,9 +598,7 @@ class ConfigMaps(ApiTest):
         self.api.release_writes()
         self.assertEqual(results.get(timeout=5)[0], 200)
         # lose: held, then the connection closes; nothing applied.
-        self.api.stall_writes("lose")
-        threading.Thread(target=put, args=("4",), daemon=True).start()
-        self.api.wait_for(lambda: self.api.stalled() == 1, message="the PUT held")
+        held_put("lose", "4")
         self.api.release_writes()
         self.assertEqual(results.get(timeout=5)[0], "no answer")
         self.assertEqual(self.api.configmap("canaryd-state")["data"], {"a": "3"})
@@ -605,9 +606,7 @@ class ConfigMaps(ApiTest):
         self.assertEqual(self.client.request("PUT", path, dict(self.api.configmap("canaryd-state"),
                                                                   data={"a": "5"}))[0], 200)
         # A held request ends without an answer when the server goes down.
-        self.api.stall_writes("hold")
-        threading.Thread(target=put, args=("6",), daemon=True).start()
-        self.api.wait_for(lambda: self.api.stalled() == 1, message="the PUT held")
+        held_put("hold", "6")
         self.api.go_down()
         self.assertEqual(results.get(timeout=5)[0], "no answer")
         self.assertEqual(self.api.configmap("canaryd-state")["data"], {"a": "5"})

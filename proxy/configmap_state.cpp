@@ -83,7 +83,7 @@ std::string ConfigMapStateBackend::item_path() const {
 }
 
 weights::StateBackend::SaveResult ConfigMapStateBackend::save(const weights::RoutingHistory& h, std::string& error) {
-  SaveOutcome outcome = run_blocking(write(h));
+  SaveOutcome outcome = run_blocking(write(h, resource_version_));
   error = std::move(outcome.error);
   return outcome.result;
 }
@@ -91,7 +91,9 @@ weights::StateBackend::SaveResult ConfigMapStateBackend::save(const weights::Rou
 StateStore::Loaded ConfigMapStateBackend::load(unsigned limit) { return run_blocking(read(limit)); }
 
 void ConfigMapStateBackend::async_save(const weights::RoutingHistory& h, SaveDone done) {
-  asio::co_spawn(io_, write(h), [done = std::move(done)](std::exception_ptr e, SaveOutcome outcome) {
+  // The version is taken now, with the history it goes with: the coroutine's body runs later, after a watch
+  // event may have moved resource_version_ on to a write this history does not contain.
+  asio::co_spawn(io_, write(h, resource_version_), [done = std::move(done)](std::exception_ptr e, SaveOutcome outcome) {
     if (e) outcome = SaveOutcome{SaveResult::Failed, "the write to the API server failed unexpectedly"};
     done(outcome.result, std::move(outcome.error));
   });
@@ -126,13 +128,14 @@ asio::awaitable<StateStore::Loaded> ConfigMapStateBackend::read(unsigned limit) 
     out.error = what() + ": " + error;
     co_return out;
   }
-  resource_version_ = state->resource_version;
   if (!state->history) {
     // It exists (an operator may create it empty, so that the Role needs no `create`), without state yet.
+    resource_version_ = state->resource_version;
     out.kind = StateStore::Loaded::Kind::Missing;
     co_return out;
   }
-  known_revision_ = state->history->current().revision;
+  // Not older than what the watch may have delivered while this read was on its way.
+  observed(state->resource_version, state->history->current().revision);
   out.kind = StateStore::Loaded::Kind::Ok;
   out.history = std::move(state->history);
   co_return out;
@@ -143,16 +146,17 @@ asio::awaitable<StateStore::Loaded> ConfigMapStateBackend::read(unsigned limit) 
 // CMakeLists.txt silences for the sanitizer builds).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-asio::awaitable<ConfigMapStateBackend::SaveOutcome> ConfigMapStateBackend::write(weights::RoutingHistory h) {
+asio::awaitable<ConfigMapStateBackend::SaveOutcome> ConfigMapStateBackend::write(weights::RoutingHistory h,
+                                                                                std::string base_version) {
   std::string text = weights::history_to_json(h);
-  const bool create = resource_version_.empty();
+  const bool create = base_version.empty();
   // Never unconditional: without a known version the ConfigMap is created, and that fails if it exists.
   KubeResponse r;
   if (create) {
     r = co_await client_->request(http::verb::post, "/api/v1/namespaces/" + ns_ + "/configmaps",
                                   configmap_json(ns_, name_, "", text), kTimeout);
   } else {
-    r = co_await client_->request(http::verb::put, item_path(), configmap_json(ns_, name_, resource_version_, text),
+    r = co_await client_->request(http::verb::put, item_path(), configmap_json(ns_, name_, base_version, text),
                                   kTimeout);
   }
   if (r.error && r.sent) {

@@ -67,7 +67,8 @@ class ConfigMapStateBackend : public weights::StateBackend {
     SaveResult result = SaveResult::Failed;
     std::string error;
   };
-  boost::asio::awaitable<SaveOutcome> write(weights::RoutingHistory h);
+  /// Writes `h`, built on the ConfigMap at `base_version` (empty: it does not exist yet).
+  boost::asio::awaitable<SaveOutcome> write(weights::RoutingHistory h, std::string base_version);
   /// A write whose answer was lost (`lost`): the ConfigMap holds `text` now, or the write did not happen.
   boost::asio::awaitable<SaveOutcome> reconcile(std::string text, std::uint64_t revision, unsigned limit,
                                                 KubeResponse lost);

@@ -13,7 +13,9 @@ namespace canaryd::proxy {
 
 /// Keeps a replica in step with the shared state: watches the state ConfigMap and hands every newer
 /// history another replica wrote to the control service (which publishes it), and its
-/// resourceVersion to the backend (so our next write builds on it). Main thread only.
+/// resourceVersion to the backend (so our next write builds on it). Events may arrive while a write of
+/// ours waits on the API server: our own write's (it becomes current a little early: it is stored), or
+/// another replica's (the pending write then conflicts and is computed again on it). Main thread only.
 class ConfigMapStateWatch {
  public:
   ConfigMapStateWatch(boost::asio::io_context& io, std::unique_ptr<KubeClient> client, std::string ns,

@@ -70,7 +70,9 @@ struct Timeouts {
 struct Limits {
   std::uint64_t max_header_bytes = 16384;
   std::uint64_t max_body_bytes = 0;  ///< 0 = no limit
-  std::uint64_t max_connections = 0;  ///< client connections at once; 0 = no limit
+  /// Client connections at once; 0 = no limit; absent: what the file descriptors allow (the server
+  /// works it out: proxy/connection_budget.hpp).
+  std::optional<std::uint64_t> max_connections;
 };
 
 /// Active health checks (contract section 6): every endpoint is probed with `GET path`; a 2xx or 3xx

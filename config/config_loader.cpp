@@ -599,8 +599,11 @@ class Loader {
                             config_.limits.max_header_bytes = *v;
                           }
                         } else if (auto v = detail::read_integer(value, field, 0, kUnbounded, diags_)) {
-                          (key == "max_body_bytes" ? config_.limits.max_body_bytes : config_.limits.max_connections) =
-                              *v;
+                          if (key == "max_body_bytes") {
+                            config_.limits.max_body_bytes = *v;
+                          } else {
+                            config_.limits.max_connections = *v;
+                          }
                         }
                       });
   }

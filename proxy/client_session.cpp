@@ -13,6 +13,7 @@
 #include <boost/beast/http/parser.hpp>
 
 #include "proxy/body_relay.hpp"
+#include "proxy/descriptor_shortage.hpp"
 #include "proxy/head_reader.hpp"
 #include "proxy/head_rewrite.hpp"
 #include "proxy/http_text.hpp"
@@ -38,6 +39,8 @@ constexpr std::size_t kIdleBuffer = 1024;
 // response instead of a reset caused by data it had already sent (nginx's lingering close).
 constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr std::size_t kLingerBytes = 1 << 20;
+
+constinit ShortageReport upstream_shortage("opening an upstream connection (the request got 503)");
 
 // TLS on a new upstream connection: SNI and the certificate's name are checked against the endpoint's
 // settings, and the handshake shares the connect deadline. A failure is a connect failure.
@@ -410,6 +413,7 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
   const UpstreamEndpoint* endpoint = nullptr;  // points into the snapshot held above
   std::uint32_t endpoint_id = 0;
   bool reused = false;
+  bool out_of_descriptors = false;
 
   // Takes a pooled connection or connects, trying further endpoints of the set on connect failure.
   auto acquire = [&]() -> asio::awaitable<bool> {
@@ -431,6 +435,12 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
       auto fresh = std::make_unique<FlexStream>(worker_.io().get_executor());
       fresh->tcp().expires_after(snap.timeouts.connect);
       auto [cec] = co_await fresh->tcp().async_connect(ep.address, kNoThrow);
+      if (is_descriptor_shortage(cec)) {
+        // Our own shortage, not the endpoint's failure: another endpoint would fare no better.
+        upstream_shortage.note(cec);
+        out_of_descriptors = true;
+        co_return false;
+      }
       if (!cec && ep.tls) cec = co_await start_upstream_tls(*fresh, *ep.tls, snap.timeouts.connect);
       if (!cec) {
         error_code ignored;
@@ -462,7 +472,11 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
   HeadRead got;
   ResponseHead response;
   for (;;) {
-    if (!co_await acquire()) co_return co_await fail(502, "no upstream endpoint could be reached", !body_expected && client_keep, chosen);
+    if (!co_await acquire()) {
+      if (out_of_descriptors)
+        co_return co_await fail(503, "canaryd is out of file descriptors", !body_expected && client_keep, chosen);
+      co_return co_await fail(502, "no upstream endpoint could be reached", !body_expected && client_keep, chosen);
+    }
 
     if (expect_continue && client_buffer_.size() == 0) {
       expect_continue = false;

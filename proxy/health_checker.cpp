@@ -11,6 +11,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 
+#include "proxy/descriptor_shortage.hpp"
 #include "proxy/endpoint_health.hpp"
 #include "proxy/flex_stream.hpp"
 #include "proxy/log.hpp"
@@ -26,9 +27,17 @@ using asio::ip::tcp;
 namespace {
 
 struct ProbeResult {
+  ProbeResult(bool ok_, std::string detail_) : ok(ok_), detail(std::move(detail_)) {}
+  explicit ProbeResult(boost::system::error_code shortage_) : shortage(shortage_) {}
+
   bool ok = false;
   std::string detail;  ///< why it failed, for the log line
+  /// Set when canaryd could not open the probe's connection for want of descriptors: the probe did
+  /// not run, and says nothing about the endpoint.
+  boost::system::error_code shortage;
 };
+
+constinit ShortageReport probe_shortage("opening a health probe connection to ");
 
 // One probe: connect, GET, read the status line and header; 2xx and 3xx count as healthy. The whole
 // exchange shares one deadline.
@@ -40,6 +49,7 @@ asio::awaitable<ProbeResult> probe_once(const config::HostPort& address, const U
   FlexStream stream(co_await asio::this_coro::executor);
   stream.tcp().expires_after(timeout);
   auto [cec] = co_await stream.tcp().async_connect(*endpoint, kNoThrow);
+  if (is_descriptor_shortage(cec)) co_return ProbeResult{cec};
   if (cec) co_return ProbeResult{false, "connect: " + cec.message()};
   if (tls) {
     // The same checks as the data path's connections: a certificate it would refuse fails the probe.
@@ -125,7 +135,9 @@ asio::awaitable<void> HealthChecker::run(std::shared_ptr<Probe> probe, config::H
   for (;;) {
     ProbeResult result = co_await probe_once(probe->address, probe->tls.get(), settings.path, settings.timeout);
     if (probe->stopped) co_return;
-    if (probe->health.record(result.ok, settings.healthy_threshold, settings.unhealthy_threshold)) {
+    if (result.shortage) {
+      probe_shortage.note(result.shortage, probe->address.to_string() + " (the probe does not count)");
+    } else if (probe->health.record(result.ok, settings.healthy_threshold, settings.unhealthy_threshold)) {
       log_line("endpoint " + probe->address.to_string() + " is now " +
                (result.ok ? std::string("healthy") : "unhealthy (" + result.detail + ")"));
       if (on_change) on_change();

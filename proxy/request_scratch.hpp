@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <memory>
@@ -36,7 +37,9 @@ struct RequestScratch {
   std::string spill;         ///< body bytes a slow receiver has not taken yet (see relay_length)
 };
 
-/// A worker's unused RequestScratch objects. Worker thread only.
+/// A worker's unused RequestScratch objects. Worker thread only. What a burst took is given back by
+/// trim(), which the worker's sweep calls: taking and returning never frees, so a steady load does not
+/// allocate.
 class ScratchPool {
  public:
   /// Returns its scratch to the pool when it goes out of scope.
@@ -57,22 +60,46 @@ class ScratchPool {
   };
 
   Lease take() {
-    if (free_.empty()) return Lease(*this, std::make_unique<RequestScratch>());
+    ++leased_;
+    if (free_.empty()) {
+      low_water_ = 0;
+      return Lease(*this, std::make_unique<RequestScratch>());
+    }
     auto scratch = std::move(free_.back());
     free_.pop_back();
+    if (free_.size() < low_water_) low_water_ = free_.size();
     return Lease(*this, std::move(scratch));
   }
 
+  /// Frees what no request needed since the last trim (the free list never went below that many), or,
+  /// when no request is in flight at all, everything: either way down to kReserve. Returns how many
+  /// it freed.
+  std::size_t trim() {
+    const std::size_t unused = leased_ == 0 ? free_.size() : std::min(low_water_, free_.size());
+    const std::size_t drop = unused > kReserve ? unused - kReserve : 0;
+    // The least recently returned go: the front (take() hands out the back).
+    free_.erase(free_.begin(), free_.begin() + static_cast<std::ptrdiff_t>(drop));
+    low_water_ = free_.size();
+    return drop;
+  }
+
+  std::size_t kept() const { return free_.size(); }
+
   /// Kept at most; a burst beyond it is freed when it ends.
   static constexpr std::size_t kMaxKept = 1024;
+  /// Kept through trim(): what a quiet worker's next requests find ready.
+  static constexpr std::size_t kReserve = 16;
 
  private:
   void give_back(std::unique_ptr<RequestScratch> scratch) {
+    --leased_;
     if (free_.size() >= kMaxKept) return;
     free_.push_back(std::move(scratch));  // contents are stale; each user clears what it reads into
   }
 
   std::vector<std::unique_ptr<RequestScratch>> free_;
+  std::size_t low_water_ = 0;  ///< the fewest free_ held since the last trim()
+  std::size_t leased_ = 0;     ///< in use by requests now
 };
 
 }  // namespace canaryd::proxy

@@ -18,10 +18,10 @@ std::string EndpointRegistry::identity(const config::Endpoint& ep) {
 }
 
 
-std::shared_ptr<const RoutingSnapshot> build_snapshot(const config::Config& cfg, const weights::RoutingState& state,
-                                                      EndpointRegistry& registry, std::vector<std::string>& problems,
-                                                      const std::function<bool(const std::string&)>& is_healthy,
-                                                      const TlsSetup* tls) {
+std::shared_ptr<RoutingSnapshot> build_snapshot(const config::Config& cfg, const weights::RoutingState& state,
+                                                EndpointRegistry& registry, std::vector<std::string>& problems,
+                                                const std::function<bool(const std::string&)>& is_healthy,
+                                                const TlsSetup* tls) {
   auto snap = std::make_shared<RoutingSnapshot>();
   auto stable = config::Selector::conjunction(cfg.service.selector, state.stable);
   std::optional<config::Selector> canary;
@@ -60,6 +60,7 @@ std::shared_ptr<const RoutingSnapshot> build_snapshot(const config::Config& cfg,
   snap->retries = cfg.routing.retries;
   snap->timeouts = cfg.timeouts;
   snap->limits = cfg.limits;
+  snap->max_connections = cfg.limits.max_connections.value_or(0);
   snap->max_endpoint_id = registry.max_id();
   if (tls) snap->listener_tls = tls->listeners;
   if (cfg.health && cfg.health->max_ejected_percent > 0) snap->ejection_threshold = cfg.health->unhealthy_threshold;

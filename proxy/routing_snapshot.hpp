@@ -41,6 +41,11 @@ struct RoutingSnapshot {
   unsigned retries = 2;
   config::Timeouts timeouts;
   config::Limits limits;
+  /// Client connections at once, all workers together (limits.max_connections, or by default what the
+  /// descriptors allow); 0: no limit.
+  std::uint64_t max_connections = 0;
+  /// Idle keep-alive upstream connections one worker keeps at most, over all endpoints.
+  std::size_t max_idle_upstream = SIZE_MAX;
   std::uint32_t max_endpoint_id = 0;  ///< pools are sized to this + 1
   /// TLS context per listener index (null: plain). Here rather than in the worker so that a SIGHUP's
   /// new certificate reaches every worker with the same atomic publication as the rest.
@@ -69,10 +74,11 @@ class EndpointRegistry {
 /// Builds the snapshot for a config and a routing state. Endpoint host names are resolved here (main
 /// thread); an endpoint that does not resolve is left out and reported in `problems`. `is_healthy`
 /// gives each endpoint's health by address (empty: all healthy). `tls` holds the contexts loaded for
-/// `cfg` (null: a config without TLS).
-std::shared_ptr<const RoutingSnapshot> build_snapshot(const config::Config& cfg, const weights::RoutingState& state,
-                                                      EndpointRegistry& registry, std::vector<std::string>& problems,
-                                                      const std::function<bool(const std::string&)>& is_healthy = {},
-                                                      const TlsSetup* tls = nullptr);
+/// `cfg` (null: a config without TLS). The caller may complete it (the connection budget) before it
+/// publishes it.
+std::shared_ptr<RoutingSnapshot> build_snapshot(const config::Config& cfg, const weights::RoutingState& state,
+                                                EndpointRegistry& registry, std::vector<std::string>& problems,
+                                                const std::function<bool(const std::string&)>& is_healthy = {},
+                                                const TlsSetup* tls = nullptr);
 
 }  // namespace canaryd::proxy

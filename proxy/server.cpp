@@ -12,6 +12,7 @@
 #include <boost/asio/post.hpp>
 
 #include "config/duration.hpp"
+#include "proxy/descriptor_limit.hpp"
 #include "proxy/log.hpp"
 #include "proxy/metrics_exporter.hpp"
 #include "proxy/resolve.hpp"
@@ -71,6 +72,14 @@ Server::~Server() {
 
 std::optional<StartupError> Server::start() {
   const std::string& src = config_.source;
+  {
+    const DescriptorLimit fds = raise_descriptor_limit();
+    descriptor_limit_ = fds.now;
+    if (!fds.error.empty()) log_line("cannot raise the file descriptor limit: " + fds.error);
+    if (fds.now != fds.before)
+      log_line("raised the file descriptor limit (RLIMIT_NOFILE) from " + std::to_string(fds.before) + " to " +
+               std::to_string(fds.now));
+  }
 
   // Routing state: the stored one wins over the config's initial selectors and weight.
   std::unique_ptr<weights::StateBackend> backend;
@@ -147,11 +156,10 @@ std::optional<StartupError> Server::start() {
   health_ = std::make_unique<HealthChecker>(io_, [this] { publish(); });
   health_->configure(config_.health, config_.endpoints, tls_.endpoints);
   configure_ejection();
-  std::vector<std::string> problems;
-  snapshot_ = build_snapshot(config_, control_->current(), registry_, problems, is_healthy(), &tls_);
-  for (const auto& p : problems) log_line(src + ": endpoints: " + p);
-
   unsigned threads = config_.threads ? config_.threads : std::max(1u, std::thread::hardware_concurrency());
+  update_connection_budget(threads, true);
+  snapshot_ = make_snapshot();
+
   auto report_streak = [this](const std::string& endpoint) {
     asio::post(io_, [this, endpoint] { on_failure_streak(endpoint); });
   };
@@ -211,7 +219,8 @@ std::optional<StartupError> Server::start() {
   const auto& cur = control_->current();
   log_line("canaryd " CANARYD_VERSION " serving on " + where + " with " + std::to_string(workers_.size()) +
            " worker(s); control on " + config_.control.address.to_string() + "; revision " +
-           std::to_string(cur.revision) + ", canary weight " + config::format_weight(snapshot_->canary_weight) + "%");
+           std::to_string(cur.revision) + ", canary weight " + config::format_weight(snapshot_->canary_weight) +
+           "%; max_connections " + (snapshot_->max_connections ? std::to_string(snapshot_->max_connections) : "unlimited"));
   return std::nullopt;
 }
 
@@ -232,6 +241,7 @@ void Server::on_discovered(std::vector<config::Endpoint> endpoints) {
   tls_.endpoints.assign(config_.endpoints.size(), nullptr);
   health_->configure(config_.health, config_.endpoints, tls_.endpoints);
   configure_ejection();
+  update_connection_budget(workers_.size(), false);  // one probe per endpoint
   publish();
 }
 
@@ -278,10 +288,28 @@ void Server::schedule_ejection_expiry() {
 }
 
 void Server::publish() {
-  std::vector<std::string> problems;
-  snapshot_ = build_snapshot(config_, control_->current(), registry_, problems, is_healthy(), &tls_);
-  for (const auto& p : problems) log_line(config_.source + ": endpoints: " + p);
+  snapshot_ = make_snapshot();
   for (auto& w : workers_) w->publish(snapshot_);
+}
+
+std::shared_ptr<const RoutingSnapshot> Server::make_snapshot() {
+  std::vector<std::string> problems;
+  auto snap = build_snapshot(config_, control_->current(), registry_, problems, is_healthy(), &tls_);
+  for (const auto& p : problems) log_line(config_.source + ": endpoints: " + p);
+  snap->max_connections = config_.limits.max_connections.value_or(budget_.max_connections);
+  snap->max_idle_upstream = budget_.idle_upstream_per_worker;
+  return snap;
+}
+
+void Server::update_connection_budget(std::size_t workers, bool announce) {
+  budget_ = connection_budget({descriptor_limit_, workers, config_.listen.size(), config_.endpoints.size(),
+                               ControlServer::kMaxConnections});
+  const auto& asked = config_.limits.max_connections;
+  if (!announce || !asked || (*asked != 0 && *asked <= budget_.max_connections)) return;
+  log_line(config_.source + ": limits.max_connections: " + (*asked == 0 ? "0 (no limit)" : std::to_string(*asked)) +
+           " is more than the " + std::to_string(budget_.max_connections) +
+           " client connections the file descriptor limit (" + std::to_string(descriptor_limit_) +
+           ") allows; beyond them, requests may get 503 when canaryd runs out of file descriptors");
 }
 
 weights::ServiceView Server::service_view() const {
@@ -415,6 +443,7 @@ void Server::reload() {
   next.state_file = config_.state_file;
   config_ = std::move(next);
   tls_ = std::move(*tls);
+  update_connection_budget(workers_.size(), true);
   api_->set_token(token);
   // Trimming may write the state; the reload does not wait for it (a ConfigMap may take a while).
   control_->set_history_limit(config_.history_limit, [](bool saved, const std::string& error) {

@@ -14,6 +14,7 @@
 #include "proxy/control_server.hpp"
 #include "proxy/health_checker.hpp"
 #include "proxy/configmap_state_watch.hpp"
+#include "proxy/connection_budget.hpp"
 #include "proxy/kube_discovery.hpp"
 #include "proxy/passive_ejection.hpp"
 #include "proxy/routing_snapshot.hpp"
@@ -51,6 +52,11 @@ class Server {
   void handle_control(ControlRequest req, std::function<void(ControlReply)> done);
   weights::ServiceView service_view() const;
   void publish();
+  /// The snapshot for the current config and state, with the connection budget's limits.
+  std::shared_ptr<const RoutingSnapshot> make_snapshot();
+  /// Works out the connection budget again (start, reload, discovery); `announce`: warn when
+  /// limits.max_connections asks for more than the descriptors allow.
+  void update_connection_budget(std::size_t workers, bool announce);
   std::function<bool(const std::string&)> is_healthy() const;
   void on_failure_streak(const std::string& endpoint);
   void on_discovered(std::vector<config::Endpoint> endpoints);
@@ -81,6 +87,8 @@ class Server {
   // Before workers_: a worker's destruction ends its unfinished sessions, which count themselves out here.
   std::atomic<std::int64_t> open_connections_{0};
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::uint64_t descriptor_limit_ = 0;  ///< RLIMIT_NOFILE, once raised at start
+  ConnectionBudget budget_;
   std::vector<boost::asio::ip::tcp::endpoint> bound_;
   unsigned workers_running_ = 0;
   bool draining_ = false;

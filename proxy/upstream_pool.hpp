@@ -29,11 +29,18 @@ class UpstreamPool {
   /// should the connection turn out closed.
   Connection take(std::uint32_t endpoint_id, bool resendable);
 
-  /// Keeps a connection whose last response was complete and keep-alive.
+  /// Keeps a connection whose last response was complete and keep-alive, unless the pool is full.
   void give_back(std::uint32_t endpoint_id, Connection connection);
 
-  /// Closes connections that went stale and every connection to an endpoint not in `live_ids`.
-  void sweep(const std::vector<bool>& live_ids);
+  /// Idle connections kept at most, over all endpoints: this worker's share of the descriptors left
+  /// for idle upstream connections (proxy/connection_budget.hpp). A lower bound closes the excess now.
+  void set_max_idle(std::size_t most);
+  std::size_t idle() const { return idle_count_; }
+
+  /// Closes connections that went stale, every connection to an endpoint not in `live_ids`, and those
+  /// a burst left: beyond the newest kKeptIdle of an endpoint, any no request took for kUnneededAfter.
+  /// Returns how many it closed.
+  std::size_t sweep(const std::vector<bool>& live_ids, std::chrono::steady_clock::time_point now);
 
   /// Closes every connection to an endpoint not in `live_ids` (a pod that went away), and only those.
   void close_removed(const std::vector<bool>& live_ids);
@@ -43,6 +50,11 @@ class UpstreamPool {
 
   /// Idle connections kept per endpoint at most.
   static constexpr std::size_t kMaxIdlePerEndpoint = 1024;
+  /// Kept per endpoint by sweep() however long they were idle (until the upstream closes them).
+  static constexpr std::size_t kKeptIdle = 8;
+  /// Idle this long, a connection beyond kKeptIdle was not needed: taking hands out the newest first,
+  /// so the demand of that time never reached it.
+  static constexpr auto kUnneededAfter = std::chrono::seconds(5);
 
  private:
   static constexpr auto kTrustedIdle = std::chrono::seconds(1);
@@ -56,6 +68,8 @@ class UpstreamPool {
 
   WorkerMetrics& metrics_;
   std::vector<std::vector<Idle>> idle_;
+  std::size_t idle_count_ = 0;  ///< over all lists in idle_
+  std::size_t max_idle_ = SIZE_MAX;
 };
 
 }  // namespace canaryd::proxy

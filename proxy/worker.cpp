@@ -1,5 +1,7 @@
 #include "proxy/worker.hpp"
 
+#include <malloc.h>
+
 #include <limits>
 
 #include <boost/asio/as_tuple.hpp>
@@ -10,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "proxy/client_session.hpp"
+#include "proxy/descriptor_shortage.hpp"
 #include "proxy/no_throw.hpp"
 
 namespace canaryd::proxy {
@@ -20,6 +23,11 @@ namespace {
 constexpr auto kSweepInterval = std::chrono::seconds(5);
 constexpr auto kAcceptBackoff = std::chrono::milliseconds(50);
 constexpr std::size_t kAcceptBatch = 63;
+// Memory is handed back to the system after a burst once this many connections (or request buffers)
+// have been freed; below that it is not worth a malloc_trim.
+constexpr std::int64_t kTrimAfter = 64;
+
+constinit ShortageReport accept_shortage("accepting a client connection (it waits in the listen queue)");
 }  // namespace
 
 Worker::Worker(std::shared_ptr<const RoutingSnapshot> initial, std::atomic<std::int64_t>& open_connections,
@@ -82,6 +90,7 @@ void Worker::start(std::function<void()> on_exit) {
 void Worker::publish(std::shared_ptr<const RoutingSnapshot> snapshot) {
   asio::post(io_, [this, snapshot = std::move(snapshot)]() mutable {
     snapshot_ = std::move(snapshot);
+    pool_.set_max_idle(snapshot_->max_idle_upstream);
     // Idle connections to endpoints that left (a deleted pod) are closed now, not at the next sweep;
     // requests still in flight to them finish on their own connections.
     pool_.close_removed(live_endpoint_ids());
@@ -136,6 +145,7 @@ void Worker::accept_loop(tcp::acceptor& acceptor, std::size_t listener) {
           auto [ec, socket] = co_await acceptor.async_accept(peer, kNoThrow);
           if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
           if (ec) {
+            if (is_descriptor_shortage(ec)) accept_shortage.note(ec);
             // Out of descriptors or memory: back off instead of spinning on the same error.
             backoff.expires_after(kAcceptBackoff);
             co_await backoff.async_wait(kNoThrow);
@@ -162,7 +172,7 @@ void Worker::accept_queued(tcp::acceptor& acceptor, std::size_t listener, std::s
 }
 
 void Worker::start_session(tcp::socket socket, const tcp::endpoint& peer, std::size_t listener) {
-  const std::uint64_t limit = snapshot_->limits.max_connections;
+  const std::uint64_t limit = snapshot_->max_connections;
   const std::int64_t open = open_connections_.fetch_add(1, std::memory_order_relaxed);
   if (limit != 0 && open >= static_cast<std::int64_t>(limit)) {
     open_connections_.fetch_sub(1, std::memory_order_relaxed);
@@ -172,6 +182,7 @@ void Worker::start_session(tcp::socket socket, const tcp::endpoint& peer, std::s
   const auto& tls = snapshot_->listener_tls;
   auto session =
       std::make_unique<ClientSession>(*this, std::move(socket), peer, listener < tls.size() ? tls[listener] : nullptr);
+  connections_peak_ = std::max(connections_peak_, metrics_.client_connections());
   asio::co_spawn(
       io_,
       [s = std::move(session)]() -> asio::awaitable<void> {
@@ -210,9 +221,21 @@ void Worker::schedule_sweep() {
   sweep_timer_.expires_after(kSweepInterval);
   sweep_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec || draining_) return;
-    pool_.sweep(live_endpoint_ids());
+    const std::size_t closed = pool_.sweep(live_endpoint_ids(), std::chrono::steady_clock::now());
+    release_burst_memory(closed);
     schedule_sweep();
   });
+}
+
+void Worker::release_burst_memory(std::size_t upstream_closed) {
+  const std::int64_t freed_blocks = static_cast<std::int64_t>(scratch_.trim());
+  const std::int64_t now_open = metrics_.client_connections();
+  const std::int64_t closed = connections_peak_ - now_open + static_cast<std::int64_t>(upstream_closed);
+  connections_peak_ = now_open;
+  // free() keeps what a burst's sessions and buffers used in the malloc arenas, where nothing but
+  // another burst would reuse it; malloc_trim hands the free pages back to the system. It walks every
+  // arena, so only after a burst, and here in the sweep, never on a request's way.
+  if (freed_blocks + closed >= kTrimAfter) ::malloc_trim(0);
 }
 
 }  // namespace canaryd::proxy

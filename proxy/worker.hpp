@@ -87,6 +87,9 @@ class Worker {
   void accept_queued(boost::asio::ip::tcp::acceptor& acceptor, std::size_t listener, std::size_t most);
   void refuse(boost::asio::ip::tcp::socket socket);
   void schedule_sweep();
+  /// Sweep: frees the request buffers a burst left, and returns free memory to the system after one
+  /// (`upstream_closed`: idle upstream connections the sweep closed).
+  void release_burst_memory(std::size_t upstream_closed);
   std::vector<bool> live_endpoint_ids() const;
   void on_drain();
 
@@ -107,6 +110,7 @@ class Worker {
   std::function<void(const std::string&)> on_failure_streak_;
   std::vector<std::uint16_t> failure_streaks_;  ///< by endpoint id
   bool draining_ = false;
+  std::int64_t connections_peak_ = 0;  ///< this worker's most client connections since the last sweep
   boost::asio::steady_timer sweep_timer_{io_};
   boost::intrusive::list<ClientSession, boost::intrusive::base_hook<SessionHook>,
                          boost::intrusive::constant_time_size<false>>

@@ -658,12 +658,13 @@ class Canaryd:
         os.replace(tmp, self.config)
         return text
 
-    def start(self, wait=True, timeout=10.0):
+    def start(self, wait=True, timeout=10.0, preexec_fn=None):
+        """preexec_fn runs in the child before canaryd (resource limits, say)."""
         stamp = time.time_ns()
         self.log_path = os.path.join(self.workdir, "%s-%d.stderr.log" % (self.name, stamp))
         self.out_path = os.path.join(self.workdir, "%s-%d.stdout.log" % (self.name, stamp))
         with open(self.log_path, "wb") as err, open(self.out_path, "wb") as out:
-            self.proc = subprocess.Popen([self.bin, "-c", self.config], stdout=out, stderr=err)
+            self.proc = subprocess.Popen([self.bin, "-c", self.config], stdout=out, stderr=err, preexec_fn=preexec_fn)
         if wait:
             self.wait_ready(timeout)
         return self

@@ -271,8 +271,7 @@ KubeResponse KubeClient::request_blocking(http::verb method, std::string target,
 }
 
 std::unique_ptr<KubeClient> make_kube_client(const config::KubernetesDiscovery& d, std::string& error) {
-  auto access = d.kubeconfig.empty() ? config::in_cluster_access(d.api_server, config::serviceaccount_dir(), error)
-                                     : config::read_kubeconfig(d.kubeconfig, error);
+  auto access = config::kube_api_access(d, config::serviceaccount_dir(), error);
   if (!access) return nullptr;
   return KubeClient::create(*access, error);
 }

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "config/config.hpp"
+#include "config/kubeconfig.hpp"
 #include "proxy/demo.hpp"
 #include "proxy/server.hpp"
 #include "proxy/tls_context.hpp"
@@ -96,7 +97,15 @@ int main(int argc, char** argv) {
     // Like `nginx -t`, the check loads the certificates and keys too: a config whose TLS files do not
     // load would not start.
     std::vector<std::string> tls_errors;
-    if (!canaryd::proxy::load_tls(*loaded.config, tls_errors)) {
+    canaryd::proxy::load_tls(*loaded.config, tls_errors);
+    // The kubeconfig too: its server must be reachable the way the config allows (https, or http with
+    // insecure_http). The in-cluster account exists only in a pod, and is checked at start.
+    if (const auto& d = loaded.config->discovery; d && !d->kubeconfig.empty()) {
+      std::string error;
+      if (!canaryd::config::kube_api_access(*d, {}, error))
+        tls_errors.push_back(config_path + ": discovery.kubernetes.kubeconfig: " + error);
+    }
+    if (!tls_errors.empty()) {
       for (const auto& e : tls_errors) std::cerr << e << "\n";
       return 1;
     }

@@ -198,7 +198,7 @@ class Loader {
           if (key == "insecure_http") {
             const auto b = detail::read_bool(value, field, diags_);
             ok = b.has_value() && ok;
-            k.insecure_http = b.value_or(false);
+            k.insecure_http = b.value_or(true);  // when refused, one error is enough
             return;
           }
           auto v = detail::read_string(value, field, diags_);

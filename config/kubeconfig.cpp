@@ -108,8 +108,8 @@ std::optional<KubeApiAccess> in_cluster_access(const std::string& server, const 
   return access;
 }
 
-std::optional<KubeApiAccess> kube_api_access(const KubernetesDiscovery& discovery, const std::string& serviceaccount_dir,
-                                             std::string& error) {
+std::optional<KubeApiAccess> kube_api_access(const KubernetesDiscovery& discovery,
+                                             const std::string& serviceaccount_dir, std::string& error) {
   auto access = discovery.kubeconfig.empty() ? in_cluster_access(discovery.api_server, serviceaccount_dir, error)
                                              : read_kubeconfig(discovery.kubeconfig, error);
   if (!access) return std::nullopt;

@@ -37,8 +37,8 @@ inline constexpr std::string_view kClearTextApiServer =
 /// The access `discovery` describes: its kubeconfig's current context, or else the in-cluster service
 /// account in `serviceaccount_dir` (with `discovery.api_server` when set). A server reached over plain
 /// http, wherever it is named, is refused unless `discovery.insecure_http`.
-std::optional<KubeApiAccess> kube_api_access(const KubernetesDiscovery& discovery, const std::string& serviceaccount_dir,
-                                             std::string& error);
+std::optional<KubeApiAccess> kube_api_access(const KubernetesDiscovery& discovery,
+                                             const std::string& serviceaccount_dir, std::string& error);
 
 /// Where Kubernetes mounts the service account; CANARYD_SERVICEACCOUNT_DIR overrides it (for tests).
 std::string serviceaccount_dir();

@@ -104,12 +104,16 @@ void append_joined(std::string& out, std::string_view head, const FieldIndex& fi
   out.append("\r\n", 2);
 }
 
-// The upstream's transfer codings other than chunked, in order and as received, each followed by ", ".
+// The upstream's transfer codings other than chunked (and identity), in order and as received, each
+// followed by ", ".
 void append_transfer_codings(std::string& out, std::string_view head, const FieldIndex& fields) {
   for (const auto& f : fields) {
     if (f.kind != FieldKind::TransferEncoding) continue;
     http_text::any_list_element(FieldIndex::value(head, f), [&](std::string_view coding) {
-      if (iequals(coding, "chunked")) return false;  // only ever the last (parse_response_head)
+      // chunked is only ever the last (parse_response_head), and applied again by us; identity is no
+      // coding at all.
+      const std::string_view name = http_text::coding_name(coding);
+      if (iequals(name, "chunked") || iequals(name, "identity")) return false;
       out.append(coding);
       out.append(", ", 2);
       return false;

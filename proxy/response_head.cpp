@@ -89,7 +89,7 @@ ResponseHead parse_response_head(std::string_view head) {
       has_te = true;
       const char* bad = nullptr;
       http_text::any_list_element(value, [&](std::string_view coding) {
-        const std::string_view name = http_text::trim_ows(coding.substr(0, coding.find(';')));
+        const std::string_view name = http_text::coding_name(coding);
         if (r.chunked) {
           bad = "chunked before another transfer coding";
         } else if (!http_text::is_token(name)) {
@@ -97,7 +97,7 @@ ResponseHead parse_response_head(std::string_view head) {
         } else if (iequals(name, "chunked")) {
           if (name.size() != coding.size()) bad = "parameter on chunked";
           r.chunked = true;
-        } else {
+        } else if (!iequals(name, "identity")) {  // RFC 2616's "no coding": nothing to pass on
           r.transfer_coded = true;
         }
         return bad != nullptr;

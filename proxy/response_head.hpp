@@ -19,8 +19,8 @@ struct ResponseHead {
   /// Content-Length; with neither, the body ends when the connection does (`until_close`). A
   /// Transfer-Encoding overrides a Content-Length, which is then not forwarded.
   bool chunked = false;
-  /// Transfer codings other than chunked (gzip, say) were applied: they stay with the body, which we
-  /// relay as it is, and are named again where we send it (see write_client_response).
+  /// Transfer codings other than chunked (gzip, say; identity is none) were applied: they stay with
+  /// the body, which we relay as it is, and are named again where we send it (write_client_response).
   bool transfer_coded = false;
   bool until_close = false;
   std::optional<std::uint64_t> content_length;

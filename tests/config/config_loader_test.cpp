@@ -188,7 +188,8 @@ TEST(ConfigLoaderTest, DiscoveryOverClearTextHttpNeedsInsecureHttp) {
   EXPECT_EQ(c.discovery->api_server, "http://127.0.0.1:8001");
   c = must_load(kDiscovery);
   EXPECT_FALSE(c.discovery->insecure_http);
-  expect_single_error(std::string(kMinimal) + "discovery: {kubernetes: {namespace: web, port: 80, insecure_http: yes}}\n",
+  expect_single_error(std::string(kMinimal) + "discovery: {kubernetes: {namespace: web, port: 80, " + http +
+                          ", insecure_http: yes}}\n",
                       "x.yaml: discovery.kubernetes.insecure_http: must be true or false");
 }
 

@@ -89,6 +89,10 @@ CONFIGS = {
     "health: {path: /healthz, interval: 2s, timeout: 250ms, healthy_threshold: 2, unhealthy_threshold: 3}\n"
     "timeouts: {connect: 1s, drain: 0s}\nlimits: {max_header_bytes: 1024, max_body_bytes: 1048576}\n"
     "routing: {override_header: \"\", retries: 0}\nhistory_limit: 1000\nthreads: 256\n",
+    "discovery-insecure-http.yaml": "listen: [{address: 127.0.0.1:0}]\nservice: {selector: {app: web}, stable: {v: \"1\"}}\n"
+    "discovery: {kubernetes: {namespace: web, port: http, api_server: \"http://127.0.0.1:8001\", insecure_http: true}}\n",
+    "bad-discovery-http.yaml": "listen: [{address: 127.0.0.1:0}]\nservice: {selector: {app: web}, stable: {v: \"1\"}}\n"
+    "discovery: {kubernetes: {namespace: web, port: 80, api_server: \"http://10.0.0.1\", insecure_http: yes}}\n",
     "bad-overlap.yaml": "listen: [{address: 127.0.0.1:8080}]\nservice:\n  stable: {app: web}\n  canary: version=v2\n",
     "bad-weight-no-canary.yaml": "listen: [{address: 127.0.0.1:8080}]\nservice: {stable: a=b, canary_weight: 10}\n",
     "bad-weight.yaml": "listen: [{address: 127.0.0.1:8080}]\nservice: {stable: a=b, canary: a=c, canary_weight: 100.001}\n",

@@ -758,6 +758,9 @@ TEST(HeadRewriteTest, ClientResponseKeepsTheUpstreamsOtherTransferCodings) {
   const std::string two = response_block(
       "HTTP/1.1 200 OK", {{"Transfer-Encoding", "deflate;x=1 ,gzip"}, {"Transfer-Encoding", "chunked"}});
   EXPECT_EQ(values_of(to_client(two, rw), "Transfer-Encoding"), std::vector<std::string>{"deflate;x=1, gzip, chunked"});
+  const std::string identity =
+      response_block("HTTP/1.1 200 OK", {{"Transfer-Encoding", "identity, gzip"}, {"Transfer-Encoding", "chunked"}});
+  EXPECT_EQ(values_of(to_client(identity, rw), "Transfer-Encoding"), std::vector<std::string>{"gzip, chunked"});
   // Until close with gzip: chunked by canaryd, after the gzip.
   const std::string until_close = response_block("HTTP/1.1 200 OK", {{"Transfer-Encoding", "gzip"}});
   EXPECT_EQ(values_of(to_client(until_close, rw), "Transfer-Encoding"), std::vector<std::string>{"gzip, chunked"});

@@ -227,7 +227,8 @@ TEST(ResponseHeadTest, TransferEncodingFraming) {
       {{"Transfer-Encoding: gzip", "Transfer-Encoding: chunked"}, true, false, true},
       {{"Transfer-Encoding: gzip;level=9, chunked"}, true, false, true},
       {{"Transfer-Encoding: gzip"}, false, true, true},
-      {{"Transfer-Encoding: identity"}, false, true, true},
+      {{"Transfer-Encoding: identity"}, false, true, false},  // no coding at all
+      {{"Transfer-Encoding: identity, chunked"}, true, false, false},
       {{"Transfer-Encoding: xchunked"}, false, true, true},
       {{"Transfer-Encoding:"}, false, true, false},
   };

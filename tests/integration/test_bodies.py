@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Bodies are streamed and re-framed: 1 GiB each way intact with canaryd's peak RSS under 64 MiB,
-a 64 MiB chunked upload, a close-delimited upstream response re-chunked for an HTTP/1.1 client, and
-an upstream dying mid-body never presented as a complete response (contract sections 2 and 3)."""
+a 64 MiB chunked upload, a close-delimited upstream response re-chunked for an HTTP/1.1 client, an
+upstream's gzip transfer coding kept for the client, and an upstream dying mid-body never presented as
+a complete response (contract sections 2 and 3)."""
 
 import gzip
 import hashlib

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """HTTP/1.1 framing on raw sockets: malformed requests get 400 (431, 408, 413, 505) and the connection
-is closed; bodiless responses; Expect: 100-continue; chunked request bodies re-framed; pipelining
-(contract section 3; RFC 9112)."""
+is closed (client_header counted from the connect for the first request); bodiless responses; Expect:
+100-continue; chunked request bodies re-framed, and a malformed chunk after part of a body went upstream;
+pipelining (contract section 3; RFC 9112)."""
 
 import os
 import socket

@@ -99,6 +99,9 @@ struct KubernetesDiscovery {
   std::string port_name;          ///< the container port's name (`http`), or empty
   std::string api_server;         ///< `https://host:port`; empty: in-cluster or `kubeconfig`
   std::string kubeconfig;         ///< a kubeconfig file (current context); empty: in-cluster
+  /// An `http://` API server (in api_server or the kubeconfig) is refused unless this is set: the
+  /// service account's token would travel in clear text.
+  bool insecure_http = false;
 };
 
 /// The validated configuration (contract section 2). A plain value, copied freely.

@@ -11,6 +11,7 @@
 
 #include "config/config.hpp"
 #include "config/duration.hpp"
+#include "config/kubeconfig.hpp"
 #include "config/yaml_fields.hpp"
 
 namespace canaryd::config {
@@ -181,16 +182,23 @@ class Loader {
 
   void load_kubernetes(const YAML::Node& node, const std::string& path) {
     if (!node.IsMap()) {
-      diags_.add(path, "must be a map {namespace, port, api_server, kubeconfig}, got " + detail::describe_node(node));
+      diags_.add(path, "must be a map {namespace, port, api_server, kubeconfig, insecure_http}, got " +
+                           detail::describe_node(node));
       return;
     }
     KubernetesDiscovery k;
     bool ok = true;
     const auto present = detail::visit_map(
-        node, path, {"namespace", "port", "api_server", "kubeconfig"}, diags_,
+        node, path, {"namespace", "port", "api_server", "kubeconfig", "insecure_http"}, diags_,
         [&](const std::string& key, const YAML::Node& value, const std::string& field) {
           if (key == "port") {
             ok = load_kube_port(value, field, k) && ok;
+            return;
+          }
+          if (key == "insecure_http") {
+            const auto b = detail::read_bool(value, field, diags_);
+            ok = b.has_value() && ok;
+            k.insecure_http = b.value_or(true);  // when refused, one error is enough
             return;
           }
           auto v = detail::read_string(value, field, diags_);
@@ -218,6 +226,10 @@ class Loader {
         diags_.add(detail::child_path(path, key), "required");
         ok = false;
       }
+    }
+    if (k.api_server.starts_with("http://") && !k.insecure_http) {
+      diags_.add(detail::child_path(path, "api_server"), std::string(kClearTextApiServer));
+      ok = false;
     }
     if (!k.api_server.empty() && !k.kubeconfig.empty()) {
       diags_.add(detail::child_path(path, "kubeconfig"), "not allowed with api_server: give one or the other");

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 
@@ -104,6 +105,21 @@ std::optional<KubeApiAccess> in_cluster_access(const std::string& server, const 
   const std::filesystem::path base(dir);
   if (std::filesystem::exists(base / "token", ec)) access.token_file = (base / "token").string();
   if (std::filesystem::exists(base / "ca.crt", ec)) access.ca_file = (base / "ca.crt").string();
+  return access;
+}
+
+std::optional<KubeApiAccess> kube_api_access(const KubernetesDiscovery& discovery,
+                                             const std::string& serviceaccount_dir, std::string& error) {
+  auto access = discovery.kubeconfig.empty() ? in_cluster_access(discovery.api_server, serviceaccount_dir, error)
+                                             : read_kubeconfig(discovery.kubeconfig, error);
+  if (!access) return std::nullopt;
+  std::string scheme = access->server.substr(0, access->server.find(':'));
+  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (scheme == "http" && !discovery.insecure_http) {
+    error = (discovery.kubeconfig.empty() ? "" : discovery.kubeconfig + ": server " + access->server + ": ") +
+            std::string(kClearTextApiServer);
+    return std::nullopt;
+  }
   return access;
 }
 

@@ -2,6 +2,9 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
+
+#include "config/config.hpp"
 
 namespace canaryd::config {
 
@@ -25,6 +28,17 @@ std::optional<KubeApiAccess> read_kubeconfig(const std::string& path, std::strin
 /// given) with the service account's token and CA in `serviceaccount_dir`.
 std::optional<KubeApiAccess> in_cluster_access(const std::string& server, const std::string& serviceaccount_dir,
                                                std::string& error);
+
+/// Why an `http://` API server is refused without discovery.kubernetes.insecure_http.
+inline constexpr std::string_view kClearTextApiServer =
+    "an http:// API server gets the service account's token in clear text: use https://, or set "
+    "discovery.kubernetes.insecure_http: true";
+
+/// The access `discovery` describes: its kubeconfig's current context, or else the in-cluster service
+/// account in `serviceaccount_dir` (with `discovery.api_server` when set). A server reached over plain
+/// http, wherever it is named, is refused unless `discovery.insecure_http`.
+std::optional<KubeApiAccess> kube_api_access(const KubernetesDiscovery& discovery,
+                                             const std::string& serviceaccount_dir, std::string& error);
 
 /// Where Kubernetes mounts the service account; CANARYD_SERVICEACCOUNT_DIR overrides it (for tests).
 std::string serviceaccount_dir();

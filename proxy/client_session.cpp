@@ -1,7 +1,6 @@
 #include "proxy/client_session.hpp"
 
 #include <chrono>
-#include <optional>
 #include <span>
 
 #include <boost/asio/as_tuple.hpp>
@@ -13,6 +12,7 @@
 #include <boost/beast/http/parser.hpp>
 
 #include "proxy/body_relay.hpp"
+#include "proxy/chunked_relay.hpp"
 #include "proxy/descriptor_shortage.hpp"
 #include "proxy/head_reader.hpp"
 #include "proxy/head_rewrite.hpp"
@@ -55,11 +55,6 @@ asio::awaitable<error_code> start_upstream_tls(FlexStream& stream, const Upstrea
   co_return ec;
 }
 
-bool is_framing_error(const error_code& ec) {
-  return ec.category() == make_error_code(http::error::bad_chunk).category() && ec != http::error::end_of_stream &&
-         ec != http::error::partial_message && ec != http::error::need_buffer;
-}
-
 // RFC 9110 9.2.2.
 bool idempotent(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE" || method == "PUT" ||
@@ -96,7 +91,8 @@ ClientSession::ClientSession(Worker& worker, asio::ip::tcp::socket socket, const
     : worker_(worker),
       tls_context_(std::move(tls)),
       client_(tls_context_ ? FlexStream(std::move(socket), *tls_context_) : FlexStream(std::move(socket))),
-      header_timer_(worker.io()) {
+      header_timer_(worker.io()),
+      accepted_(steady_clock::now()) {
   error_code ec;
   client_ip_ = peer.address().to_string();
   client_.socket().set_option(asio::ip::tcp::no_delay(true), ec);
@@ -129,8 +125,8 @@ void ClientSession::close_if_idle() {
 }
 
 asio::awaitable<bool> ClientSession::handshake() {
-  // The handshake is part of the first request's header: it gets client_header as its deadline.
-  client_.tcp().expires_after(worker_.snapshot()->timeouts.client_header);
+  // The handshake is part of the first request's header: it counts against client_header.
+  client_.tcp().expires_at(accepted_ + worker_.snapshot()->timeouts.client_header);
   auto [ec] = co_await client_.tls().async_handshake(asio::ssl::stream_base::server, kNoThrow);
   client_.tcp().expires_never();
   co_return !ec;
@@ -219,10 +215,10 @@ asio::awaitable<void> ClientSession::close_gracefully(bool linger) {
   client_.socket().close(ec);
 }
 
-void ClientSession::arm_header_timer(std::chrono::milliseconds after) {
+void ClientSession::arm_header_timer(steady_clock::time_point deadline) {
   header_timed_out_ = false;
   const std::uint64_t generation = ++header_timer_generation_;
-  header_timer_.expires_after(after);
+  header_timer_.expires_at(deadline);
   // The session may be gone when an aborted wait completes, so `ec` is checked before `this` is used.
   header_timer_.async_wait([this, generation](error_code ec) {
     if (ec || generation != header_timer_generation_) return;
@@ -242,12 +238,13 @@ asio::awaitable<ClientSession::HeadResult> ClientSession::read_head(std::size_t&
   const auto snap = worker_.snapshot();
   const std::size_t limit = snap->limits.max_header_bytes;
   const auto client_header = snap->timeouts.client_header;
-  // The same bound applies to a request's chunk-size lines and trailer section (see the constructor):
-  // what is not parsed yet never exceeds the header limit plus one read.
+  // What is not parsed yet never exceeds the header limit plus one read (a chunked body is decoded as it
+  // arrives, and leaves nothing unparsed behind).
   client_buffer_.max_size(std::max<std::size_t>(limit, client_buffer_.size()) + kReadChunk);
-  // Between requests the idle timeout applies; once a request has begun (or on a new connection) the
-  // whole header section must arrive within client_header. Our own timer, not the stream's expiry:
-  // the stream closes the socket when its deadline passes, and the 408 must still be written.
+  // The first request's header section must be complete within client_header of the connection's
+  // accept (a client that waits before its first byte gains nothing); a later one's within client_header
+  // of its first byte, and between requests the idle timeout applies. Our own timer, not the stream's
+  // expiry: the stream closes the socket when its deadline passes, and the 408 must still be written.
   bool waiting_first_byte = client_buffer_.size() == 0;
   // A connection between requests keeps a small buffer, not the largest it ever needed.
   if (waiting_first_byte && client_buffer_.capacity() > kIdleBuffer) {
@@ -255,7 +252,10 @@ asio::awaitable<ClientSession::HeadResult> ClientSession::read_head(std::size_t&
     client_buffer_.reserve(kIdleBuffer);
   }
   client_.tcp().expires_never();
-  arm_header_timer(waiting_first_byte && !first ? snap->timeouts.keepalive_idle : client_header);
+  if (first)
+    arm_header_timer(accepted_ + client_header);
+  else
+    arm_header_timer(steady_clock::now() + (waiting_first_byte ? snap->timeouts.keepalive_idle : client_header));
   std::size_t scanned = 0;
   bool rearm = false;
   for (;;) {
@@ -292,7 +292,7 @@ asio::awaitable<ClientSession::HeadResult> ClientSession::read_head(std::size_t&
     scanned = data.size();
     if (rearm) {
       rearm = false;
-      arm_header_timer(client_header);
+      arm_header_timer(steady_clock::now() + client_header);
     }
     // Reads are sized by the free room, so an idle connection's small buffer is filled before it grows.
     const std::size_t room = client_buffer_.capacity() - client_buffer_.size();
@@ -309,9 +309,9 @@ asio::awaitable<ClientSession::HeadResult> ClientSession::read_head(std::size_t&
       co_return HeadResult::Closed;
     }
     client_buffer_.commit(n);
-    // The rest of the header is due within client_header from its first byte; re-armed only if it
-    // did not all come at once, as it usually does.
-    if (waiting_first_byte) {
+    // The rest of a keep-alive request's header is due within client_header from its first byte;
+    // re-armed only if it did not all come at once, as it usually does.
+    if (waiting_first_byte && !first) {
       waiting_first_byte = false;
       rearm = true;
     }
@@ -392,16 +392,9 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
     chosen = other;
   }
 
-  // A chunked body is decoded by Beast and encoded again; any other body is relayed as it comes.
-  std::optional<http::request_parser<http::buffer_body>> body_parser;
-  if (check.chunked) {
-    body_parser.emplace();
-    if (snap.limits.max_body_bytes != 0)
-      body_parser->body_limit(snap.limits.max_body_bytes);
-    else
-      body_parser->body_limit(boost::none);
-    start_body_parser(*body_parser, true);
-  }
+  // A chunked body is decoded and encoded again; any other body is relayed as it comes. Chunk lines
+  // and the trailer section are bounded like the header.
+  ChunkedDecoder chunked_body(snap.limits.max_body_bytes, snap.limits.max_header_bytes);
 
   // Sent again on another connection when a reused one turns out closed before the response (below).
   const bool resend_safe = !body_expected && idempotent(check.method);
@@ -493,18 +486,19 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
                                          endpoint->name, check.chunked};
     write_upstream_request(head, check, rewrite, head_out);
     const RelayResult sent =
-        check.chunked ? co_await relay_decoded(head_out, *body_parser, client_, client_buffer_, *upstream, relay,
-                                               true, snap.timeouts.upstream)
+        check.chunked ? co_await relay_chunked(head_out, chunked_body, client_, client_buffer_, *upstream, relay,
+                                               snap.timeouts.upstream)
                       : co_await relay_length(head_out, check.content_length.value_or(0), client_, client_buffer_,
                                               *upstream, *scratch, worker_.shared_buffer(), snap.timeouts.upstream);
+    // A body that breaks its own framing (a bad chunk size, say) or a limit is the client's error, and
+    // answered: no byte of a response has gone out yet. The upstream connection, which may have seen
+    // part of the request, is never reused. A client that went away or stalled gets nothing more.
+    if (sent.failed == RelayResult::Side::Invalid) {
+      drop_upstream();
+      co_return co_await fail(chunked_body.error_status(), chunked_body.error(), false, chosen);
+    }
     if (sent.failed == RelayResult::Side::Read) {
       drop_upstream();
-      if (sent.error == http::error::body_limit) co_return co_await fail(413, "request body too large", false, chosen);
-      // A body that breaks its own framing (a bad chunk size, say) is the client's error; a client that
-      // went away or stalled gets nothing more.
-      if (sent.error == http::error::buffer_overflow)
-        co_return co_await fail(431, "chunk header or trailer section too large", false, chosen);
-      if (is_framing_error(sent.error)) co_return co_await fail(400, "malformed request body", false, chosen);
       co_return Outcome::Abort;
     }
     const bool upstream_failed = sent.failed == RelayResult::Side::Write;
@@ -591,6 +585,7 @@ asio::awaitable<ClientSession::Outcome> ClientSession::serve_one(std::size_t hea
   rewrite.set_header = snap.response_header;
   rewrite.set_name = kSetNames[static_cast<std::size_t>(chosen)];
   rewrite.chunked = decode && !check.http10;
+  rewrite.codings_to_content_encoding = decode && check.http10;
   if (!client_keep)
     rewrite.connection = ClientResponseRewrite::Connection::Close;
   else if (check.http10)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -46,7 +47,7 @@ class ClientSession : public SessionHook {
   boost::asio::awaitable<bool> handshake();
   /// `linger`: read (and drop) what the client still sends for a while before closing.
   boost::asio::awaitable<void> close_gracefully(bool linger);
-  void arm_header_timer(std::chrono::milliseconds after);
+  void arm_header_timer(std::chrono::steady_clock::time_point deadline);
   void disarm_header_timer();
   boost::asio::awaitable<void> send_error(int status, std::string_view reason, bool keep_alive,
                                           const char* set_name);
@@ -58,6 +59,7 @@ class ClientSession : public SessionHook {
   std::string client_ip_;
   boost::asio::steady_timer header_timer_;
   std::uint64_t header_timer_generation_ = 0;
+  std::chrono::steady_clock::time_point accepted_;  ///< the first request's client_header counts from here
   bool header_timed_out_ = false;
   bool idle_ = true;
   bool served_one_ = false;

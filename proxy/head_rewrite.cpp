@@ -104,6 +104,27 @@ void append_joined(std::string& out, std::string_view head, const FieldIndex& fi
   out.append("\r\n", 2);
 }
 
+// The upstream's transfer codings other than chunked (and identity), in order and as received, each
+// followed by ", ".
+void append_transfer_codings(std::string& out, std::string_view head, const FieldIndex& fields) {
+  for (const auto& f : fields) {
+    if (f.kind != FieldKind::TransferEncoding) continue;
+    http_text::any_list_element(FieldIndex::value(head, f), [&](std::string_view coding) {
+      // chunked is only ever the last (parse_response_head), and applied again by us; identity is no
+      // coding at all.
+      const std::string_view name = http_text::coding_name(coding);
+      if (iequals(name, "chunked") || iequals(name, "identity")) return false;
+      out.append(coding);
+      out.append(", ", 2);
+      return false;
+    });
+  }
+}
+
+bool is_content_encoding(std::string_view head, const FieldIndex::Field& f) {
+  return f.kind == FieldKind::Other && iequals(FieldIndex::name(head, f), "content-encoding");
+}
+
 void append_status_line(std::string& out, int status, std::string_view reason) {
   out.append("HTTP/1.1 ", 9);
   out.push_back(static_cast<char>('0' + status / 100 % 10));
@@ -175,8 +196,10 @@ void write_client_response(std::string_view head, const ResponseHead& response, 
   out.clear();
   const ConnectionNamed named(head, response.fields, response.connection_names_fields);
   append_status_line(out, response.status, response.reason);
+  const bool joined_coding = rw.codings_to_content_encoding && response.transfer_coded;
   for (const auto& f : response.fields) {
     if (is_hop_by_hop(f.kind) || f.kind == FieldKind::ContentLength || f.kind == FieldKind::Via) continue;
+    if (joined_coding && is_content_encoding(head, f)) continue;
     const std::string_view name = FieldIndex::name(head, f);
     if (!rw.set_header.empty() && iequals(name, rw.set_header)) continue;
     if (named.contains(name)) continue;
@@ -189,7 +212,23 @@ void write_client_response(std::string_view head, const ResponseHead& response, 
   }
   append_joined(out, head, response.fields, named, FieldKind::Via, "Via", rw.via_entry);
   if (!rw.set_header.empty()) append_field(out, rw.set_header, rw.set_name);
-  if (rw.chunked) out.append("Transfer-Encoding: chunked\r\n");
+  if (rw.chunked) {
+    out.append("Transfer-Encoding: ");
+    if (response.transfer_coded) append_transfer_codings(out, head, response.fields);
+    out.append("chunked\r\n");
+  }
+  if (joined_coding) {
+    out.append("Content-Encoding: ");
+    const bool hop_by_hop = named.contains("content-encoding");
+    for (const auto& f : response.fields) {
+      if (hop_by_hop || !is_content_encoding(head, f) || f.value_len == 0) continue;
+      out.append(FieldIndex::value(head, f));
+      out.append(", ", 2);
+    }
+    append_transfer_codings(out, head, response.fields);
+    out.resize(out.size() - 2);  // the last ", ": there is at least one transfer coding
+    out.append("\r\n", 2);
+  }
   if (rw.connection == ClientResponseRewrite::Connection::Close)
     out.append("Connection: close\r\n");
   else if (rw.connection == ClientResponseRewrite::Connection::KeepAlive)

@@ -40,7 +40,13 @@ struct ClientResponseRewrite {
   std::string_view via_entry = kViaEntry;
   std::string_view set_header;  ///< the field that names the set (replacing any received one); empty: none
   std::string_view set_name;
-  bool chunked = false;         ///< the body goes as chunked (it came chunked or until close)
+  /// The body goes as chunked (it came chunked or until close), after the upstream's other transfer
+  /// codings, which stay with the body: `Transfer-Encoding: gzip, chunked`.
+  bool chunked = false;
+  /// For an HTTP/1.0 client, which must not get a Transfer-Encoding (RFC 9112 6.1) and reads until we
+  /// close: the upstream's transfer codings other than chunked are named in Content-Encoding instead,
+  /// after those it had, so that the client can still decode the body (the bytes are the same).
+  bool codings_to_content_encoding = false;
   enum class Connection { Default, Close, KeepAlive } connection = Connection::Default;
 };
 

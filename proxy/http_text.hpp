@@ -56,6 +56,9 @@ bool any_list_element(std::string_view list, F&& f) {
   return false;
 }
 
+/// The name of a transfer coding as listed in Transfer-Encoding ("gzip" of "gzip;level=9").
+inline std::string_view coding_name(std::string_view coding) { return trim_ows(coding.substr(0, coding.find(';'))); }
+
 /// The hop-by-hop fields of RFC 9110 7.6.1 (and the obsolete Keep-Alive and Proxy-Connection).
 inline bool is_hop_by_hop(std::string_view name) {
   switch (name.size()) {

@@ -257,8 +257,7 @@ asio::awaitable<KubeResponse> KubeClient::stream_lines(std::string target, std::
 }
 
 std::unique_ptr<KubeClient> make_kube_client(const config::KubernetesDiscovery& d, std::string& error) {
-  auto access = d.kubeconfig.empty() ? config::in_cluster_access(d.api_server, config::serviceaccount_dir(), error)
-                                     : config::read_kubeconfig(d.kubeconfig, error);
+  auto access = config::kube_api_access(d, config::serviceaccount_dir(), error);
   if (!access) return nullptr;
   return KubeClient::create(*access, error);
 }

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "config/config.hpp"
+#include "config/kubeconfig.hpp"
 #include "proxy/demo.hpp"
 #include "proxy/server.hpp"
 #include "proxy/tls_context.hpp"
@@ -93,11 +94,18 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (test_only) {
-    // Like `nginx -t`, the check loads the certificates and keys too: a config whose TLS files do not
-    // load would not start.
-    std::vector<std::string> tls_errors;
-    if (!canaryd::proxy::load_tls(*loaded.config, tls_errors)) {
-      for (const auto& e : tls_errors) std::cerr << e << "\n";
+    // Like `nginx -t`, the check loads the certificates and keys too, and reads the kubeconfig (whose
+    // server must be https, or http with insecure_http): a config whose files do not load would not
+    // start. The in-cluster account exists only in a pod, and is checked at start.
+    std::vector<std::string> errors;
+    canaryd::proxy::load_tls(*loaded.config, errors);
+    if (const auto& d = loaded.config->discovery; d && !d->kubeconfig.empty()) {
+      std::string error;
+      if (!canaryd::config::kube_api_access(*d, {}, error))
+        errors.push_back(config_path + ": discovery.kubernetes.kubeconfig: " + error);
+    }
+    if (!errors.empty()) {
+      for (const auto& e : errors) std::cerr << e << "\n";
       return 1;
     }
     std::cout << "canaryd: " << config_path << ": configuration is valid\n";

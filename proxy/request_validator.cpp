@@ -67,15 +67,9 @@ bool valid_host_value(std::string_view v) {
 }
 
 // RFC 9112 3.2.2: for an absolute-form target the Host comes from the target, not from the received
-// Host field; upstreams get the origin form, as nginx sends them. False when the authority is empty or
-// carries userinfo.
-bool split_absolute_form(RequestCheck& r) {
-  const std::string_view target = r.target;
-  const std::size_t scheme_end = target.find("://");
-  if (target.front() == '/' || scheme_end == std::string_view::npos) return true;
-  const std::string_view scheme = target.substr(0, scheme_end);
-  if (!iequals(scheme, "http") && !iequals(scheme, "https")) return true;
-  const std::string_view rest = target.substr(scheme_end + 3);
+// Host field; upstreams get the origin form, as nginx sends them. `rest`: the target after "scheme://".
+// False when the authority is empty or carries userinfo.
+bool split_absolute_form(RequestCheck& r, std::string_view rest) {
   const std::size_t path_start = rest.find_first_of("/?");
   const std::string_view authority = rest.substr(0, path_start);
   // The authority becomes the Host field, so it must be a valid one (no userinfo either).
@@ -89,6 +83,33 @@ bool split_absolute_form(RequestCheck& r) {
   }
   r.target_needs_slash = r.target.empty() || r.target.front() == '?';
   return true;
+}
+
+// RFC 9112 3.2: the four forms of request-target, each allowed only where it means something: the
+// origin form ("/p?q") and the absolute form ("http://a/p", http and https only: we proxy nothing else)
+// for every method, the authority form ("a:443") only for CONNECT, the asterisk form only for OPTIONS.
+// Returns why the target is refused, or null.
+const char* check_target_form(RequestCheck& r) {
+  const std::string_view t = r.target;
+  if (t.front() == '/') return nullptr;
+  if (t == "*") return r.method == "OPTIONS" ? nullptr : "asterisk-form target on a method other than OPTIONS";
+  for (std::string_view scheme : {std::string_view("http://"), std::string_view("https://")}) {
+    if (t.size() >= scheme.size() && iequals(t.substr(0, scheme.size()), scheme))
+      return split_absolute_form(r, t.substr(scheme.size())) ? nullptr : "invalid absolute-form target";
+  }
+  if (r.method == "CONNECT") {
+    // authority-form = uri-host ":" port, both present.
+    const std::size_t colon = t.rfind(':');
+    const std::size_t bracket = t.rfind(']');
+    const bool ok = colon != std::string_view::npos && colon > 0 && colon + 1 < t.size() &&
+                    (bracket == std::string_view::npos || colon > bracket) && valid_host_value(t);
+    return ok ? nullptr : "invalid authority-form target";
+  }
+  // A scheme other than http(s), an authority or a relative reference ("../x") without CONNECT.
+  const std::size_t colon = t.find(':');
+  if (colon != std::string_view::npos && colon > 0 && http_text::is_token(t.substr(0, colon)) && t.find("://") == colon)
+    return "absolute-form target with a scheme other than http or https";
+  return "request target form not allowed for the method";
 }
 
 }  // namespace
@@ -136,7 +157,7 @@ RequestCheck check_request_head(std::string_view head, std::string_view override
   result.http10 = result.minor_version == 0;
   result.method = method;
   result.target = target;
-  if (!split_absolute_form(result)) return reject(400, "invalid absolute-form target");
+  if (const char* why = check_target_form(result)) return reject(400, why);
   result.fields_begin = eol + 2;
   http_text::ConnectionOptions connection;
 

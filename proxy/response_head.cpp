@@ -83,14 +83,26 @@ ResponseHead parse_response_head(std::string_view head) {
       if (r.content_length && *r.content_length != n) return invalid("conflicting Content-Length");
       r.content_length = n;
     } else if (kind == FieldKind::TransferEncoding) {
-      // Only the last coding of the last field decides (RFC 9112 6.3 rule 4).
+      // Only the last coding of the last field decides (RFC 9112 6.3 rule 4). chunked anywhere else
+      // would be applied twice once we chunk the body again (RFC 9112 6.1 forbids it), and a
+      // parameter on it makes it another coding that a next hop may still take for chunked.
       has_te = true;
-      std::string_view last;
+      const char* bad = nullptr;
       http_text::any_list_element(value, [&](std::string_view coding) {
-        last = coding;
-        return false;
+        const std::string_view name = http_text::coding_name(coding);
+        if (r.chunked) {
+          bad = "chunked before another transfer coding";
+        } else if (!http_text::is_token(name)) {
+          bad = "invalid Transfer-Encoding";
+        } else if (iequals(name, "chunked")) {
+          if (name.size() != coding.size()) bad = "parameter on chunked";
+          r.chunked = true;
+        } else if (!iequals(name, "identity")) {  // RFC 2616's "no coding": nothing to pass on
+          r.transfer_coded = true;
+        }
+        return bad != nullptr;
       });
-      r.chunked = iequals(last, "chunked");
+      if (bad) return invalid(bad);
     } else if (kind == FieldKind::Connection) {
       connection.add(value);
     }

@@ -19,6 +19,9 @@ struct ResponseHead {
   /// Content-Length; with neither, the body ends when the connection does (`until_close`). A
   /// Transfer-Encoding overrides a Content-Length, which is then not forwarded.
   bool chunked = false;
+  /// Transfer codings other than chunked (gzip, say; identity is none) were applied: they stay with
+  /// the body, which we relay as it is, and are named again where we send it (write_client_response).
+  bool transfer_coded = false;
   bool until_close = false;
   std::optional<std::uint64_t> content_length;
   bool keep_alive = false;  ///< Connection and version allow reuse (a body until close does not)
@@ -29,8 +32,9 @@ struct ResponseHead {
 /// Parses a complete response header block (status line to the empty line, CRLF CRLF included). Strict
 /// where framing or field boundaries are at stake: CRLF line ends only, HTTP/1.x, a three-digit status,
 /// field names as tokens, no obs-fold, no controls in values, Content-Length as digits (duplicates must
-/// agree). The body framing set here ignores the request method and the status; the caller knows
-/// when there is no body (HEAD, 1xx, 204, 304).
+/// agree), transfer codings as tokens, chunked only as the last and without parameters. The body
+/// framing set here ignores the request method and the status; the caller knows when there is no body
+/// (HEAD, 1xx, 204, 304).
 ResponseHead parse_response_head(std::string_view head);
 
 }  // namespace canaryd::proxy

@@ -174,6 +174,25 @@ TEST(ConfigLoaderTest, DiscoveryPortByNameAndApiServerOrKubeconfig) {
                       "x.yaml: discovery.kubernetes.port: must be a port number");
 }
 
+TEST(ConfigLoaderTest, DiscoveryOverClearTextHttpNeedsInsecureHttp) {
+  const std::string http = "api_server: \"http://127.0.0.1:8001\"";
+  expect_single_error(std::string(kMinimal) + "discovery: {kubernetes: {namespace: web, port: 80, " + http + "}}\n",
+                      "x.yaml: discovery.kubernetes.api_server: an http:// API server gets the service account's "
+                      "token in clear text: use https://, or set discovery.kubernetes.insecure_http: true");
+  expect_single_error(std::string(kMinimal) + "discovery: {kubernetes: {namespace: web, port: 80, " + http +
+                          ", insecure_http: false}}\n",
+                      "x.yaml: discovery.kubernetes.api_server: an http:// API server");
+  Config c = must_load(std::string(kMinimal) + "discovery: {kubernetes: {namespace: web, port: 80, " + http +
+                       ", insecure_http: true}}\n");
+  EXPECT_TRUE(c.discovery->insecure_http);
+  EXPECT_EQ(c.discovery->api_server, "http://127.0.0.1:8001");
+  c = must_load(kDiscovery);
+  EXPECT_FALSE(c.discovery->insecure_http);
+  expect_single_error(std::string(kMinimal) + "discovery: {kubernetes: {namespace: web, port: 80, " + http +
+                          ", insecure_http: yes}}\n",
+                      "x.yaml: discovery.kubernetes.insecure_http: must be true or false");
+}
+
 TEST(ConfigLoaderTest, DiscoveryBadValuesAreErrors) {
   const auto errors = errors_of(std::string(kMinimal) + R"(discovery:
   kubernetes: {namespace: Web_1, port: 70000, api_server: "10.0.0.1:443", kubeconfig: /k, watch: true}

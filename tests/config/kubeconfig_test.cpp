@@ -119,5 +119,37 @@ TEST_F(KubeconfigTest, InClusterUsesTheServiceAccount) {
   ::unsetenv("KUBERNETES_SERVICE_PORT");
 }
 
+// An http:// API server would get the service account's token in clear text: refused wherever it is
+// named (the config's api_server, a kubeconfig's server) unless discovery.kubernetes.insecure_http.
+TEST_F(KubeconfigTest, ClearTextServerNeedsInsecureHttp) {
+  write("token", "t0k3n\n");
+  KubernetesDiscovery d;
+  d.kubeconfig = write("config", R"(current-context: c
+clusters: [{name: k, cluster: {server: "HTTP://127.0.0.1:8001"}}]
+contexts: [{name: c, context: {cluster: k, user: u}}]
+users: [{name: u, user: {token: abc}}]
+)");
+  std::string error;
+  EXPECT_FALSE(kube_api_access(d, dir_.string(), error));
+  EXPECT_NE(error.find(d.kubeconfig + ": server HTTP://127.0.0.1:8001: "), std::string::npos) << error;
+  EXPECT_NE(error.find(kClearTextApiServer), std::string::npos) << error;
+  d.insecure_http = true;
+  auto access = kube_api_access(d, dir_.string(), error);
+  ASSERT_TRUE(access) << error;
+  EXPECT_EQ(access->token, "abc");
+
+  d = KubernetesDiscovery{};
+  d.api_server = "http://10.96.0.1:80";
+  EXPECT_FALSE(kube_api_access(d, dir_.string(), error));
+  EXPECT_EQ(error, kClearTextApiServer);
+  d.insecure_http = true;
+  ASSERT_TRUE(kube_api_access(d, dir_.string(), error)) << error;
+  d = KubernetesDiscovery{};
+  d.api_server = "https://10.96.0.1:443";
+  access = kube_api_access(d, dir_.string(), error);
+  ASSERT_TRUE(access) << error;
+  EXPECT_EQ(access->token_file, (dir_ / "token").string());
+}
+
 }  // namespace
 }  // namespace canaryd::config

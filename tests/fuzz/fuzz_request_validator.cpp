@@ -11,7 +11,9 @@
 //   same method and body framing, exactly one Host, and none of the hop-by-hop fields;
 // - parse_response_head never crashes; for a response head it accepts, the head write_client_response
 //   makes is accepted too, as HTTP/1.1 with the same status, the same Content-Length (or chunked when
-//   asked to re-chunk), and none of the hop-by-hop fields.
+//   asked to re-chunk, after the same other transfer codings), and none of the hop-by-hop fields;
+// - what follows a head, read as a chunked body by ChunkedDecoder, decodes the same whether it comes
+//   at once or byte by byte, and a body it decodes whole, encoded again, decodes to the same bytes.
 
 #include <cstddef>
 #include <cstdint>
@@ -23,6 +25,8 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http.hpp>
 
+#include "proxy/body_relay.hpp"
+#include "proxy/chunked_decoder.hpp"
 #include "proxy/head_rewrite.hpp"
 #include "proxy/request_validator.hpp"
 #include "proxy/response_head.hpp"
@@ -153,11 +157,60 @@ void check_client_response(std::string_view head) {
     FUZZ_CHECK(!again.http10, "the client's head is not HTTP/1.1");
     FUZZ_CHECK(again.status == response.status, "the status changed");
     FUZZ_CHECK(again.chunked == rw.chunked, "the framing changed (chunked)");
+    FUZZ_CHECK(again.transfer_coded == (rw.chunked && response.transfer_coded), "a transfer coding was lost or added");
     FUZZ_CHECK(again.content_length == (rw.chunked ? std::nullopt : response.content_length),
                "the framing changed (Content-Length)");
     // Ours is the only Transfer-Encoding a re-chunked response carries; nothing else hop-by-hop stays.
     if (!rw.chunked) FUZZ_CHECK(!has_hop_by_hop(again.fields), "a hop-by-hop field was forwarded");
   }
+}
+
+struct Decoded {
+  std::string body;
+  std::size_t consumed = 0;
+  bool done = false;
+  int status = 0;
+};
+
+// Decodes `wire` fed `piece` bytes at a time, as the relay does (what a step consumes is gone).
+Decoded decode_chunked(std::string_view wire, std::size_t piece) {
+  canaryd::proxy::ChunkedDecoder d(1 << 20, 256);
+  Decoded out;
+  std::string pending;
+  for (std::size_t fed = 0; fed < wire.size() && !d.done() && !d.failed(); fed += piece) {
+    pending.append(wire.substr(fed, piece));
+    for (;;) {
+      const auto step = d.next(pending, 7);
+      out.body.append(step.data);
+      out.consumed += step.consumed;
+      pending.erase(0, step.consumed);
+      if (step.consumed == 0) break;
+    }
+  }
+  out.done = d.done();
+  out.status = d.failed() ? d.error_status() : 0;
+  return out;
+}
+
+void check_chunked_body(std::string_view wire) {
+  const Decoded whole = decode_chunked(wire, wire.size() + 1);
+  const Decoded bytes = decode_chunked(wire, 1);
+  FUZZ_CHECK(whole.body == bytes.body && whole.consumed == bytes.consumed && whole.done == bytes.done &&
+                 whole.status == bytes.status,
+             "a chunked body decodes differently byte by byte");
+  FUZZ_CHECK(whole.status == 0 || whole.status == 400 || whole.status == 413 || whole.status == 431,
+             "unexpected status from the chunked decoder");
+  FUZZ_CHECK(whole.consumed <= wire.size(), "the decoder consumed more than it was given");
+  if (!whole.done) return;
+  std::string again;
+  if (!whole.body.empty()) {
+    char line[20];
+    again.append(line, canaryd::proxy::chunk_size_line(whole.body.size(), line));
+    again += whole.body + "\r\n";
+  }
+  again += "0\r\n\r\n";
+  const Decoded re = decode_chunked(again, again.size());
+  FUZZ_CHECK(re.done && re.body == whole.body, "a decoded body, encoded again, decodes differently");
 }
 
 }  // namespace
@@ -180,5 +233,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_upstream_request(head, ours);
   }
   check_client_response(head);
+  check_chunked_body(input.substr(end));
   return 0;
 }

@@ -27,6 +27,10 @@ REQUESTS = {
     "post-zero-length": "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n",
     "post-duplicate-equal-cl": "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
     "chunked": "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    "chunked-ext-trailer": "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+    "5;a=1;b=\"q;\\\"x\"\r\nhello\r\n0\r\nX-T: v\r\n\r\n",
+    "bad-chunk-bare-lf": "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n",
+    "bad-chunk-overrun": "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhello\r\n0\r\n\r\n",
     "chunked-case-ows": "PUT /x HTTP/1.1\r\nhost: h\r\ntransfer-encoding:  Chunked \t\r\n\r\n",
     "http10-no-host": "GET / HTTP/1.0\r\n\r\n",
     "http10-keepalive": "GET / HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nhi",
@@ -34,6 +38,12 @@ REQUESTS = {
     "absolute-form": "GET http://example.com/x HTTP/1.1\r\nHost: example.com\r\n\r\n",
     "authority-connect": "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
     "options-star": "OPTIONS * HTTP/1.1\r\nHost: [::1]:80\r\n\r\n",
+    "connect-ipv6": "CONNECT [::1]:443 HTTP/1.1\r\nHost: [::1]:443\r\n\r\n",
+    "bad-target-relative": "GET ../x HTTP/1.1\r\nHost: h\r\n\r\n",
+    "bad-target-authority-get": "GET h:80 HTTP/1.1\r\nHost: h\r\n\r\n",
+    "bad-target-asterisk-get": "GET * HTTP/1.1\r\nHost: h\r\n\r\n",
+    "bad-target-ftp": "GET ftp://x/ HTTP/1.1\r\nHost: h\r\n\r\n",
+    "bad-target-connect-no-port": "CONNECT h HTTP/1.1\r\nHost: h\r\n\r\n",
     "xff-via": "GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 10.0.0.1, 10.0.0.2\r\nVia: 1.1 a\r\nVia: 1.1 b\r\n\r\n",
     "empty-host": "GET / HTTP/1.1\r\nHost:\r\n\r\n",
     "cl-max": "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 18446744073709551615\r\n\r\n",
@@ -41,6 +51,8 @@ REQUESTS = {
     # Read as response heads too (parse_response_head, write_client_response).
     "response-nginx": "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 612\r\nConnection: keep-alive, X-Hint\r\nX-Hint: 1\r\nVia: 1.1 a\r\n\r\n",
     "response-chunked-10": "HTTP/1.0 404\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 3\r\nX-Canary-Set: x\r\n\r\n",
+    "response-gzip-chunked": "HTTP/1.1 200 OK\r\nContent-Encoding: br\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n",
+    "response-bad-chunked-gzip": "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
     "bad-te-gzip": "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
     "bad-te-twice": "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
     "bad-te-http10": "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
@@ -77,6 +89,10 @@ CONFIGS = {
     "health: {path: /healthz, interval: 2s, timeout: 250ms, healthy_threshold: 2, unhealthy_threshold: 3}\n"
     "timeouts: {connect: 1s, drain: 0s}\nlimits: {max_header_bytes: 1024, max_body_bytes: 1048576}\n"
     "routing: {override_header: \"\", retries: 0}\nhistory_limit: 1000\nthreads: 256\n",
+    "discovery-insecure-http.yaml": "listen: [{address: 127.0.0.1:0}]\nservice: {selector: {app: web}, stable: {v: \"1\"}}\n"
+    "discovery: {kubernetes: {namespace: web, port: http, api_server: \"http://127.0.0.1:8001\", insecure_http: true}}\n",
+    "bad-discovery-http.yaml": "listen: [{address: 127.0.0.1:0}]\nservice: {selector: {app: web}, stable: {v: \"1\"}}\n"
+    "discovery: {kubernetes: {namespace: web, port: 80, api_server: \"http://10.0.0.1\", insecure_http: yes}}\n",
     "bad-overlap.yaml": "listen: [{address: 127.0.0.1:8080}]\nservice:\n  stable: {app: web}\n  canary: version=v2\n",
     "bad-weight-no-canary.yaml": "listen: [{address: 127.0.0.1:8080}]\nservice: {stable: a=b, canary_weight: 10}\n",
     "bad-weight.yaml": "listen: [{address: 127.0.0.1:8080}]\nservice: {stable: a=b, canary: a=c, canary_weight: 100.001}\n",

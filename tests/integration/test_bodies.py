@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Bodies are streamed and re-framed: 1 GiB each way intact with canaryd's peak RSS under 64 MiB,
-a 64 MiB chunked upload, a close-delimited upstream response re-chunked for an HTTP/1.1 client, and
-an upstream dying mid-body never presented as a complete response (contract sections 2 and 3)."""
+a 64 MiB chunked upload, a close-delimited upstream response re-chunked for an HTTP/1.1 client, an
+upstream's gzip transfer coding kept for the client, and an upstream dying mid-body never presented as
+a complete response (contract sections 2 and 3)."""
 
+import gzip
 import hashlib
 import json
 import os
@@ -203,6 +205,79 @@ class StreamingTest(IntegrationTest):
         self.assertTrue(closed)
         self.assertNotIn(b"transfer-encoding", data.lower(), "chunked sent to an HTTP/1.0 client: %r" % data)
         self.assertTrue(data.endswith(b"\r\n\r\nall of it\n"), data)
+
+
+def dechunk(data):
+    """The body of a chunked message body `data` (strict enough for what canaryd writes), and the rest."""
+    body = b""
+    while True:
+        line, _, data = data.partition(b"\r\n")
+        size = int(line, 16)
+        if size == 0:
+            assert data.startswith(b"\r\n"), "a trailer section or no final CRLF: %r" % data[:80]
+            return body, data[2:]
+        body += data[:size]
+        assert data[size:size + 2] == b"\r\n", "no CRLF after chunk data"
+        data = data[size + 2:]
+
+
+class TransferCodingTest(IntegrationTest):
+    """An upstream's transfer codings other than chunked stay with the body, which canaryd relays as it
+    is, so the client must be told of them (the old head said only "chunked", and the client took the
+    gzip bytes for the body)."""
+
+    TEXT = b"".join(b"line %d of a body the upstream gzips as a transfer coding\n" % i for i in range(2000))
+
+    def gzip_upstream(self, te, chunked):
+        packed = gzip.compress(self.TEXT)
+
+        def handler(conn, up):
+            while True:
+                if conn.read_request() is None:
+                    return
+                conn.send(b"HTTP/1.1 200 OK\r\nX-Version: v1\r\nContent-Type: text/plain\r\n"
+                          b"Transfer-Encoding: " + te + b"\r\n\r\n")
+                if not chunked:
+                    conn.send(packed)
+                    conn.close()  # the body ends with the connection
+                    return
+                for i in range(0, len(packed), 1000):
+                    piece = packed[i:i + 1000]
+                    conn.send(b"%x\r\n%s\r\n" % (len(piece), piece))
+                conn.send(b"0\r\n\r\n")
+        return self.raw_upstream(handler)
+
+    def fetch(self, d, version):
+        c = self.raw(d.listen)
+        c.send(b"GET /text " + version + b"\r\nHost: t\r\nConnection: close\r\n\r\n")
+        data, closed = c.read_until_close(10)
+        self.assertTrue(closed)
+        head, _, body = data.partition(b"\r\n\r\n")
+        status, headers = support.parse_head(head)
+        self.assertEqual(status, 200, head)
+        return {k.lower(): v for k, v in headers}, body
+
+    def test_gzip_chunked_reaches_an_http11_client_as_gzip_chunked(self):
+        for te, chunked in ((b"gzip, chunked", True), (b"gzip", False)):
+            with self.subTest(te=te):
+                up = self.gzip_upstream(te, chunked)
+                d = self.canaryd(name="gzip-%d" % chunked, endpoints=[(up.port, "v1")], canary=None)
+                headers, body = self.fetch(d, b"HTTP/1.1")
+                self.assertEqual(headers.get("transfer-encoding"), "gzip, chunked", headers)
+                self.assertNotIn("content-encoding", headers)
+                packed, rest = dechunk(body)
+                self.assertEqual(rest, b"")
+                self.assertEqual(gzip.decompress(packed), self.TEXT)
+
+    def test_gzip_chunked_reaches_an_http10_client_as_content_encoding(self):
+        # An HTTP/1.0 client must not get Transfer-Encoding (RFC 9112 6.1): it reads until the close,
+        # and Content-Encoding tells it to un-gzip.
+        up = self.gzip_upstream(b"gzip, chunked", True)
+        d = self.canaryd(endpoints=[(up.port, "v1")], canary=None)
+        headers, body = self.fetch(d, b"HTTP/1.0")
+        self.assertNotIn("transfer-encoding", headers)
+        self.assertEqual(headers.get("content-encoding"), "gzip", headers)
+        self.assertEqual(gzip.decompress(body), self.TEXT)
 
 
 class UpstreamDiesTest(IntegrationTest):

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """HTTP/1.1 framing on raw sockets: malformed requests get 400 (431, 408, 413, 505) and the connection
-is closed; bodiless responses; Expect: 100-continue; chunked request bodies re-framed; pipelining
-(contract section 3; RFC 9112)."""
+is closed (client_header counted from the connect for the first request); bodiless responses; Expect:
+100-continue; chunked request bodies re-framed, and a malformed chunk after part of a body went upstream;
+pipelining (contract section 3; RFC 9112)."""
 
 import os
+import socket
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -16,6 +19,25 @@ GET_HEAD = b"GET / HTTP/1.1\r\nHost: test\r\n"
 
 def post(headers, body=b""):
     return b"POST /upload HTTP/1.1\r\nHost: test\r\n" + headers + b"\r\n" + body
+
+
+def trickle(c, pieces, interval):
+    """Sends `pieces` one every `interval` seconds until canaryd answers; returns the answer (or b"")."""
+    c.sock.settimeout(interval)
+    for piece in pieces:
+        try:
+            c.sock.send(piece)
+        except OSError:
+            break
+        try:
+            reply = c.sock.recv(4096)
+            if reply:
+                return reply
+        except socket.timeout:
+            pass  # nothing yet; the recv timeout is the trickle interval
+        except OSError:
+            break
+    return b""
 
 
 class RejectTest(IntegrationTest):
@@ -139,24 +161,53 @@ class RejectTest(IntegrationTest):
         c = self.raw(self.d.listen)
         t = time.monotonic()
         c.send(GET_HEAD)
-        c.sock.settimeout(0.2)
-        reply = b""
-        for i in range(20):
-            try:
-                c.send(b"X-Slow-%d: 1\r\n" % i)
-            except OSError:
-                break
-            try:
-                reply = c.sock.recv(4096)
-                if reply:
-                    break
-            except OSError:
-                pass  # nothing yet; the 0.2 s recv timeout is the trickle interval
+        reply = trickle(c, [b"X-Slow-%d: 1\r\n" % i for i in range(20)], 0.2)
         took = time.monotonic() - t
         self.assertEqual(status_of(reply), 408, "a trickled header got %r after %.1f s" % (reply[:100], took))
         self.assertLess(took, 3.0)
         _, closed = c.read_until_close(3)
         self.assertTrue(closed)
+
+    def test_first_header_counts_from_the_connection(self):
+        # client_header is 1s. A client that opens the connection, waits 0.7 s, then sends half a header
+        # and the rest 0.6 s later completes it 1.3 s after connecting: late. (Counted from the first
+        # byte, as before, it was on time: 0.6 s.) The waits are the client behaviour under test.
+        c = self.raw(self.d.listen)
+        time.sleep(0.7)
+        c.send(GET_HEAD[:10])
+        time.sleep(0.6)
+        try:
+            c.send(GET_HEAD[10:] + b"\r\n")
+        except OSError:
+            pass  # canaryd may have answered and closed already
+        reply, closed = c.read_until_close(5)
+        self.assertEqual(status_of(reply), 408, "a first header completed 1.3 s after the connect got %r" % reply[:100])
+        self.assertTrue(closed, "the connection stayed open after 408")
+
+    def test_first_header_trickled_after_a_wait_gets_408_at_client_header_after_the_connect(self):
+        # Silent for 0.8 s, then a byte every 0.1 s: the 408 is due at 1 s after the connect; counted from
+        # the first byte it came at 1.8 s.
+        c = self.raw(self.d.listen)
+        connected = time.monotonic()
+        time.sleep(0.8)
+        reply = trickle(c, [GET_HEAD[i:i + 1] for i in range(len(GET_HEAD))], 0.1)
+        took = time.monotonic() - connected
+        self.assertEqual(status_of(reply), 408, "a trickled header got %r after %.1f s" % (reply[:100], took))
+        self.assertLess(took, 1.6, "408 %.2f s after the connect with client_header 1s" % took)
+        _, closed = c.read_until_close(3)
+        self.assertTrue(closed)
+
+    def test_keepalive_header_counts_from_its_first_byte(self):
+        # After the first response, a later request's header is due within client_header of its own
+        # first byte: 0.7 s idle, then a header spread over 0.6 s is on time.
+        c = self.raw(self.d.listen)
+        c.send(GET_HEAD + b"\r\n")
+        self.assertEqual(c.read_response().status, 200)
+        time.sleep(0.7)
+        c.send(GET_HEAD[:10])
+        time.sleep(0.6)
+        c.send(GET_HEAD[10:] + b"\r\n")
+        self.assertEqual(c.read_response().status, 200)
 
     def test_body_over_the_limit_is_413(self):
         self.assert_rejected(post(b"Content-Length: 1001\r\n", b"x" * 1001), 413, "CL 1001 over 1000")
@@ -204,6 +255,53 @@ class ChunkedLimitTest(IntegrationTest):
         reply, closed = c.read_until_close(5)
         self.assertEqual(status_of(reply), 413, "a 1024-byte chunked body over 1000 got %r" % reply[:100])
         self.assertTrue(closed)
+
+
+def recording_upstream(log, lock, events):
+    """A handler that never answers: it records every byte that arrives, and "eof" when canaryd closes."""
+    def handler(conn, up):
+        while True:
+            data = conn.sock.recv(65536)
+            with lock:
+                if not data:
+                    events.append("eof")
+                    return
+                log.append(data)
+    return handler
+
+
+class ChunkedMidStreamTest(IntegrationTest):
+    def test_malformed_chunk_after_part_of_the_body_went_upstream(self):
+        # The first chunk is relayed as soon as it arrives; a later one is malformed. No byte of a
+        # response has gone out, so the client still gets a 400 and a close (the old relay forwarded
+        # some of these as valid, and waited forever on a bare LF ending the last chunk), and the
+        # upstream connection, which saw part of a request, is closed rather than pooled.
+        log, lock, events = [], threading.Lock(), []
+        up = self.raw_upstream(recording_upstream(log, lock, events))
+        d = self.canaryd(endpoints=[(up.port, "v1")], canary=None)
+
+        def received():
+            with lock:
+                return b"".join(log)
+        tails = ((b"5\nworld\r\n0\r\n\r\n", b"bare LF in chunk line"),
+                 (b"5;x=\"\x7f\"\r\nworld\r\n0\r\n\r\n", b"control character in chunk extension"),
+                 (b"5\r\nworld\r\n0\r\nX-T: a\r\n b\r\n\r\n", b"invalid trailer field"),
+                 (b"5\r\nworld!!\r\n0\r\n\r\n", b"chunk data not followed by CRLF"))
+        for i, (tail, why) in enumerate(tails):
+            with self.subTest(tail=tail):
+                first = b"first" + bytes([97 + i])  # no digit: a last chunk is looked for below
+                c = self.raw(d.listen)
+                c.send(post(b"Transfer-Encoding: chunked\r\n", b"%x\r\n%s\r\n" % (len(first), first)))
+                support.wait_until(lambda: first + b"\r\n" in received(), message="the first chunk at the upstream")
+                c.send(tail)
+                reply, closed = c.read_until_close(5)
+                self.assertEqual(status_of(reply), 400, "%r after a relayed chunk got %r" % (tail, reply[:100]))
+                self.assertIn(why, reply)
+                self.assertTrue(closed, "the connection stayed open after 400")
+                support.wait_until(lambda: events.count("eof") == i + 1,
+                                   message="canaryd to close the upstream connection")
+        self.assertNotIn(b"0\r\n\r\n", received(), "the upstream saw a complete body")
+        self.assertEqual(up.connections, len(tails), "an upstream connection was reused")
 
 
 class BodilessResponseTest(IntegrationTest):

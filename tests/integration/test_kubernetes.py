@@ -384,5 +384,54 @@ class KubernetesTest(IntegrationTest):
         self.assertIn("state.kubernetes_configmap", lines[0])
 
 
+class ClearTextApiServerTest(IntegrationTest):
+    """An http:// API server would get the service account's token in clear text: canaryd refuses to
+    start with one, named in the config or in the kubeconfig, and `canaryd -t` fails, unless
+    discovery.kubernetes.insecure_http is true (the old canaryd used it without a word)."""
+
+    def setUp(self):
+        super().setUp()
+        self.api = fake_apiserver.FakeApiServer(tokens={"token-1"}, bookmark_interval=1.0)  # no tls: http
+        self.api.start()
+        self.addCleanup(self.api.stop)
+        self.assertTrue(self.api.url.startswith("http://"), self.api.url)
+        name = self.id().rsplit(".", 1)[-1]
+        token_file = self.work.file("%s.token" % name, "token-1\n", mode=0o600)
+        self.kubeconfig = fake_apiserver.write_kubeconfig(
+            os.path.join(self.work.path, "%s.kubeconfig" % name), self.api.url, token_file=token_file)
+
+    def discovery(self, insecure=None):
+        return ("discovery:\n  kubernetes: {namespace: %s, port: %d, kubeconfig: %s%s}\n"
+                % (NS, POD_PORT, self.kubeconfig, "" if insecure is None else ", insecure_http: %s" % insecure))
+
+    def test_refused_at_start_and_by_the_check(self):
+        for insecure in (None, "false"):
+            with self.subTest(insecure_http=insecure):
+                d = self.canaryd(name="clear-%s" % insecure, endpoints=[], extra=self.discovery(insecure), start=False)
+                check = d.check_config()
+                self.assertEqual(check.returncode, 1, check.stdout + check.stderr)
+                self.assertIn("discovery.kubernetes.kubeconfig: ", check.stderr)
+                self.assertIn("clear text", check.stderr)
+                d.start(wait=False)
+                self.assertEqual(d.proc.wait(20), 1, d.log())
+                self.assertIn("server %s" % self.api.url, d.log())
+                self.assertIn("insecure_http: true", d.log())
+        # Named in the config itself: a config error.
+        d = self.canaryd(name="clear-api-server", endpoints=[], start=False,
+                         extra="discovery: {kubernetes: {namespace: %s, port: %d, api_server: \"%s\"}}\n"
+                               % (NS, POD_PORT, self.api.url))
+        check = d.check_config()
+        self.assertEqual(check.returncode, 1, check.stdout + check.stderr)
+        self.assertIn("discovery.kubernetes.api_server: an http:// API server", check.stderr)
+
+    def test_allowed_with_insecure_http(self):
+        self.api.add_pod("nginx-http-a", "127.0.0.9", dict(V1), ready=True, port=POD_PORT)
+        d = self.canaryd(endpoints=[], extra=self.discovery("true"), start=False)
+        check = d.check_config()
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        d.start()
+        wait_until(lambda: "nginx-http-a" in str(d.status()), message="the pod found over http")
+
+
 if __name__ == "__main__":
     support.main()

@@ -729,7 +729,7 @@ TEST(HeadRewriteTest, ClientResponseContentLengthOnlyWhenNotRechunked) {
 
 TEST(HeadRewriteTest, ClientResponseFromChunkedUpstream) {
   const std::string block =
-      response_block("HTTP/1.1 200 OK", {{"Transfer-Encoding", "gzip, chunked"}, {"Content-Type", "text/plain"}});
+      response_block("HTTP/1.1 200 OK", {{"Transfer-Encoding", "chunked"}, {"Content-Type", "text/plain"}});
   auto rw = set_rewrite();
   rw.chunked = true;
   Head h = to_client(block, rw);
@@ -737,11 +737,59 @@ TEST(HeadRewriteTest, ClientResponseFromChunkedUpstream) {
   EXPECT_EQ(count_of(h, "Content-Length"), 0u);
   // An HTTP/1.0 client reads until close: no framing field at all.
   rw.chunked = false;
+  rw.codings_to_content_encoding = true;
   rw.connection = ClientResponseRewrite::Connection::Close;
   h = to_client(block, rw);
   EXPECT_EQ(count_of(h, "Transfer-Encoding"), 0u);
   EXPECT_EQ(count_of(h, "Content-Length"), 0u);
+  EXPECT_EQ(count_of(h, "Content-Encoding"), 0u);
   EXPECT_EQ(values_of(h, "Connection"), std::vector<std::string>{"close"});
+}
+
+// The body is relayed with its other transfer codings still applied, so the client must be told of
+// them: the old rewrite sent "Transfer-Encoding: chunked" alone, and the client took gzip bytes for the
+// body.
+TEST(HeadRewriteTest, ClientResponseKeepsTheUpstreamsOtherTransferCodings) {
+  auto rw = set_rewrite();
+  rw.chunked = true;
+  const std::string one =
+      response_block("HTTP/1.1 200 OK", {{"Transfer-Encoding", "gzip, chunked"}, {"Content-Type", "text/plain"}});
+  EXPECT_EQ(values_of(to_client(one, rw), "Transfer-Encoding"), std::vector<std::string>{"gzip, chunked"});
+  const std::string two = response_block(
+      "HTTP/1.1 200 OK", {{"Transfer-Encoding", "deflate;x=1 ,gzip"}, {"Transfer-Encoding", "chunked"}});
+  EXPECT_EQ(values_of(to_client(two, rw), "Transfer-Encoding"), std::vector<std::string>{"deflate;x=1, gzip, chunked"});
+  const std::string identity =
+      response_block("HTTP/1.1 200 OK", {{"Transfer-Encoding", "identity, gzip"}, {"Transfer-Encoding", "chunked"}});
+  EXPECT_EQ(values_of(to_client(identity, rw), "Transfer-Encoding"), std::vector<std::string>{"gzip, chunked"});
+  // Until close with gzip: chunked by canaryd, after the gzip.
+  const std::string until_close = response_block("HTTP/1.1 200 OK", {{"Transfer-Encoding", "gzip"}});
+  EXPECT_EQ(values_of(to_client(until_close, rw), "Transfer-Encoding"), std::vector<std::string>{"gzip, chunked"});
+}
+
+// An HTTP/1.0 client must not get Transfer-Encoding (RFC 9112 6.1); the coding is named where it can
+// read it, after the content codings the upstream had applied first.
+TEST(HeadRewriteTest, ClientResponseToHttp10NamesTransferCodingsAsContentEncoding) {
+  auto rw = set_rewrite();
+  rw.codings_to_content_encoding = true;
+  rw.connection = ClientResponseRewrite::Connection::Close;
+  Head h = to_client(response_block("HTTP/1.1 200 OK", {{"Transfer-Encoding", "gzip, chunked"}}), rw);
+  EXPECT_EQ(count_of(h, "Transfer-Encoding"), 0u);
+  EXPECT_EQ(values_of(h, "Content-Encoding"), std::vector<std::string>{"gzip"});
+  h = to_client(response_block("HTTP/1.1 200 OK", {{"Content-Encoding", "br"},
+                                                   {"Transfer-Encoding", "gzip"},
+                                                   {"content-encoding", "deflate"},
+                                                   {"Transfer-Encoding", "chunked"}}),
+                rw);
+  EXPECT_EQ(values_of(h, "Content-Encoding"), std::vector<std::string>{"br, deflate, gzip"});
+  // Content-Encoding named by Connection is hop-by-hop: only the transfer coding is named.
+  h = to_client(response_block("HTTP/1.1 200 OK", {{"Connection", "Content-Encoding"},
+                                                   {"Content-Encoding", "br"},
+                                                   {"Transfer-Encoding", "gzip, chunked"}}),
+                rw);
+  EXPECT_EQ(values_of(h, "Content-Encoding"), std::vector<std::string>{"gzip"});
+  // Without a transfer coding other than chunked, Content-Encoding is left as it came.
+  h = to_client(response_block("HTTP/1.1 200 OK", {{"Content-Encoding", "br"}, {"Transfer-Encoding", "chunked"}}), rw);
+  EXPECT_EQ(values_of(h, "Content-Encoding"), std::vector<std::string>{"br"});
 }
 
 TEST(HeadRewriteTest, ClientResponseTransferEncodingOverridesContentLength) {

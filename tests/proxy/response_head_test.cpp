@@ -215,22 +215,22 @@ TEST(ResponseHeadTest, TransferEncodingFraming) {
     std::initializer_list<std::string_view> fields;
     bool chunked;
     bool until_close;
+    bool transfer_coded;  // a coding other than chunked, which the client must still be told of
   };
   const Case cases[] = {
-      {{"Transfer-Encoding: chunked"}, true, false},
-      {{"Transfer-Encoding: CHUNKED"}, true, false},
-      {{"transfer-encoding:  Chunked "}, true, false},
-      {{"Transfer-Encoding: gzip, chunked"}, true, false},
-      {{"Transfer-Encoding: gzip,chunked"}, true, false},
-      {{"Transfer-Encoding: chunked,"}, true, false},  // empty list elements do not count
-      {{"Transfer-Encoding: gzip", "Transfer-Encoding: chunked"}, true, false},
-      {{"Transfer-Encoding: chunked, gzip"}, false, true},
-      {{"Transfer-Encoding: chunked", "Transfer-Encoding: gzip"}, false, true},
-      {{"Transfer-Encoding: gzip"}, false, true},
-      {{"Transfer-Encoding: identity"}, false, true},
-      {{"Transfer-Encoding: xchunked"}, false, true},
-      {{"Transfer-Encoding: chunked;q=1"}, false, true},
-      {{"Transfer-Encoding:"}, false, true},
+      {{"Transfer-Encoding: chunked"}, true, false, false},
+      {{"Transfer-Encoding: CHUNKED"}, true, false, false},
+      {{"transfer-encoding:  Chunked "}, true, false, false},
+      {{"Transfer-Encoding: gzip, chunked"}, true, false, true},
+      {{"Transfer-Encoding: gzip,chunked"}, true, false, true},
+      {{"Transfer-Encoding: chunked,"}, true, false, false},  // empty list elements do not count
+      {{"Transfer-Encoding: gzip", "Transfer-Encoding: chunked"}, true, false, true},
+      {{"Transfer-Encoding: gzip;level=9, chunked"}, true, false, true},
+      {{"Transfer-Encoding: gzip"}, false, true, true},
+      {{"Transfer-Encoding: identity"}, false, true, false},  // no coding at all
+      {{"Transfer-Encoding: identity, chunked"}, true, false, false},
+      {{"Transfer-Encoding: xchunked"}, false, true, true},
+      {{"Transfer-Encoding:"}, false, true, false},
   };
   for (const Case& c : cases) {
     std::string b = "HTTP/1.1 200 OK\r\n";
@@ -240,7 +240,24 @@ TEST(ResponseHeadTest, TransferEncodingFraming) {
     const ResponseHead r = parse_ok(b);
     EXPECT_EQ(r.chunked, c.chunked);
     EXPECT_EQ(r.until_close, c.until_close);
+    EXPECT_EQ(r.transfer_coded, c.transfer_coded);
     EXPECT_FALSE(r.content_length.has_value());
+  }
+}
+
+// chunked anywhere but last would be applied twice once canaryd chunks the body again (RFC 9112 6.1),
+// and "chunked;q=1" is another coding that a client may still take for chunked: the old parser read
+// these until close and sent them on as "Transfer-Encoding: chunked".
+TEST(ResponseHeadTest, ChunkedNotLastOrWithParametersIsRejected) {
+  for (const std::string& b : {block("HTTP/1.1 200 OK", {"Transfer-Encoding: chunked, gzip"}),
+                               block("HTTP/1.1 200 OK", {"Transfer-Encoding: chunked", "Transfer-Encoding: gzip"}),
+                               block("HTTP/1.1 200 OK", {"Transfer-Encoding: chunked, chunked"}),
+                               block("HTTP/1.1 200 OK", {"Transfer-Encoding: chunked;q=1"}),
+                               block("HTTP/1.1 200 OK", {"Transfer-Encoding: gzip, chunked ;x=y"}),
+                               block("HTTP/1.1 200 OK", {"Transfer-Encoding: \"gzip\", chunked"}),
+                               block("HTTP/1.1 200 OK", {"Transfer-Encoding: g zip, chunked"})}) {
+    SCOPED_TRACE(printable(b));
+    expect_rejected(b);
   }
 }
 

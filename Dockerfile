@@ -3,7 +3,7 @@ FROM debian:12 AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       g++ cmake make libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
-      libyaml-cpp-dev prometheus-cpp-dev libssl-dev \
+      libyaml-cpp-dev prometheus-cpp-dev libssl-dev libjemalloc-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -14,7 +14,7 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCANARYD_TESTS=OFF \
 FROM debian:12-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libboost-json1.81.0 libboost-url1.81.0 libyaml-cpp0.7 libprometheus-cpp-core1.0 libssl3 ca-certificates \
+      libboost-json1.81.0 libboost-url1.81.0 libyaml-cpp0.7 libprometheus-cpp-core1.0 libssl3 libjemalloc2 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/canaryd --shell /usr/sbin/nologin canaryd \
  && mkdir -p /etc/canaryd /var/lib/canaryd \

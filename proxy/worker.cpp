@@ -1,7 +1,5 @@
 #include "proxy/worker.hpp"
 
-#include <malloc.h>
-
 #include <limits>
 
 #include <boost/asio/as_tuple.hpp>
@@ -13,6 +11,7 @@
 
 #include "proxy/client_session.hpp"
 #include "proxy/descriptor_shortage.hpp"
+#include "proxy/free_memory.hpp"
 #include "proxy/no_throw.hpp"
 
 namespace canaryd::proxy {
@@ -24,7 +23,7 @@ constexpr auto kSweepInterval = std::chrono::seconds(5);
 constexpr auto kAcceptBackoff = std::chrono::milliseconds(50);
 constexpr std::size_t kAcceptBatch = 63;
 // Memory is handed back to the system after a burst once this many connections (or request buffers)
-// have been freed; below that it is not worth a malloc_trim.
+// have been freed; below that it is not worth walking the arenas.
 constexpr std::int64_t kTrimAfter = 64;
 
 constinit ShortageReport accept_shortage("accepting a client connection (it waits in the listen queue)");
@@ -233,9 +232,9 @@ void Worker::release_burst_memory(std::size_t upstream_closed) {
   const std::int64_t closed = connections_peak_ - now_open + static_cast<std::int64_t>(upstream_closed);
   connections_peak_ = now_open;
   // free() keeps what a burst's sessions and buffers used in the malloc arenas, where nothing but
-  // another burst would reuse it; malloc_trim hands the free pages back to the system. It walks every
-  // arena, so only after a burst, and here in the sweep, never on a request's way.
-  if (freed_blocks + closed >= kTrimAfter) ::malloc_trim(0);
+  // another burst would reuse it; this hands the free pages back to the system. It walks every arena,
+  // so only after a burst, and here in the sweep, never on a request's way.
+  if (freed_blocks + closed >= kTrimAfter) release_free_memory();
 }
 
 }  // namespace canaryd::proxy

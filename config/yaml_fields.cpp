@@ -113,6 +113,15 @@ std::optional<std::string> read_string(const YAML::Node& node, std::string_view 
   return std::nullopt;
 }
 
+std::optional<bool> read_bool(const YAML::Node& node, std::string_view path, Diagnostics& diags) {
+  if (node.IsScalar() && !is_string_scalar(node)) {
+    if (node.Scalar() == "true") return true;
+    if (node.Scalar() == "false") return false;
+  }
+  diags.add(path, "must be true or false, got " + describe_node(node));
+  return std::nullopt;
+}
+
 std::optional<std::uint64_t> read_integer(const YAML::Node& node, std::string_view path, std::uint64_t min,
                                           std::uint64_t max, Diagnostics& diags) {
   const std::string rule = max == std::numeric_limits<std::uint64_t>::max()

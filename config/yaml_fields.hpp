@@ -68,6 +68,9 @@ bool expect_section(const YAML::Node& node, std::string_view path, std::string_v
 /// Any non-null scalar, as written.
 std::optional<std::string> read_string(const YAML::Node& node, std::string_view path, Diagnostics& diags);
 
+/// `true` or `false`, unquoted (YAML 1.2's core schema: no yes/no/on/off).
+std::optional<bool> read_bool(const YAML::Node& node, std::string_view path, Diagnostics& diags);
+
 /// A plain decimal integer in [min, max]: no sign, no quotes, no fraction, no exponent.
 std::optional<std::uint64_t> read_integer(const YAML::Node& node, std::string_view path, std::uint64_t min,
                                           std::uint64_t max, Diagnostics& diags);

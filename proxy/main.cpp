@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "config/config.hpp"
+#include "config/named_files.hpp"
 #include "proxy/demo.hpp"
 #include "proxy/server.hpp"
 #include "proxy/tls_context.hpp"
@@ -93,11 +94,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (test_only) {
-    // Like `nginx -t`, the check loads the certificates and keys too: a config whose TLS files do not
-    // load would not start.
-    std::vector<std::string> tls_errors;
-    if (!canaryd::proxy::load_tls(*loaded.config, tls_errors)) {
-      for (const auto& e : tls_errors) std::cerr << e << "\n";
+    // Like `nginx -t`, the check opens the files the config names: a config whose token, certificates
+    // or state directory cannot be used would not start.
+    std::vector<std::string> errors = canaryd::config::check_named_files(*loaded.config);
+    canaryd::proxy::load_tls(*loaded.config, errors);
+    if (!errors.empty()) {
+      for (const auto& e : errors) std::cerr << e << "\n";
       return 1;
     }
     std::cout << "canaryd: " << config_path << ": configuration is valid\n";

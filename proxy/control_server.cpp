@@ -1,5 +1,6 @@
 #include "proxy/control_server.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <unordered_map>
 
@@ -160,7 +161,9 @@ struct ControlServer::State : std::enable_shared_from_this<ControlServer::State>
     };
     auto read_more = [&]() -> asio::awaitable<bool> {
       conn.stream.expires_at(deadline);
-      auto [ec, n] = co_await conn.stream.async_read_some(buffer.prepare(kReadSize), kNoThrow);
+      // Never past the buffer's limit (prepare would throw): a head and its body always fit in it.
+      const std::size_t room = std::min(kReadSize, buffer.max_size() - buffer.size());
+      auto [ec, n] = co_await conn.stream.async_read_some(buffer.prepare(room), kNoThrow);
       if (ec) co_return false;  // closed, reset, timed out or evicted: nothing to answer
       buffer.commit(n);
       if (!started) begin_request();
@@ -172,10 +175,20 @@ struct ControlServer::State : std::enable_shared_from_this<ControlServer::State>
     for (;;) {
       if (!started && buffer.size() > 0) begin_request();
       const std::string_view data(static_cast<const char*>(buffer.data().data()), buffer.size());
+      // RFC 9112 2.2: empty lines before a request line are ignored.
+      if (data.starts_with("\r\n")) {
+        buffer.consume(2);
+        scanned = 0;
+        continue;
+      }
       head_size = find_head_end(data, scanned);
       if (head_size != std::string_view::npos) break;
       if (data.size() >= kMaxHeadBytes) {
         out.refusal = control_error(431, "request header over 16 KiB", "too_large");
+        co_return out;
+      }
+      if (has_bare_line_break(data, scanned)) {
+        out.refusal = control_error(400, "bare CR or LF in header", "bad_request");
         co_return out;
       }
       scanned = data.size();
@@ -189,11 +202,13 @@ struct ControlServer::State : std::enable_shared_from_this<ControlServer::State>
     auto head_view = [&] { return std::string_view(static_cast<const char*>(buffer.data().data()), head_size); };
     RequestCheck check = check_request_head(head_view());
     if (check.status != 0) {
-      out.refusal = control_error(check.status, check.reason, check.status == 431 || check.status == 414 ? "too_large" : "bad_request");
+      const bool too_large = check.status == 431 || check.status == 414;
+      out.refusal = control_error(check.status, check.reason, too_large ? "too_large" : "bad_request");
       co_return out;
     }
     if (check.chunked) {
-      // Every client of this API knows its body's length; a chunked decoder here would only be more to get wrong.
+      // Every client of this API knows its body's length; a chunked decoder here would only be more
+      // to get wrong.
       out.refusal = control_error(411, "send the body with Content-Length; chunked bodies are not accepted here",
                                   "length_required");
       co_return out;
@@ -209,7 +224,6 @@ struct ControlServer::State : std::enable_shared_from_this<ControlServer::State>
         conn.stream.expires_after(kWriteTimeout);
         auto [ec, n] = co_await asio::async_write(conn.stream, asio::buffer(kContinue), kNoThrow);
         if (ec) co_return out;
-        check = check_request_head(head_view());  // the views point into the buffer, which did not move
       }
       deadline = Clock::now() + kHeadTimeout;
       while (buffer.size() < head_size + body_size)

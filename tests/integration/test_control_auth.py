@@ -36,7 +36,7 @@ class UnauthenticatedControlTest(Helpers):
         d = self.canaryd(endpoints=[(1, "v1")], start=False)
         self.expose_control(d)
         line = d.startup_error()
-        self.assertTrue(line.startswith("canaryd: %s: control.address: 0.0.0.0:%d is not a loopback address"
+        self.assertTrue(line.startswith("%s: control.address: 0.0.0.0:%d is not a loopback address"
                                         % (d.config, d.control)), line)
         self.assertFalse(support.port_open(d.listen), "the data port was bound before the refusal")
         p = self.check(d)

@@ -400,7 +400,7 @@ class Loader {
   }
 
   void load_control(const YAML::Node& node, const std::string& path) {
-    if (!detail::expect_section(node, path, "a map {address, token_file}", diags_) || node.IsNull()) return;
+    if (!detail::expect_section(node, path, "a map {address, token_file, allow_unauthenticated}", diags_) || node.IsNull()) return;
     detail::visit_map(node, path, {"address", "token_file", "allow_unauthenticated"}, diags_,
                       [&](const std::string& key, const YAML::Node& value, const std::string& field) {
                         if (key == "address") {
@@ -408,7 +408,9 @@ class Loader {
                             config_.control.address = *a;
                           }
                         } else if (key == "allow_unauthenticated") {
-                          if (auto b = detail::read_bool(value, field, diags_)) config_.control.allow_unauthenticated = *b;
+                          if (auto b = detail::read_bool(value, field, diags_)) {
+                            config_.control.allow_unauthenticated = *b;
+                          }
                         } else if (auto s = detail::read_string(value, field, diags_)) {
                           config_.control.token_file = *s;
                         }
@@ -421,8 +423,8 @@ class Loader {
     const Control& c = config_.control;
     if (!c.token_file.empty() || c.allow_unauthenticated || is_loopback_host(c.address.host)) return;
     diags_.add("control.address", c.address.to_string() +
-                                      " is not a loopback address: set control.token_file, or "
-                                      "control.allow_unauthenticated: true to let anyone who reaches it change the routing");
+                                      " is not a loopback address: set control.token_file, or control."
+                                      "allow_unauthenticated: true to let anyone who reaches it change the routing");
   }
 
   // The control server and a listener on one socket address would fail at bind time with a less

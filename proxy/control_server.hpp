@@ -45,7 +45,7 @@ class ControlServer {
  public:
   /// Called on the io_context's thread with the request and a completion, which must be called once,
   /// on that thread, with the reply: at once or later (after a Kubernetes write, say). The connection
-  /// waits kHandlerTimeout for it, then answers 503.
+  /// waits kHandlerTimeout for it, then answers 503. The completion must not outlive the io_context.
   using Handler = std::function<void(ControlRequest, std::function<void(ControlReply)>)>;
 
   /// Serves an already bound and listening acceptor (one handed over by a predecessor or by systemd).

@@ -20,7 +20,7 @@ RUN apt-get update \
  && mkdir -p /etc/canaryd /var/lib/canaryd \
  && chown canaryd:canaryd /var/lib/canaryd
 COPY --from=build /src/build/canaryd /src/build/canaryctl /usr/local/bin/
-COPY config/examples/container.yaml /etc/canaryd/canaryd.yaml
+COPY deploy/image/canaryd.yaml /etc/canaryd/canaryd.yaml
 USER 10001:10001
 WORKDIR /var/lib/canaryd
 # 31180: the data plane (the tutorial's NodePort); 9901: the control API.

@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstddef>
+#include <string>
 
 namespace canaryd::config {
 namespace {
@@ -102,6 +104,24 @@ std::optional<HostPort> parse_host_port(std::string_view text, bool allow_port_z
   }
   out.port = static_cast<std::uint16_t>(port);
   return out;
+}
+
+}  // namespace canaryd::config
+
+namespace canaryd::config {
+
+bool is_loopback_host(std::string_view host) {
+  const std::string h(host);
+  in_addr v4{};
+  if (inet_pton(AF_INET, h.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, h.c_str(), &v6) == 1) {
+    if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+  }
+  std::string lower = h;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return lower == "localhost";
 }
 
 }  // namespace canaryd::config

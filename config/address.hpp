@@ -20,4 +20,8 @@ struct HostPort {
 /// Parses "host:port" / "[v6]:port". `allow_port_zero` is for listeners (ephemeral port in tests).
 std::optional<HostPort> parse_host_port(std::string_view text, bool allow_port_zero, std::string& error);
 
+/// True for a host only this machine reaches: 127.0.0.0/8, ::1, ::ffff:127.x.y.z and "localhost".
+/// Any other name counts as reachable from elsewhere (it is not resolved here).
+bool is_loopback_host(std::string_view host);
+
 }  // namespace canaryd::config

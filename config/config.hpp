@@ -29,6 +29,8 @@ struct Listener {
 struct Control {
   HostPort address{"127.0.0.1", 9901};
   std::string token_file;  ///< empty: no authentication
+  /// Serve the API without a token on a non-loopback address (otherwise a start-up error).
+  bool allow_unauthenticated = false;
 };
 
 /// TLS to an upstream endpoint (contract section 6). The certificate is always verified.

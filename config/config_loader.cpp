@@ -126,6 +126,7 @@ class Loader {
     if (!present.count("listen")) diags_.add("listen", "required (a list of {address: host:port})");
     if (!present.count("service")) diags_.add("service", "required (at least service.stable)");
     check_control_address();
+    check_control_authentication();
     if (config_.discovery && !config_.endpoints.empty())
       diags_.add("endpoints", "not allowed with discovery.kubernetes: the endpoints are the pods it finds");
     if (!config_.state_configmap.empty()) {
@@ -411,17 +412,31 @@ class Loader {
   }
 
   void load_control(const YAML::Node& node, const std::string& path) {
-    if (!detail::expect_section(node, path, "a map {address, token_file}", diags_) || node.IsNull()) return;
-    detail::visit_map(node, path, {"address", "token_file"}, diags_,
+    if (!detail::expect_section(node, path, "a map {address, token_file, allow_unauthenticated}", diags_) || node.IsNull()) return;
+    detail::visit_map(node, path, {"address", "token_file", "allow_unauthenticated"}, diags_,
                       [&](const std::string& key, const YAML::Node& value, const std::string& field) {
                         if (key == "address") {
                           if (auto a = detail::read_address(value, field, /*allow_port_zero=*/true, diags_)) {
                             config_.control.address = *a;
                           }
+                        } else if (key == "allow_unauthenticated") {
+                          if (auto b = detail::read_bool(value, field, diags_)) {
+                            config_.control.allow_unauthenticated = *b;
+                          }
                         } else if (auto s = detail::read_string(value, field, diags_)) {
                           config_.control.token_file = *s;
                         }
                       });
+  }
+
+  // Anyone who can reach a non-loopback control port could change the weights (and any pod in a
+  // cluster can reach it): that needs a token, or a deliberate opt-out.
+  void check_control_authentication() {
+    const Control& c = config_.control;
+    if (!c.token_file.empty() || c.allow_unauthenticated || is_loopback_host(c.address.host)) return;
+    diags_.add("control.address", c.address.to_string() +
+                                      " is not a loopback address: set control.token_file, or control."
+                                      "allow_unauthenticated: true to let anyone who reaches it change the routing");
   }
 
   // The control server and a listener on one socket address would fail at bind time with a less

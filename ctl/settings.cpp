@@ -1,6 +1,6 @@
 #include "ctl/settings.hpp"
 
-#include "ctl/token.hpp"
+#include "config/token_file.hpp"
 
 namespace canaryd::ctl {
 namespace {
@@ -27,12 +27,11 @@ std::variant<Connection, UsageError> resolve_connection(const Invocation& inv, c
   c.server = std::move(*server);
 
   if (inv.token_file) {
-    auto token = read_token_file(*inv.token_file, error);
-    if (!token) return UsageError{error};
-    if (token->empty()) return UsageError{"token file " + *inv.token_file + " is empty"};
+    auto token = config::read_token_file(*inv.token_file, config::TokenFileAccess::AnyMode, error);
+    if (!token) return UsageError{"cannot read token file " + *inv.token_file + ": " + error};
     c.token = std::move(*token);
   } else if (set(env.token)) {
-    c.token = trim_whitespace(*env.token);
+    c.token = config::trim_token(*env.token);
   }
   return c;
 }

@@ -11,6 +11,7 @@
 
 #include "config/config.hpp"
 #include "config/kubeconfig.hpp"
+#include "config/named_files.hpp"
 #include "proxy/demo.hpp"
 #include "proxy/server.hpp"
 #include "proxy/tls_context.hpp"
@@ -94,16 +95,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (test_only) {
-    // Like `nginx -t`, the check loads the certificates and keys too, and reads the kubeconfig (whose
-    // server must be https, or http with insecure_http): a config whose files do not load would not
-    // start. The in-cluster account exists only in a pod, and is checked at start.
-    std::vector<std::string> errors;
+    // Like `nginx -t`, the check opens the files the config names (token, certificates and keys, the
+    // kubeconfig, whose server must be https or http with insecure_http, the state directory): a config
+    // whose files cannot be used would not start. The in-cluster account exists only in a pod, and is
+    // checked at start.
+    std::vector<std::string> errors = canaryd::config::check_named_files(*loaded.config);
     canaryd::proxy::load_tls(*loaded.config, errors);
-    if (const auto& d = loaded.config->discovery; d && !d->kubeconfig.empty()) {
-      std::string error;
-      if (!canaryd::config::kube_api_access(*d, {}, error))
-        errors.push_back(config_path + ": discovery.kubernetes.kubeconfig: " + error);
-    }
     if (!errors.empty()) {
       for (const auto& e : errors) std::cerr << e << "\n";
       return 1;

@@ -120,6 +120,14 @@ std::size_t find_head_end(std::string_view data, std::size_t from) {
   return pos == std::string_view::npos ? pos : pos + 4;
 }
 
+bool has_bare_line_break(std::string_view data, std::size_t from) {
+  for (std::size_t i = from > 0 ? from - 1 : 0; i < data.size(); ++i) {
+    if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r')) return true;
+    if (data[i] == '\r' && i + 1 < data.size() && data[i + 1] != '\n') return true;
+  }
+  return false;
+}
+
 RequestCheck check_request_head(std::string_view head, std::string_view override_header) {
   // Every line must end in CRLF: a bare CR or a bare LF anywhere is a framing ambiguity. (The checks of
   // each line below would refuse them too; these give the precise reason.) memchr keeps it cheap.

@@ -47,4 +47,9 @@ RequestCheck check_request_head(std::string_view head, std::string_view override
 /// Where the header block ends (index just past CRLF CRLF), or npos. `from` lets a caller resume.
 std::size_t find_head_end(std::string_view data, std::size_t from = 0);
 
+/// Whether an incomplete head already holds a bare LF, or a CR followed by something other than LF:
+/// it can never end in CRLF CRLF, so it is malformed now rather than at its timeout. A CR that is the
+/// last byte is undecided. `from`: where the previous call stopped (data before it was checked).
+bool has_bare_line_break(std::string_view data, std::size_t from = 0);
+
 }  // namespace canaryd::proxy

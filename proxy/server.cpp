@@ -1,11 +1,6 @@
 #include "proxy/server.hpp"
 
-#include <sys/stat.h>
-
 #include <csignal>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include <boost/asio/ip/address.hpp>
@@ -13,6 +8,7 @@
 
 #include "config/duration.hpp"
 #include "proxy/descriptor_limit.hpp"
+#include "config/token_file.hpp"
 #include "proxy/log.hpp"
 #include "proxy/metrics_exporter.hpp"
 #include "proxy/resolve.hpp"
@@ -35,32 +31,6 @@ weights::RoutingState initial_state(const config::Config& cfg) {
 }
 
 }  // namespace
-
-std::optional<std::string> read_token_file(const std::string& path, std::string& error) {
-  // A bearer token anyone on the host can read is no secret (like ssh refusing a world-readable key).
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & S_IROTH) != 0) {
-    error = path + ": the token file is readable by everyone (mode " + std::to_string((st.st_mode & 0777) >> 6) +
-            std::to_string((st.st_mode & 070) >> 3) + std::to_string(st.st_mode & 07) + "); chmod o-r it";
-    return std::nullopt;
-  }
-  std::ifstream in(path);
-  if (!in) {
-    error = path + ": cannot read: " + std::strerror(errno);
-    return std::nullopt;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string token = ss.str();
-  auto not_space = [](unsigned char c) { return !std::isspace(c); };
-  token.erase(token.begin(), std::find_if(token.begin(), token.end(), not_space));
-  token.erase(std::find_if(token.rbegin(), token.rend(), not_space).base(), token.end());
-  if (token.empty()) {
-    error = path + ": the token file is empty";
-    return std::nullopt;
-  }
-  return token;
-}
 
 Server::Server(config::Config config, std::string config_path)
     : config_(std::move(config)), config_path_(std::move(config_path)) {}
@@ -130,8 +100,8 @@ std::optional<StartupError> Server::start() {
   std::string token;
   if (!config_.control.token_file.empty()) {
     std::string error;
-    auto t = read_token_file(config_.control.token_file, error);
-    if (!t) return StartupError{src + ": control.token_file: " + error};
+    auto t = config::read_token_file(config_.control.token_file, config::TokenFileAccess::Private, error);
+    if (!t) return StartupError{src + ": control.token_file: " + config_.control.token_file + ": " + error};
     token = *t;
   }
 
@@ -362,6 +332,7 @@ void Server::handle_control(ControlRequest req, std::function<void(ControlReply)
                  r.status = reply.status;
                  r.body = std::move(reply.body);
                  if (reply.status == 405) r.allow = std::string(weights::allowed_methods(path));
+                 if (reply.status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"canaryd\"");
                  done(std::move(r));
                });
 }
@@ -411,12 +382,17 @@ void Server::reload() {
     log_line("reload failed: " + config_path_ + ": service.selector: the current stable and canary sets would overlap");
     return;
   }
+  if (next.control.token_file.empty() && !config_.control.token_file.empty()) {
+    log_line("reload failed: " + config_path_ +
+             ": control.token_file: a reload never turns the token requirement off; that takes a restart");
+    return;
+  }
   std::string token;
   if (!next.control.token_file.empty()) {
     std::string error;
-    auto t = read_token_file(next.control.token_file, error);
+    auto t = config::read_token_file(next.control.token_file, config::TokenFileAccess::Private, error);
     if (!t) {
-      log_line("reload failed: " + config_path_ + ": control.token_file: " + error);
+      log_line("reload failed: " + config_path_ + ": control.token_file: " + next.control.token_file + ": " + error);
       return;
     }
     token = *t;

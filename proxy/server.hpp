@@ -94,7 +94,4 @@ class Server {
   bool draining_ = false;
 };
 
-/// Reads a token file: its content without surrounding whitespace.
-std::optional<std::string> read_token_file(const std::string& path, std::string& error);
-
 }  // namespace canaryd::proxy

@@ -691,6 +691,26 @@ limits: {max_header_bytes: 1}
       << join(errors);
 }
 
+TEST(ConfigLoaderTest, NonLoopbackControlNeedsATokenOrAnExplicitOptOut) {
+  expect_single_error(std::string(kMinimal) + "control: {address: \"0.0.0.0:9901\"}\n",
+                      "x.yaml: control.address: 0.0.0.0:9901 is not a loopback address: set control.token_file, or "
+                      "control.allow_unauthenticated: true");
+  expect_single_error(std::string(kMinimal) + "control: {address: \"[::]:9901\"}\n", "x.yaml: control.address: ");
+  expect_single_error(std::string(kMinimal) + "control: {address: \"canaryd.example:9901\"}\n",
+                      "x.yaml: control.address: ");
+  expect_single_error(std::string(kMinimal) + "control: {address: \"127.0.0.1:9901\", allow_unauthenticated: yes}\n",
+                      "x.yaml: control.allow_unauthenticated: must be true or false");
+  EXPECT_TRUE(must_load(std::string(kMinimal) + "control: {address: \"0.0.0.0:9901\", token_file: /t}\n")
+                  .control.token_file == "/t");
+  EXPECT_TRUE(must_load(std::string(kMinimal) + "control: {address: \"0.0.0.0:9901\", allow_unauthenticated: true}\n")
+                  .control.allow_unauthenticated);
+  for (const char* loopback : {"127.0.0.1:9901", "127.9.9.9:9901", "\"[::1]:9901\"", "localhost:9901",
+                               "\"[::ffff:127.0.0.1]:9901\""}) {
+    const Config c = must_load(std::string(kMinimal) + "control: {address: " + loopback + "}\n");
+    EXPECT_FALSE(c.control.allow_unauthenticated) << loopback;
+  }
+}
+
 TEST(ConfigLoaderTest, ErrorsProduceNoConfig) {
   const LoadResult r = load_config_text(std::string(kMinimal) + "threads: -1\n", "x.yaml");
   EXPECT_FALSE(r.config.has_value());

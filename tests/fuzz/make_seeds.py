@@ -190,6 +190,8 @@ def main():
     for f in sorted(os.listdir(examples)):
         with open(os.path.join(examples, f), "rb") as src:
             write("fuzz_config_loader", "example-" + f, src.read())
+    with open(os.path.join(ROOT, "deploy", "image", "canaryd.yaml"), "rb") as src:
+        write("fuzz_config_loader", "example-container.yaml", src.read())
     for name, data in CONFIGS.items():
         write("fuzz_config_loader", name, data)
     for name, data in SELECTORS.items():

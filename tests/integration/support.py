@@ -669,6 +669,19 @@ class Canaryd:
             self.wait_ready(timeout)
         return self
 
+    def startup_error(self, timeout=10.0):
+        """Starts the process expecting a start-up error: it must exit 1 with one line on stderr,
+        which is returned."""
+        self.start(wait=False)
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("canaryd %s kept running: %s" % (self.name, self.log()))
+        assert code == 1, "canaryd %s exited %s: %s" % (self.name, code, self.log())
+        lines = [line for line in self.log().splitlines() if line.strip()]
+        assert len(lines) == 1, "expected one line on stderr, got %r" % lines
+        return lines[0]
+
     def wait_ready(self, timeout=10.0):
         def ready():
             if self.proc.poll() is not None:

@@ -92,6 +92,8 @@ RESOURCES = [
     Resource("rbac.authorization.k8s.io", "v1", "roles", "role", "Role", True, [], _ALL_VERBS, []),
     Resource("rbac.authorization.k8s.io", "v1", "rolebindings", "rolebinding", "RoleBinding", True, [],
              _ALL_VERBS, []),
+    Resource("networking.k8s.io", "v1", "networkpolicies", "networkpolicy", "NetworkPolicy", True, ["netpol"],
+             _ALL_VERBS, []),
 ]
 _BY_GV_PLURAL = {(r.group, r.version, r.plural): r for r in RESOURCES}
 

@@ -189,6 +189,7 @@ class Manifests(unittest.TestCase):
             ("ServiceAccount", NS, "canaryd"), ("Role", NS, "canaryd"), ("RoleBinding", NS, "canaryd"),
             ("ConfigMap", NS, CONFIG_CM), ("ConfigMap", NS, STATE_CM),
             ("Service", NS, "nginx-svc"), ("Service", NS, "canaryd-control"),
+            ("NetworkPolicy", NS, "canaryd"),
         ]))
         # the namespace comes first: kubectl apply -f deploy/ takes the files in name order
         self.assertEqual(self.docs[0][1]["kind"], "Namespace")
@@ -225,11 +226,105 @@ class Manifests(unittest.TestCase):
             raise unittest.SkipTest("no canaryd binary (pass --bin-dir BUILD_DIR)")
         d = tempfile.mkdtemp(prefix="canaryd-manifest-")
         self.addCleanup(shutil.rmtree, d, True)
-        path = os.path.join(d, CONFIG_KEY)
+        text = self.obj("ConfigMap", CONFIG_CM)["data"][CONFIG_KEY]
+        self.check_with_runtime_files(binary, d, text, self.config()["control"]["token_file"])
+
+    def check_with_runtime_files(self, binary, d, text, token_file, state_dir=None):
+        """`canaryd -t` opens the files a config names: without the pod's token it fails naming it;
+        with the token (mode 0440, as the Secret is mounted) and the state directory in place it passes."""
+        path = os.path.join(d, "canaryd.yaml")
         with open(path, "w") as f:
-            f.write(self.obj("ConfigMap", CONFIG_CM)["data"][CONFIG_KEY])
+            f.write(text)
+        r = subprocess.run([binary, "-t", "-c", path], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("control.token_file: %s: " % token_file, r.stderr)
+        token = os.path.join(d, "token")
+        with open(token, "w") as f:
+            f.write("t\n")
+        os.chmod(token, 0o440)
+        text = text.replace(token_file, token)
+        if state_dir:
+            text = text.replace(state_dir, d)
+        with open(path, "w") as f:
+            f.write(text)
         r = subprocess.run([binary, "-t", "-c", path], capture_output=True, text=True, timeout=30)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def image_config_path(self):
+        """The repository file the Dockerfile copies to the path CMD runs."""
+        with open(DOCKERFILE) as f:
+            m = re.search(r"^COPY\s+(\S+)\s+/etc/canaryd/canaryd\.yaml\s*$", f.read(), re.M)
+        self.assertTrue(m, "the Dockerfile copies no config to /etc/canaryd/canaryd.yaml")
+        return os.path.join(ROOT, m.group(1))
+
+    def test_image_config_serves_the_api_only_with_the_deployed_token(self):
+        path = self.image_config_path()
+        self.assertTrue(path.startswith(DEPLOY + os.sep), "the image's config lives in deploy/: " + path)
+        with open(path) as f:
+            text = f.read()
+        cfg = yaml.safe_load(text)
+        self.assertIn(address_port(cfg["control"]["address"])[0], ("0.0.0.0", "::"))
+        self.assertNotIn("allow_unauthenticated", cfg["control"])
+        # the same path the Deployment mounts its Secret at
+        self.assertEqual(cfg["control"]["token_file"], self.config()["control"]["token_file"])
+        binary = os.path.join(BIN_DIR, "canaryd") if BIN_DIR else None
+        if not binary or not os.access(binary, os.X_OK):
+            raise unittest.SkipTest("no canaryd binary (pass --bin-dir BUILD_DIR)")
+        d = tempfile.mkdtemp(prefix="canaryd-image-config-")
+        self.addCleanup(shutil.rmtree, d, True)
+        self.check_with_runtime_files(binary, d, text, cfg["control"]["token_file"],
+                                      state_dir=os.path.dirname(cfg["state_file"]))
+
+    # ------------------------------------------------------------ the network policy
+
+    def policy_allows(self, policy, port_name, pod_labels, namespace_labels):
+        """Whether `policy` admits a connection to the named container port from a pod with these
+        labels in a namespace with these labels (NetworkPolicy semantics for ingress)."""
+        for rule in policy["spec"].get("ingress") or []:
+            ports = rule.get("ports")
+            if ports is not None and not any(p.get("port") == port_name for p in ports):
+                continue
+            peers = rule.get("from")
+            if not peers:
+                return True
+            for peer in peers:
+                self.assertNotIn("ipBlock", peer)
+                ns_sel, pod_sel = peer.get("namespaceSelector"), peer.get("podSelector")
+                ns_ok = (namespace_labels.get("kubernetes.io/metadata.name") == NS if ns_sel is None
+                         else F.label_selector_matches(match_labels(ns_sel), namespace_labels))
+                pod_ok = pod_sel is None or F.label_selector_matches(match_labels(pod_sel), pod_labels)
+                if ns_ok and pod_ok:
+                    return True
+        return False
+
+    def test_network_policy_guards_only_the_control_port(self):
+        policy = self.obj("NetworkPolicy", "canaryd")
+        dep, pod, c = self.canaryd()
+        pod_labels = dep["spec"]["template"]["metadata"]["labels"]
+        self.assertTrue(F.label_selector_matches(match_labels(policy["spec"]["podSelector"]), pod_labels))
+        self.assertEqual(policy["spec"]["policyTypes"], ["Ingress"])
+        names = {p["name"] for p in c["ports"]}
+        for rule in policy["spec"]["ingress"]:
+            for p in rule.get("ports") or []:
+                self.assertIn(p["port"], names, "the policy names container ports by name")
+        web = {"kubernetes.io/metadata.name": NS}
+        ops = {"kubernetes.io/metadata.name": "ops"}
+        monitoring = {"kubernetes.io/metadata.name": "monitoring"}
+        cases = [
+            # (port, pod labels, namespace labels, allowed)
+            ("http", {}, ops, True),                                      # the data plane is open
+            ("http", {"app": "nginx"}, web, True),
+            ("control", {}, web, False),                                  # any pod, even in canaryd's namespace
+            ("control", {"name": "nginx", "version": "v2"}, web, False),  # an upstream pod
+            ("control", {"canaryd.io/control": "true"}, ops, True),       # canaryctl's pod, any namespace
+            ("control", {"canaryd.io/control": "false"}, ops, False),
+            ("control", {"app.kubernetes.io/name": "prometheus"}, monitoring, True),
+            ("control", {"app.kubernetes.io/name": "prometheus"}, ops, False),
+            ("control", {}, monitoring, False),
+        ]
+        for port, labels, ns, allowed in cases:
+            with self.subTest(port=port, labels=labels, namespace=ns):
+                self.assertEqual(self.policy_allows(policy, port, labels, ns), allowed)
 
     # ------------------------------------------------------------ the example workload
 

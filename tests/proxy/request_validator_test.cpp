@@ -624,5 +624,15 @@ TEST(RequestValidatorTest, MinorVersionIsReported) {
   EXPECT_FALSE(r.http10);
 }
 
+TEST(RequestValidatorTest, BareLineBreaksAreFoundBeforeTheHeadEnds) {
+  EXPECT_FALSE(has_bare_line_break("GET / HTTP/1.1\r\nHost: x\r"));  // the CR's successor is still to come
+  EXPECT_TRUE(has_bare_line_break("GET / HTTP/1.1\nHost"));
+  EXPECT_TRUE(has_bare_line_break("GET / HTTP/1.1\rHost"));
+  EXPECT_TRUE(has_bare_line_break("\n"));
+  // Resuming where the last call stopped still sees a CR whose successor has arrived since.
+  EXPECT_TRUE(has_bare_line_break("GET / HTTP/1.1\rX", 15));
+  EXPECT_FALSE(has_bare_line_break("GET / HTTP/1.1\r\nX", 15));
+}
+
 }  // namespace
 }  // namespace canaryd::proxy

@@ -10,7 +10,7 @@ ControlService::ControlService(RoutingHistory history, std::unique_ptr<StateBack
 
 ControlService::ApplyResult ControlService::apply(
     const std::function<TransitionResult(const RoutingHistory&)>& transition) {
-  RoutingState applied;
+  bool changed = false;  // a new revision was written
   bool adopted = false;  // another replica's newer history was read on the way
   TransitionResult outcome = TransitionError{503, "the shared state kept changing; try again"};
   {
@@ -18,6 +18,12 @@ ControlService::ApplyResult ControlService::apply(
     for (int attempt = 0; attempt < kMaxConflicts; ++attempt) {
       TransitionResult result = transition(history_);
       if (std::holds_alternative<TransitionError>(result)) {
+        outcome = std::move(result);
+        break;
+      }
+      // A change that changes nothing comes back as the current state with its revision: nothing to
+      // write and nothing to publish.
+      if (std::get<RoutingState>(result).revision == history_.current().revision) {
         outcome = std::move(result);
         break;
       }
@@ -31,8 +37,8 @@ ControlService::ApplyResult ControlService::apply(
       const auto saved = backend_->save(next, error);
       if (saved == StateBackend::SaveResult::Saved) {
         history_ = std::move(next);
-        applied = history_.current();
-        outcome = applied;
+        outcome = history_.current();
+        changed = true;
         break;
       }
       if (saved == StateBackend::SaveResult::Failed) {
@@ -50,7 +56,7 @@ ControlService::ApplyResult ControlService::apply(
     }
   }
   // Outside the lock: the callback publishes snapshots to workers and may call back into current().
-  if (on_change_ && (std::holds_alternative<RoutingState>(outcome) || adopted)) on_change_(current());
+  if (on_change_ && (changed || adopted)) on_change_(current());
   return outcome;
 }
 

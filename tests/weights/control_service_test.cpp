@@ -105,8 +105,10 @@ TEST_F(ControlServiceTest, FailedPersistOfAnExistingFileKeepsItAndTheHistory) {
   ControlService service(initial_history(10), StateStore(state_file()));
   ASSERT_TRUE(std::holds_alternative<RoutingState>(service.apply(weight_to(1000))));
   const auto before = service.history();
-  fs::create_directory(state_file() + ".tmp." + std::to_string(::getpid()));
-  const auto result = service.apply(weight_to(2000));
+  const auto result = [&] {
+    const test_support::FileSizeLimit full_disk(16);
+    return service.apply(weight_to(2000));
+  }();
   ASSERT_TRUE(std::holds_alternative<TransitionError>(result));
   EXPECT_EQ(std::get<TransitionError>(result).status, 500);
   EXPECT_EQ(service.history(), before);

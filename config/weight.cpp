@@ -1,7 +1,5 @@
 #include "config/weight.hpp"
 
-#include <charconv>
-#include <cmath>
 
 namespace canaryd::config {
 namespace {
@@ -51,21 +49,6 @@ std::optional<BasisPoints> parse_weight_text(std::string_view text, std::string&
   const std::uint32_t bp = whole * 100 + fraction;
   if (bp > kMaxBasisPoints) return fail();
   return bp;
-}
-
-std::optional<BasisPoints> weight_from_double(double value, std::string& error) {
-  const auto fail = [&]() -> std::optional<BasisPoints> {
-    char buf[64];
-    const auto res = std::to_chars(buf, buf + sizeof buf, value);
-    error = kWeightRule + std::string(buf, res.ptr);
-    return std::nullopt;
-  };
-  if (!std::isfinite(value) || value < 0.0 || value > 100.0) return fail();
-  const double scaled = value * 100.0;
-  const double rounded = std::round(scaled);
-  // 33.33 * 100 is 3332.9999999999995 in binary floating point: accept that, but not 10.125.
-  if (std::fabs(scaled - rounded) > 1e-6) return fail();
-  return static_cast<BasisPoints>(rounded);
 }
 
 double weight_percent(BasisPoints bp) { return static_cast<double>(bp) / 100.0; }

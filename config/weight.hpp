@@ -12,11 +12,10 @@ using BasisPoints = std::uint32_t;
 inline constexpr BasisPoints kMaxBasisPoints = 10000;
 
 /// Parses a decimal text weight ("10", "2.5", "33.33"): 0..100 with at most two decimals, nothing else
-/// (no sign, exponent, hex, spaces). Never rounds or clamps.
+/// (no sign, exponent, hex, spaces). Never rounds or clamps. The one rule for weights: the config's YAML
+/// scalars and the control API's JSON numbers (by their text, since a double cannot tell 33.33 from
+/// 33.3300000000000001) both go through it.
 std::optional<BasisPoints> parse_weight_text(std::string_view text, std::string& error);
-
-/// Converts a JSON number; rejects NaN, infinities, values outside 0..100 and more than two decimals.
-std::optional<BasisPoints> weight_from_double(double value, std::string& error);
 
 /// Basis points as a JSON-friendly percent: 1050 -> 10.5.
 double weight_percent(BasisPoints bp);

@@ -29,6 +29,7 @@ class JsonObjectText {
 
 ApiCall build_api_call(const Invocation& inv) {
   JsonObjectText body;
+  if (inv.if_revision && is_change(inv.command)) body.raw("if_revision", std::to_string(*inv.if_revision));
   switch (inv.command) {
     case Command::Help:
     case Command::Version:

@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include "ctl/terminal_text.hpp"
+
 namespace canaryd::ctl {
 namespace {
 
@@ -29,7 +31,7 @@ class Reader {
   std::string string(const json::object& o, std::string_view key, std::string_view where, bool required = true) {
     const auto* v = required ? member(o, key, where) : o.if_contains(key);
     if (v == nullptr || v->is_null()) return {};
-    if (const auto* s = v->if_string()) return std::string(*s);
+    if (const auto* s = v->if_string()) return printable(*s);
     fail(std::string(where) + "." + std::string(key) + " is not a string");
     return {};
   }
@@ -87,7 +89,7 @@ SetView read_set(Reader& r, const json::value& v, std::string_view where) {
       EndpointView ep;
       ep.address = r.string(*eo, "address", std::string(where) + ".endpoints[]");
       if (const auto* h = eo->if_contains("healthy"); h != nullptr && h->is_bool()) ep.healthy = h->get_bool();
-      if (const auto* p = eo->if_contains("pod"); p != nullptr && p->is_string()) ep.pod = p->get_string().c_str();
+      if (const auto* p = eo->if_contains("pod"); p != nullptr && p->is_string()) ep.pod = printable(p->get_string());
       set.endpoints.push_back(std::move(ep));
     }
   }
@@ -110,6 +112,7 @@ std::optional<StatusView> parse_status(std::string_view text, std::string& error
   s.updated_at = r.string(*o, "updated_at", "status", false);
   if (const auto* st = r.member(*o, "stable", "status")) s.stable = read_set(r, *st, "stable");
   if (const auto* c = o->if_contains("canary"); c != nullptr && !c->is_null()) s.canary = read_set(r, *c, "canary");
+  if (const auto* u = o->if_contains("unchanged"); u != nullptr && u->is_bool()) s.unchanged = u->get_bool();
   if (r.failed()) return std::nullopt;
   return s;
 }
@@ -160,18 +163,18 @@ std::string refusal_message(int status, std::string_view reason, std::string_vie
   if (!ec) {
     if (const auto* o = v.if_object()) {
       if (const auto* e = o->if_contains("error"); e != nullptr && e->is_string()) {
-        return std::string(e->get_string());
+        return printable(e->get_string());
       }
     }
   }
   std::string out = "HTTP " + std::to_string(status);
-  if (!reason.empty()) out += " " + std::string(reason);
+  if (!reason.empty()) out += " " + printable(reason);
   // The first line only, bounded: enough to recognise what answered, without dumping a whole page.
   std::string_view first = body.substr(0, body.find_first_of("\r\n"));
   constexpr std::size_t kMaxShown = 200;
   if (!first.empty()) {
     out += ": ";
-    out += first.substr(0, kMaxShown);
+    out += printable(first.substr(0, kMaxShown));
     if (first.size() > kMaxShown) out += "...";
   }
   return out;

@@ -27,6 +27,7 @@ struct StatusView {
   std::string updated_at;
   SetView stable;
   std::optional<SetView> canary;
+  bool unchanged = false;  ///< the answer to a change that changed nothing ("unchanged": true)
 };
 
 /// One revision of GET /api/history.
@@ -40,6 +41,7 @@ struct RevisionView {
 };
 
 /// Parses a status document. On failure sets `error` (what is missing or malformed) and returns nullopt.
+/// Every string read from the server is made printable (terminal_text.hpp), here and in parse_history.
 std::optional<StatusView> parse_status(std::string_view json, std::string& error);
 
 /// Parses {"revisions": [...]}, keeping the server's order (oldest first).
@@ -49,7 +51,7 @@ std::optional<std::vector<RevisionView>> parse_history(std::string_view json, st
 bool is_json(std::string_view text);
 
 /// The message to print for a refusal: the "error" of {"error": "..."}, else the status line and the
-/// start of whatever came back (a proxy in between may answer in HTML).
+/// start of whatever came back (a proxy in between may answer in HTML); printable either way.
 std::string refusal_message(int status, std::string_view reason, std::string_view body);
 
 }  // namespace canaryd::ctl

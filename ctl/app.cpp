@@ -3,6 +3,7 @@
 #include "ctl/api_call.hpp"
 #include "ctl/api_views.hpp"
 #include "ctl/render.hpp"
+#include "ctl/terminal_text.hpp"
 
 #ifndef CANARYD_VERSION
 #define CANARYD_VERSION "0.0.0"
@@ -73,7 +74,7 @@ int run(const std::vector<std::string>& args, const Environment& env, Transport&
   const bool ok = res.status >= 200 && res.status < 300;
   if (inv.output == OutputFormat::Json && (ok || is_json(res.body))) {
     // Scripts read the server's own document on stdout, refusals included; the exit status tells which.
-    print_body(out, res.body);
+    print_body(out, json_for_terminal(res.body));
     return ok ? kExitOk : kExitRefused;
   }
   if (!ok) {

@@ -2,6 +2,10 @@
 
 #include <cctype>
 
+#include "ctl/terminal_text.hpp"
+#include "weights/cause_rule.hpp"
+#include "weights/utf8.hpp"
+
 namespace canaryd::ctl {
 namespace {
 
@@ -39,7 +43,9 @@ std::string command_line_cause(const std::vector<std::string>& words) {
     out += ' ';
     out += shell_quote(w);
   }
-  return out;
+  // The server refuses a cause with control characters, invalid UTF-8 or over the bound; a default the
+  // operator did not write must never be the reason a change is refused.
+  return std::string(weights::utf8_prefix(printable(out), weights::kMaxCauseBytes));
 }
 
 }  // namespace canaryd::ctl

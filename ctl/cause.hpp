@@ -10,7 +10,9 @@ namespace canaryd::ctl {
 /// `version in (v3)` becomes `'version in (v3)'`, so a recorded cause can be pasted back.
 std::string shell_quote(std::string_view word);
 
-/// The default change cause, like `kubectl --record`: "canaryctl" and the words (quoted when needed).
+/// The default change cause, like `kubectl --record`: "canaryctl" and the words (quoted when needed),
+/// always one the server accepts: control characters and invalid UTF-8 escaped visibly (\n, \x1b), cut
+/// at a character boundary to the cause's 1,024 bytes.
 std::string command_line_cause(const std::vector<std::string>& words);
 
 }  // namespace canaryd::ctl

@@ -21,7 +21,7 @@ struct OptionSpec {
   Scope scope;
 };
 
-constexpr std::array<OptionSpec, 9> kOptions{{
+constexpr std::array<OptionSpec, 10> kOptions{{
     {"server", 's', true, Scope::Connection},
     {"token-file", 0, true, Scope::Connection},
     {"output", 'o', true, Scope::Connection},
@@ -31,6 +31,7 @@ constexpr std::array<OptionSpec, 9> kOptions{{
     {"weight", 0, true, Scope::Command},
     {"remove", 0, false, Scope::Command},
     {"to-revision", 0, true, Scope::Command},
+    {"if-revision", 0, true, Scope::Command},
 }};
 
 const OptionSpec* find_long(std::string_view name) {
@@ -130,7 +131,7 @@ constexpr std::array<CommandName, 9> kCommands{{
 
 /// Which command options each command accepts.
 bool option_allowed(Command command, std::string_view option) {
-  if (option == "cause") return is_change(command);
+  if (option == "cause" || option == "if-revision") return is_change(command);
   if (option == "to-revision") return command == Command::Undo;
   if (option == "weight") return command == Command::CanarySet;
   if (option == "remove") return command == Command::CanarySet || command == Command::CanaryRemove;
@@ -252,6 +253,10 @@ ParseResult parse_args(const std::vector<std::string>& args) {
     inv.to_revision = parse_positive_integer(*v);
     if (!inv.to_revision) return UsageError{"--to-revision must be a positive integer, not \"" + *v + "\""};
   }
+  if (const auto* v = opt("if-revision")) {
+    inv.if_revision = parse_positive_integer(*v);
+    if (!inv.if_revision) return UsageError{"--if-revision must be a positive integer, not \"" + *v + "\""};
+  }
   if (const auto* v = opt("cause")) inv.cause = *v;
   inv.default_cause = command_line_cause(s.cause_words);
   return inv;
@@ -284,9 +289,11 @@ std::string full_help() {
          "  --token-file FILE    file holding the API token (env CANARYD_TOKEN holds the token itself)\n"
          "  -o, --output FORMAT  json (the server's answer as is) or table (default)\n"
          "  --cause TEXT         recorded with a change (default: the canaryctl command line)\n"
+         "  --if-revision N      a change applies only while the current revision is N (else refused)\n"
          "  -h, --help           this text\n"
          "  --version            the version\n"
          "\n"
+         "A change that changes nothing (the same weight again) is reported as unchanged and exits 0.\n"
          "exit status: 0 ok, 1 the server refused, 2 usage error, 3 cannot reach the server\n";
 }
 

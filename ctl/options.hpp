@@ -21,6 +21,7 @@ struct Invocation {
   std::string percent;                    ///< weight PERCENT / canary --weight, as JSON number text
   std::string selector;                   ///< canary SELECTOR
   std::optional<std::uint64_t> to_revision;  ///< undo --to-revision
+  std::optional<std::uint64_t> if_revision;  ///< --if-revision on a change
   std::optional<std::string> cause;       ///< --cause, when given
   std::string default_cause;              ///< the command line without the connection options
 

@@ -79,6 +79,11 @@ std::string render_history(const std::vector<RevisionView>& revisions) {
 
 std::string render_confirmation(Command command, const StatusView& status) {
   const std::string weight = format_percent(status.canary_weight) + "%";
+  if (status.unchanged) {
+    // Nothing was recorded: say so first, then the state that already held.
+    const std::string canary = status.canary ? canary_text(status) + " at " + weight : "none";
+    return "unchanged: stable " + status.stable.selector + ", canary " + canary + " " + revision_text(status) + "\n";
+  }
   switch (command) {
     case Command::Weight:
       return "canary weight set to " + weight + " " + revision_text(status) + "\n";

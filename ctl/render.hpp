@@ -18,7 +18,8 @@ std::string render_status(const StatusView& status);
 /// The readable `history`, like `kubectl rollout history`: one row per revision, oldest first.
 std::string render_history(const std::vector<RevisionView>& revisions);
 
-/// The one-line confirmation of a change, from the status the server answered.
+/// The one-line confirmation of a change, from the status the server answered; "unchanged: ..." when the
+/// change changed nothing.
 std::string render_confirmation(Command command, const StatusView& status);
 
 }  // namespace canaryd::ctl

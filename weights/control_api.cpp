@@ -4,7 +4,10 @@
 #include <initializer_list>
 
 #include "config/labels.hpp"
+#include "weights/api_error.hpp"
+#include "weights/cause_rule.hpp"
 #include "weights/json_text.hpp"
+#include "weights/utf8.hpp"
 
 namespace canaryd::weights {
 
@@ -12,11 +15,7 @@ namespace {
 
 namespace json = boost::json;
 
-ApiReply error_reply(int status, const std::string& message) {
-  json::object o;
-  o["error"] = message;
-  return ApiReply{status, to_json_text(o)};
-}
+ApiReply error_reply(int status, const std::string& message) { return ApiReply{status, error_json(status, message)}; }
 
 struct Route {
   std::string_view path;
@@ -51,23 +50,33 @@ struct BadRequest {
   std::string message;
 };
 
-/// The body as a JSON object. An empty body counts as {} where the call's body is optional.
-std::variant<json::object, BadRequest> body_object(const std::string& body, bool optional) {
+/// A change call's body: its members, and the text of its numbers as written.
+struct Body {
+  json::object members;
+  NumberTexts numbers;
+};
+
+/// The body as a JSON object, duplicate keys refused. An empty body counts as {} where the call's body
+/// is optional.
+std::variant<Body, BadRequest> body_object(const std::string& body, bool optional) {
   if (body.find_first_not_of(" \t\r\n") == std::string::npos) {
-    if (optional) return json::object{};
+    if (optional) return Body{};
     return BadRequest{"request body must be a JSON object"};
   }
   std::string error;
-  auto value = parse_json(body, error);
+  Body out;
+  auto value = parse_json(body, error, &out.numbers);
   if (!value) return BadRequest{"request body: " + error};
   if (!value->is_object()) return BadRequest{"request body must be a JSON object"};
-  return std::move(value->get_object());
+  out.members = std::move(value->get_object());
+  return out;
 }
 
 /// Unknown fields are errors, as in the config: a typo ("canary_wieght") must not be silently ignored.
-std::optional<BadRequest> check_fields(const json::object& body, std::initializer_list<std::string_view> allowed) {
-  for (const auto& kv : body) {
-    bool known = false;
+/// Every change call also takes "cause" and "if_revision".
+std::optional<BadRequest> check_fields(const Body& body, std::initializer_list<std::string_view> allowed) {
+  for (const auto& kv : body.members) {
+    bool known = kv.key() == "cause" || kv.key() == "if_revision";
     for (const auto name : allowed) known = known || kv.key() == name;
     if (!known) return BadRequest{"unknown field \"" + std::string(kv.key()) + "\""};
   }
@@ -86,31 +95,42 @@ std::string_view kind_name(const json::value& v) {
 }
 
 /// canary_weight: a JSON number only. "30" (a string), true and null are refused rather than coerced.
-std::variant<config::BasisPoints, BadRequest> read_weight(const json::value& v) {
-  double d = 0;
-  if (v.is_int64()) {
-    d = static_cast<double>(v.get_int64());
-  } else if (v.is_uint64()) {
-    d = static_cast<double>(v.get_uint64());
-  } else if (v.is_double()) {
-    d = v.get_double();  // 1e400 parses as infinity; weight_from_double refuses it
-  } else {
-    return BadRequest{"canary_weight: must be a number from 0 to 100 with at most two decimals, got " +
+/// The number is judged by its text with the config's rule, never by the double it parsed to:
+/// 33.3300000001 and 0.000000001 are refused, not rounded to 33.33 and 0.
+std::variant<config::BasisPoints, BadRequest> read_weight(const Body& body, std::string_view name) {
+  const json::value& v = body.members.at(name);
+  const std::string* text = body.numbers.find("/" + std::string(name));
+  if (!v.is_number() || text == nullptr) {
+    return BadRequest{std::string(name) + ": must be a number from 0 to 100 with at most two decimals, got " +
                       std::string(kind_name(v))};
   }
   std::string error;
-  auto bp = config::weight_from_double(d, error);
-  if (!bp) return BadRequest{"canary_weight: " + error};
+  auto bp = config::parse_weight_text(*text, error);
+  if (!bp) return BadRequest{std::string(name) + ": " + error};
   return *bp;
 }
 
-/// The cause of the change: the text given, or a description of the call (like `kubectl --record`).
-std::variant<std::string, BadRequest> read_cause(const json::object& body, std::string default_cause) {
-  const json::value* v = body.if_contains("cause");
-  if (v == nullptr || v->is_null()) return default_cause;
+/// A revision number field (to_revision, if_revision): a positive integer.
+std::variant<std::uint64_t, BadRequest> read_revision(const json::value& v, std::string_view name) {
+  if (v.is_uint64() && v.get_uint64() > 0) return v.get_uint64();
+  if (v.is_int64() && v.get_int64() > 0) return static_cast<std::uint64_t>(v.get_int64());
+  return BadRequest{std::string(name) + " must be a positive integer"};
+}
+
+/// The cause of the change: the text given, or a description of the call (like `kubectl --record`),
+/// which is cut to the same bound as a given one (a selector may be long).
+std::variant<std::string, BadRequest> read_cause(const Body& body, const std::string& default_cause) {
+  const json::value* v = body.members.if_contains("cause");
+  if (v == nullptr || v->is_null() || (v->is_string() && v->get_string().empty())) {
+    return std::string(utf8_prefix(default_cause, kMaxCauseBytes));
+  }
   if (!v->is_string()) return BadRequest{"cause must be a string"};
-  if (v->get_string().empty()) return default_cause;
-  return std::string(v->get_string());
+  const std::string_view cause(v->get_string());
+  if (const std::string problem = cause_problem(cause); !problem.empty()) {
+    return BadRequest{"cause: must be at most " + std::to_string(kMaxCauseBytes) +
+                      " bytes of UTF-8 without control characters; " + problem};
+  }
+  return std::string(cause);
 }
 
 /// The state file stores selectors as their canonical strings; a selector whose string does not parse
@@ -179,7 +199,8 @@ json::value set_json(const config::Selector& set, const ServiceView& view) {
   return o;
 }
 
-std::string render_status(const RoutingState& state, const ServiceView& view) {
+/// `unchanged`: the answer to a change that changed nothing adds "unchanged": true (contract section 7).
+std::string render_status(const RoutingState& state, const ServiceView& view, bool unchanged = false) {
   json::object o;
   o["revision"] = state.revision;
   // A double: to_json_text prints it as 10.0 or 33.33, the contract's shape.
@@ -191,6 +212,7 @@ std::string render_status(const RoutingState& state, const ServiceView& view) {
   } else {
     o["canary"] = nullptr;
   }
+  if (unchanged) o["unchanged"] = true;
   return to_json_text(o);
 }
 
@@ -198,28 +220,39 @@ std::string render_status(const RoutingState& state, const ServiceView& view) {
 struct Change {
   std::function<TransitionResult(const RoutingHistory&, const TransitionContext&)> transition;
   std::string default_cause;  ///< describes the call, like `kubectl --record`
+  std::optional<std::uint64_t> if_revision;  ///< the revision the caller expects to change
 };
 
-std::variant<Change, BadRequest> parse_set_weight(const json::object& body, const std::string& call) {
-  if (auto bad = check_fields(body, {"canary_weight", "cause"})) return *bad;
-  const json::value* w = body.if_contains("canary_weight");
-  if (w == nullptr) return BadRequest{"canary_weight is required"};
-  auto weight = read_weight(*w);
+/// Runs the change on the history current when it is applied: the if_revision check belongs there, not
+/// before queuing, or a change that raced another would pass it. A change that changes nothing yields
+/// the current state with its revision unchanged.
+TransitionResult run_change(const Change& c, const RoutingHistory& h, const TransitionContext& ctx) {
+  if (c.if_revision && *c.if_revision != h.current().revision) {
+    return TransitionError{409, "if_revision is " + std::to_string(*c.if_revision) + " but the current revision is " +
+                                    std::to_string(h.current().revision)};
+  }
+  return c.transition(h, ctx);
+}
+
+std::variant<Change, BadRequest> parse_set_weight(const Body& body, const std::string& call) {
+  if (auto bad = check_fields(body, {"canary_weight"})) return *bad;
+  if (!body.members.contains("canary_weight")) return BadRequest{"canary_weight is required"};
+  auto weight = read_weight(body, "canary_weight");
   if (auto* bad = std::get_if<BadRequest>(&weight)) return *bad;
   const config::BasisPoints bp = std::get<config::BasisPoints>(weight);
   return Change{[bp](const RoutingHistory& h, const TransitionContext& ctx) { return set_weight(h, bp, ctx); },
-                call + " canary_weight=" + config::format_weight(bp)};
+                call + " canary_weight=" + config::format_weight(bp), std::nullopt};
 }
 
-std::variant<Change, BadRequest> parse_define_canary(const json::object& body, const std::string& call) {
-  if (auto bad = check_fields(body, {"selector", "canary_weight", "cause"})) return *bad;
-  const json::value* s = body.if_contains("selector");
+std::variant<Change, BadRequest> parse_define_canary(const Body& body, const std::string& call) {
+  if (auto bad = check_fields(body, {"selector", "canary_weight"})) return *bad;
+  const json::value* s = body.members.if_contains("selector");
   if (s == nullptr) return BadRequest{"selector is required"};
   auto selector = read_selector(*s);
   if (auto* bad = std::get_if<BadRequest>(&selector)) return *bad;
   config::BasisPoints bp = 0;
-  if (const json::value* w = body.if_contains("canary_weight")) {
-    auto weight = read_weight(*w);
+  if (body.members.contains("canary_weight")) {
+    auto weight = read_weight(body, "canary_weight");
     if (auto* bad = std::get_if<BadRequest>(&weight)) return *bad;
     bp = std::get<config::BasisPoints>(weight);
   }
@@ -228,35 +261,44 @@ std::variant<Change, BadRequest> parse_define_canary(const json::object& body, c
   return Change{[sel = std::move(sel), bp](const RoutingHistory& h, const TransitionContext& ctx) {
                   return define_canary(h, sel, bp, ctx);
                 },
-                std::move(cause)};
+                std::move(cause), std::nullopt};
 }
 
-std::variant<Change, BadRequest> parse_undo(const json::object& body, const std::string& call) {
-  if (auto bad = check_fields(body, {"to_revision", "cause"})) return *bad;
+std::variant<Change, BadRequest> parse_undo(const Body& body, const std::string& call) {
+  if (auto bad = check_fields(body, {"to_revision"})) return *bad;
   std::optional<std::uint64_t> to_revision;
   std::string cause = call;
-  if (const json::value* r = body.if_contains("to_revision")) {
-    if (r->is_uint64() && r->get_uint64() > 0) {
-      to_revision = r->get_uint64();
-    } else if (r->is_int64() && r->get_int64() > 0) {
-      to_revision = static_cast<std::uint64_t>(r->get_int64());
-    } else {
-      return BadRequest{"to_revision must be a positive integer"};
-    }
+  if (const json::value* r = body.members.if_contains("to_revision")) {
+    auto revision = read_revision(*r, "to_revision");
+    if (auto* bad = std::get_if<BadRequest>(&revision)) return *bad;
+    to_revision = std::get<std::uint64_t>(revision);
     cause += " to_revision=" + std::to_string(*to_revision);
   }
   return Change{[to_revision](const RoutingHistory& h, const TransitionContext& ctx) {
                   return undo(h, to_revision, ctx);
                 },
-                std::move(cause)};
+                std::move(cause), std::nullopt};
 }
 
 /// promote, rollback and DELETE /api/canary: the only field is the optional cause.
-std::variant<Change, BadRequest> parse_cause_only(const json::object& body, const std::string& call,
+std::variant<Change, BadRequest> parse_cause_only(const Body& body, const std::string& call,
                                                   TransitionResult (*transition)(const RoutingHistory&,
                                                                                  const TransitionContext&)) {
-  if (auto bad = check_fields(body, {"cause"})) return *bad;
-  return Change{transition, call};
+  if (auto bad = check_fields(body, {})) return *bad;
+  return Change{transition, call, std::nullopt};
+}
+
+/// The fields every change call takes: the optional if_revision, and the cause (given or default).
+std::optional<BadRequest> read_common_fields(const Body& body, Change& change, std::string& cause) {
+  if (const json::value* r = body.members.if_contains("if_revision")) {
+    auto revision = read_revision(*r, "if_revision");
+    if (auto* bad = std::get_if<BadRequest>(&revision)) return *bad;
+    change.if_revision = std::get<std::uint64_t>(revision);
+  }
+  auto read = read_cause(body, change.default_cause);
+  if (auto* bad = std::get_if<BadRequest>(&read)) return *bad;
+  cause = std::get<std::string>(std::move(read));
+  return std::nullopt;
 }
 
 }  // namespace
@@ -349,7 +391,7 @@ std::variant<ApiReply, ControlApi::Prepared> ControlApi::prepare(const ApiReques
   const bool body_optional = path != "/api/weight" && !(path == "/api/canary" && req.method == "PUT");
   auto parsed = body_object(req.body, body_optional);
   if (auto* bad = std::get_if<BadRequest>(&parsed)) return error_reply(400, bad->message);
-  const json::object& body = std::get<json::object>(parsed);
+  const Body& body = std::get<Body>(parsed);
   const std::string call = req.method + " " + path;
 
   auto change = [&]() -> std::variant<Change, BadRequest> {
@@ -362,9 +404,8 @@ std::variant<ApiReply, ControlApi::Prepared> ControlApi::prepare(const ApiReques
   }();
   if (auto* bad = std::get_if<BadRequest>(&change)) return error_reply(400, bad->message);
   Change& c = std::get<Change>(change);
-
-  auto cause = read_cause(body, std::move(c.default_cause));
-  if (auto* bad = std::get_if<BadRequest>(&cause)) return error_reply(400, bad->message);
+  std::string cause;
+  if (auto bad = read_common_fields(body, c, cause)) return error_reply(400, bad->message);
 
   // The view is taken once, as the call arrives: the transition checks against it (also when it waits its
   // turn behind a pending write) and the reply shows the same endpoints.
@@ -373,13 +414,17 @@ std::variant<ApiReply, ControlApi::Prepared> ControlApi::prepare(const ApiReques
   ctx.service_selector = view.service_selector;
   ctx.endpoint_labels.reserve(view.endpoints.size());
   for (const auto& ep : view.endpoints) ctx.endpoint_labels.push_back(ep.labels);
-  ctx.cause = std::get<std::string>(std::move(cause));
+  ctx.cause = std::move(cause);
   ctx.now = now;
 
-  return Prepared{[transition = std::move(c.transition), ctx = std::move(ctx)](const RoutingHistory& h) {
-                    return transition(h, ctx);
+  // The revision the change is computed on, when its turn comes: the answer says "unchanged" when the
+  // resulting state still has it.
+  auto base_revision = std::make_shared<std::uint64_t>(0);
+  return Prepared{[c = std::move(c), ctx = std::move(ctx), base_revision](const RoutingHistory& h) {
+                    *base_revision = h.current().revision;
+                    return run_change(c, h, ctx);
                   },
-                  std::move(view)};
+                  std::move(view), base_revision};
 }
 
 void ControlApi::handle(const ApiRequest& req, Clock::time_point now, std::function<void(ApiReply)> done) const {
@@ -387,13 +432,15 @@ void ControlApi::handle(const ApiRequest& req, Clock::time_point now, std::funct
   if (auto* reply = std::get_if<ApiReply>(&prepared)) return done(std::move(*reply));
   Prepared& change = std::get<Prepared>(prepared);
   service_.apply(std::move(change.transition),
-                 [view = std::move(change.view), done = std::move(done)](ControlService::ApplyResult result) {
+                 [view = std::move(change.view), base = std::move(change.base_revision),
+                  done = std::move(done)](ControlService::ApplyResult result) {
                    if (const auto* err = std::get_if<TransitionError>(&result)) {
                      return done(error_reply(err->status, err->message));
                    }
                    // The state this call produced, not whatever is current by now: the answer describes
                    // this change.
-                   done(ApiReply{200, render_status(std::get<RoutingState>(result), view)});
+                   const RoutingState& state = std::get<RoutingState>(result);
+                   done(ApiReply{200, render_status(state, view, state.revision == *base)});
                  });
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -46,6 +47,7 @@ class ControlApi {
   struct Prepared {
     ControlService::Transition transition;
     ServiceView view;
+    std::shared_ptr<std::uint64_t> base_revision;  ///< set by the transition when it runs
   };
   /// Everything handle() decides without the service: the answer, or the change to run.
   std::variant<ApiReply, Prepared> prepare(const ApiRequest& req, Clock::time_point now) const;

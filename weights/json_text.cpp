@@ -1,61 +1,207 @@
 #include "weights/json_text.hpp"
 
+#include <boost/json/basic_parser_impl.hpp>
+
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <unordered_set>
+
+#include "weights/utf8.hpp"
 
 namespace canaryd::weights {
 
-std::optional<boost::json::value> parse_json(std::string_view text, std::string& error) {
-  // stream_parser rather than json::parse: it reports how far it got, which makes "torn at offset N"
-  // messages possible for a half-written state file or a truncated request body.
-  boost::json::stream_parser parser;
-  boost::system::error_code ec;
-  const std::size_t consumed = parser.write(text.data(), text.size(), ec);
-  std::size_t offset = consumed;
-  if (!ec) {
-    parser.finish(ec);
-    offset = text.size();
+namespace {
+
+namespace json = boost::json;
+
+/// A pointer segment: "~" and "/" escaped as RFC 6901 says.
+void append_pointer_segment(std::string& out, std::string_view key) {
+  out.push_back('/');
+  for (const char c : key) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out.push_back(c);
+    }
   }
-  if (ec || !parser.done()) {
-    error = "invalid JSON at offset " + std::to_string(offset) + ": " + (ec ? ec.message() : "incomplete JSON");
+}
+
+/// Builds the value as Boost.JSON's own parser does (a value_stack), and beside it refuses duplicate
+/// keys and records the text of each number with its pointer.
+class StrictHandler {
+ public:
+  static constexpr std::size_t max_object_size = json::object::max_size();
+  static constexpr std::size_t max_array_size = json::array::max_size();
+  static constexpr std::size_t max_key_size = json::string::max_size();
+  static constexpr std::size_t max_string_size = json::string::max_size();
+
+  explicit StrictHandler(NumberTexts* numbers) : numbers_(numbers) {}
+
+  json::value release() { return stack_.release(); }
+  /// Why the handler stopped the parse, "" when it did not.
+  const std::string& refusal() const { return refusal_; }
+
+  bool on_document_begin(json::error_code&) {
+    stack_.reset();
+    return true;
+  }
+  bool on_document_end(json::error_code&) { return true; }
+  bool on_object_begin(json::error_code&) {
+    frames_.push_back(Frame{true, {}, 0, {}});
+    return true;
+  }
+  bool on_object_end(std::size_t n, json::error_code&) {
+    frames_.pop_back();
+    stack_.push_object(n);
+    value_done();
+    return true;
+  }
+  bool on_array_begin(json::error_code&) {
+    frames_.push_back(Frame{false, {}, 0, {}});
+    return true;
+  }
+  bool on_array_end(std::size_t n, json::error_code&) {
+    frames_.pop_back();
+    stack_.push_array(n);
+    value_done();
+    return true;
+  }
+  bool on_key_part(json::string_view s, std::size_t, json::error_code&) {
+    key_.append(s.data(), s.size());
+    stack_.push_chars(s);
+    return true;
+  }
+  bool on_key(json::string_view s, std::size_t, json::error_code& ec) {
+    key_.append(s.data(), s.size());
+    Frame& object = frames_.back();
+    if (!object.keys.insert(key_).second) {
+      refusal_ = "duplicate key " + to_json_text(json::string(key_));
+      const std::string parent = pointer(frames_.size() - 1);
+      if (!parent.empty()) refusal_ += " in " + parent;
+      ec = json::error::syntax;
+      return false;
+    }
+    object.key = std::move(key_);
+    key_.clear();
+    stack_.push_key(s);
+    return true;
+  }
+  bool on_string_part(json::string_view s, std::size_t, json::error_code&) {
+    stack_.push_chars(s);
+    return true;
+  }
+  bool on_string(json::string_view s, std::size_t, json::error_code&) {
+    stack_.push_string(s);
+    value_done();
+    return true;
+  }
+  bool on_number_part(json::string_view s, json::error_code&) {
+    number_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_int64(std::int64_t i, json::string_view s, json::error_code&) {
+    number_done(s);
+    stack_.push_int64(i);
+    value_done();
+    return true;
+  }
+  bool on_uint64(std::uint64_t u, json::string_view s, json::error_code&) {
+    number_done(s);
+    stack_.push_uint64(u);
+    value_done();
+    return true;
+  }
+  bool on_double(double d, json::string_view s, json::error_code&) {
+    number_done(s);
+    stack_.push_double(d);
+    value_done();
+    return true;
+  }
+  bool on_bool(bool b, json::error_code&) {
+    stack_.push_bool(b);
+    value_done();
+    return true;
+  }
+  bool on_null(json::error_code&) {
+    stack_.push_null();
+    value_done();
+    return true;
+  }
+  // Comments are off in the default parse_options; these are never called.
+  bool on_comment_part(json::string_view, json::error_code&) { return true; }
+  bool on_comment(json::string_view, json::error_code&) { return true; }
+
+ private:
+  struct Frame {
+    bool is_object;
+    std::string key;      ///< object: the key of the member being parsed
+    std::size_t index;    ///< array: the index of the element being parsed
+    std::unordered_set<std::string> keys;
+  };
+
+  /// The pointer of the value being parsed, built from the first `depth` frames.
+  std::string pointer(std::size_t depth) const {
+    std::string out;
+    for (std::size_t i = 0; i < depth; ++i) {
+      if (frames_[i].is_object) {
+        append_pointer_segment(out, frames_[i].key);
+      } else {
+        out += '/' + std::to_string(frames_[i].index);
+      }
+    }
+    return out;
+  }
+
+  void number_done(json::string_view last_part) {
+    number_.append(last_part.data(), last_part.size());
+    if (numbers_ != nullptr) numbers_->add(pointer(frames_.size()), std::move(number_));
+    number_.clear();
+  }
+
+  void value_done() {
+    if (!frames_.empty() && !frames_.back().is_object) ++frames_.back().index;
+  }
+
+  json::value_stack stack_;
+  std::vector<Frame> frames_;
+  std::string key_;     ///< the key being read (keys may arrive in parts)
+  std::string number_;  ///< the number being read
+  NumberTexts* numbers_;
+  std::string refusal_;
+};
+
+}  // namespace
+
+const std::string* NumberTexts::find(std::string_view pointer) const {
+  for (const auto& [p, text] : texts_) {
+    if (p == pointer) return &text;
+  }
+  return nullptr;
+}
+
+std::optional<boost::json::value> parse_json(std::string_view text, std::string& error, NumberTexts* numbers) {
+  // The whole text in one call (more = false): the parser stops where the document went wrong, which
+  // makes "torn at offset N" messages possible for a half-written state file or a truncated body.
+  json::basic_parser<StrictHandler> parser(json::parse_options{}, numbers);
+  json::error_code ec;
+  const std::size_t consumed = parser.write_some(false, text.data(), text.size(), ec);
+  if (!parser.handler().refusal().empty()) {
+    error = parser.handler().refusal();
     return std::nullopt;
   }
-  return parser.release();
+  if (!ec && consumed < text.size()) ec = json::error::extra_data;
+  if (ec || !parser.done()) {
+    error = "invalid JSON at offset " + std::to_string(consumed) + ": " +
+            (ec && ec != json::error::incomplete ? ec.message() : "incomplete JSON");
+    return std::nullopt;
+  }
+  return parser.handler().release();
 }
 
 namespace {
-
-/// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is invalid (overlong forms,
-/// surrogates and code points above U+10FFFF included).
-std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = byte(i);
-  std::size_t len = 0;
-  std::uint32_t cp = 0;
-  if (c < 0x80) return 1;
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-    cp = c & 0x1F;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    cp = c & 0x0F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (std::size_t k = 1; k < len; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (byte(i + k) & 0x3F);
-  }
-  if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-    return 0;
-  }
-  return len;
-}
 
 void append_string(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -70,21 +216,22 @@ void append_string(std::string& out, std::string_view s) {
       case '\t': out += "\\t"; ++i; continue;
       default: break;
     }
-    if (c < 0x20) {
-      out += "\\u00";
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xF]);
-      ++i;
-      continue;
-    }
-    const std::size_t len = utf8_sequence_length(s, i);
-    if (len == 0) {
+    const Utf8Sequence seq = decode_utf8(s, i);
+    if (seq.length == 0) {
       out += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER
       ++i;
       continue;
     }
-    out.append(s.substr(i, len));
-    i += len;
+    // JSON requires only C0 escaped; DEL and C1 too, so that the text is safe to print on a terminal.
+    if (is_control_character(seq.code_point)) {
+      out += "\\u00";
+      out.push_back(kHex[(seq.code_point >> 4) & 0xF]);
+      out.push_back(kHex[seq.code_point & 0xF]);
+      i += seq.length;
+      continue;
+    }
+    out.append(s.substr(i, seq.length));
+    i += seq.length;
   }
   out.push_back('"');
 }

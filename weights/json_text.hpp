@@ -3,18 +3,38 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <boost/json.hpp>
 
 namespace canaryd::weights {
 
-/// Parses one complete JSON document. On failure returns nullopt and sets `error` to
-/// "invalid JSON at offset N: <reason>" (a torn document reads "incomplete JSON"). Any thread.
-std::optional<boost::json::value> parse_json(std::string_view text, std::string& error);
+/// The source text of every number of a parsed document, by JSON Pointer (RFC 6901: "/canary_weight",
+/// "/steps/0/weight"; "" for a document that is one number). A double cannot tell 33.33 from
+/// 33.3300000000000001, so a rule that must never round judges what was written.
+class NumberTexts {
+ public:
+  /// The text of the number at `pointer`, or nullptr when there is no number there.
+  const std::string* find(std::string_view pointer) const;
+  void add(std::string pointer, std::string text) { texts_.emplace_back(std::move(pointer), std::move(text)); }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> texts_;
+};
+
+/// Parses one complete JSON document. A key that appears twice in one object, at any depth, is an
+/// error (Boost.JSON would silently keep one of them). On failure returns nullopt and sets `error` to
+/// "invalid JSON at offset N: <reason>" (a torn document reads "incomplete JSON") or "duplicate key
+/// \"k\"" (with " in /path" below the top level). `numbers`, when given, receives the text of every
+/// number. Any thread.
+std::optional<boost::json::value> parse_json(std::string_view text, std::string& error,
+                                             NumberTexts* numbers = nullptr);
 
 /// Serialises compactly like boost::json::serialize, except that doubles print as people write them
-/// (10.0, 33.33; Boost 1.81 prints 1E1), non-finite doubles print as null, and invalid UTF-8 in strings
-/// becomes U+FFFD so that the output is always valid JSON. Any thread.
+/// (10.0, 33.33; Boost 1.81 prints 1E1), non-finite doubles print as null, invalid UTF-8 in strings
+/// becomes U+FFFD so that the output is always valid JSON, and every control character (C0, DEL and C1,
+/// not only the C0 that JSON requires) is escaped, so the text never drives a terminal. Any thread.
 std::string to_json_text(const boost::json::value& v);
 
 }  // namespace canaryd::weights

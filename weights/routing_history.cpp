@@ -2,14 +2,18 @@
 
 #include <algorithm>
 
+#include "weights/revision_json.hpp"
+
 namespace canaryd::weights {
 
 // A limit of 0 would leave no current state; treat it as 1 rather than fail (config validates it too).
 RoutingHistory::RoutingHistory(RoutingState initial, unsigned limit) : limit_(std::max(limit, 1u)) {
+  bytes_ = revision_json_size(initial);
   revisions_.push_back(std::move(initial));
 }
 
 void RoutingHistory::push(RoutingState next) {
+  bytes_ += revision_json_size(next) + 1;  // and the comma before it
   revisions_.push_back(std::move(next));
   trim();
 }
@@ -33,7 +37,10 @@ const RoutingState* RoutingHistory::previous() const {
 }
 
 void RoutingHistory::trim() {
-  while (revisions_.size() > limit_) revisions_.pop_front();
+  while (revisions_.size() > 1 && (revisions_.size() > limit_ || bytes_ > kMaxHistoryBytes)) {
+    bytes_ -= revision_json_size(revisions_.front()) + 1;
+    revisions_.pop_front();
+  }
 }
 
 }  // namespace canaryd::weights

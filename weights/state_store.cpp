@@ -2,14 +2,17 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <set>
 
 #include "weights/json_text.hpp"
+#include "weights/revision_json.hpp"
 
 namespace canaryd::weights {
 
@@ -18,123 +21,53 @@ namespace {
 namespace json = boost::json;
 
 constexpr std::int64_t kFormat = 1;
-// A state file holds history_limit small revisions; anything this large is not ours.
-constexpr std::size_t kMaxStateBytes = 16 * 1024 * 1024;
+// canaryd writes under half a MiB (kMaxHistoryBytes); anything this large is not ours. The slack lets a
+// file written before that bound existed (history_limit long causes, many MiB) load: it is trimmed to
+// the bound as it loads, and the next change writes it small.
+constexpr std::size_t kMaxStateBytes = 64 * 1024 * 1024;
 
-std::optional<std::uint64_t> as_unsigned(const json::value& v) {
-  if (v.is_uint64()) return v.get_uint64();
-  if (v.is_int64() && v.get_int64() >= 0) return static_cast<std::uint64_t>(v.get_int64());
-  return std::nullopt;
-}
+// Names tried for the temporary file before a save gives up: a name is taken only when something was
+// planted there, and each try draws a new random suffix.
+constexpr int kTemporaryNameTries = 16;
 
 std::string errno_text(int err) { return std::strerror(err); }
 
-/// Parses one element of "revisions"; `where` is its path for messages ("revisions[2]").
-std::optional<RoutingState> revision_from_json(const json::value& v, const std::string& where, std::string& error) {
-  const json::object* obj = v.if_object();
-  if (obj == nullptr) {
-    error = where + ": must be an object";
+/// ".tmp.<pid>.<16 hex digits>": the pid tells remove_stale_temporaries() whether its writer still runs;
+/// the random part makes the name unpredictable, so nobody can plant a symlink at it in advance.
+std::string temporary_suffix() {
+  std::uint64_t random = 0;
+  if (::getrandom(&random, sizeof random, 0) != static_cast<ssize_t>(sizeof random)) {
+    // No entropy source (never on Linux >= 3.17): O_EXCL still refuses a planted name, and the retry
+    // draws another; the clock merely makes a collision with our own leftovers unlikely.
+    random = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(random));
+  return ".tmp." + std::to_string(::getpid()) + "." + hex;
+}
+
+/// The pid in a temporary file's name after the ".tmp." prefix: "<pid>" (written before the random part
+/// existed) or "<pid>.<16 hex digits>"; nullopt for any other name.
+std::optional<pid_t> temporary_owner(std::string_view rest) {
+  const auto dot = rest.find('.');
+  const std::string_view pid_text = rest.substr(0, dot);
+  if (pid_text.empty() || pid_text.size() > 9 || pid_text.find_first_not_of("0123456789") != std::string_view::npos) {
     return std::nullopt;
   }
-  static const std::set<std::string, std::less<>> kKeys = {"revision", "time",           "stable",
-                                                          "canary",   "canary_weight_bp", "cause"};
-  for (const auto& kv : *obj) {
-    if (!kKeys.contains(std::string_view(kv.key()))) {
-      error = where + ": unknown field \"" + std::string(kv.key()) + "\"";
+  if (dot != std::string_view::npos) {
+    const std::string_view random = rest.substr(dot + 1);
+    if (random.size() != 16 || random.find_first_not_of("0123456789abcdef") != std::string_view::npos) {
       return std::nullopt;
     }
   }
-  for (const auto& key : kKeys) {
-    if (!obj->contains(key)) {
-      error = where + ": missing field \"" + key + "\"";
-      return std::nullopt;
-    }
-  }
-
-  RoutingState state;
-  const auto revision = as_unsigned(obj->at("revision"));
-  if (!revision || *revision == 0) {
-    error = where + ".revision: must be a positive integer";
-    return std::nullopt;
-  }
-  state.revision = *revision;
-
-  const json::string* time = obj->at("time").if_string();
-  const auto parsed_time = time ? parse_time(std::string(*time)) : std::nullopt;
-  if (!parsed_time) {
-    error = where + ".time: must be an RFC 3339 UTC time like 2026-11-27T15:00:00Z";
-    return std::nullopt;
-  }
-  state.time = *parsed_time;
-
-  const json::string* stable = obj->at("stable").if_string();
-  if (stable == nullptr) {
-    error = where + ".stable: must be a selector string";
-    return std::nullopt;
-  }
-  std::string sel_error;
-  auto stable_sel = config::Selector::parse(std::string_view(*stable), sel_error);
-  if (!stable_sel) {
-    error = where + ".stable: " + sel_error;
-    return std::nullopt;
-  }
-  state.stable = std::move(*stable_sel);
-
-  const json::value& canary = obj->at("canary");
-  if (!canary.is_null()) {
-    const json::string* canary_text = canary.if_string();
-    if (canary_text == nullptr) {
-      error = where + ".canary: must be a selector string or null";
-      return std::nullopt;
-    }
-    auto canary_sel = config::Selector::parse(std::string_view(*canary_text), sel_error);
-    if (!canary_sel) {
-      error = where + ".canary: " + sel_error;
-      return std::nullopt;
-    }
-    state.canary = std::move(*canary_sel);
-  }
-
-  const auto weight = as_unsigned(obj->at("canary_weight_bp"));
-  if (!weight || *weight > config::kMaxBasisPoints) {
-    error = where + ".canary_weight_bp: must be an integer from 0 to " + std::to_string(config::kMaxBasisPoints);
-    return std::nullopt;
-  }
-  if (!state.canary && *weight != 0) {
-    error = where + ".canary_weight_bp: must be 0 when canary is null";
-    return std::nullopt;
-  }
-  state.canary_weight = static_cast<config::BasisPoints>(*weight);
-
-  const json::string* cause = obj->at("cause").if_string();
-  if (cause == nullptr) {
-    error = where + ".cause: must be a string";
-    return std::nullopt;
-  }
-  state.cause = std::string(*cause);
-  return state;
+  return static_cast<pid_t>(std::stol(std::string(pid_text)));
 }
 
 }  // namespace
 
 std::string history_to_json(const RoutingHistory& h) {
   json::array revisions;
-  for (const RoutingState& r : h.revisions()) {
-    json::object o;
-    o["revision"] = r.revision;
-    o["time"] = format_time(r.time);
-    // Canonical selector strings: readable in the file and parsed back by the same code as the config.
-    o["stable"] = r.stable.to_string();
-    if (r.canary) {
-      o["canary"] = r.canary->to_string();
-    } else {
-      o["canary"] = nullptr;
-    }
-    // Basis points, an integer: a percent as a double would not survive every round trip exactly.
-    o["canary_weight_bp"] = r.canary_weight;
-    o["cause"] = r.cause;
-    revisions.push_back(std::move(o));
-  }
+  for (const RoutingState& r : h.revisions()) revisions.push_back(revision_to_json(r));
   json::object doc;
   doc["format"] = kFormat;
   doc["history_limit"] = h.limit();
@@ -172,7 +105,7 @@ std::optional<RoutingHistory> history_from_json(const std::string& text, unsigne
     error = "missing field \"history_limit\"";
     return std::nullopt;
   }
-  const auto stored_limit_value = as_unsigned(*stored_limit);
+  const auto stored_limit_value = json_unsigned(*stored_limit);
   if (!stored_limit_value || *stored_limit_value == 0) {
     error = "history_limit: must be a positive integer";
     return std::nullopt;
@@ -270,11 +203,14 @@ std::size_t StateStore::remove_stale_temporaries() const {
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
     if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
-    const std::string pid_text = name.substr(prefix.size());
-    if (pid_text.find_first_not_of("0123456789") != std::string::npos || pid_text.size() > 9) continue;
-    const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+    const auto pid = temporary_owner(std::string_view(name).substr(prefix.size()));
+    if (!pid) continue;
+    // Only regular files are ours: a symlink or anything else at such a name was planted, and removing
+    // what it points to is exactly what must never happen (symlink_status does not follow it).
+    std::error_code status_error;
+    if (!fs::is_regular_file(entry.symlink_status(status_error))) continue;
     // ESRCH: no such process, so nobody will rename this file any more.
-    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    if (*pid == ::getpid() || ::kill(*pid, 0) == 0 || errno != ESRCH) continue;
     std::error_code rm;
     if (fs::remove(entry.path(), rm)) ++removed;
   }
@@ -283,16 +219,23 @@ std::size_t StateStore::remove_stale_temporaries() const {
 
 bool StateStore::save(const RoutingHistory& h, std::string& error) const {
   const std::string text = history_to_json(h);
-  // Beside the target, so that rename() stays within one filesystem and is atomic; the pid keeps two
-  // processes pointed at the same file (a mistake, but possible) from writing into each other's temp.
-  const std::string tmp = path_ + ".tmp." + std::to_string(::getpid());
+  // Beside the target, so that rename() stays within one filesystem and is atomic. Created exclusively
+  // (O_EXCL, and O_NOFOLLOW for good measure), so a file or symlink planted at the name is never
+  // written through; the name is unpredictable, and a taken one is simply replaced by another. Mode
+  // 0600: the state is the operator's, and the rename makes the state file itself 0600.
+  std::string tmp;
   const auto fail = [&](const std::string& what, int err, bool created) {
     if (created) ::unlink(tmp.c_str());
     error = "state file " + path_ + ": " + what + ": " + errno_text(err);
     return false;
   };
 
-  const int fd = ::open(tmp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+  int fd = -1;
+  for (int attempt = 0; attempt < kTemporaryNameTries && fd < 0; ++attempt) {
+    tmp = path_ + (suffixes_ != nullptr ? suffixes_() : temporary_suffix());
+    fd = ::open(tmp.c_str(), O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd < 0 && errno != EEXIST) break;
+  }
   // Nothing to unlink when open failed: whatever is at that path is not ours.
   if (fd < 0) return fail("cannot create " + tmp, errno, false);
 

@@ -13,6 +13,19 @@ RoutingState next_revision(const RoutingHistory& h, const TransitionContext& ctx
   return next;
 }
 
+/// `next` as the result of a change, or the current state itself (same revision) when `next` routes
+/// exactly as it does: a change that changes nothing creates no revision (contract section 7, "Scripts").
+/// Only the bookkeeping of a revision is left out of the comparison, so a field added to RoutingState
+/// counts as a change without touching this.
+RoutingState unless_unchanged(const RoutingHistory& h, RoutingState next) {
+  const RoutingState& cur = h.current();
+  RoutingState same = next;
+  same.revision = cur.revision;
+  same.time = cur.time;
+  same.cause = cur.cause;
+  return same == cur ? cur : next;
+}
+
 TransitionError no_canary() { return TransitionError{409, "no canary set is defined"}; }
 
 // The API validates weights before calling; this guards other callers (reload, tests) from an
@@ -35,7 +48,7 @@ TransitionResult set_weight(const RoutingHistory& h, config::BasisPoints weight,
   if (!h.current().canary) return no_canary();
   RoutingState next = next_revision(h, ctx);
   next.canary_weight = weight;
-  return next;
+  return unless_unchanged(h, std::move(next));
 }
 
 TransitionResult promote(const RoutingHistory& h, const TransitionContext& ctx) {
@@ -65,7 +78,7 @@ TransitionResult rollback(const RoutingHistory& h, const TransitionContext& ctx)
   if (!h.current().canary) return no_canary();
   RoutingState next = next_revision(h, ctx);
   next.canary_weight = 0;
-  return next;
+  return unless_unchanged(h, std::move(next));
 }
 
 TransitionResult undo(const RoutingHistory& h, std::optional<std::uint64_t> to_revision, const TransitionContext& ctx) {
@@ -91,7 +104,7 @@ TransitionResult undo(const RoutingHistory& h, std::optional<std::uint64_t> to_r
   next.stable = target->stable;
   next.canary = target->canary;
   next.canary_weight = target->canary ? target->canary_weight : 0;
-  return next;
+  return unless_unchanged(h, std::move(next));
 }
 
 TransitionResult define_canary(const RoutingHistory& h, const config::Selector& canary, config::BasisPoints weight,
@@ -106,11 +119,12 @@ TransitionResult define_canary(const RoutingHistory& h, const config::Selector& 
   RoutingState next = next_revision(h, ctx);
   next.canary = canary;
   next.canary_weight = weight;
-  return next;
+  return unless_unchanged(h, std::move(next));
 }
 
 TransitionResult remove_canary(const RoutingHistory& h, const TransitionContext& ctx) {
-  if (!h.current().canary) return no_canary();
+  // Removing what is not there changes nothing: 200 and no revision, so a cleanup script can run twice.
+  if (!h.current().canary) return h.current();
   RoutingState next = next_revision(h, ctx);
   next.canary.reset();
   next.canary_weight = 0;

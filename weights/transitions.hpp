@@ -26,8 +26,10 @@ struct TransitionContext {
   Clock::time_point now{};
 };
 
-/// A new state (revision = current + 1) or the reason there is none. Pure functions: nothing is
-/// applied here; ControlService persists and publishes.
+/// A new state (revision = current + 1) or the reason there is none. A change that would route exactly
+/// as now (the same weight again, a second rollback) yields the current state itself, with its
+/// revision: ControlService then writes and publishes nothing. Pure functions: nothing is applied here;
+/// ControlService persists and publishes.
 using TransitionResult = std::variant<RoutingState, TransitionError>;
 
 /// Sets the canary percent; 409 without a canary set.
@@ -42,7 +44,7 @@ TransitionResult undo(const RoutingHistory& h, std::optional<std::uint64_t> to_r
 /// Defines a new canary set; 409 when it is not provably disjoint from stable.
 TransitionResult define_canary(const RoutingHistory& h, const config::Selector& canary, config::BasisPoints weight,
                                const TransitionContext& ctx);
-/// Removes the canary set (weight 0); 409 when there is none.
+/// Removes the canary set (weight 0); without one, nothing changes.
 TransitionResult remove_canary(const RoutingHistory& h, const TransitionContext& ctx);
 
 /// True when service AND a and service AND b can never match the same labels.

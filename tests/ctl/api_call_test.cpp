@@ -63,6 +63,18 @@ TEST(ApiCallTest, UndoSendsTheOptionalRevisionAndTheCause) {
   EXPECT_EQ(body_of(call_for({"undo", "--cause", "bad v2"})), boost::json::parse(R"({"cause": "bad v2"})"));
 }
 
+TEST(ApiCallTest, IfRevisionIsSentWithEveryChange) {
+  EXPECT_EQ(call_for({"weight", "5", "--if-revision", "7"}).body,
+            R"({"if_revision":7,"canary_weight":5,"cause":"canaryctl weight 5 --if-revision 7"})");
+  for (const auto& args : std::vector<std::vector<std::string>>{{"promote", "--if-revision", "7"},
+                                                                {"rollback", "--if-revision", "7"},
+                                                                {"undo", "--if-revision", "7"},
+                                                                {"canary", "version=v3", "--if-revision", "7"},
+                                                                {"canary", "--remove", "--if-revision", "7"}}) {
+    EXPECT_EQ(body_of(call_for(args)).at("if_revision"), 7) << args[0];
+  }
+}
+
 TEST(ApiCallTest, CanaryDefinesBySelectorWithOptionalWeight) {
   auto c = call_for({"canary", "version in (v3)", "--weight", "5"});
   EXPECT_EQ(c.method, "PUT");

@@ -65,6 +65,44 @@ TEST(RunTest, JsonOutputIsTheServersBodyAsIs) {
   EXPECT_EQ(o.out, std::string(kStatus) + "\n");
 }
 
+TEST(RunTest, JsonOutputNeverCarriesRawControlCharacters) {
+  // canaryd escapes them itself; another server might not. DEL and C1 are valid JSON raw: the document
+  // printed is the same for a JSON reader.
+  auto t = answering(409, "{\"error\": \"x\x7f\xC2\x9B\", \"kind\": \"conflict\"}");
+  auto o = run_with(t, {"-o", "json", "promote"});
+  EXPECT_EQ(o.code, kExitRefused);
+  EXPECT_EQ(o.out, "{\"error\": \"x\\u007f\\u009b\", \"kind\": \"conflict\"}\n");
+  // A success is printed whatever it is, but never raw.
+  auto raw = answering(200, "{\"cause\": \"\x1b[2J\"}");
+  o = run_with(raw, {"-o", "json", "status"});
+  EXPECT_EQ(o.out, "{\"cause\": \"\\u001b[2J\"}\n");
+}
+
+TEST(RunTest, UnchangedIsSaidAndExits0) {
+  std::string body(kStatus);
+  body.insert(body.size() - 1, R"(, "unchanged": true)");
+  auto t = answering(200, body);
+  auto o = run_with(t, {"weight", "20"});
+  EXPECT_EQ(o.code, kExitOk);
+  EXPECT_EQ(o.out, "unchanged: stable name=nginx,version=v1, canary name=nginx,version=v2 at 20% (revision 5)\n");
+}
+
+TEST(RunTest, AConflictOnIfRevisionExits1WithTheError) {
+  auto t = answering(409, R"({"error": "if_revision is 4 but the current revision is 5", "kind": "conflict"})");
+  auto o = run_with(t, {"weight", "20", "--if-revision", "4"});
+  EXPECT_EQ(o.code, kExitRefused);
+  EXPECT_EQ(o.err, "error: if_revision is 4 but the current revision is 5\n");
+}
+
+TEST(RunTest, ServerTextCannotDriveTheTerminal) {
+  auto t = answering(400, "{\"error\": \"bad\\nerror: forged\\u001b[2J\"}");
+  auto o = run_with(t, {"weight", "20"});
+  EXPECT_EQ(o.err, "error: bad\\nerror: forged\\x1b[2J\n");
+  auto html = FakeTransport(HttpResponse{502, "Bad\x1b[2J", "<html>\x1b]0;x\x07</html>"});
+  o = run_with(html, {"status"});
+  EXPECT_EQ(o.err, "error: HTTP 502 Bad\\x1b[2J: <html>\\x1b]0;x\\x07</html>\n");
+}
+
 TEST(RunTest, ChangePrintsAConfirmation) {
   auto t = answering(200, kStatus);
   auto o = run_with(t, {"weight", "20"});

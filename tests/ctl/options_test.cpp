@@ -108,6 +108,18 @@ TEST(ParseArgsTest, ReadsCommandOptions) {
   EXPECT_EQ(parse_ok(std::vector<std::string>{"weight", "5", "--cause", "slow start"}).cause, "slow start");
 }
 
+TEST(ParseArgsTest, IfRevisionOnEveryChange) {
+  for (const char* line : {"weight 5 --if-revision 7", "promote --if-revision 7", "rollback --if-revision=7",
+                           "undo --if-revision 7", "canary version=v3 --if-revision 7", "canary --remove --if-revision 7"}) {
+    EXPECT_EQ(parse_ok(line).if_revision, 7u) << line;
+  }
+  EXPECT_FALSE(parse_ok("weight 5").if_revision.has_value());
+  for (const char* line : {"status --if-revision 7", "history --if-revision 7", "weight 5 --if-revision 0",
+                           "weight 5 --if-revision -1", "weight 5 --if-revision x", "weight 5 --if-revision"}) {
+    EXPECT_TRUE(std::holds_alternative<UsageError>(parse_args(split(line)))) << line;
+  }
+}
+
 TEST(ParseArgsTest, DoubleDashEndsOptions) {
   auto inv = parse_ok(std::vector<std::string>{"canary", "--", "-odd"});
   EXPECT_EQ(inv.command, Command::CanarySet);
@@ -127,6 +139,20 @@ TEST(DefaultCauseTest, QuotesWordsAShellWouldSplit) {
   EXPECT_EQ(parse_ok(std::vector<std::string>{"canary", "version in (v3)"}).default_cause,
             "canaryctl canary 'version in (v3)'");
   EXPECT_EQ(parse_ok("canary version!=v1").default_cause, "canaryctl canary 'version!=v1'");
+}
+
+TEST(DefaultCauseTest, IsAlwaysACauseTheServerAccepts) {
+  // A selector with a newline or an escape sequence is escaped visibly, not sent raw.
+  EXPECT_EQ(parse_ok(std::vector<std::string>{"canary", "a\nb\x1b[2J"}).default_cause,
+            "canaryctl canary 'a\\nb\\x1b[2J'");
+  EXPECT_EQ(parse_ok(std::vector<std::string>{"canary", "bad\xFF"}).default_cause, "canaryctl canary 'bad\\xff'");
+  // Cut at a character boundary to 1,024 bytes: the first dash ends at byte 1,024, the second does not
+  // fit whole (nor does the closing quote).
+  const std::string long_word = std::string(1024 - std::string("canaryctl canary '").size() - 3, 'x') +
+                                "\xE2\x80\x94\xE2\x80\x94";
+  const auto cause = parse_ok(std::vector<std::string>{"canary", long_word}).default_cause;
+  EXPECT_EQ(cause.size(), 1024u);
+  EXPECT_EQ(cause.substr(cause.size() - 3), "\xE2\x80\x94");
 }
 
 TEST(DefaultCauseTest, ExplicitCauseWins) {

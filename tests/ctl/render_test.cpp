@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "ctl/table.hpp"
 
 namespace canaryd::ctl {
@@ -88,6 +90,30 @@ TEST(RenderHistoryTest, OneRowPerRevisionOldestFirst) {
             "1         0%      name=nginx,version=v1  name=nginx,version=v2  <none>\n"
             "2         20%     name=nginx,version=v1  name=nginx,version=v2  canaryctl weight 20\n"
             "3         0%      name=nginx,version=v2  <none>                 canaryctl promote\n");
+}
+
+TEST(RenderHistoryTest, ACauseCannotForgeARowOrDriveTheTerminal) {
+  auto h = history_from(R"({"revisions": [
+    {"revision": 7, "time": "2026-11-27T14:00:00Z", "canary_weight": 0, "stable": "name=nginx,version=v1",
+     "canary": null, "cause": "x\n8         100%    name=nginx,version=evil  <none>  forged\u001b[2J\t\r\u009b"}]})");
+  const std::string out = render_history(h);
+  EXPECT_EQ(out.find('\x1b'), std::string::npos);
+  EXPECT_EQ(out.find('\r'), std::string::npos);
+  EXPECT_EQ(out.find('\t'), std::string::npos);
+  EXPECT_EQ(out.find("\xC2\x9B"), std::string::npos);
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 2) << "the header and one row: " << out;
+  EXPECT_NE(out.find("x\\n8         100%"), std::string::npos) << out;
+  EXPECT_NE(out.find("forged\\x1b[2J\\t\\r\\u009b"), std::string::npos) << out;
+}
+
+TEST(RenderStatusTest, SelectorsAndPodsArePrintable) {
+  auto s = status_from(R"({"revision": 1, "canary_weight": 0,
+    "stable": {"selector": "a\u001b[31m", "endpoints": [{"address": "1.2.3.4:80", "pod": "p\nq", "healthy": true}]},
+    "canary": null})");
+  const std::string out = render_status(s);
+  EXPECT_EQ(out.find('\x1b'), std::string::npos) << out;
+  EXPECT_NE(out.find("a\\x1b[31m"), std::string::npos) << out;
+  EXPECT_NE(out.find("p\\nq 1.2.3.4:80"), std::string::npos) << out;
 }
 
 TEST(RenderHistoryTest, EmptyHistoryIsJustTheHeader) {

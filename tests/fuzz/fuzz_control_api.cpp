@@ -9,10 +9,12 @@
 //
 // Invariants after each call: the status is one of 200/400/401/404/405/409/413 (500 only means a failed
 // write, which cannot happen on this writable store, so it is a finding too); the body is valid JSON, an
-// object, with an "error" string when the status is not 200; a refused call changed nothing (the whole
-// history, not only the revision); an applied change added exactly one revision, keeps weight <= 10000
-// and 0 without a canary, keeps the sets disjoint, is echoed in the reply, and was persisted: the state
-// file loads back to exactly the history in memory. Calls without the token are refused with 401.
+// object, with an "error" string and the "kind" of its status when the status is not 200; a refused call
+// changed nothing (the whole history, not only the revision); a change answered "unchanged" changed
+// nothing either; any other applied change added exactly one revision, keeps weight <= 10000 and 0
+// without a canary, keeps the sets disjoint, records a cause the cause rule accepts, is echoed in the
+// reply, and was persisted: the state file loads back to exactly the history in memory, within the
+// size bound. Calls without the token are refused with 401.
 
 #include <unistd.h>
 
@@ -30,6 +32,8 @@
 #include <boost/json.hpp>
 
 #include "config/selector.hpp"
+#include "weights/api_error.hpp"
+#include "weights/cause_rule.hpp"
 #include "weights/control_api.hpp"
 #include "weights/control_service.hpp"
 #include "weights/routing_history.hpp"
@@ -173,6 +177,9 @@ void run_call(const weights::ControlApi& api, weights::ControlService& service, 
   if (reply.status != 200) {
     const json::value* error = obj.if_contains("error");
     FUZZ_CHECK(error != nullptr && error->is_string(), "a " + status + " without an error string: " + reply.body);
+    const json::value* kind = obj.if_contains("kind");
+    FUZZ_CHECK(kind != nullptr && kind->is_string() && kind->get_string() == weights::error_kind(reply.status),
+               "a " + status + " without its kind: " + reply.body);
     FUZZ_CHECK(after.current().revision == before.current().revision, "a refused call changed the revision");
     FUZZ_CHECK(after == before, "a refused call changed the history");
     return;
@@ -183,10 +190,18 @@ void run_call(const weights::ControlApi& api, weights::ControlService& service, 
     FUZZ_CHECK(after == before, "a GET changed the history");
     return;
   }
+  if (const json::value* unchanged = obj.if_contains("unchanged")) {
+    FUZZ_CHECK(unchanged->is_bool() && unchanged->get_bool(), "\"unchanged\" other than true: " + reply.body);
+    FUZZ_CHECK(after == before, "a change answered unchanged changed the history");
+    return;
+  }
   // An applied change: one new revision, echoed, consistent, and on disk.
   FUZZ_CHECK(after.current().revision == before.current().revision + 1, "a change did not add exactly one revision");
-  FUZZ_CHECK(after.revisions().size() == std::min<std::size_t>(before.revisions().size() + 1, kHistoryLimit),
-             "history length wrong after a change");
+  FUZZ_CHECK(after.revisions().size() <= std::min<std::size_t>(before.revisions().size() + 1, kHistoryLimit),
+             "history longer than its bound after a change");
+  FUZZ_CHECK(after.json_bytes() <= weights::kMaxHistoryBytes || after.revisions().size() == 1,
+             "history over its size bound");
+  FUZZ_CHECK(weights::cause_problem(after.current().cause).empty(), "recorded cause breaks the cause rule");
   const json::value* revision = obj.if_contains("revision");
   FUZZ_CHECK(revision != nullptr && revision->is_number() &&
                  revision->to_number<std::uint64_t>() == after.current().revision,

@@ -179,6 +179,14 @@ CALLS = {
     b'\x05{"selector":"track=canary","canary_weight":1}\xff\x03\xff\x07',
     "sequence-trim": b'\x01{"canary_weight":1}\xff\x01{"canary_weight":2}\xff\x01{"canary_weight":3}\xff'
     b'\x01{"canary_weight":4}\xff\x04{"to_revision":1}\xff\x04',
+    "if-revision-match": b'\x01{"canary_weight": 20, "if_revision": 1}\xff\x03{"if_revision": 2}',
+    "if-revision-stale": b'\x01{"canary_weight": 20}\xff\x01{"canary_weight": 30, "if_revision": 1}',
+    "unchanged-twice": b'\x01{"canary_weight": 20}\xff\x01{"canary_weight": 20.0}\xff\x03\xff\x03\xff\x06\xff\x06',
+    "duplicate-keys": b'\x01{"canary_weight": 20, "canary_weight": 30}\xff\x05{"selector": {"track": "x", "track": "y"}}',
+    "weight-text-rounding": b'\x01{"canary_weight": 33.3300000001}\xff\x01{"canary_weight": 0.000000001}\xff'
+    b'\x01{"canary_weight": 1e1}',
+    "cause-long": b'\x01{"canary_weight": 5, "cause": "' + b"x" * 1025 + b'"}\xff\x02{"cause": "' + b"y" * 1024 + b'"}',
+    "cause-control": b'\x03{"cause": "a\\nb"}\xff\x03{"cause": "\\u001b[2J"}\xff\x03{"cause": "\\u009b"}',
 }
 
 

@@ -4,6 +4,8 @@
 
 #include "tests/weights/held_backend.hpp"
 #include "tests/weights/test_support.hpp"
+#include "weights/api_error.hpp"
+#include "weights/cause_rule.hpp"
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -69,7 +71,8 @@ class ControlApiTest : public ::testing::Test {
     return v;
   }
 
-  /// Asserts the status and the error shape: exactly {"error": "<non-empty string>"}.
+  /// Asserts the status and the error shape: exactly {"error": "<non-empty string>", "kind": "<kind>"}
+  /// with the kind of that status.
   static std::string expect_error(const ApiReply& reply, int status) {
     EXPECT_EQ(reply.status, status) << reply.body;
     std::error_code ec;
@@ -79,7 +82,9 @@ class ControlApiTest : public ::testing::Test {
       ADD_FAILURE() << "not an object: " << reply.body;
       return {};
     }
-    EXPECT_EQ(v.as_object().size(), 1u) << reply.body;
+    EXPECT_EQ(v.as_object().size(), 2u) << reply.body;
+    const auto* kind = v.as_object().if_contains("kind");
+    EXPECT_TRUE(kind != nullptr && kind->is_string() && kind->as_string() == error_kind(status)) << reply.body;
     const auto* e = v.as_object().if_contains("error");
     if (e == nullptr || !e->is_string() || e->as_string().empty()) {
       ADD_FAILURE() << "no error string: " << reply.body;
@@ -142,8 +147,8 @@ TEST_F(ControlApiTest, WholePercentsPrintAsNumbersWithAFraction) {
 TEST_F(ControlApiTest, SetWeightAcceptsEveryValidForm) {
   const std::pair<const char*, config::BasisPoints> cases[] = {
       {R"({"canary_weight": 0})", 0},       {R"({"canary_weight": 100})", 10000}, {R"({"canary_weight": 2.5})", 250},
-      {R"({"canary_weight": 99.99})", 9999}, {R"({"canary_weight": 0.01})", 1},   {R"({"canary_weight": 1e1})", 1000},
-      {R"({"canary_weight": 50.0})", 5000},  {" \n{\"canary_weight\" : 7}\n ", 700},
+      {R"({"canary_weight": 99.99})", 9999}, {R"({"canary_weight": 0.01})", 1},   {R"({"canary_weight": 100.00})", 10000},
+      {R"({"canary_weight": 50.0})", 5000},  {" \n{\"canary_weight\" : 7}\n ", 700}, {R"({"canary_weight": 0.5})", 50},
   };
   for (const auto& [body, bp] : cases) {
     ok(call("PUT", "/api/weight", body));
@@ -178,6 +183,16 @@ TEST_F(ControlApiTest, BadWeightBodiesAre400AndChangeNothing) {
       R"({"canary_weight": 18446744073709551615})",
       R"({"canary_weight": {}})",
       R"({"canary_weight": NaN})",
+      // Never rounded: judged by the text with the config's rule, not by the double (which for the
+      // third is the very same double as 33.33).
+      R"({"canary_weight": 0.000000001})",
+      R"({"canary_weight": 33.3300000001})",
+      R"({"canary_weight": 33.3300000000000001})",
+      R"({"canary_weight": 10.000})",
+      R"({"canary_weight": 1e1})",
+      R"({"canary_weight": -0})",
+      R"({"canary_weight": 10, "canary_weight": 20})",
+      R"({"canary_weight": 10, "cause": "a", "cause": "b"})",
       R"({"canary_weight": 10, "typo": 1})",
       R"({"canary_weight": 10, "cause": 5})",
       R"({"canary_weight": 10} trailing)",
@@ -224,7 +239,7 @@ TEST_F(ControlApiTest, RollbackZeroesTheWeight) {
   EXPECT_EQ(doc.at("canary_weight").to_number<double>(), 0.0);
   EXPECT_EQ(doc.at("canary").at("selector"), "name=nginx,version=v2");
   ok(call("DELETE", "/api/canary"));
-  expect_error(call("POST", "/api/rollback"), 409);
+  expect_error(call("POST", "/api/rollback"), 409);  // no canary set to roll back
 }
 
 TEST_F(ControlApiTest, UndoTogglesLikeKubectlRolloutUndo) {
@@ -294,7 +309,8 @@ TEST_F(ControlApiTest, DeleteCanary) {
   const auto doc = ok(call("DELETE", "/api/canary"));
   EXPECT_TRUE(doc.at("canary").is_null());
   EXPECT_EQ(doc.at("canary_weight").to_number<double>(), 0.0);
-  expect_error(call("DELETE", "/api/canary"), 409);
+  EXPECT_EQ(ok(call("DELETE", "/api/canary")).at("unchanged"), true) << "nothing left to remove";
+  EXPECT_EQ(revision(), 3u);
   expect_error(call("DELETE", "/api/canary", R"({"selector": "x"})"), 400);
 }
 
@@ -379,7 +395,9 @@ TEST_F(ControlApiTest, UnknownPathIs404) {
 TEST_F(ControlApiTest, FailedPersistIs500AndChangesNothing) {
   ok(call("PUT", "/api/weight", R"({"canary_weight": 10})"));
   const auto before = service_->history();
-  ASSERT_TRUE(fs::create_directory(state_file() + ".tmp." + std::to_string(::getpid())));
+  // A directory where the state file was: the rename over it fails.
+  ASSERT_TRUE(fs::remove(state_file()));
+  ASSERT_TRUE(fs::create_directories(state_file() + "/occupied"));
   const auto msg = expect_error(call("PUT", "/api/weight", R"({"canary_weight": 20})"), 500);
   EXPECT_NE(msg.find(state_file()), std::string::npos) << msg;
   EXPECT_EQ(service_->history(), before);
@@ -401,6 +419,136 @@ TEST_F(ControlApiTest, StatusFollowsTheViewNow) {
   ASSERT_EQ(eps.size(), 2u);
   EXPECT_EQ(eps[0].at("healthy"), true);
   EXPECT_EQ(eps[1].at("address"), "[::1]:18085");
+}
+
+TEST_F(ControlApiTest, AChangeThatChangesNothingIsUnchangedAndWritesNothing) {
+  ok(call("PUT", "/api/weight", R"({"canary_weight": 20})"));  // r2
+  const auto file_before = fs::last_write_time(state_file());
+  auto doc = ok(call("PUT", "/api/weight", R"({"canary_weight": 20.0, "cause": "again"})"));
+  EXPECT_EQ(doc.at("unchanged"), true);
+  EXPECT_EQ(doc.at("revision"), 2);
+  doc = ok(call("PUT", "/api/canary", R"({"selector": {"version": "v2"}, "canary_weight": 20})"));
+  EXPECT_EQ(doc.at("unchanged"), true) << "the same selector and weight again";
+  ok(call("POST", "/api/rollback"));  // r3
+  doc = ok(call("POST", "/api/rollback"));
+  EXPECT_EQ(doc.at("unchanged"), true) << "a second rollback";
+  EXPECT_EQ(doc.at("revision"), 3);
+  EXPECT_EQ(revision(), 3u);
+  EXPECT_EQ(service_->current().cause, "POST /api/rollback") << "the unchanged calls recorded nothing";
+  EXPECT_EQ(service_->history().revisions().size(), 3u);
+  EXPECT_NE(fs::last_write_time(state_file()), file_before);  // r3 was written ...
+  const auto file_r3 = fs::last_write_time(state_file());
+  ok(call("PUT", "/api/weight", R"({"canary_weight": 0})"));
+  EXPECT_EQ(fs::last_write_time(state_file()), file_r3) << "... the unchanged ones were not";
+  // A real change still answers without "unchanged".
+  doc = ok(call("PUT", "/api/weight", R"({"canary_weight": 1})"));
+  EXPECT_FALSE(doc.as_object().contains("unchanged")) << doc;
+  EXPECT_EQ(doc.at("revision"), 4);
+}
+
+TEST_F(ControlApiTest, UndoToAnIdenticalStateIsUnchanged) {
+  ok(call("PUT", "/api/weight", R"({"canary_weight": 20})"));  // r2
+  ok(call("PUT", "/api/weight", R"({"canary_weight": 0})"));   // r3, routes as r1
+  const auto doc = ok(call("POST", "/api/undo", R"({"to_revision": 1})"));
+  EXPECT_EQ(doc.at("unchanged"), true);
+  EXPECT_EQ(revision(), 3u);
+}
+
+TEST_F(ControlApiTest, UnchangedDoesNotPublish) {
+  int published = 0;
+  service_->set_on_change([&](const RoutingState&) { ++published; });
+  ok(call("PUT", "/api/weight", R"({"canary_weight": 20})"));
+  ok(call("PUT", "/api/weight", R"({"canary_weight": 20})"));
+  ok(call("DELETE", "/api/canary"));
+  ok(call("DELETE", "/api/canary"));
+  EXPECT_EQ(published, 2);
+}
+
+TEST_F(ControlApiTest, IfRevisionGuardsEveryChange) {
+  ok(call("PUT", "/api/weight", R"({"canary_weight": 20, "if_revision": 1})"));  // r2
+  const auto msg = expect_error(call("PUT", "/api/weight", R"({"canary_weight": 30, "if_revision": 1})"), 409);
+  EXPECT_EQ(msg, "if_revision is 1 but the current revision is 2");
+  const std::pair<const char*, const char*> calls[] = {
+      {"PUT /api/weight", R"({"canary_weight": 30, "if_revision": 7})"},
+      {"POST /api/promote", R"({"if_revision": 7})"},
+      {"POST /api/rollback", R"({"if_revision": 7, "cause": "x"})"},
+      {"POST /api/undo", R"({"if_revision": 7})"},
+      {"PUT /api/canary", R"({"selector": "version=v3", "if_revision": 7})"},
+      {"DELETE /api/canary", R"({"if_revision": 7})"},
+  };
+  for (const auto& [what, body] : calls) {
+    const std::string line(what);
+    const auto space = line.find(' ');
+    expect_error(call(line.substr(0, space), line.substr(space + 1), body), 409);
+  }
+  EXPECT_EQ(revision(), 2u);
+  // The same calls with the current revision apply.
+  ok(call("POST", "/api/rollback", R"({"if_revision": 2})"));
+  EXPECT_EQ(revision(), 3u);
+  // An unchanged call with the right revision is 200, unchanged.
+  EXPECT_EQ(ok(call("POST", "/api/rollback", R"({"if_revision": 3})")).at("unchanged"), true);
+  for (const char* body : {R"({"if_revision": 0})", R"({"if_revision": -3})", R"({"if_revision": "3"})",
+                           R"({"if_revision": 3.0})", R"({"if_revision": null})"}) {
+    expect_error(call("POST", "/api/rollback", body), 400);
+  }
+  EXPECT_EQ(revision(), 3u);
+}
+
+TEST_F(ControlApiTest, IfRevisionIsCheckedWhenTheChangeIsApplied) {
+  // The check runs inside the transition on the history then current: a write that lands between the
+  // call's parsing and its application makes it a conflict.
+  std::optional<std::uint64_t> seen;
+  service_->set_on_change([&](const RoutingState& s) { seen = s.revision; });
+  ok(call("PUT", "/api/weight", R"({"canary_weight": 5, "if_revision": 1})"));
+  EXPECT_EQ(seen, 2u);
+  const auto result = service_->apply([](const RoutingHistory& h) -> TransitionResult {
+    TransitionContext ctx;
+    ctx.cause = "other";
+    ctx.service_selector = sel("name=nginx");
+    return set_weight(h, 700, ctx);
+  });
+  ASSERT_TRUE(std::holds_alternative<RoutingState>(result));
+  expect_error(call("PUT", "/api/weight", R"({"canary_weight": 9, "if_revision": 2})"), 409);
+  EXPECT_EQ(service_->current().canary_weight, 700u);
+}
+
+TEST_F(ControlApiTest, CauseIsBoundedUtf8WithoutControlCharacters) {
+  const std::string longest(kMaxCauseBytes, 'x');
+  ok(call("PUT", "/api/weight", R"({"canary_weight": 1, "cause": ")" + longest + R"("})"));
+  EXPECT_EQ(service_->current().cause, longest);
+  ok(call("PUT", "/api/weight", "{\"canary_weight\": 2, \"cause\": \"caf\xC3\xA9 \\u00e9 \\u2014 ok\"}"));
+  EXPECT_EQ(service_->current().cause, "caf\xC3\xA9 \xC3\xA9 \xE2\x80\x94 ok");
+  const std::pair<std::string, std::string> bad[] = {
+      {R"({"canary_weight": 3, "cause": ")" + longest + R"(x"})", "longer than 1024 bytes (1025)"},
+      {R"({"canary_weight": 3, "cause": "two\nlines"})", "control character U+000A at byte 3"},
+      {R"({"canary_weight": 3, "cause": "cr\r"})", "control character U+000D at byte 2"},
+      {R"({"canary_weight": 3, "cause": "tab\there"})", "control character U+0009 at byte 3"},
+      {R"({"canary_weight": 3, "cause": "\u001b[2J"})", "control character U+001B at byte 0"},
+      {R"({"canary_weight": 3, "cause": "del\u007f"})", "control character U+007F at byte 3"},
+      {R"({"canary_weight": 3, "cause": "c1\u009b"})", "control character U+009B at byte 2"},
+      {R"({"canary_weight": 3, "cause": "nul\u0000"})", "control character U+0000 at byte 3"},
+  };
+  for (const auto& [body, problem] : bad) {
+    const auto msg = expect_error(call("PUT", "/api/weight", body), 400);
+    EXPECT_NE(msg.find(problem), std::string::npos) << body << " -> " << msg;
+    EXPECT_EQ(msg.rfind("cause: ", 0), 0u) << msg;
+  }
+  // Invalid UTF-8 never gets as far as the cause: the JSON parser refuses it.
+  for (const std::string body : {"{\"canary_weight\": 3, \"cause\": \"bad\xFF\"}",
+                                 R"({"canary_weight": 3, "cause": "lone \ud800"})"}) {
+    expect_error(call("PUT", "/api/weight", body), 400);
+  }
+  EXPECT_EQ(revision(), 3u);
+}
+
+TEST_F(ControlApiTest, DefaultCauseIsBoundedToo) {
+  // A long selector makes a long description of the call; what is recorded is cut to the bound.
+  std::string values;
+  for (int i = 0; i < 300; ++i) values += (i ? "," : "") + std::string("w") + std::to_string(i);
+  const auto doc = ok(call("PUT", "/api/canary", R"x({"selector": "version in ()x" + values + R"x()"})x"));
+  EXPECT_EQ(service_->current().cause.size(), kMaxCauseBytes);
+  EXPECT_EQ(cause_problem(service_->current().cause), "");
+  EXPECT_EQ(service_->current().cause.rfind("PUT /api/canary selector=version in (w0,w1,", 0), 0u);
 }
 
 TEST(BearerMatchesTest, ComparesTheWholeToken) {

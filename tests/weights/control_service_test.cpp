@@ -126,8 +126,10 @@ TEST_F(ControlServiceTest, FailedPersistOfAnExistingFileKeepsItAndTheHistory) {
   ControlService service(initial_history(10), StateStore(state_file()));
   ASSERT_TRUE(std::holds_alternative<RoutingState>(apply_now(service, weight_to(1000))));
   const auto before = service.history();
-  fs::create_directory(state_file() + ".tmp." + std::to_string(::getpid()));
-  const auto result = apply_now(service, weight_to(2000));
+  const auto result = [&] {
+    const test_support::FileSizeLimit full_disk(16);
+    return apply_now(service, weight_to(2000));
+  }();
   ASSERT_TRUE(std::holds_alternative<TransitionError>(result));
   EXPECT_EQ(std::get<TransitionError>(result).status, 500);
   EXPECT_EQ(service.history(), before);
@@ -145,7 +147,8 @@ TEST_F(ControlServiceTest, RacingChangesNeverLoseARevision) {
   service.set_on_change([&](const RoutingState&) { ++published; });
   std::vector<std::uint64_t> answered;
   for (int i = 0; i < kCalls; ++i) {
-    service.apply(weight_to(static_cast<config::BasisPoints>(i)), [&](ControlService::ApplyResult r) {
+    // Never 0, the initial weight: the same weight again would change nothing.
+    service.apply(weight_to(static_cast<config::BasisPoints>(i + 1)), [&](ControlService::ApplyResult r) {
       ASSERT_TRUE(std::holds_alternative<RoutingState>(r));
       answered.push_back(std::get<RoutingState>(r).revision);
     });

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "weights/json_text.hpp"
+#include "weights/revision_json.hpp"
+
 #include <atomic>
 #include <thread>
 #include <vector>
@@ -111,6 +114,41 @@ TEST(RoutingHistoryTest, LimitIsAtLeastOne) {
   EXPECT_EQ(h.current().revision, 2u);
   h.set_limit(0);
   EXPECT_EQ(h.current().revision, 2u);
+}
+
+TEST(RoutingHistoryTest, SizeIsBoundedByDroppingTheOldest) {
+  // Today's worst case through the API: history_limit 1000, every cause 1,024 bytes.
+  RoutingHistory h(state(1), 1000);
+  const std::string cause(1024, 'c');
+  for (std::uint64_t r = 2; r <= 1000; ++r) {
+    RoutingState s = state(r);
+    s.cause = cause;
+    h.push(std::move(s));
+    ASSERT_LE(h.json_bytes(), kMaxHistoryBytes) << "after revision " << r;
+  }
+  EXPECT_EQ(h.current().revision, 1000u) << "a change is never refused for the history's size";
+  EXPECT_LT(h.revisions().size(), 1000u);
+  EXPECT_GT(h.revisions().size(), 300u) << "only as many as needed are dropped";
+  // Contiguous newest revisions, oldest first.
+  std::uint64_t expected = h.revisions().front().revision;
+  for (const auto& r : h.revisions()) EXPECT_EQ(r.revision, expected++);
+  // The byte count is exact: the revisions as a JSON array are it plus the brackets.
+  boost::json::array all;
+  for (const auto& r : h.revisions()) all.push_back(revision_to_json(r));
+  EXPECT_EQ(to_json_text(all).size(), h.json_bytes() + 2);
+}
+
+TEST(RoutingHistoryTest, TheCurrentRevisionStaysWhateverItsSize) {
+  RoutingHistory h(state(1), 10);
+  RoutingState big = state(2);
+  big.cause = std::string(kMaxHistoryBytes + 1, 'x');  // not through the API, which bounds causes
+  h.push(big);
+  ASSERT_EQ(h.revisions().size(), 1u);
+  EXPECT_EQ(h.current(), big);
+  h.push(state(3));  // once older, it is the first to go
+  ASSERT_EQ(h.revisions().size(), 1u);
+  EXPECT_EQ(h.current().revision, 3u);
+  EXPECT_EQ(h.json_bytes(), revision_json_size(state(3)));
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "weights/json_text.hpp"
+
 #include "tests/weights/test_support.hpp"
 #include <sys/stat.h>
 #include <unistd.h>
@@ -222,6 +224,49 @@ TEST_F(StateStoreTest, HistoryFromJsonReportsWithoutThePath) {
   EXPECT_NE(error.find("invalid JSON at offset 1"), std::string::npos) << error;
 }
 
+TEST_F(StateStoreTest, AnOversizedFileFromEarlierVersionsLoadsTrimmedAndIsWrittenSmall) {
+  // Earlier versions bounded causes by the 64 KiB body only: 290 changes made a 17 MB file that they then
+  // refused to load. Such a file loads now, cut to the size bound, and the next save writes it small.
+  std::string text = R"({"format":1,"history_limit":1000,"revisions":[)";
+  const std::string cause(60 * 1024, 'c');
+  for (int r = 1; r <= 290; ++r) {
+    if (r > 1) text += ',';
+    text += R"({"revision":)" + std::to_string(r) +
+            R"(,"time":"2026-11-27T15:00:00Z","stable":"version=v1","canary":"version=v2","canary_weight_bp":)" +
+            std::to_string(r) + R"(,"cause":")" + cause + "\"}";
+  }
+  text += "]}\n";
+  ASSERT_GT(text.size(), 17u * 1000 * 1000);
+  write_file(file(), text);
+  StateStore store(file());
+  auto loaded = store.load(1000);
+  ASSERT_EQ(loaded.kind, StateStore::Loaded::Kind::Ok) << loaded.error;
+  EXPECT_EQ(loaded.history->current().revision, 290u);
+  EXPECT_EQ(loaded.history->current().canary_weight, 290u);
+  EXPECT_LE(loaded.history->json_bytes(), kMaxHistoryBytes);
+  std::string error;
+  ASSERT_TRUE(store.save(*loaded.history, error)) << error;
+  EXPECT_LE(fs::file_size(file()), kMaxHistoryBytes + 100);
+  EXPECT_EQ(*store.load(1000).history, *loaded.history);
+}
+
+TEST_F(StateStoreTest, WhatIsSavedStaysWithinTheBound) {
+  RoutingState s = sample_history().current();
+  RoutingHistory h(s, 1000);
+  for (std::uint64_t r = 2; r <= 1000; ++r) {
+    s.revision = r;
+    s.cause = std::string(1024, '"');  // the worst for size: every byte escaped in the file
+    h.push(s);
+  }
+  const std::string text = history_to_json(h);
+  EXPECT_LE(text.size(), kMaxHistoryBytes + 100);
+  // Inside a ConfigMap the whole text is one JSON string again: at most doubled, under 1 MiB.
+  EXPECT_LT(to_json_text(boost::json::string(text)).size(), 1024u * 1024 - 4096);
+  std::string error;
+  ASSERT_TRUE(StateStore(file()).save(h, error)) << error;
+  EXPECT_EQ(*StateStore(file()).load(1000).history, h);
+}
+
 TEST_F(StateStoreTest, SaveReplacesTheOldFileAndLeavesNoTemp) {
   StateStore store(file());
   std::string error;
@@ -235,7 +280,7 @@ TEST_F(StateStoreTest, SaveReplacesTheOldFileAndLeavesNoTemp) {
   }
   struct stat st {};
   ASSERT_EQ(::stat(file().c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0644u);
+  EXPECT_EQ(st.st_mode & 0777, 0600u) << "the state is the operator's alone";
 }
 
 TEST_F(StateStoreTest, FailedWriteLeavesTheOldFileIntact) {
@@ -244,16 +289,16 @@ TEST_F(StateStoreTest, FailedWriteLeavesTheOldFileIntact) {
   ASSERT_TRUE(store.save(sample_history(), error)) << error;
   const std::string before = read_file(file());
 
-  // Root ignores permissions, so block the temp file with a directory of that name.
-  const std::string tmp = file() + ".tmp." + std::to_string(::getpid());
-  ASSERT_TRUE(fs::create_directory(tmp));
   RoutingHistory other(sample_history().current(), 1);
   error.clear();
-  EXPECT_FALSE(store.save(other, error));
+  {
+    const test_support::FileSizeLimit full_disk(16);
+    EXPECT_FALSE(store.save(other, error));
+  }
   EXPECT_NE(error.find(file()), std::string::npos) << error;
-  EXPECT_NE(error.find("state"), std::string::npos) << error;
+  EXPECT_NE(error.find("cannot write"), std::string::npos) << error;
   EXPECT_EQ(read_file(file()), before);
-  EXPECT_TRUE(fs::is_directory(tmp)) << "save must not remove what it did not create";
+  EXPECT_TRUE(test_support::names_starting_with(dir_.path(), "state.json.tmp.").empty()) << "the temp is removed";
 }
 
 TEST_F(StateStoreTest, SaveIntoAMissingDirectoryFails) {
@@ -270,7 +315,7 @@ TEST_F(StateStoreTest, RenameOntoADirectoryFailsAndRemovesTheTemp) {
   std::string error;
   EXPECT_FALSE(StateStore(file()).save(sample_history(), error));
   EXPECT_NE(error.find("rename"), std::string::npos) << error;
-  EXPECT_FALSE(fs::exists(file() + ".tmp." + std::to_string(::getpid())));
+  EXPECT_TRUE(test_support::names_starting_with(dir_.path(), "state.json.tmp.").empty());
   EXPECT_TRUE(fs::is_directory(file() + "/occupied"));
 }
 
@@ -291,19 +336,101 @@ TEST_F(StateStoreTest, RelativePathSyncsTheCurrentDirectory) {
 namespace canaryd::weights {
 namespace {
 
+// Suffixes a test makes come up: each call takes the next; "" draws a random one as canaryd does.
+std::vector<std::string>& planned_suffixes() {
+  static std::vector<std::string> planned;
+  return planned;
+}
+
+std::string next_planned_suffix() {
+  auto& planned = planned_suffixes();
+  if (planned.empty()) return ".tmp.0.0000000000000000";
+  std::string next = planned.front();
+  planned.erase(planned.begin());
+  return next;
+}
+
+class StateStoreTempNameTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(dir_.path().empty());
+    write_file(victim(), "must stay untouched\n");
+  }
+  std::string path() const { return dir_.path() + "/state.json"; }
+  std::string victim() const { return dir_.path() + "/victim"; }
+  void plant_symlink(const std::string& suffix) { fs::create_symlink(victim(), path() + suffix); }
+
+  test_support::TempDir dir_{"weights-tmpname"};
+};
+
+TEST_F(StateStoreTempNameTest, ASymlinkAtTheOldPredictableNameIsNeverWrittenThrough) {
+  // What earlier versions used: <state>.tmp.<pid>, O_CREAT|O_TRUNC without O_EXCL, so the write went to
+  // the symlink's target.
+  plant_symlink(".tmp." + std::to_string(::getpid()));
+  std::string error;
+  ASSERT_TRUE(StateStore(path()).save(sample_history(), error)) << error;
+  EXPECT_EQ(read_file(victim()), "must stay untouched\n");
+  EXPECT_EQ(*StateStore(path()).load(10).history, sample_history());
+  EXPECT_TRUE(fs::is_symlink(path() + ".tmp." + std::to_string(::getpid()))) << "not ours to remove";
+}
+
+TEST_F(StateStoreTempNameTest, ATakenNameIsReplacedByAnother) {
+  // The name comes up that someone planted a symlink (or a file) at: O_EXCL refuses it, another is drawn.
+  const std::string taken = ".tmp." + std::to_string(::getpid()) + ".00000000deadbeef";
+  plant_symlink(taken);
+  write_file(path() + ".tmp.1.0123456789abcdef", "a planted file");
+  planned_suffixes() = {taken, ".tmp.1.0123456789abcdef", ".tmp.2.fedcba9876543210"};
+  std::string error;
+  ASSERT_TRUE(StateStore(path(), next_planned_suffix).save(sample_history(), error)) << error;
+  EXPECT_TRUE(planned_suffixes().empty()) << "the third name was used";
+  EXPECT_EQ(read_file(victim()), "must stay untouched\n");
+  EXPECT_EQ(read_file(path() + ".tmp.1.0123456789abcdef"), "a planted file");
+  EXPECT_EQ(*StateStore(path()).load(10).history, sample_history());
+}
+
+TEST_F(StateStoreTempNameTest, WhenEveryNameIsTakenTheSaveFailsAndChangesNothing) {
+  plant_symlink(".tmp.0.0000000000000000");
+  planned_suffixes().clear();  // every draw is the planted name
+  std::string error;
+  EXPECT_FALSE(StateStore(path(), next_planned_suffix).save(sample_history(), error));
+  EXPECT_NE(error.find("cannot create"), std::string::npos) << error;
+  EXPECT_NE(error.find("File exists"), std::string::npos) << error;
+  EXPECT_EQ(read_file(victim()), "must stay untouched\n");
+  EXPECT_FALSE(fs::exists(path()));
+  EXPECT_TRUE(fs::is_symlink(path() + ".tmp.0.0000000000000000"));
+}
+
+TEST_F(StateStoreTempNameTest, RandomNamesDifferAndNoneIsLeftBehind) {
+  StateStore store(path());
+  std::string error;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(store.save(sample_history(), error)) << error;
+  EXPECT_TRUE(test_support::names_starting_with(dir_.path(), "state.json.tmp.").empty());
+}
+
 TEST(StateStoreTempFilesTest, TemporariesOfDeadProcessesAreRemovedAndLiveOnesKept) {
   test_support::TempDir dir{"weights-tmpfiles"};
   const std::string path = dir.path() + "/state.json";
   // A pid far above pid_max (4194304 at most on Linux) cannot run; our own pid does.
-  const std::string dead = path + ".tmp.999999999";
-  const std::string live = path + ".tmp." + std::to_string(::getpid());
+  const std::string dead_old_style = path + ".tmp.999999999";
+  const std::string dead = path + ".tmp.999999998.0123456789abcdef";
+  const std::string live = path + ".tmp." + std::to_string(::getpid()) + ".0123456789abcdef";
   const std::string other = dir.path() + "/other.json.tmp.999999999";
-  for (const auto& f : {dead, live, other}) std::ofstream(f) << "partial";
+  const std::string not_a_temp = path + ".tmp.999999999.notours";
+  for (const auto& f : {dead_old_style, dead, live, other, not_a_temp}) std::ofstream(f) << "partial";
+  // A symlink at a dead process's name is not a temporary canaryd made: neither it nor its target goes.
+  const std::string victim = dir.path() + "/victim";
+  std::ofstream(victim) << "keep";
+  const std::string planted = path + ".tmp.999999997.00000000deadbeef";
+  std::filesystem::create_symlink(victim, planted);
   StateStore store(path);
-  EXPECT_EQ(store.remove_stale_temporaries(), 1u);
+  EXPECT_EQ(store.remove_stale_temporaries(), 2u);
+  EXPECT_FALSE(std::filesystem::exists(dead_old_style));
   EXPECT_FALSE(std::filesystem::exists(dead));
   EXPECT_TRUE(std::filesystem::exists(live));
   EXPECT_TRUE(std::filesystem::exists(other));
+  EXPECT_TRUE(std::filesystem::exists(not_a_temp));
+  EXPECT_TRUE(std::filesystem::is_symlink(planted));
+  EXPECT_EQ(read_file(victim), "keep");
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -10,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "config/selector.hpp"
 #include "weights/routing_state.hpp"
@@ -60,6 +63,40 @@ Result completed_at_once(Call&& call) {
   std::forward<Call>(call)([&out](Result r) { out = std::move(r); });
   EXPECT_TRUE(out.has_value()) << "the call did not complete before it returned";
   return out ? std::move(*out) : Result{};
+}
+
+/// While it lives, files this process writes cannot grow beyond `bytes` (RLIMIT_FSIZE): a write past it
+/// fails with EFBIG, as on a full disk, whoever runs the test (root ignores permissions, not this).
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    ::getrlimit(RLIMIT_FSIZE, &saved_);
+    // The default action of SIGXFSZ, sent with EFBIG, is to dump core.
+    saved_handler_ = ::signal(SIGXFSZ, SIG_IGN);
+    rlimit lower = saved_;
+    lower.rlim_cur = bytes;
+    ::setrlimit(RLIMIT_FSIZE, &lower);
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &saved_);
+    ::signal(SIGXFSZ, saved_handler_);
+  }
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+
+ private:
+  rlimit saved_{};
+  sighandler_t saved_handler_ = SIG_DFL;
+};
+
+/// The names in `dir` that begin with `prefix` (temporary files left behind, say).
+inline std::vector<std::string> names_starting_with(const std::string& dir, std::string_view prefix) {
+  std::vector<std::string> out;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with(prefix)) out.push_back(name);
+  }
+  return out;
 }
 
 }  // namespace canaryd::weights::test_support

@@ -49,6 +49,13 @@ class TransitionsTest : public ::testing::Test {
 
   void drop_canary() { accept(remove_canary(history_, ctx_)); }
 
+  /// The result is the current state itself: same revision, time and cause (nothing to record).
+  void expect_unchanged(const TransitionResult& r) {
+    ASSERT_TRUE(std::holds_alternative<RoutingState>(r))
+        << (std::holds_alternative<TransitionError>(r) ? std::get<TransitionError>(r).message : "");
+    EXPECT_EQ(std::get<RoutingState>(r), history_.current());
+  }
+
   RoutingHistory history_;
   TransitionContext ctx_;
 };
@@ -184,9 +191,23 @@ TEST_F(TransitionsTest, RemoveCanaryClearsItAndItsWeight) {
   EXPECT_EQ(s.stable, sel("version=v1"));
 }
 
-TEST_F(TransitionsTest, RemoveCanaryWithoutCanaryIsAConflict) {
+TEST_F(TransitionsTest, RemoveCanaryWithoutCanaryChangesNothing) {
   drop_canary();
-  EXPECT_EQ(refused(remove_canary(history_, ctx_)).status, 409);
+  expect_unchanged(remove_canary(history_, ctx_));
+}
+
+TEST_F(TransitionsTest, AChangeThatRoutesAsNowIsTheCurrentStateItself) {
+  accept(set_weight(history_, 2500, ctx_));  // r2
+  expect_unchanged(set_weight(history_, 2500, ctx_));
+  expect_unchanged(define_canary(history_, sel("version=v2"), 2500, ctx_));
+  accept(rollback(history_, ctx_));  // r3
+  expect_unchanged(rollback(history_, ctx_));
+  expect_unchanged(set_weight(history_, 0, ctx_));
+  expect_unchanged(undo(history_, 1, ctx_));  // r1 routed as r3 does
+  // Any difference is a change: the weight, the canary selector, or the stable one.
+  EXPECT_EQ(accept(set_weight(history_, 1, ctx_)).revision, 4u);
+  EXPECT_EQ(accept(define_canary(history_, sel("version=v3"), 1, ctx_)).revision, 5u);
+  EXPECT_EQ(accept(undo(history_, std::nullopt, ctx_)).revision, 6u);
 }
 
 TEST_F(TransitionsTest, HistoryKeepsOnlyTheNewestRevisions) {

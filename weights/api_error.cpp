@@ -1,0 +1,29 @@
+#include "weights/api_error.hpp"
+
+#include <boost/json.hpp>
+
+#include "weights/json_text.hpp"
+
+namespace canaryd::weights {
+
+std::string_view error_kind(int status) {
+  switch (status) {
+    case 400: return "bad_request";
+    case 401: return "unauthorized";
+    case 404: return "not_found";
+    case 405: return "method_not_allowed";
+    case 409: return "conflict";
+    case 413:
+    case 431: return "too_large";
+    default: return status >= 400 && status < 500 ? "bad_request" : "internal";
+  }
+}
+
+std::string error_json(int status, std::string_view message) {
+  boost::json::object o;
+  o["error"] = message;
+  o["kind"] = error_kind(status);
+  return to_json_text(o);
+}
+
+}  // namespace canaryd::weights

@@ -1,0 +1,121 @@
+#include "weights/revision_json.hpp"
+
+#include <set>
+
+#include "weights/json_text.hpp"
+
+namespace canaryd::weights {
+
+namespace json = boost::json;
+
+json::object revision_to_json(const RoutingState& r) {
+  json::object o;
+  o["revision"] = r.revision;
+  o["time"] = format_time(r.time);
+  // Canonical selector strings: readable in the file and parsed back by the same code as the config.
+  o["stable"] = r.stable.to_string();
+  if (r.canary) {
+    o["canary"] = r.canary->to_string();
+  } else {
+    o["canary"] = nullptr;
+  }
+  // Basis points, an integer: a percent as a double would not survive every round trip exactly.
+  o["canary_weight_bp"] = r.canary_weight;
+  o["cause"] = r.cause;
+  return o;
+}
+
+std::size_t revision_json_size(const RoutingState& r) { return to_json_text(revision_to_json(r)).size(); }
+
+std::optional<std::uint64_t> json_unsigned(const boost::json::value& v) {
+  if (v.is_uint64()) return v.get_uint64();
+  if (v.is_int64() && v.get_int64() >= 0) return static_cast<std::uint64_t>(v.get_int64());
+  return std::nullopt;
+}
+
+std::optional<RoutingState> revision_from_json(const json::value& v, const std::string& where, std::string& error) {
+  const json::object* obj = v.if_object();
+  if (obj == nullptr) {
+    error = where + ": must be an object";
+    return std::nullopt;
+  }
+  static const std::set<std::string, std::less<>> kKeys = {"revision", "time",           "stable",
+                                                          "canary",   "canary_weight_bp", "cause"};
+  for (const auto& kv : *obj) {
+    if (!kKeys.contains(std::string_view(kv.key()))) {
+      error = where + ": unknown field \"" + std::string(kv.key()) + "\"";
+      return std::nullopt;
+    }
+  }
+  for (const auto& key : kKeys) {
+    if (!obj->contains(key)) {
+      error = where + ": missing field \"" + key + "\"";
+      return std::nullopt;
+    }
+  }
+
+  RoutingState state;
+  const auto revision = json_unsigned(obj->at("revision"));
+  if (!revision || *revision == 0) {
+    error = where + ".revision: must be a positive integer";
+    return std::nullopt;
+  }
+  state.revision = *revision;
+
+  const json::string* time = obj->at("time").if_string();
+  const auto parsed_time = time ? parse_time(std::string(*time)) : std::nullopt;
+  if (!parsed_time) {
+    error = where + ".time: must be an RFC 3339 UTC time like 2026-11-27T15:00:00Z";
+    return std::nullopt;
+  }
+  state.time = *parsed_time;
+
+  const json::string* stable = obj->at("stable").if_string();
+  if (stable == nullptr) {
+    error = where + ".stable: must be a selector string";
+    return std::nullopt;
+  }
+  std::string sel_error;
+  auto stable_sel = config::Selector::parse(std::string_view(*stable), sel_error);
+  if (!stable_sel) {
+    error = where + ".stable: " + sel_error;
+    return std::nullopt;
+  }
+  state.stable = std::move(*stable_sel);
+
+  const json::value& canary = obj->at("canary");
+  if (!canary.is_null()) {
+    const json::string* canary_text = canary.if_string();
+    if (canary_text == nullptr) {
+      error = where + ".canary: must be a selector string or null";
+      return std::nullopt;
+    }
+    auto canary_sel = config::Selector::parse(std::string_view(*canary_text), sel_error);
+    if (!canary_sel) {
+      error = where + ".canary: " + sel_error;
+      return std::nullopt;
+    }
+    state.canary = std::move(*canary_sel);
+  }
+
+  const auto weight = json_unsigned(obj->at("canary_weight_bp"));
+  if (!weight || *weight > config::kMaxBasisPoints) {
+    error = where + ".canary_weight_bp: must be an integer from 0 to " + std::to_string(config::kMaxBasisPoints);
+    return std::nullopt;
+  }
+  if (!state.canary && *weight != 0) {
+    error = where + ".canary_weight_bp: must be 0 when canary is null";
+    return std::nullopt;
+  }
+  state.canary_weight = static_cast<config::BasisPoints>(*weight);
+
+  const json::string* cause = obj->at("cause").if_string();
+  if (cause == nullptr) {
+    error = where + ".cause: must be a string";
+    return std::nullopt;
+  }
+  state.cause = std::string(*cause);
+  return state;
+}
+
+}  // namespace canaryd::weights

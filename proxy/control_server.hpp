@@ -32,11 +32,20 @@ class ControlServer {
 
   /// Binds and listens (throws boost::system::system_error, e.g. when the port is in use).
   ControlServer(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& address, Handler handler);
+  /// Serves an acceptor that already listens (handed over by the previous canaryd, or by systemd).
+  ControlServer(boost::asio::io_context& io, boost::asio::ip::tcp::acceptor listening, Handler handler);
   ~ControlServer();
 
   void start();
   /// Stops accepting; open connections finish their current request.
   void stop();
+  /// Stops accepting without closing the socket (connections wait in its queue, for whoever accepts
+  /// next: this process after resume(), or its successor) and closes idle connections. Until resume(),
+  /// requests still arriving on open connections get 503 when they would change something, and every
+  /// answer closes its connection.
+  void pause();
+  void resume();
+  int native_handle() const;
   boost::asio::ip::tcp::endpoint local_endpoint() const;
 
   static constexpr std::size_t kMaxBodyBytes = 64 * 1024;

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import support  # noqa: E402
@@ -282,6 +283,39 @@ class SocketActivationTest(IntegrationTest):
         self.assertEqual(d.get("/").status, 200)
         os.kill(pid, signal.SIGTERM)
         wait_until(lambda: not alive(pid), 15, message="the successor to stop")
+
+    @unittest.skipUnless(shutil.which("systemd-socket-activate"), "needs systemd-socket-activate")
+    def test_systemd_socket_activate(self):
+        """systemd's own tool binds the addresses and passes them (and LISTEN_FDNAMES) as systemd does."""
+        d = self.canaryd("sd-activate", start=False)
+        argv = ["systemd-socket-activate", "-l", "%s:%d" % (LOOPBACK, d.listen), "-l", "%s:%d" % (LOOPBACK, d.control),
+                "--fdname=http:control", d.bin, "-c", d.config]
+        start(d, argv=argv)
+        d.wait_ready()
+        self.assertEqual(d.get("/").status, 200)
+        self.assertIn("passed by systemd (LISTEN_FDS)", d.log())
+        self.assertEqual(d.stop(), 0)
+
+    @unittest.skipUnless(shutil.which("systemd-analyze"), "needs systemd-analyze")
+    def test_unit_files_verify(self):
+        here = os.path.dirname(os.path.abspath(__file__))
+        deploy = os.path.join(here, "..", "..", "deploy")
+        unit_dir = os.path.join(self.work.path, "units-%d" % time.time_ns())
+        os.mkdir(unit_dir)
+        for name in ("canaryd.service", "canaryd.socket"):
+            with open(os.path.join(deploy, name)) as f:
+                text = f.read()
+            with open(os.path.join(unit_dir, name), "w") as f:
+                f.write(text.replace("/usr/local/bin/canaryd", os.path.join(support.BIN_DIR, "canaryd")))
+        p = subprocess.run(["systemd-analyze", "verify", "--man=no", "canaryd.service", "canaryd.socket"],
+                           cwd=unit_dir, capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        with open(os.path.join(deploy, "canaryd.service")) as f:
+            unit = f.read()
+        for line in ("Type=notify", "NotifyAccess=all", "ExecReload=/bin/kill -HUP $MAINPID", "KillSignal=SIGTERM"):
+            self.assertIn("\n" + line + "\n", unit)
+        # Above the default timeouts.drain (30 s): systemd must not kill a draining canaryd.
+        self.assertGreater(int(re.search(r"\nTimeoutStopSec=(\d+)\n", unit).group(1)), 30)
 
     def test_unmatched_socket_is_an_error(self):
         data, control, stray = listening_socket(), listening_socket(), listening_socket()

@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "proxy/resolve.hpp"
+
 namespace canaryd::proxy {
 using boost::asio::ip::tcp;
 
@@ -20,11 +22,6 @@ template <typename T>
 bool parse_number(std::string_view text, T& out) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
   return ec == std::errc() && end == text.data() + text.size() && !text.empty();
-}
-
-std::string show(const tcp::endpoint& ep) {
-  const auto a = ep.address();
-  return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
 }
 
 // The socket's local address when it is a listening TCP socket.
@@ -171,7 +168,7 @@ std::optional<SocketPlan> match_inherited(const std::vector<InheritedSocket>& so
       taken = true;
     }
     if (!taken) {
-      error = show(s.local) + ": a socket passed to canaryd matches no listen entry nor control.address";
+      error = endpoint_text(s.local) + ": a socket passed to canaryd matches no listen entry nor control.address";
       return std::nullopt;
     }
   }

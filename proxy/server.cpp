@@ -41,11 +41,6 @@ weights::RoutingState initial_state(const config::Config& cfg) {
 // operator is not left wondering whether the upgrade happened.
 constexpr auto kUpgradeDeadline = std::chrono::seconds(30);
 
-std::string show(const tcp::endpoint& ep) {
-  const auto a = ep.address();
-  return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
-}
-
 }  // namespace
 
 std::optional<std::string> read_token_file(const std::string& path, std::string& error) {
@@ -106,11 +101,11 @@ std::optional<StartupError> Server::plan_sockets(Inheritance& inherited, SocketP
   for (std::size_t li = 0; li < listen.size(); ++li) {
     if (!plan.listen[li].empty()) continue;
     if (auto problem = probe_listen_address(listen[li]))
-      return StartupError{src + ": listen[" + std::to_string(li) + "].address: " + show(listen[li]) + ": " + *problem};
+      return StartupError{src + ": listen[" + std::to_string(li) + "].address: " + endpoint_text(listen[li]) + ": " + *problem};
   }
   if (plan.control < 0)
     if (auto problem = probe_listen_address(control))
-      return StartupError{src + ": control.address: " + show(control) + ": " + *problem};
+      return StartupError{src + ": control.address: " + endpoint_text(control) + ": " + *problem};
   return std::nullopt;
 }
 

@@ -9,8 +9,6 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "proxy/resolve.hpp"
-
 namespace canaryd::proxy {
 using boost::asio::ip::tcp;
 
@@ -147,9 +145,8 @@ std::optional<Inheritance> take_inherited_sockets(std::string& error) {
   return out;
 }
 
-std::optional<SocketPlan> match_inherited(const std::vector<InheritedSocket>& sockets,
-                                          const std::vector<tcp::endpoint>& listen, const tcp::endpoint& control,
-                                          std::string& error) {
+SocketPlan match_inherited(const std::vector<InheritedSocket>& sockets, const std::vector<tcp::endpoint>& listen,
+                           const tcp::endpoint& control) {
   auto matches = [](const InheritedSocket& s, const tcp::endpoint& want, std::string_view role, std::size_t index) {
     if (want.port() != 0) return s.local == want;
     return s.local.address() == want.address() && s.role == role && s.index == index;
@@ -167,10 +164,7 @@ std::optional<SocketPlan> match_inherited(const std::vector<InheritedSocket>& so
       plan.control = s.fd;
       taken = true;
     }
-    if (!taken) {
-      error = endpoint_text(s.local) + ": a socket passed to canaryd matches no listen entry nor control.address";
-      return std::nullopt;
-    }
+    if (!taken) plan.unmatched.push_back(&s);
   }
   return plan;
 }

@@ -54,12 +54,11 @@ std::optional<Inheritance> take_inherited_sockets(std::string& error);
 struct SocketPlan {
   std::vector<std::vector<int>> listen;  ///< by listen entry
   int control = -1;
+  std::vector<const InheritedSocket*> unmatched;  ///< neither a listen entry nor control
 };
-/// nullopt with `error` naming the address of a socket that matches neither a listen entry nor
-/// `control`.
-std::optional<SocketPlan> match_inherited(const std::vector<InheritedSocket>& sockets,
-                                          const std::vector<boost::asio::ip::tcp::endpoint>& listen,
-                                          const boost::asio::ip::tcp::endpoint& control, std::string& error);
+SocketPlan match_inherited(const std::vector<InheritedSocket>& sockets,
+                           const std::vector<boost::asio::ip::tcp::endpoint>& listen,
+                           const boost::asio::ip::tcp::endpoint& control);
 
 /// Which of `sockets` sockets of one address each of `workers` workers accepts on: every socket is
 /// someone's (a socket nobody accepts on would keep the connections the kernel gives it), and every

@@ -92,9 +92,17 @@ std::optional<StartupError> Server::plan_sockets(Inheritance& inherited, SocketP
   auto ep = resolve_host_port(config_.control.address, error);
   if (!ep) return StartupError{src + ": control.address: " + error};
   control = *ep;
-  auto matched = match_inherited(inherited.sockets, listen, control, error);
-  if (!matched) return StartupError{src + ": listen: " + error + " (passed by " + inherited.source + ")"};
-  plan = std::move(*matched);
+  plan = match_inherited(inherited.sockets, listen, control);
+  for (const auto* s : plan.unmatched) {
+    // systemd's sockets are the operator's promise of what the config serves; the predecessor's follow
+    // its config, which may have changed since (that is what a restart is for).
+    if (!inherited.upgrade)
+      return StartupError{src + ": listen: " + endpoint_text(s->local) + ": a socket passed by " + inherited.source +
+                          " matches no listen entry nor control.address"};
+    log_line("closing the socket on " + endpoint_text(s->local) + " passed by " + inherited.source +
+             ": no longer in " + src);
+    ::close(s->fd);
+  }
   // Our own listeners share their ports through SO_REUSEPORT, which would as well share them with any
   // other process of this user that did the same (a second canaryd): every address we are to bind is
   // checked first, so that nothing is bound when one of them is taken.

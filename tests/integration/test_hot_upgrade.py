@@ -203,6 +203,23 @@ class HotUpgradeTest(IntegrationTest):
         os.kill(third, signal.SIGTERM)
         wait_until(lambda: not alive(third), 15, message="the third process to stop")
 
+    def test_upgrade_applies_a_new_listen_address(self):
+        """Listen addresses take a restart; the upgrade is one: the new process binds the new address and
+        closes the socket of the one the config no longer has."""
+        d = self.canaryd("moved")
+        old_port = d.listen
+        d.listen = support.free_port()
+        d.write_config()
+        d.send_signal(signal.SIGUSR2)
+        pid = self.successor_pid(d)
+        self.assertEqual(d.wait_exit(15), 0, d.log())
+        self.assertIn("closing the socket on 127.0.0.1:%d passed by the previous canaryd: no longer in %s"
+                      % (old_port, d.config), d.log())
+        self.assertEqual(d.get("/").status, 200)
+        self.assertFalse(support.port_open(old_port))
+        os.kill(pid, signal.SIGTERM)
+        wait_until(lambda: not alive(pid), 15, message="the successor to stop")
+
     def test_new_binary_that_cannot_start(self):
         bindir = os.path.join(self.work.path, "bin-%d" % time.time_ns())
         os.mkdir(bindir)

@@ -98,6 +98,7 @@ void HotUpgrade::start(const std::vector<HandedSocket>& sockets, std::chrono::st
     return;
   }
   child_ = started_ = pid;
+  deadline_seconds_ = std::chrono::duration_cast<std::chrono::seconds>(deadline).count();
   ready_pipe_.assign(pipe_fds[0]);
   deadline_.expires_after(deadline);
   deadline_.async_wait([this](boost::system::error_code ec) {
@@ -122,7 +123,7 @@ void HotUpgrade::read_ready() {
       return;
     }
     if (!ec) return read_ready();
-    reap(timed_out_ ? "it was not ready in time and was killed" : "", 0);
+    reap(timed_out_ ? "it was not ready within " + std::to_string(deadline_seconds_) + " s and was killed" : "", 0);
   });
 }
 

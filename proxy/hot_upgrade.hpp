@@ -51,6 +51,7 @@ class HotUpgrade {
   pid_t child_ = -1;  ///< while the successor is not ready yet
   pid_t started_ = -1;
   bool timed_out_ = false;
+  long long deadline_seconds_ = 0;
   boost::asio::posix::stream_descriptor ready_pipe_{io_};
   boost::asio::steady_timer deadline_{io_};
   std::array<char, 64> buffer_{};

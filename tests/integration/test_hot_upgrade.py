@@ -220,21 +220,37 @@ class HotUpgradeTest(IntegrationTest):
         os.kill(pid, signal.SIGTERM)
         wait_until(lambda: not alive(pid), 15, message="the successor to stop")
 
-    def test_new_binary_that_cannot_start(self):
+    def test_new_binary_killed_by_a_signal(self):
+        d, exe = self.copied_binary("killed", "#!/bin/sh\nkill -9 $$\n")
+        d.send_signal(signal.SIGUSR2)
+        d.wait_log(r"hot upgrade failed: " + re.escape(exe) + r" \(pid \d+\): it was killed by signal 9 \(SIGKILL\); "
+                   r"this canaryd keeps serving", 15)
+        self.assertEqual(d.api("PUT", "/api/weight", {"canary_weight": 3, "cause": "after"})[0], 200)
+        self.assertEqual(d.get("/").status, 200)
+        self.assertEqual(d.stop(), 0)
+
+    def copied_binary(self, name, replacement):
+        """canaryd started from a copy of the binary, which is then replaced, as a package upgrade does,
+        by a script with the text `replacement`."""
         bindir = os.path.join(self.work.path, "bin-%d" % time.time_ns())
         os.mkdir(bindir)
         exe = os.path.join(bindir, "canaryd")
         shutil.copy2(os.path.join(support.BIN_DIR, "canaryd"), exe)
-        flag = os.path.join(bindir, "go")
-        d = self.canaryd("broken", start=False)
+        d = self.canaryd(name, start=False)
         d.bin = exe
         d.start()
-        # The "package upgrade": a new file at the same path, which fails once the test lets it go on.
         tmp = exe + ".new"
         with open(tmp, "w") as f:
-            f.write("#!/bin/sh\nwhile [ ! -e %s ]; do sleep 0.02; done\necho 'broken build' >&2\nexit 3\n" % flag)
+            f.write(replacement)
         os.chmod(tmp, 0o755)
         os.replace(tmp, exe)
+        return d, exe
+
+    def test_new_binary_that_cannot_start(self):
+        flag = os.path.join(self.work.path, "go-%d" % time.time_ns())
+        # Fails once the test lets it go on.
+        d, exe = self.copied_binary("broken", "#!/bin/sh\nwhile [ ! -e %s ]; do sleep 0.02; done\n"
+                                              "echo 'broken build' >&2\nexit 3\n" % flag)
 
         d.send_signal(signal.SIGUSR2)
         d.wait_log(r"SIGUSR2: hot upgrade: pausing the control port and starting " + re.escape(exe))

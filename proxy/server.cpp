@@ -533,6 +533,11 @@ void Server::begin_upgrade() {
     log_line("SIGUSR2 ignored: the demo cannot be upgraded");
     return;
   }
+  if (::getpid() == 1) {
+    // A container's init: when it exits, the kernel kills everything in the container, successor and all.
+    log_line("SIGUSR2 ignored: canaryd is PID 1 (a container's init), and its exit would end the new process too");
+    return;
+  }
   upgrading_ = true;
   log_line("SIGUSR2: hot upgrade: pausing the control port and starting " + upgrade_.exe());
   // The successor loads the state: nothing may change it here from now on.

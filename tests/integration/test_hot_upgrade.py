@@ -229,6 +229,22 @@ class HotUpgradeTest(IntegrationTest):
         self.assertEqual(d.get("/").status, 200)
         self.assertEqual(d.stop(), 0)
 
+    def test_pid_1_refuses(self):
+        """As a container's init, canaryd's exit would end its successor too."""
+        if subprocess.run(["unshare", "--pid", "--fork", "true"], capture_output=True).returncode != 0:
+            self.skipTest("cannot create a PID namespace here")
+        d = self.canaryd("pid1", start=False)
+        start(d, argv=["unshare", "--pid", "--fork", "--kill-child", d.bin, "-c", d.config])
+        d.wait_ready()
+        wait_until(lambda: any(open("/proc/%d/task/%d/children" % (d.pid, d.pid)).read().split()), 5,
+                   message="canaryd under unshare")
+        inner = int(open("/proc/%d/task/%d/children" % (d.pid, d.pid)).read().split()[0])
+        os.kill(inner, signal.SIGUSR2)
+        d.wait_log(r"SIGUSR2 ignored: canaryd is PID 1")
+        self.assertEqual(d.get("/").status, 200)
+        os.kill(inner, signal.SIGTERM)
+        self.assertEqual(d.wait_exit(15), 0)
+
     def copied_binary(self, name, replacement):
         """canaryd started from a copy of the binary, which is then replaced, as a package upgrade does,
         by a script with the text `replacement`."""

@@ -26,7 +26,6 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import loadsupport  # noqa: E402
-import support  # noqa: E402
 from loadsupport import LoadClient, LoadTest, Outcome, report  # noqa: E402
 
 DRAIN_SECONDS = 10

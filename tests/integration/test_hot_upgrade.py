@@ -23,11 +23,11 @@ from support import LOOPBACK, IntegrationTest, http_request, wait_until  # noqa:
 # Sets LISTEN_PID to its own pid (which canaryd keeps across exec) and moves the given descriptors to 3, 4,
 # ... as systemd does, then becomes canaryd.
 SYSTEMD_WRAPPER = r"""
-import os, sys
+import fcntl, os, sys
 fds = [int(x) for x in sys.argv[1].split(",")]
-high = [os.dup(fd) for fd in fds]
+high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 100) for fd in fds]   # out of the way of 3, 4, ...
 for i, fd in enumerate(high):
-    os.dup2(fd, 3 + i)
+    os.dup2(fd, 3 + i, inheritable=True)
 os.environ["LISTEN_FDS"] = str(len(fds))
 os.environ["LISTEN_PID"] = str(os.getpid())
 os.environ["LISTEN_FDNAMES"] = ":".join("s%d" % i for i in range(len(fds)))

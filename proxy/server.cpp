@@ -151,15 +151,18 @@ std::optional<StartupError> Server::open_listeners(const SocketPlan& plan, const
   for (const auto& w : workers_)
     for (auto [fd, index] : w->listening_sockets()) listening_.push_back({fd, "listen", index});
 
-  auto handler = [this](const ControlRequest& r) { return handle_control(r); };
   try {
+    tcp::acceptor acceptor(io_);
     if (plan.control >= 0) {
-      tcp::acceptor acceptor(io_);
       acceptor.assign(socket_local_endpoint(plan.control).protocol(), plan.control);
-      control_server_ = std::make_unique<ControlServer>(io_, std::move(acceptor), handler);
     } else {
-      control_server_ = std::make_unique<ControlServer>(io_, control, handler);
+      acceptor.open(control.protocol());
+      acceptor.set_option(asio::socket_base::reuse_address(true));
+      acceptor.bind(control);
+      acceptor.listen(asio::socket_base::max_listen_connections);
     }
+    control_server_ = std::make_unique<ControlServer>(io_, std::move(acceptor),
+                                                      [this](const ControlRequest& r) { return handle_control(r); });
   } catch (const boost::system::system_error& e) {
     return StartupError{src + ": control.address: cannot listen on " + config_.control.address.to_string() + ": " +
                         e.code().message()};

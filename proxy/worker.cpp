@@ -58,8 +58,9 @@ tcp::endpoint Worker::listen(const tcp::endpoint& address, std::size_t listener)
   auto acceptor = std::make_unique<tcp::acceptor>(io_);
   acceptor->open(address.protocol());
   acceptor->set_option(asio::socket_base::reuse_address(true));
-  // Every worker binds the same address; the kernel spreads new connections over them, and a new
-  // canaryd can bind beside an old one for a restart without a gap.
+  // Every worker binds the same address and the kernel spreads new connections over them. Another
+  // process could join too: Server checks first that nobody else listens there (port_probe), and a
+  // successor is handed these very sockets instead (hot_upgrade).
   int one = 1;
   if (::setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
     throw boost::system::system_error(errno, boost::system::system_category(), "setsockopt(SO_REUSEPORT)");

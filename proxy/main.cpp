@@ -8,11 +8,13 @@
 #include <iostream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/config.hpp"
 #include "config/kubeconfig.hpp"
 #include "config/named_files.hpp"
 #include "proxy/demo.hpp"
+#include "proxy/hot_upgrade.hpp"
 #include "proxy/server.hpp"
 #include "proxy/tls_context.hpp"
 
@@ -109,5 +111,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   canaryd::proxy::Server server(std::move(*loaded.config), config_path);
+  // Resolved now: SIGUSR2 starts the file at this path, which a package upgrade may have replaced by then.
+  server.set_upgrade_command(canaryd::proxy::resolve_own_binary(argv[0]), std::vector<std::string>(argv + 1, argv + argc));
   return run_server(server);
 }

@@ -21,4 +21,9 @@ std::optional<tcp::endpoint> resolve_host_port(const config::HostPort& hp, std::
   return results.begin()->endpoint();
 }
 
+std::string endpoint_text(const boost::asio::ip::tcp::endpoint& ep) {
+  const auto a = ep.address();
+  return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
+}
+
 }  // namespace canaryd::proxy

@@ -13,4 +13,7 @@ namespace canaryd::proxy {
 /// reload only). nullopt with `error` set when it does not resolve.
 std::optional<boost::asio::ip::tcp::endpoint> resolve_host_port(const config::HostPort& hp, std::string& error);
 
+/// `127.0.0.1:8080`, `[::1]:8080`: an address as the config writes it.
+std::string endpoint_text(const boost::asio::ip::tcp::endpoint& ep);
+
 }  // namespace canaryd::proxy

@@ -1,6 +1,11 @@
 #include "proxy/server.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <csignal>
+#include <cstring>
 #include <thread>
 
 #include <boost/asio/ip/address.hpp>
@@ -11,7 +16,9 @@
 #include "config/token_file.hpp"
 #include "proxy/log.hpp"
 #include "proxy/metrics_exporter.hpp"
+#include "proxy/port_probe.hpp"
 #include "proxy/resolve.hpp"
+#include "proxy/sd_notify.hpp"
 
 namespace canaryd::proxy {
 namespace asio = boost::asio;
@@ -30,6 +37,10 @@ weights::RoutingState initial_state(const config::Config& cfg) {
   return s;
 }
 
+// Long enough for a successor on a loaded host to load its state and TLS files; short enough that an
+// operator is not left wondering whether the upgrade happened.
+constexpr auto kUpgradeDeadline = std::chrono::seconds(30);
+
 }  // namespace
 
 Server::Server(config::Config config, std::string config_path)
@@ -38,6 +49,118 @@ Server::Server(config::Config config, std::string config_path)
 Server::~Server() {
   for (auto& w : workers_) w->stop();
   for (auto& w : workers_) w->join();
+}
+
+std::optional<StartupError> Server::plan_sockets(Inheritance& inherited, SocketPlan& plan,
+                                                 std::vector<tcp::endpoint>& listen, tcp::endpoint& control) {
+  const std::string& src = config_.source;
+  std::string error;
+  auto taken = take_inherited_sockets(error);
+  if (!taken) return StartupError{src + ": listen: " + error};
+  inherited = std::move(*taken);
+  for (std::size_t li = 0; li < config_.listen.size(); ++li) {
+    auto ep = resolve_host_port(config_.listen[li].address, error);
+    if (!ep) return StartupError{src + ": listen[" + std::to_string(li) + "].address: " + error};
+    listen.push_back(*ep);
+  }
+  auto ep = resolve_host_port(config_.control.address, error);
+  if (!ep) return StartupError{src + ": control.address: " + error};
+  control = *ep;
+  plan = match_inherited(inherited.sockets, listen, control);
+  for (const auto* s : plan.unmatched) {
+    // systemd's sockets are the operator's promise of what the config serves; the predecessor's follow
+    // its config, which may have changed since (that is what a restart is for).
+    if (!inherited.upgrade)
+      return StartupError{src + ": listen: " + endpoint_text(s->local) + ": a socket passed by " + inherited.source +
+                          " matches no listen entry nor control.address"};
+    log_line("closing the socket on " + endpoint_text(s->local) + " passed by " + inherited.source +
+             ": no longer in " + src);
+    ::close(s->fd);
+  }
+  // Our own listeners share their ports through SO_REUSEPORT, which would as well share them with any
+  // other process of this user that did the same (a second canaryd): every address we are to bind is
+  // checked first, so that nothing is bound when one of them is taken.
+  for (std::size_t li = 0; li < listen.size(); ++li) {
+    if (!plan.listen[li].empty()) continue;
+    if (auto problem = probe_listen_address(listen[li]))
+      return StartupError{src + ": listen[" + std::to_string(li) + "].address: " + endpoint_text(listen[li]) + ": " + *problem};
+  }
+  if (plan.control < 0)
+    if (auto problem = probe_listen_address(control))
+      return StartupError{src + ": control.address: " + endpoint_text(control) + ": " + *problem};
+  return std::nullopt;
+}
+
+std::optional<StartupError> Server::open_listeners(const SocketPlan& plan, const std::vector<tcp::endpoint>& listen,
+                                                   const tcp::endpoint& control) {
+  const std::string& src = config_.source;
+  for (std::size_t li = 0; li < listen.size(); ++li) {
+    const std::string field = "listen[" + std::to_string(li) + "].address";
+    const auto& fds = plan.listen[li];
+    if (!fds.empty()) {
+      // Every passed socket gets a worker; a worker beyond their number accepts on a duplicate.
+      const auto shares = share_sockets(fds.size(), workers_.size());
+      std::vector<bool> given(fds.size(), false);
+      for (std::size_t w = 0; w < workers_.size(); ++w) {
+        for (std::size_t i : shares[w]) {
+          int fd = given[i] ? ::fcntl(fds[i], F_DUPFD_CLOEXEC, 3) : fds[i];
+          if (fd < 0) return StartupError{src + ": " + field + ": cannot duplicate a passed socket: " + std::strerror(errno)};
+          given[i] = true;
+          workers_[w]->adopt(fd, li);
+        }
+      }
+      bound_.push_back(socket_local_endpoint(fds.front()));
+      continue;
+    }
+    try {
+      // The first worker may be given port 0; the others then bind the port it got.
+      auto bound = workers_[0]->listen(listen[li], li);
+      for (std::size_t i = 1; i < workers_.size(); ++i) workers_[i]->listen(bound, li);
+      bound_.push_back(bound);
+    } catch (const boost::system::system_error& e) {
+      return StartupError{src + ": " + field + ": cannot listen on " + config_.listen[li].address.to_string() + ": " +
+                          e.code().message()};
+    }
+  }
+  for (const auto& w : workers_)
+    for (auto [fd, index] : w->listening_sockets()) listening_.push_back({fd, "listen", index});
+
+  try {
+    tcp::acceptor acceptor(io_);
+    if (plan.control >= 0) {
+      acceptor.assign(socket_local_endpoint(plan.control).protocol(), plan.control);
+    } else {
+      acceptor.open(control.protocol());
+      acceptor.set_option(asio::socket_base::reuse_address(true));
+      acceptor.bind(control);
+      acceptor.listen(asio::socket_base::max_listen_connections);
+    }
+    control_server_ = std::make_unique<ControlServer>(io_, std::move(acceptor),
+                                                      [this](ControlRequest r, std::function<void(ControlReply)> done) {
+                                                        handle_control(std::move(r), std::move(done));
+                                                      });
+  } catch (const boost::system::system_error& e) {
+    return StartupError{src + ": control.address: cannot listen on " + config_.control.address.to_string() + ": " +
+                        e.code().message()};
+  }
+  listening_.push_back({control_server_->native_handle(), "control", 0});
+  return std::nullopt;
+}
+
+void Server::announce_ready(const Inheritance& inherited) {
+  if (!inherited.source.empty())
+    log_line("serving on the listening sockets passed by " + inherited.source);
+  // Posted: they run once the loop runs, that is when the control port answers /healthz.
+  const int ready_fd = inherited.ready_fd;
+  const bool upgrade = inherited.upgrade;
+  asio::post(io_, [ready_fd, upgrade] {
+    if (ready_fd >= 0) {
+      [[maybe_unused]] auto n = ::write(ready_fd, "ready\n", 6);
+      ::close(ready_fd);
+    }
+    // The successor of a hot upgrade becomes the unit's main process (Type=notify, NotifyAccess=all).
+    notify_systemd(upgrade ? "MAINPID=" + std::to_string(::getpid()) + "\nREADY=1" : std::string("READY=1"));
+  });
 }
 
 std::optional<StartupError> Server::start() {
@@ -50,6 +173,13 @@ std::optional<StartupError> Server::start() {
       log_line("raised the file descriptor limit (RLIMIT_NOFILE) from " + std::to_string(fds.before) + " to " +
                std::to_string(fds.now));
   }
+
+  // The ports first: a process that cannot have them must not touch the state either.
+  Inheritance inherited;
+  SocketPlan plan;
+  std::vector<tcp::endpoint> listen_eps;
+  tcp::endpoint control_ep;
+  if (auto err = plan_sockets(inherited, plan, listen_eps, control_ep)) return err;
 
   // Routing state: the stored one wins over the config's initial selectors and weight.
   std::unique_ptr<weights::StateBackend> backend;
@@ -135,41 +265,13 @@ std::optional<StartupError> Server::start() {
   };
   for (unsigned i = 0; i < threads; ++i)
     workers_.push_back(std::make_unique<Worker>(snapshot_, open_connections_, report_streak));
-  for (std::size_t li = 0; li < config_.listen.size(); ++li) {
-    const auto& hp = config_.listen[li].address;
-    std::string field = "listen[" + std::to_string(li) + "].address";
-    std::string error;
-    auto ep = resolve_host_port(hp, error);
-    if (!ep) return StartupError{src + ": " + field + ": " + error};
-    try {
-      // The first worker may be given port 0; the others then bind the port it got.
-      auto bound = workers_[0]->listen(*ep);
-      for (std::size_t i = 1; i < workers_.size(); ++i) workers_[i]->listen(bound);
-      bound_.push_back(bound);
-    } catch (const boost::system::system_error& e) {
-      return StartupError{src + ": " + field + ": cannot listen on " + hp.to_string() + ": " + e.code().message()};
-    }
-  }
-
-  {
-    std::string error;
-    auto ep = resolve_host_port(config_.control.address, error);
-    if (!ep) return StartupError{src + ": control.address: " + error};
-    try {
-      control_server_ = std::make_unique<ControlServer>(
-          io_, *ep, [this](ControlRequest r, std::function<void(ControlReply)> done) {
-            handle_control(std::move(r), std::move(done));
-          });
-    } catch (const boost::system::system_error& e) {
-      return StartupError{src + ": control.address: cannot listen on " + config_.control.address.to_string() + ": " +
-                          e.code().message()};
-    }
-  }
+  if (auto err = open_listeners(plan, listen_eps, control_ep)) return err;
 
   std::signal(SIGPIPE, SIG_IGN);
   signals_.add(SIGHUP);
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
+  signals_.add(SIGUSR2);
   wait_signals();
   control_server_->start();
   workers_running_ = static_cast<unsigned>(workers_.size());
@@ -191,6 +293,7 @@ std::optional<StartupError> Server::start() {
            " worker(s); control on " + config_.control.address.to_string() + "; revision " +
            std::to_string(cur.revision) + ", canary weight " + config::format_weight(snapshot_->canary_weight) +
            "%; max_connections " + (snapshot_->max_connections ? std::to_string(snapshot_->max_connections) : "unlimited"));
+  announce_ready(inherited);
   return std::nullopt;
 }
 
@@ -342,8 +445,16 @@ void Server::wait_signals() {
     if (ec) return;
     if (sig == SIGHUP) {
       reload();
+    } else if (sig == SIGUSR2) {
+      begin_upgrade();
     } else if (!draining_) {
       log_line(std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") + ", draining");
+      if (upgrading_) {
+        log_line("hot upgrade abandoned: canaryd is stopping");
+        upgrade_.abandon();
+        upgrading_ = false;
+        control_server_->resume();
+      }
       begin_drain();
     } else {
       log_line("second stop signal: stopping now");
@@ -434,13 +545,56 @@ void Server::reload() {
   log_line("reloaded " + config_path_ + ": " + std::to_string(config_.endpoints.size()) + " endpoint(s)");
 }
 
-void Server::begin_drain() {
+void Server::begin_upgrade() {
+  if (draining_ || upgrading_) {
+    log_line(std::string("SIGUSR2 ignored: ") + (draining_ ? "canaryd is stopping" : "a hot upgrade is in progress"));
+    return;
+  }
+  if (!upgrade_.configured()) {
+    log_line("SIGUSR2 ignored: the demo cannot be upgraded");
+    return;
+  }
+  if (::getpid() == 1) {
+    // A container's init: when it exits, the kernel kills everything in the container, successor and all.
+    log_line("SIGUSR2 ignored: canaryd is PID 1 (a container's init), and its exit would end the new process too");
+    return;
+  }
+  upgrading_ = true;
+  log_line("SIGUSR2: hot upgrade: pausing the control port and starting " + upgrade_.exe());
+  // The successor loads the state: nothing may change it here from now on.
+  quiesce_control([this] {
+    if (!upgrading_) return;  // stopped meanwhile
+    upgrade_.start(listening_, kUpgradeDeadline,
+                   [this](bool ready, pid_t pid, const std::string& why) { on_upgrade_done(ready, pid, why); });
+  });
+}
+
+void Server::quiesce_control(std::function<void()> done) {
+  control_server_->pause();
+  asio::post(io_, std::move(done));
+}
+
+void Server::on_upgrade_done(bool ready, pid_t pid, const std::string& why) {
+  upgrading_ = false;
+  if (!ready) {
+    log_line("hot upgrade failed: " + upgrade_.exe() + (pid > 0 ? " (pid " + std::to_string(pid) + ")" : "") +
+             ": " + why + "; this canaryd keeps serving");
+    control_server_->resume();
+    return;
+  }
+  log_line("hot upgrade: the new canaryd (pid " + std::to_string(pid) + ") serves; draining");
+  begin_drain(true);
+}
+
+void Server::begin_drain(bool handover) {
   draining_ = true;
+  // The successor holds the control socket too; ours goes now, so that every call reaches it.
+  if (handover) control_server_->stop();
   health_->stop();
   if (discovery_) discovery_->stop();
   if (state_watch_) state_watch_->stop();
   ejection_timer_.cancel();
-  for (auto& w : workers_) w->drain();
+  for (auto& w : workers_) w->drain(handover);
   drain_deadline_.expires_after(config_.timeouts.drain);
   drain_deadline_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;

@@ -13,6 +13,8 @@
 #include "config/config.hpp"
 #include "proxy/control_server.hpp"
 #include "proxy/health_checker.hpp"
+#include "proxy/hot_upgrade.hpp"
+#include "proxy/inherited_sockets.hpp"
 #include "proxy/configmap_state_watch.hpp"
 #include "proxy/connection_budget.hpp"
 #include "proxy/kube_discovery.hpp"
@@ -42,6 +44,12 @@ class Server {
   /// Runs until SIGTERM/SIGINT and the drain that follows. Returns the exit status.
   int run();
 
+  /// Before start(): what SIGUSR2 runs to upgrade (our binary's absolute path, resolved at start, and
+  /// our arguments). Unset (the demo), SIGUSR2 is refused with a log line.
+  void set_upgrade_command(std::string exe, std::vector<std::string> args) {
+    upgrade_.set_command(std::move(exe), std::move(args));
+  }
+
   boost::asio::io_context& io() { return io_; }
   /// Before start(): replaces the config (the demo builds its own once its upstreams are bound).
   void reset_config(config::Config config) { config_ = std::move(config); }
@@ -62,9 +70,21 @@ class Server {
   void on_discovered(std::vector<config::Endpoint> endpoints);
   void configure_ejection();
   void schedule_ejection_expiry();
+  /// Every address checked and every socket bound or adopted, before anything else is started.
+  std::optional<StartupError> plan_sockets(Inheritance& inherited, SocketPlan& plan,
+                                           std::vector<boost::asio::ip::tcp::endpoint>& listen,
+                                           boost::asio::ip::tcp::endpoint& control);
+  std::optional<StartupError> open_listeners(const SocketPlan& plan, const std::vector<boost::asio::ip::tcp::endpoint>& listen,
+                                             const boost::asio::ip::tcp::endpoint& control);
+  void announce_ready(const Inheritance& inherited);
   void wait_signals();
   void reload();
-  void begin_drain();
+  void begin_upgrade();
+  void on_upgrade_done(bool ready, pid_t pid, const std::string& why);
+  /// Stops answering control calls that change the state, then runs `done`. (Pending state writes are
+  /// to finish before `done`, so that the successor loads what this process last wrote.)
+  void quiesce_control(std::function<void()> done);
+  void begin_drain(bool handover = false);
   void worker_finished();
 
   config::Config config_;
@@ -90,6 +110,9 @@ class Server {
   std::uint64_t descriptor_limit_ = 0;  ///< RLIMIT_NOFILE, once raised at start
   ConnectionBudget budget_;
   std::vector<boost::asio::ip::tcp::endpoint> bound_;
+  std::vector<HandedSocket> listening_;  ///< what a hot upgrade hands over
+  HotUpgrade upgrade_{io_};
+  bool upgrading_ = false;  ///< from SIGUSR2 until the successor is ready or failed
   unsigned workers_running_ = 0;
   bool draining_ = false;
 };

@@ -12,6 +12,7 @@
 #include "proxy/client_session.hpp"
 #include "proxy/descriptor_shortage.hpp"
 #include "proxy/free_memory.hpp"
+#include "proxy/inherited_sockets.hpp"
 #include "proxy/no_throw.hpp"
 
 namespace canaryd::proxy {
@@ -27,6 +28,7 @@ constexpr std::size_t kAcceptBatch = 63;
 constexpr std::int64_t kTrimAfter = 64;
 
 constinit ShortageReport accept_shortage("accepting a client connection (it waits in the listen queue)");
+constexpr auto kHandoverIdleGrace = std::chrono::seconds(1);
 }  // namespace
 
 Worker::Worker(std::shared_ptr<const RoutingSnapshot> initial, std::atomic<std::int64_t>& open_connections,
@@ -59,12 +61,13 @@ Worker::~Worker() {
   }
 }
 
-tcp::endpoint Worker::listen(const tcp::endpoint& address) {
+tcp::endpoint Worker::listen(const tcp::endpoint& address, std::size_t listener) {
   auto acceptor = std::make_unique<tcp::acceptor>(io_);
   acceptor->open(address.protocol());
   acceptor->set_option(asio::socket_base::reuse_address(true));
-  // Every worker binds the same address; the kernel spreads new connections over them, and a new
-  // canaryd can bind beside an old one for a restart without a gap.
+  // Every worker binds the same address and the kernel spreads new connections over them. Another
+  // process could join too: Server checks first that nobody else listens there (port_probe), and a
+  // successor is handed these very sockets instead (hot_upgrade).
   int one = 1;
   if (::setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
     throw boost::system::system_error(errno, boost::system::system_category(), "setsockopt(SO_REUSEPORT)");
@@ -73,12 +76,25 @@ tcp::endpoint Worker::listen(const tcp::endpoint& address) {
   acceptor->listen(asio::socket_base::max_listen_connections);
   acceptor->non_blocking(true);  // accept_queued() takes what is queued without waiting
   auto bound = acceptor->local_endpoint();
-  acceptors_.push_back(std::move(acceptor));
+  acceptors_.push_back({std::move(acceptor), listener});
   return bound;
 }
 
+void Worker::adopt(int fd, std::size_t listener) {
+  auto acceptor = std::make_unique<tcp::acceptor>(io_);
+  acceptor->assign(socket_local_endpoint(fd).protocol(), fd);
+  acceptor->non_blocking(true);
+  acceptors_.push_back({std::move(acceptor), listener});
+}
+
+std::vector<std::pair<int, std::size_t>> Worker::listening_sockets() const {
+  std::vector<std::pair<int, std::size_t>> out;
+  for (const auto& l : acceptors_) out.emplace_back(l.acceptor->native_handle(), l.index);
+  return out;
+}
+
 void Worker::start(std::function<void()> on_exit) {
-  for (std::size_t i = 0; i < acceptors_.size(); ++i) accept_loop(*acceptors_[i], i);
+  for (auto& l : acceptors_) accept_loop(*l.acceptor, l.index);
   schedule_sweep();
   thread_ = std::thread([this, on_exit = std::move(on_exit)] {
     io_.run();
@@ -103,23 +119,37 @@ std::vector<bool> Worker::live_endpoint_ids() const {
   return live;
 }
 
-void Worker::drain() {
-  asio::post(io_, [this] { on_drain(); });
+void Worker::drain(bool handover) {
+  asio::post(io_, [this, handover] { on_drain(handover); });
 }
 
-void Worker::on_drain() {
+void Worker::on_drain(bool handover) {
   if (draining_) return;
   draining_ = true;
   boost::system::error_code ec;
-  for (std::size_t i = 0; i < acceptors_.size(); ++i) {
-    auto& acceptor = acceptors_[i];
-    // Closing a listener resets the connections in its accept queue, and their clients have done
-    // nothing wrong: take them first and serve their requests (with Connection: close).
-    accept_queued(*acceptor, i, std::numeric_limits<std::size_t>::max());
-    acceptor->close(ec);
+  for (auto& l : acceptors_) {
+    // Closing the last reference to a listener resets the connections in its accept queue, and their
+    // clients have done nothing wrong: take them first and serve their requests (with Connection:
+    // close). On a handover the successor holds the same sockets, so nothing is lost either way.
+    accept_queued(*l.acceptor, l.index, std::numeric_limits<std::size_t>::max());
+    l.acceptor->close(ec);
   }
   sweep_timer_.cancel();
   pool_.clear();
+  if (!handover) {
+    close_idle_sessions();
+    return;
+  }
+  // A busy keep-alive client sends its next request within moments: it is answered with Connection:
+  // close and reconnects to the successor. Closing its connection now could cross that request (a
+  // client like wrk counts an error), so only a connection quiet for the whole grace time is closed.
+  idle_close_timer_.expires_after(kHandoverIdleGrace);
+  idle_close_timer_.async_wait([this](boost::system::error_code e) {
+    if (!e) close_idle_sessions();
+  });
+}
+
+void Worker::close_idle_sessions() {
   // Sessions unlink themselves when they end, so walk a copy of the pointers.
   std::vector<ClientSession*> live;
   for (auto& s : sessions_) live.push_back(&s);

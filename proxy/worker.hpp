@@ -42,18 +42,25 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  /// Main thread, before start(): binds and listens on `address` with SO_REUSEPORT. Called once per
-  /// listen entry, in config order: the n-th call serves listen[n] (and its TLS context in the
-  /// snapshot). Returns the bound endpoint (for port 0) or throws boost::system::system_error.
-  boost::asio::ip::tcp::endpoint listen(const boost::asio::ip::tcp::endpoint& address);
+  /// Main thread, before start(): binds and listens on `address` with SO_REUSEPORT, for listen entry
+  /// `listener` (its TLS context in the snapshot). Returns the bound endpoint (for port 0) or throws
+  /// boost::system::system_error.
+  boost::asio::ip::tcp::endpoint listen(const boost::asio::ip::tcp::endpoint& address, std::size_t listener);
+  /// Main thread, before start(): accepts on `fd`, a socket that already listens (handed over by the
+  /// previous canaryd or by systemd), for listen entry `listener`. Takes ownership of `fd`.
+  void adopt(int fd, std::size_t listener);
+  /// Main thread, before start(): the listening descriptors and their listen entries, to hand over.
+  std::vector<std::pair<int, std::size_t>> listening_sockets() const;
 
   /// Main thread: runs the io_context on a new thread. `on_exit` runs on that thread when it ends.
   void start(std::function<void()> on_exit);
   /// Any thread: the snapshot the next requests will use.
   void publish(std::shared_ptr<const RoutingSnapshot> snapshot);
   /// Any thread: stop accepting, close idle keep-alive clients, let in-flight requests finish with
-  /// `Connection: close`. The thread ends when the last session is gone.
-  void drain();
+  /// `Connection: close`. The thread ends when the last session is gone. `handover`: a successor
+  /// accepts on the same sockets; a keep-alive client gets one more answer (with `Connection: close`)
+  /// instead of a close that would race its next request, and only one that stays quiet is closed.
+  void drain(bool handover = false);
   /// Any thread: stop at once (drain deadline passed).
   void stop();
   void join();
@@ -91,7 +98,8 @@ class Worker {
   /// (`upstream_closed`: idle upstream connections the sweep closed).
   void release_burst_memory(std::size_t upstream_closed);
   std::vector<bool> live_endpoint_ids() const;
-  void on_drain();
+  void on_drain(bool handover);
+  void close_idle_sessions();
 
   // Before io_: destroying io_ destroys the frames of unfinished sessions, which still count themselves
   // out of these metrics and return their request memory to scratch_.
@@ -100,7 +108,11 @@ class Worker {
   // One thread runs it, and only that thread touches its sockets (the main thread only posts), so the
   // reactor need not lock each descriptor.
   boost::asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
-  std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
+  struct Listener {
+    std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor;
+    std::size_t index;  ///< the listen entry
+  };
+  std::vector<Listener> acceptors_;
   std::shared_ptr<const RoutingSnapshot> snapshot_;
   weights::Splitter splitter_;
   UpstreamPool pool_{metrics_};
@@ -112,6 +124,7 @@ class Worker {
   bool draining_ = false;
   std::int64_t connections_peak_ = 0;  ///< this worker's most client connections since the last sweep
   boost::asio::steady_timer sweep_timer_{io_};
+  boost::asio::steady_timer idle_close_timer_{io_};
   boost::intrusive::list<ClientSession, boost::intrusive::base_hook<SessionHook>,
                          boost::intrusive::constant_time_size<false>>
       sessions_;

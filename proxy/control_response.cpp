@@ -1,10 +1,9 @@
 #include "proxy/control_response.hpp"
 
 #include <boost/beast/http/status.hpp>
-#include <boost/json/serialize.hpp>
-#include <boost/json/string.hpp>
 
 #include "proxy/http_text.hpp"
+#include "weights/api_error.hpp"
 
 namespace canaryd::proxy {
 namespace {
@@ -46,11 +45,10 @@ std::string format_control_response(const ControlReply& reply, ResponseFraming f
   return out;
 }
 
-ControlReply control_error(int status, std::string_view message, std::string_view kind) {
+ControlReply control_error(int status, std::string_view message) {
   ControlReply r;
   r.status = status;
-  r.body = "{\"error\": " + boost::json::serialize(boost::json::string(message)) +
-           ", \"kind\": " + boost::json::serialize(boost::json::string(kind)) + "}";
+  r.body = weights::error_json(status, message);
   return r;
 }
 

@@ -19,7 +19,7 @@ struct ResponseFraming {
 /// The complete HTTP/1.1 response for `reply`. Allow lists HEAD wherever it lists GET.
 std::string format_control_response(const ControlReply& reply, ResponseFraming framing);
 
-/// A JSON error answer: `{"error": message, "kind": kind}`.
-ControlReply control_error(int status, std::string_view message, std::string_view kind);
+/// A JSON error answer: `{"error": message, "kind": ...}`, the kind mapped from the status as the API does.
+ControlReply control_error(int status, std::string_view message);
 
 }  // namespace canaryd::proxy

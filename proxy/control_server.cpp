@@ -184,38 +184,36 @@ struct ControlServer::State : std::enable_shared_from_this<ControlServer::State>
       head_size = find_head_end(data, scanned);
       if (head_size != std::string_view::npos) break;
       if (data.size() >= kMaxHeadBytes) {
-        out.refusal = control_error(431, "request header over 16 KiB", "too_large");
+        out.refusal = control_error(431, "request header over 16 KiB");
         co_return out;
       }
       if (has_bare_line_break(data, scanned)) {
-        out.refusal = control_error(400, "bare CR or LF in header", "bad_request");
+        out.refusal = control_error(400, "bare CR or LF in header");
         co_return out;
       }
       scanned = data.size();
       if (!co_await read_more()) co_return out;
     }
     if (head_size > kMaxHeadBytes) {
-      out.refusal = control_error(431, "request header over 16 KiB", "too_large");
+      out.refusal = control_error(431, "request header over 16 KiB");
       co_return out;
     }
 
     auto head_view = [&] { return std::string_view(static_cast<const char*>(buffer.data().data()), head_size); };
     RequestCheck check = check_request_head(head_view());
     if (check.status != 0) {
-      const bool too_large = check.status == 431 || check.status == 414;
-      out.refusal = control_error(check.status, check.reason, too_large ? "too_large" : "bad_request");
+      out.refusal = control_error(check.status, check.reason);
       co_return out;
     }
     if (check.chunked) {
       // Every client of this API knows its body's length; a chunked decoder here would only be more
       // to get wrong.
-      out.refusal = control_error(411, "send the body with Content-Length; chunked bodies are not accepted here",
-                                  "length_required");
+      out.refusal = control_error(411, "send the body with Content-Length; chunked bodies are not accepted here");
       co_return out;
     }
     const std::size_t body_size = check.content_length.value_or(0);
     if (check.content_length && *check.content_length > kMaxBodyBytes) {
-      out.refusal = control_error(413, "request body over 64 KiB", "too_large");
+      out.refusal = control_error(413, "request body over 64 KiB");
       co_return out;
     }
     if (buffer.size() < head_size + body_size) {
@@ -259,13 +257,13 @@ struct ControlServer::State : std::enable_shared_from_this<ControlServer::State>
         pending->wake.cancel();
       });
     } catch (const std::exception& e) {
-      co_return control_error(500, e.what(), "internal");
+      co_return control_error(500, e.what());
     }
     if (!pending->reply) {
       pending->wake.expires_after(kHandlerTimeout);
       co_await pending->wake.async_wait(kNoThrow);
     }
-    if (!pending->reply) co_return control_error(503, "the request was not answered in time", "timeout");
+    if (!pending->reply) co_return control_error(503, "the request was not answered in time");
     co_return std::move(*pending->reply);
   }
 

@@ -14,6 +14,7 @@
 #include "config/duration.hpp"
 #include "proxy/descriptor_limit.hpp"
 #include "config/token_file.hpp"
+#include "proxy/control_response.hpp"
 #include "proxy/log.hpp"
 #include "proxy/metrics_exporter.hpp"
 #include "proxy/port_probe.hpp"
@@ -427,6 +428,13 @@ void Server::handle_control(ControlRequest req, std::function<void(ControlReply)
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     return done(std::move(r));
   }
+  if (upgrading_ && !read_only) {
+    // The successor reads the state once the queue is empty: a change taken now could be acknowledged
+    // here and be missing there. The caller retries against the successor.
+    ControlReply r = control_error(503, "a hot upgrade is under way; try again in a moment");
+    r.headers.emplace_back("Retry-After", "1");
+    return done(std::move(r));
+  }
   // A change answers once it is stored: the reply comes later, and the thread serves on meanwhile.
   api_->handle(weights::ApiRequest{std::move(req.method), std::move(req.target), std::move(req.body),
                                    std::move(req.authorization)},
@@ -571,7 +579,9 @@ void Server::begin_upgrade() {
 
 void Server::quiesce_control(std::function<void()> done) {
   control_server_->pause();
-  asio::post(io_, std::move(done));
+  // A change already queued is answered before the successor reads the state: otherwise it could be
+  // acknowledged here and missing there.
+  control_->when_idle([this, done = std::move(done)]() mutable { asio::post(io_, std::move(done)); });
 }
 
 void Server::on_upgrade_done(bool ready, pid_t pid, const std::string& why) {

@@ -14,6 +14,7 @@ std::string_view error_kind(int status) {
     case 405: return "method_not_allowed";
     case 409: return "conflict";
     case 413:
+    case 414:
     case 431: return "too_large";
     default: return status >= 400 && status < 500 ? "bad_request" : "internal";
   }

@@ -31,6 +31,16 @@ void ControlService::pump() {
     }
   }
   pumping_ = false;
+  if (queue_.empty() && !idle_waiters_.empty()) {
+    auto waiters = std::move(idle_waiters_);
+    idle_waiters_.clear();
+    for (auto& cb : waiters) cb();
+  }
+}
+
+void ControlService::when_idle(std::function<void()> cb) {
+  if (queue_.empty()) return cb();
+  idle_waiters_.push_back(std::move(cb));
 }
 
 void ControlService::start(Change& change) {

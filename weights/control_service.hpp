@@ -74,6 +74,9 @@ class ControlService {
   const RoutingState& current() const { return history_.current(); }
   /// Changes and bound changes queued, the one waiting on the backend included.
   std::size_t pending() const { return queue_.size(); }
+  /// Runs `cb` once nothing is queued: at once when the queue is empty, else after the last queued change
+  /// was answered (a hot upgrade hands the state over only when no write is under way).
+  void when_idle(std::function<void()> cb);
 
   /// Called after every applied change, before the change's `done`.
   void set_on_change(std::function<void(const RoutingState&)> cb) { on_change_ = std::move(cb); }
@@ -102,6 +105,7 @@ class ControlService {
   std::unique_ptr<StateBackend> backend_;
   std::function<void(const RoutingState&)> on_change_;
   std::deque<std::variant<Change, NewLimit>> queue_;  ///< front() is the one running
+  std::vector<std::function<void()>> idle_waiters_;
   bool waiting_ = false;  ///< front() waits on the backend
   bool pumping_ = false;  ///< pump() is on the stack: a completion that ran at once must not re-enter it
 };

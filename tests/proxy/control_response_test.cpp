@@ -43,10 +43,10 @@ TEST(ControlResponseTest, ExtraFieldsAndConnectionHandling) {
 }
 
 TEST(ControlResponseTest, ErrorsAreJsonWithAKind) {
-  const ControlReply r = control_error(400, "bad \"quote\"", "bad_request");
+  const ControlReply r = control_error(400, "bad \"quote\"");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.content_type, "application/json");
-  EXPECT_EQ(r.body, "{\"error\": \"bad \\\"quote\\\"\", \"kind\": \"bad_request\"}");
+  EXPECT_EQ(r.body, "{\"error\":\"bad \\\"quote\\\"\",\"kind\":\"bad_request\"}");
 }
 
 }  // namespace

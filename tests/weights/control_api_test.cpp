@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+
 #include "tests/weights/held_backend.hpp"
 #include "tests/weights/test_support.hpp"
 #include "weights/api_error.hpp"
@@ -423,7 +426,12 @@ TEST_F(ControlApiTest, StatusFollowsTheViewNow) {
 
 TEST_F(ControlApiTest, AChangeThatChangesNothingIsUnchangedAndWritesNothing) {
   ok(call("PUT", "/api/weight", R"({"canary_weight": 20})"));  // r2
-  const auto file_before = fs::last_write_time(state_file());
+  // The file's text, not its time stamp: two writes within a clock tick of the file system share one.
+  const auto stored = [&] {
+    std::ifstream in(state_file());
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string file_before = stored();
   auto doc = ok(call("PUT", "/api/weight", R"({"canary_weight": 20.0, "cause": "again"})"));
   EXPECT_EQ(doc.at("unchanged"), true);
   EXPECT_EQ(doc.at("revision"), 2);
@@ -436,10 +444,10 @@ TEST_F(ControlApiTest, AChangeThatChangesNothingIsUnchangedAndWritesNothing) {
   EXPECT_EQ(revision(), 3u);
   EXPECT_EQ(service_->current().cause, "POST /api/rollback") << "the unchanged calls recorded nothing";
   EXPECT_EQ(service_->history().revisions().size(), 3u);
-  EXPECT_NE(fs::last_write_time(state_file()), file_before);  // r3 was written ...
-  const auto file_r3 = fs::last_write_time(state_file());
+  EXPECT_NE(stored(), file_before);  // r3 was written ...
+  const std::string file_r3 = stored();
   ok(call("PUT", "/api/weight", R"({"canary_weight": 0})"));
-  EXPECT_EQ(fs::last_write_time(state_file()), file_r3) << "... the unchanged ones were not";
+  EXPECT_EQ(stored(), file_r3) << "... the unchanged ones were not";
   // A real change still answers without "unchanged".
   doc = ok(call("PUT", "/api/weight", R"({"canary_weight": 1})"));
   EXPECT_FALSE(doc.as_object().contains("unchanged")) << doc;
@@ -501,11 +509,15 @@ TEST_F(ControlApiTest, IfRevisionIsCheckedWhenTheChangeIsApplied) {
   service_->set_on_change([&](const RoutingState& s) { seen = s.revision; });
   ok(call("PUT", "/api/weight", R"({"canary_weight": 5, "if_revision": 1})"));
   EXPECT_EQ(seen, 2u);
-  const auto result = service_->apply([](const RoutingHistory& h) -> TransitionResult {
-    TransitionContext ctx;
-    ctx.cause = "other";
-    ctx.service_selector = sel("name=nginx");
-    return set_weight(h, 700, ctx);
+  const auto result = test_support::completed_at_once<ControlService::ApplyResult>([&](auto done) {
+    service_->apply(
+        [](const RoutingHistory& h) -> TransitionResult {
+          TransitionContext ctx;
+          ctx.cause = "other";
+          ctx.service_selector = sel("name=nginx");
+          return set_weight(h, 700, ctx);
+        },
+        std::move(done));
   });
   ASSERT_TRUE(std::holds_alternative<RoutingState>(result));
   expect_error(call("PUT", "/api/weight", R"({"canary_weight": 9, "if_revision": 2})"), 409);

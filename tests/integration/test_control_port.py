@@ -152,7 +152,7 @@ class StrictHeadTest(IntegrationTest):
     def test_bodies_need_a_length_and_at_most_64_kib(self):
         d = self.canaryd()
         doc = self.refused(d, b"PUT /api/weight HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                              b"15\r\n{\"canary_weight\": 30}\r\n0\r\n\r\n", 411, "length_required")
+                              b"15\r\n{\"canary_weight\": 30}\r\n0\r\n\r\n", 411, "bad_request")
         self.assertIn("Content-Length", doc["error"])
         self.refused(d, b"PUT /api/weight HTTP/1.1\r\nHost: x\r\nContent-Length: 65537\r\n\r\n{", 413, "too_large")
         self.refused(d, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX: " + b"a" * 17000 + b"\r\n\r\n", 431, "too_large")

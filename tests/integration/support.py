@@ -1140,7 +1140,8 @@ def checked_for_sanitizer_report(p):
 
 def sanitizers():
     """The sanitizers the canaryd in BIN_DIR was built with: a set of "address", "thread" (empty for a
-    plain build). Only for the bounds a sanitizer changes by itself (peak RSS), never to skip a check."""
+    plain build). Only for what a sanitizer changes by itself (peak RSS, its own need of descriptors); a
+    check a sanitizer cannot take part in runs against the release build instead (scripts/dev release-checks)."""
     global _sanitizers
     if _sanitizers is None:
         found = set()

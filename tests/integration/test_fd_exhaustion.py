@@ -125,6 +125,11 @@ class DescriptorExhaustionTest(IntegrationTest):
         self.assert_no_endpoint_blamed()
 
     def test_a_limit_above_the_descriptors_runs_out_without_blaming_an_endpoint(self):
+        if support.sanitizers():
+            # The sanitizer runtime needs descriptors of its own: UBSan's vptr check probes whether memory
+            # is readable through a pipe, and with none left it reports a false "invalid vptr". The release
+            # build runs this test (scripts/dev, release-checks).
+            self.skipTest("a sanitizer runtime cannot run its own checks without file descriptors")
         self.d = d = self.start_canaryd(limits={"max_connections": 10000})
         self.assertRegex(d.log(), r"limits.max_connections: 10000 is more than the \d+ client connections")
         clients = self.open_idle_clients()

@@ -281,13 +281,9 @@ asio::awaitable<ClientSession::HeadResult> ClientSession::read_head(std::size_t&
     }
     // A bare LF or CR would never complete a CRLF CRLF terminator: answer it now, not at the timeout.
     // (A CR that is the last byte so far is checked again once its successor has arrived.)
-    for (std::size_t i = scanned > 0 ? scanned - 1 : 0; i < data.size(); ++i) {
-      const bool bare_lf = data[i] == '\n' && (i == 0 || data[i - 1] != '\r');
-      const bool bare_cr = data[i] == '\r' && i + 1 < data.size() && data[i + 1] != '\n';
-      if (bare_lf || bare_cr) {
-        disarm_header_timer();
-        co_return HeadResult::Malformed;
-      }
+    if (has_bare_line_break(data, scanned)) {
+      disarm_header_timer();
+      co_return HeadResult::Malformed;
     }
     scanned = data.size();
     if (rearm) {

@@ -1,7 +1,6 @@
 #include "proxy/server.hpp"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -12,9 +11,9 @@
 #include <boost/asio/post.hpp>
 
 #include "config/duration.hpp"
-#include "proxy/descriptor_limit.hpp"
 #include "config/token_file.hpp"
 #include "proxy/control_response.hpp"
+#include "proxy/descriptor_limit.hpp"
 #include "proxy/log.hpp"
 #include "proxy/metrics_exporter.hpp"
 #include "proxy/port_probe.hpp"

@@ -73,7 +73,7 @@ struct Limits {
   std::uint64_t max_header_bytes = 16384;
   std::uint64_t max_body_bytes = 0;  ///< 0 = no limit
   /// Client connections at once; 0 = no limit; absent: what the file descriptors allow (the server
-  /// works it out: proxy/connection_budget.hpp).
+  /// works it out: proxy/control/connection_budget.hpp).
   std::optional<std::uint64_t> max_connections;
 };
 

@@ -7,9 +7,9 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/head_rewrite.hpp"
-#include "proxy/request_validator.hpp"
-#include "proxy/response_head.hpp"
+#include "proxy/http/head_rewrite.hpp"
+#include "proxy/http/request_validator.hpp"
+#include "proxy/http/response_head.hpp"
 
 namespace {
 using namespace canaryd::proxy;

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "proxy/routing_snapshot.hpp"
+#include "proxy/dataplane/routing_snapshot.hpp"
 #include "weights/routing_state.hpp"
 
 namespace {

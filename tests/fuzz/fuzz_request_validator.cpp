@@ -25,11 +25,11 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http.hpp>
 
-#include "proxy/body_relay.hpp"
-#include "proxy/chunked_decoder.hpp"
-#include "proxy/head_rewrite.hpp"
-#include "proxy/request_validator.hpp"
-#include "proxy/response_head.hpp"
+#include "proxy/dataplane/body_relay.hpp"
+#include "proxy/http/chunked_decoder.hpp"
+#include "proxy/http/head_rewrite.hpp"
+#include "proxy/http/request_validator.hpp"
+#include "proxy/http/response_head.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 namespace {

@@ -1,4 +1,4 @@
-#include "proxy/chunked_decoder.hpp"
+#include "proxy/http/chunked_decoder.hpp"
 
 #include <gtest/gtest.h>
 

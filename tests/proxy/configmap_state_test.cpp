@@ -1,7 +1,7 @@
 // Tests of the ConfigMap state backend's asynchronous writes against a scripted API server on a loopback
 // socket: what a write sends when the watch moves on while it waits to go out, and how a write whose answer
 // was lost is decided.
-#include "proxy/configmap_state.hpp"
+#include "proxy/kube/configmap_state.hpp"
 
 #include <gtest/gtest.h>
 
@@ -17,7 +17,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
-#include "proxy/no_throw.hpp"
+#include "proxy/net/no_throw.hpp"
 #include "tests/weights/test_support.hpp"
 
 namespace canaryd::proxy {

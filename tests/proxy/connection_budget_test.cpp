@@ -1,5 +1,5 @@
 // The default of limits.max_connections from RLIMIT_NOFILE, and the idle upstream pool's share.
-#include "proxy/connection_budget.hpp"
+#include "proxy/control/connection_budget.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "proxy/control_connections.hpp"
+#include "proxy/control/control_connections.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "proxy/control_response.hpp"
+#include "proxy/control/control_response.hpp"
 
 #include <gtest/gtest.h>
 

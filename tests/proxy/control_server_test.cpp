@@ -1,6 +1,6 @@
 // ControlServer's interface for the Server, the hot upgrade and systemd: an asynchronous handler,
 // pause()/resume() and a handed-over acceptor, over real loopback sockets.
-#include "proxy/control_server.hpp"
+#include "proxy/control/control_server.hpp"
 
 #include <sys/socket.h>
 #include <sys/time.h>

@@ -1,4 +1,4 @@
-#include "proxy/endpoint_health.hpp"
+#include "proxy/control/endpoint_health.hpp"
 
 #include <gtest/gtest.h>
 

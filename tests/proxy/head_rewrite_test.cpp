@@ -1,4 +1,4 @@
-#include "proxy/head_rewrite.hpp"
+#include "proxy/http/head_rewrite.hpp"
 
 #include <gtest/gtest.h>
 
@@ -10,9 +10,9 @@
 #include <utility>
 #include <vector>
 
-#include "proxy/http_text.hpp"
-#include "proxy/request_validator.hpp"
-#include "proxy/response_head.hpp"
+#include "proxy/http/http_text.hpp"
+#include "proxy/http/request_validator.hpp"
+#include "proxy/http/response_head.hpp"
 
 namespace canaryd::proxy {
 namespace {

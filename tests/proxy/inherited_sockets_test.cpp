@@ -1,6 +1,6 @@
 // The pure parts of taking over listening sockets (hot upgrade, systemd socket activation) and the
 // probe that finds a port another process holds.
-#include "proxy/inherited_sockets.hpp"
+#include "proxy/net/inherited_sockets.hpp"
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -10,7 +10,7 @@
 
 #include <gtest/gtest.h>
 
-#include "proxy/port_probe.hpp"
+#include "proxy/net/port_probe.hpp"
 
 namespace canaryd::proxy {
 namespace {

@@ -1,4 +1,4 @@
-#include "proxy/kube_pods.hpp"
+#include "proxy/kube/kube_pods.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "proxy/passive_ejection.hpp"
+#include "proxy/control/passive_ejection.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // ScratchPool: a burst's request buffers are freed by trim(), a steady load keeps its own.
-#include "proxy/request_scratch.hpp"
+#include "proxy/dataplane/request_scratch.hpp"
 
 #include <gtest/gtest.h>
 

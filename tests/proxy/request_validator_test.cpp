@@ -1,4 +1,4 @@
-#include "proxy/request_validator.hpp"
+#include "proxy/http/request_validator.hpp"
 
 #include <gtest/gtest.h>
 

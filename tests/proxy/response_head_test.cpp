@@ -1,4 +1,4 @@
-#include "proxy/response_head.hpp"
+#include "proxy/http/response_head.hpp"
 
 #include <gtest/gtest.h>
 

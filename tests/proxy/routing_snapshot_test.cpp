@@ -1,4 +1,4 @@
-#include "proxy/routing_snapshot.hpp"
+#include "proxy/dataplane/routing_snapshot.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // UpstreamPool's bound on idle connections over all endpoints (the connection budget's share).
-#include "proxy/upstream_pool.hpp"
+#include "proxy/dataplane/upstream_pool.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <chrono>
 #include <vector>
 
-#include "proxy/worker_metrics.hpp"
+#include "proxy/dataplane/worker_metrics.hpp"
 
 namespace canaryd::proxy {
 namespace {

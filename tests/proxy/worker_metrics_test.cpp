@@ -1,4 +1,4 @@
-#include "proxy/worker_metrics.hpp"
+#include "proxy/dataplane/worker_metrics.hpp"
 
 #include <gtest/gtest.h>
 

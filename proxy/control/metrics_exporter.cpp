@@ -1,0 +1,132 @@
+#include "proxy/control/metrics_exporter.hpp"
+
+#include <limits>
+
+#include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
+
+#include "proxy/dataplane/worker.hpp"
+
+namespace canaryd::proxy {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+ClientMetric labelled(std::vector<ClientMetric::Label> labels) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  return m;
+}
+
+}  // namespace
+
+std::string render_metrics(const std::vector<std::unique_ptr<Worker>>& workers, const RoutingSnapshot& snapshot,
+                           const DiscoveryMetrics* discovery) {
+  std::vector<MetricFamily> families;
+
+  MetricFamily requests{"canaryd_requests_total", "Requests answered, by the set that served them and status class",
+                        MetricType::Counter, {}};
+  MetricFamily duration{"canaryd_request_duration_seconds", "Time from a complete request header to the end of the response",
+                        MetricType::Histogram, {}};
+  for (std::size_t set = 0; set < kSetNames.size(); ++set) {
+    for (std::size_t cls = 0; cls < kCodeClassNames.size(); ++cls) {
+      std::uint64_t n = 0;
+      for (const auto& w : workers) n += w->metrics().requests(set, cls);
+      auto m = labelled({{"code", kCodeClassNames[cls]}, {"set", kSetNames[set]}});
+      m.counter.value = static_cast<double>(n);
+      requests.metric.push_back(std::move(m));
+    }
+    auto h = labelled({{"set", kSetNames[set]}});
+    std::uint64_t cumulative = 0;
+    std::uint64_t sum_us = 0;
+    for (std::size_t b = 0; b <= kDurationBuckets.size(); ++b) {
+      for (const auto& w : workers) cumulative += w->metrics().bucket(set, b);
+      double bound = b < kDurationBuckets.size() ? kDurationBuckets[b] : std::numeric_limits<double>::infinity();
+      h.histogram.bucket.push_back({cumulative, bound});
+    }
+    for (const auto& w : workers) sum_us += w->metrics().duration_us(set);
+    h.histogram.sample_count = cumulative;
+    h.histogram.sample_sum = static_cast<double>(sum_us) / 1e6;
+    duration.metric.push_back(std::move(h));
+  }
+  families.push_back(std::move(requests));
+  families.push_back(std::move(duration));
+
+  MetricFamily errors{"canaryd_upstream_errors_total", "Upstream failures by set and kind", MetricType::Counter, {}};
+  MetricFamily fallback{"canaryd_fallback_total", "Requests served by the other set because theirs had no healthy endpoint",
+                        MetricType::Counter, {}};
+  for (std::size_t set = 0; set < 2; ++set) {
+    for (std::size_t kind = 0; kind < kUpstreamErrorNames.size(); ++kind) {
+      std::uint64_t n = 0;
+      for (const auto& w : workers) n += w->metrics().upstream_errors(set, kind);
+      auto m = labelled({{"kind", kUpstreamErrorNames[kind]}, {"set", kSetNames[set]}});
+      m.counter.value = static_cast<double>(n);
+      errors.metric.push_back(std::move(m));
+    }
+    std::uint64_t n = 0;
+    for (const auto& w : workers) n += w->metrics().fallbacks(set);
+    auto m = labelled({{"from", kSetNames[set]}});
+    m.counter.value = static_cast<double>(n);
+    fallback.metric.push_back(std::move(m));
+  }
+  families.push_back(std::move(errors));
+  families.push_back(std::move(fallback));
+
+  MetricFamily weight{"canaryd_canary_weight_percent", "Share of requests routed to the canary set, in percent",
+                      MetricType::Gauge, {}};
+  weight.metric.push_back(ClientMetric{});
+  weight.metric.back().gauge.value = static_cast<double>(snapshot.canary_weight) / 100.0;
+  families.push_back(std::move(weight));
+
+  MetricFamily revision{"canaryd_revision", "Revision of the routing state in force", MetricType::Gauge, {}};
+  revision.metric.push_back(ClientMetric{});
+  revision.metric.back().gauge.value = static_cast<double>(snapshot.revision);
+  families.push_back(std::move(revision));
+
+  MetricFamily endpoints{"canaryd_endpoints", "Endpoints per set and health", MetricType::Gauge, {}};
+  for (std::size_t set = 0; set < 2; ++set) {
+    std::size_t healthy = 0;
+    for (const auto& ep : snapshot.sets[set]) healthy += ep.healthy ? 1 : 0;
+    auto h = labelled({{"health", "healthy"}, {"set", kSetNames[set]}});
+    h.gauge.value = static_cast<double>(healthy);
+    auto u = labelled({{"health", "unhealthy"}, {"set", kSetNames[set]}});
+    u.gauge.value = static_cast<double>(snapshot.sets[set].size() - healthy);
+    endpoints.metric.push_back(std::move(h));
+    endpoints.metric.push_back(std::move(u));
+  }
+  families.push_back(std::move(endpoints));
+
+  MetricFamily connections{"canaryd_active_connections", "Open connections by side", MetricType::Gauge, {}};
+  std::int64_t client = 0, upstream = 0;
+  for (const auto& w : workers) {
+    client += w->metrics().client_connections();
+    upstream += w->metrics().upstream_connections();
+  }
+  auto c = labelled({{"side", "client"}});
+  c.gauge.value = static_cast<double>(client);
+  auto u = labelled({{"side", "upstream"}});
+  u.gauge.value = static_cast<double>(upstream);
+  connections.metric.push_back(std::move(c));
+  connections.metric.push_back(std::move(u));
+  families.push_back(std::move(connections));
+
+  if (discovery) {
+    MetricFamily up{"canaryd_kubernetes_api_reachable",
+                    "1 while the Kubernetes API server answers; 0 while canaryd serves the last known pods",
+                    MetricType::Gauge, {}};
+    up.metric.push_back(ClientMetric{});
+    up.metric.back().gauge.value = discovery->api_reachable ? 1 : 0;
+    families.push_back(std::move(up));
+    MetricFamily lists{"canaryd_kubernetes_pod_lists_total", "Pod lists: the first one and every relist (410 Gone)",
+                       MetricType::Counter, {}};
+    lists.metric.push_back(ClientMetric{});
+    lists.metric.back().counter.value = static_cast<double>(discovery->lists);
+    families.push_back(std::move(lists));
+  }
+
+  return prometheus::TextSerializer().Serialize(families);
+}
+
+}  // namespace canaryd::proxy

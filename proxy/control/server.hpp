@@ -1,0 +1,120 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "config/config.hpp"
+#include "proxy/control/control_server.hpp"
+#include "proxy/control/health_checker.hpp"
+#include "proxy/control/hot_upgrade.hpp"
+#include "proxy/net/inherited_sockets.hpp"
+#include "proxy/kube/configmap_state_watch.hpp"
+#include "proxy/control/connection_budget.hpp"
+#include "proxy/kube/kube_discovery.hpp"
+#include "proxy/control/passive_ejection.hpp"
+#include "proxy/dataplane/routing_snapshot.hpp"
+#include "proxy/dataplane/worker.hpp"
+#include "weights/control_api.hpp"
+#include "weights/control_service.hpp"
+
+namespace canaryd::proxy {
+
+/// A start-up failure: one line for stderr naming the file and field; the process exits 1.
+struct StartupError {
+  std::string message;
+};
+
+/// The process: owns the config, the routing state, the workers and the control server, and reacts
+/// to signals. Everything here runs on the main thread.
+class Server {
+ public:
+  /// `config_path` is re-read on SIGHUP; empty for the embedded demo config.
+  Server(config::Config config, std::string config_path);
+  ~Server();
+
+  /// Loads the state, binds every port and starts the workers; nullopt on success.
+  std::optional<StartupError> start();
+  /// Runs until SIGTERM/SIGINT and the drain that follows. Returns the exit status.
+  int run();
+
+  /// Before start(): what SIGUSR2 runs to upgrade (our binary's absolute path, resolved at start, and
+  /// our arguments). Unset (the demo), SIGUSR2 is refused with a log line.
+  void set_upgrade_command(std::string exe, std::vector<std::string> args) {
+    upgrade_.set_command(std::move(exe), std::move(args));
+  }
+
+  boost::asio::io_context& io() { return io_; }
+  /// Before start(): replaces the config (the demo builds its own once its upstreams are bound).
+  void reset_config(config::Config config) { config_ = std::move(config); }
+  /// The proxy's bound listen addresses (after port 0 was resolved).
+  const std::vector<boost::asio::ip::tcp::endpoint>& listen_endpoints() const { return bound_; }
+
+ private:
+  void handle_control(ControlRequest req, std::function<void(ControlReply)> done);
+  weights::ServiceView service_view() const;
+  void publish();
+  /// The snapshot for the current config and state, with the connection budget's limits.
+  std::shared_ptr<const RoutingSnapshot> make_snapshot();
+  /// Works out the connection budget again (start, reload, discovery); `announce`: warn when
+  /// limits.max_connections asks for more than the descriptors allow.
+  void update_connection_budget(std::size_t workers, bool announce);
+  std::function<bool(const std::string&)> is_healthy() const;
+  void on_failure_streak(const std::string& endpoint);
+  void on_discovered(std::vector<config::Endpoint> endpoints);
+  void configure_ejection();
+  void schedule_ejection_expiry();
+  /// Every address checked and every socket bound or adopted, before anything else is started.
+  std::optional<StartupError> plan_sockets(Inheritance& inherited, SocketPlan& plan,
+                                           std::vector<boost::asio::ip::tcp::endpoint>& listen,
+                                           boost::asio::ip::tcp::endpoint& control);
+  std::optional<StartupError> open_listeners(const SocketPlan& plan, const std::vector<boost::asio::ip::tcp::endpoint>& listen,
+                                             const boost::asio::ip::tcp::endpoint& control);
+  void announce_ready(const Inheritance& inherited);
+  void wait_signals();
+  void reload();
+  void begin_upgrade();
+  void on_upgrade_done(bool ready, pid_t pid, const std::string& why);
+  /// Stops answering control calls that change the state, then runs `done`. (Pending state writes are
+  /// to finish before `done`, so that the successor loads what this process last wrote.)
+  void quiesce_control(std::function<void()> done);
+  void begin_drain(bool handover = false);
+  void worker_finished();
+
+  config::Config config_;
+  std::string config_path_;
+  boost::asio::io_context io_{1};
+  boost::asio::signal_set signals_{io_};
+  boost::asio::steady_timer drain_deadline_{io_};
+  EndpointRegistry registry_;
+  std::shared_ptr<const RoutingSnapshot> snapshot_;
+  std::unique_ptr<weights::ControlService> control_;
+  std::unique_ptr<weights::ControlApi> api_;
+  std::unique_ptr<ControlServer> control_server_;
+  std::unique_ptr<HealthChecker> health_;
+  TlsSetup tls_;  ///< the contexts loaded for config_
+  PassiveEjection ejection_;
+  std::unique_ptr<KubeDiscovery> discovery_;
+  ConfigMapStateBackend* configmap_ = nullptr;  ///< owned by control_, when the state is shared
+  std::unique_ptr<ConfigMapStateWatch> state_watch_;
+  boost::asio::steady_timer ejection_timer_{io_};
+  // Before workers_: a worker's destruction ends its unfinished sessions, which count themselves out here.
+  std::atomic<std::int64_t> open_connections_{0};
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::uint64_t descriptor_limit_ = 0;  ///< RLIMIT_NOFILE, once raised at start
+  ConnectionBudget budget_;
+  std::vector<boost::asio::ip::tcp::endpoint> bound_;
+  std::vector<HandedSocket> listening_;  ///< what a hot upgrade hands over
+  HotUpgrade upgrade_{io_};
+  bool upgrading_ = false;  ///< from SIGUSR2 until the successor is ready or failed
+  unsigned workers_running_ = 0;
+  bool draining_ = false;
+};
+
+}  // namespace canaryd::proxy

@@ -1,0 +1,68 @@
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+
+#include "proxy/net/flex_stream.hpp"
+#include "proxy/net/tls_context.hpp"
+#include "proxy/dataplane/worker.hpp"
+
+namespace canaryd::proxy {
+
+/// One client connection on one worker: reads each request, validates its framing, routes it on the
+/// worker's snapshot, relays it through a pooled upstream connection and streams both bodies through
+/// fixed buffers. Worker thread only.
+class ClientSession : public SessionHook {
+ public:
+  /// `peer`: the client's address, as accept gave it. `tls`: the listener's TLS context; null for a plain
+  /// listener.
+  ClientSession(Worker& worker, boost::asio::ip::tcp::socket socket, const boost::asio::ip::tcp::endpoint& peer,
+                TlsContextPtr tls);
+  ~ClientSession();
+
+  /// Runs the connection to its end. The caller keeps the session alive until this completes.
+  boost::asio::awaitable<void> run();
+
+  /// Worker thread, on drain: closes the connection when it is between requests.
+  void close_if_idle();
+  /// True when the connection has served a request and nothing of another one has arrived.
+  bool between_requests();
+
+ private:
+  /// PeerClosed: the client closed or reset its side; Closed: we stopped waiting (idle timeout, drain).
+  enum class HeadResult { Ready, PeerClosed, Closed, Timeout, TooLarge, Malformed };
+  /// KeepAlive: read the next request; Close: close gracefully; CloseAsAsked: the exchange is complete
+  /// and the client asked for the close; Abort: close at once (mid-message).
+  enum class Outcome { KeepAlive, Close, CloseAsAsked, Abort };
+  boost::asio::awaitable<HeadResult> read_head(std::size_t& head_size, bool first);
+  boost::asio::awaitable<Outcome> serve_one(std::size_t head_size);
+  /// True when bytes of the client's are buffered here or wait in the kernel (or we cannot tell).
+  bool input_pending();
+  boost::asio::awaitable<bool> handshake();
+  /// `linger`: read (and drop) what the client still sends for a while before closing.
+  boost::asio::awaitable<void> close_gracefully(bool linger);
+  void arm_header_timer(std::chrono::steady_clock::time_point deadline);
+  void disarm_header_timer();
+  boost::asio::awaitable<void> send_error(int status, std::string_view reason, bool keep_alive,
+                                          const char* set_name);
+
+  Worker& worker_;
+  TlsContextPtr tls_context_;  // before client_: the TLS stream uses it until it is destroyed
+  FlexStream client_;
+  boost::beast::flat_buffer client_buffer_;
+  std::string client_ip_;
+  boost::asio::steady_timer header_timer_;
+  std::uint64_t header_timer_generation_ = 0;
+  std::chrono::steady_clock::time_point accepted_;  ///< the first request's client_header counts from here
+  bool header_timed_out_ = false;
+  bool idle_ = true;
+  bool served_one_ = false;
+};
+
+}  // namespace canaryd::proxy

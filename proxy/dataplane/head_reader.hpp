@@ -1,0 +1,25 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+
+#include "proxy/net/flex_stream.hpp"
+
+namespace canaryd::proxy {
+
+struct HeadRead {
+  boost::system::error_code error;
+  std::size_t size = 0;  ///< of the header block at the start of the buffer, CRLF CRLF included
+};
+
+/// Reads from `in` into `buffer` until the buffer starts with a complete header block; bytes after it
+/// stay in the buffer. Errors, as Beast names them: end_of_stream when the connection ended before any
+/// byte, partial_message when it ended inside the block, header_limit when the block exceeds `limit`
+/// bytes. Each read gets `timeout` as its deadline.
+boost::asio::awaitable<HeadRead> read_head_block(FlexStream& in, boost::beast::flat_buffer& buffer, std::size_t limit,
+                                                 std::chrono::milliseconds timeout);
+
+}  // namespace canaryd::proxy

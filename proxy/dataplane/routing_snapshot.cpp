@@ -1,0 +1,70 @@
+#include "proxy/dataplane/routing_snapshot.hpp"
+
+#include "proxy/net/resolve.hpp"
+
+namespace canaryd::proxy {
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+std::uint32_t EndpointRegistry::id_for(const std::string& identity) {
+  // Ids are dense (0, 1, 2, ...): each worker's pools are indexed by them.
+  return ids_.try_emplace(identity, static_cast<std::uint32_t>(ids_.size())).first->second;
+}
+
+std::string EndpointRegistry::identity(const config::Endpoint& ep) {
+  std::string id = ep.address.to_string();
+  if (ep.tls) id += " tls ca=" + ep.tls->ca + " name=" + ep.tls->server_name;
+  return id;
+}
+
+
+std::shared_ptr<RoutingSnapshot> build_snapshot(const config::Config& cfg, const weights::RoutingState& state,
+                                                EndpointRegistry& registry, std::vector<std::string>& problems,
+                                                const std::function<bool(const std::string&)>& is_healthy,
+                                                const TlsSetup* tls) {
+  auto snap = std::make_shared<RoutingSnapshot>();
+  auto stable = config::Selector::conjunction(cfg.service.selector, state.stable);
+  std::optional<config::Selector> canary;
+  if (state.canary) canary = config::Selector::conjunction(cfg.service.selector, *state.canary);
+
+  for (std::size_t i = 0; i < cfg.endpoints.size(); ++i) {
+    const auto& ep = cfg.endpoints[i];
+    bool in_stable = stable.matches(ep.labels);
+    bool in_canary = canary && canary->matches(ep.labels);
+    if (!in_stable && !in_canary) continue;
+    UpstreamEndpoint up;
+    std::string problem;
+    auto resolved = resolve_host_port(ep.address, problem);
+    if (!resolved) {
+      problems.push_back("endpoint " + ep.address.to_string() + ": " + problem);
+      continue;
+    }
+    up.address = *resolved;
+    up.name = ep.address.to_string();
+    up.healthy = !is_healthy || is_healthy(up.name);
+    up.id = registry.id_for(EndpointRegistry::identity(ep));
+    if (ep.tls) {
+      if (!tls || i >= tls->endpoints.size() || !tls->endpoints[i]) {
+        problems.push_back("endpoint " + up.name + ": its TLS settings are not loaded");
+        continue;
+      }
+      up.tls = tls->endpoints[i];
+    }
+    // Disjointness is validated on every change, so an endpoint lands in at most one set.
+    snap->sets[in_stable ? 0 : 1].push_back(std::move(up));
+  }
+  snap->canary_weight = state.canary ? state.canary_weight : 0;
+  snap->revision = state.revision;
+  snap->override_header = cfg.routing.override_header;
+  snap->response_header = cfg.routing.response_header;
+  snap->retries = cfg.routing.retries;
+  snap->timeouts = cfg.timeouts;
+  snap->limits = cfg.limits;
+  snap->max_connections = cfg.limits.max_connections.value_or(0);
+  snap->max_endpoint_id = registry.max_id();
+  if (tls) snap->listener_tls = tls->listeners;
+  if (cfg.health && cfg.health->max_ejected_percent > 0) snap->ejection_threshold = cfg.health->unhealthy_threshold;
+  return snap;
+}
+
+}  // namespace canaryd::proxy

@@ -1,0 +1,84 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include "config/config.hpp"
+#include "proxy/net/tls_context.hpp"
+#include "weights/routing_state.hpp"
+
+namespace canaryd::proxy {
+
+/// Which set served a request; the index into per-set arrays and metric labels.
+enum class SetKind : std::uint8_t { Stable = 0, Canary = 1, None = 2 };
+inline constexpr std::array<const char*, 3> kSetNames = {"stable", "canary", "none"};
+
+/// One upstream endpoint as the workers use it: resolved, with a process-wide stable id that indexes
+/// each worker's connection pools.
+struct UpstreamEndpoint {
+  std::uint32_t id = 0;
+  boost::asio::ip::tcp::endpoint address;
+  std::string name;  ///< "127.0.0.1:18081", as configured
+  bool healthy = true;
+  std::shared_ptr<const UpstreamTls> tls;  ///< null: plain HTTP
+};
+
+/// Everything a worker needs to route and proxy a request, immutable once published. Built on the main
+/// thread for every change (API call, reload) and posted to each worker as shared_ptr<const>.
+struct RoutingSnapshot {
+  std::array<std::vector<UpstreamEndpoint>, 2> sets;  ///< [Stable], [Canary]
+  config::BasisPoints canary_weight = 0;
+  std::uint64_t revision = 0;
+  std::string override_header;
+  std::string response_header;
+  unsigned retries = 2;
+  config::Timeouts timeouts;
+  config::Limits limits;
+  /// Client connections at once, all workers together (limits.max_connections, or by default what the
+  /// descriptors allow); 0: no limit.
+  std::uint64_t max_connections = 0;
+  /// Idle keep-alive upstream connections one worker keeps at most, over all endpoints.
+  std::size_t max_idle_upstream = SIZE_MAX;
+  std::uint32_t max_endpoint_id = 0;  ///< pools are sized to this + 1
+  /// TLS context per listener index (null: plain). Here rather than in the worker so that a SIGHUP's
+  /// new certificate reaches every worker with the same atomic publication as the rest.
+  std::vector<TlsContextPtr> listener_tls;
+  /// Failed requests in a row after which a worker reports an endpoint for passive ejection; 0: off.
+  unsigned ejection_threshold = 0;
+
+  const std::vector<UpstreamEndpoint>& set(SetKind k) const { return sets[static_cast<std::size_t>(k)]; }
+};
+
+/// Hands out one id per distinct endpoint (its address and how we speak to it: plain, or TLS with
+/// that CA and name) for the life of the process, so pools survive reloads and a pooled connection is
+/// never reused under different TLS settings. Main thread only.
+class EndpointRegistry {
+ public:
+  std::uint32_t id_for(const std::string& identity);
+  /// The identity of a configured endpoint, as id_for() takes it.
+  static std::string identity(const config::Endpoint& ep);
+  std::uint32_t max_id() const { return ids_.empty() ? 0 : static_cast<std::uint32_t>(ids_.size() - 1); }
+
+ private:
+  // Hashed: a snapshot of 1,000 endpoints per set is built on every weight change.
+  std::unordered_map<std::string, std::uint32_t> ids_;
+};
+
+/// Builds the snapshot for a config and a routing state. Endpoint host names are resolved here (main
+/// thread); an endpoint that does not resolve is left out and reported in `problems`. `is_healthy`
+/// gives each endpoint's health by address (empty: all healthy). `tls` holds the contexts loaded for
+/// `cfg` (null: a config without TLS). The caller may complete it (the connection budget) before it
+/// publishes it.
+std::shared_ptr<RoutingSnapshot> build_snapshot(const config::Config& cfg, const weights::RoutingState& state,
+                                                EndpointRegistry& registry, std::vector<std::string>& problems,
+                                                const std::function<bool(const std::string&)>& is_healthy = {},
+                                                const TlsSetup* tls = nullptr);
+
+}  // namespace canaryd::proxy

@@ -1,0 +1,134 @@
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/intrusive/list.hpp>
+
+#include "proxy/dataplane/request_scratch.hpp"
+#include "proxy/dataplane/routing_snapshot.hpp"
+#include "proxy/dataplane/upstream_pool.hpp"
+#include "proxy/dataplane/worker_metrics.hpp"
+#include "weights/splitter.hpp"
+
+namespace canaryd::proxy {
+
+class ClientSession;
+
+/// Hook by which a worker finds its live client sessions when it drains.
+using SessionHook = boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
+
+/// One worker thread: its own io_context, SO_REUSEPORT acceptors on every listen address, upstream
+/// pools, splitter and counters. A client connection lives and dies here, so the request path takes
+/// no lock. The main thread talks to it only by posting (publish, drain, stop).
+class Worker {
+ public:
+  /// `open_connections` is shared by every worker: client connections of the whole process, checked
+  /// against limits.max_connections when a connection is accepted (never on the request path).
+  /// `on_failure_streak` runs on this worker's thread with an endpoint's name when its requests failed
+  /// snapshot().ejection_threshold times in a row here (it posts to the main thread).
+  Worker(std::shared_ptr<const RoutingSnapshot> initial, std::atomic<std::int64_t>& open_connections,
+         std::function<void(const std::string&)> on_failure_streak = {});
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  /// Main thread, before start(): binds and listens on `address` with SO_REUSEPORT, for listen entry
+  /// `listener` (its TLS context in the snapshot). Returns the bound endpoint (for port 0) or throws
+  /// boost::system::system_error.
+  boost::asio::ip::tcp::endpoint listen(const boost::asio::ip::tcp::endpoint& address, std::size_t listener);
+  /// Main thread, before start(): accepts on `fd`, a socket that already listens (handed over by the
+  /// previous canaryd or by systemd), for listen entry `listener`. Takes ownership of `fd`.
+  void adopt(int fd, std::size_t listener);
+  /// Main thread, before start(): the listening descriptors and their listen entries, to hand over.
+  std::vector<std::pair<int, std::size_t>> listening_sockets() const;
+
+  /// Main thread: runs the io_context on a new thread. `on_exit` runs on that thread when it ends.
+  void start(std::function<void()> on_exit);
+  /// Any thread: the snapshot the next requests will use.
+  void publish(std::shared_ptr<const RoutingSnapshot> snapshot);
+  /// Any thread: stop accepting, close idle keep-alive clients, let in-flight requests finish with
+  /// `Connection: close`. The thread ends when the last session is gone. `handover`: a successor
+  /// accepts on the same sockets; a keep-alive client gets one more answer (with `Connection: close`)
+  /// instead of a close that would race its next request, and only one that stays quiet is closed.
+  void drain(bool handover = false);
+  /// Any thread: stop at once (drain deadline passed).
+  void stop();
+  void join();
+
+  /// Main thread at scrape time, worker thread otherwise.
+  WorkerMetrics& metrics() { return metrics_; }
+
+  // Worker thread only.
+  boost::asio::io_context& io() { return io_; }
+  const std::shared_ptr<const RoutingSnapshot>& snapshot() const { return snapshot_; }
+  weights::Splitter& splitter() { return splitter_; }
+  UpstreamPool& pool() { return pool_; }
+  ScratchPool& scratch() { return scratch_; }
+  /// One buffer every request of this worker may use between two calls that do not wait (relay_length).
+  std::span<char> shared_buffer() { return {shared_buffer_.data(), shared_buffer_.size()}; }
+  bool draining() const { return draining_; }
+  /// Round-robin position per set.
+  std::uint32_t next_index(SetKind set) { return rr_[static_cast<std::size_t>(set)]++; }
+  void add_session(ClientSession& s);
+  /// Worker thread: how a request to `endpoint` went, for passive ejection. A failure is a connect
+  /// failure, a reset or timeout before the response, or a 5xx answer.
+  void record_outcome(const UpstreamEndpoint& endpoint, bool failed);
+  /// Worker thread: a client connection ended.
+  void connection_closed() { open_connections_.fetch_sub(1, std::memory_order_relaxed); }
+
+ private:
+  void accept_loop(boost::asio::ip::tcp::acceptor& acceptor, std::size_t listener);
+  void start_session(boost::asio::ip::tcp::socket socket, const boost::asio::ip::tcp::endpoint& peer,
+                     std::size_t listener);
+  /// Accepts up to `most` connections already queued on `acceptor`, without waiting.
+  void accept_queued(boost::asio::ip::tcp::acceptor& acceptor, std::size_t listener, std::size_t most);
+  void refuse(boost::asio::ip::tcp::socket socket);
+  void schedule_sweep();
+  /// Sweep: frees the request buffers a burst left, and returns free memory to the system after one
+  /// (`upstream_closed`: idle upstream connections the sweep closed).
+  void release_burst_memory(std::size_t upstream_closed);
+  std::vector<bool> live_endpoint_ids() const;
+  void on_drain(bool handover);
+  void close_idle_sessions();
+
+  // Before io_: destroying io_ destroys the frames of unfinished sessions, which still count themselves
+  // out of these metrics and return their request memory to scratch_.
+  WorkerMetrics metrics_;
+  ScratchPool scratch_;
+  // One thread runs it, and only that thread touches its sockets (the main thread only posts), so the
+  // reactor need not lock each descriptor.
+  boost::asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
+  struct Listener {
+    std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor;
+    std::size_t index;  ///< the listen entry
+  };
+  std::vector<Listener> acceptors_;
+  std::shared_ptr<const RoutingSnapshot> snapshot_;
+  weights::Splitter splitter_;
+  UpstreamPool pool_{metrics_};
+  std::array<char, 64 * 1024> shared_buffer_;
+  std::array<std::uint32_t, 2> rr_{};
+  std::atomic<std::int64_t>& open_connections_;
+  std::function<void(const std::string&)> on_failure_streak_;
+  std::vector<std::uint16_t> failure_streaks_;  ///< by endpoint id
+  bool draining_ = false;
+  std::int64_t connections_peak_ = 0;  ///< this worker's most client connections since the last sweep
+  boost::asio::steady_timer sweep_timer_{io_};
+  boost::asio::steady_timer idle_close_timer_{io_};
+  boost::intrusive::list<ClientSession, boost::intrusive::base_hook<SessionHook>,
+                         boost::intrusive::constant_time_size<false>>
+      sessions_;
+  std::thread thread_;
+};
+
+}  // namespace canaryd::proxy

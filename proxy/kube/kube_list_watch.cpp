@@ -1,0 +1,131 @@
+#include "proxy/kube/kube_list_watch.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/json/parse.hpp>
+
+#include "proxy/net/log.hpp"
+#include "proxy/net/no_throw.hpp"
+
+namespace canaryd::proxy {
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+
+KubeListWatch::KubeListWatch(asio::io_context& io, KubeClient& client, std::string what, Handlers handlers)
+    : io_(io), client_(client), what_(std::move(what)), handlers_(std::move(handlers)), backoff_timer_(io) {}
+
+void KubeListWatch::start(std::string path, std::string get_one) {
+  stop();
+  running_ = true;
+  synced_ = false;
+  asio::co_spawn(io_, run(++generation_, std::move(path), std::move(get_one)), asio::detached);
+}
+
+void KubeListWatch::stop() {
+  running_ = false;
+  ++generation_;
+  backoff_timer_.cancel();
+  client_.close_streams();
+}
+
+void KubeListWatch::set_reachable(bool reachable, const std::string& why) {
+  reachable_ = reachable;
+  if (reported_ && *reported_ == reachable) return;
+  reported_ = reachable;
+  if (reachable)
+    log_line("kubernetes: API " + client_.server() + " reachable (" + what_ + ")");
+  else
+    log_line("kubernetes: API " + client_.server() + " unreachable for " + what_ + " (" + why +
+             "); keeping what is known, retrying");
+}
+
+asio::awaitable<void> KubeListWatch::run(std::uint64_t generation, std::string path, std::string get_one) {
+  auto backoff = kMinBackoff;
+  bool need_list = true;
+  int expired_in_a_row = 0;
+  auto live = [&] { return running_ && generation == generation_; };
+  auto wait_backoff = [&]() -> asio::awaitable<void> {
+    backoff_timer_.expires_after(backoff);
+    co_await backoff_timer_.async_wait(kNoThrow);
+    backoff = std::min(backoff * 2, kMaxBackoff);
+  };
+  while (live()) {
+    if (need_list) {
+      KubeResponse r = co_await client_.request(http::verb::get, get_one.empty() ? path : get_one, "", kRequestTimeout);
+      if (!live()) co_return;
+      std::string error;
+      boost::system::error_code ec;
+      bool ok = r.ok() || (!get_one.empty() && !r.error && r.status == 404);
+      if (ok) {
+        auto doc = r.status == 404 ? boost::json::value() : boost::json::parse(r.body, ec);
+        ok = !ec && handlers_.on_list(doc, error);
+        if (!ok) error = "a list that cannot be read: " + (ec ? ec.message() : error);
+      }
+      if (!ok) {
+        set_reachable(false, error.empty() ? r.describe() : error);
+        co_await wait_backoff();
+        continue;
+      }
+      ++lists_;
+      synced_ = true;
+      need_list = false;
+      backoff = kMinBackoff;
+      set_reachable(true, "");
+    }
+    std::string watch = path + (path.find('?') == std::string::npos ? "?" : "&") +
+                        "watch=1&allowWatchBookmarks=true&timeoutSeconds=" + std::to_string(kWatchSeconds);
+    // Without a version (nothing listed), the watch starts from now.
+    if (const std::string rv = handlers_.resource_version(); !rv.empty()) watch += "&resourceVersion=" + rv;
+    bool expired = false;
+    bool invalid = false;
+    KubeResponse r = co_await client_.stream_lines(
+        watch,
+        [&](int status) {
+          if (status == 200 && live()) {
+            backoff = kMinBackoff;
+            set_reachable(true, "");
+          }
+        },
+        [&](std::string_view line) {
+          if (!live()) return false;
+          boost::system::error_code ec;
+          auto doc = boost::json::parse(line, ec);
+          std::string error;
+          auto result = ec ? EventResult::Invalid : handlers_.on_event(doc, error);
+          if (result == EventResult::Expired) expired = true;
+          if (result == EventResult::Invalid) {
+            log_line("kubernetes: a watch event of " + what_ + " that cannot be read (" +
+                     (ec ? ec.message() : error) + "); relisting");
+            invalid = true;
+          }
+          return result == EventResult::Applied;
+        },
+        kRequestTimeout, std::chrono::seconds(kWatchSeconds + 30));
+    if (!live()) co_return;
+    if (expired || r.status == 410) {
+      log_line("kubernetes: resourceVersion " + handlers_.resource_version() + " of " + what_ +
+               " expired (410 Gone); relisting");
+      need_list = true;
+      // A list that keeps leading to 410 must not turn into a busy loop against the API server.
+      if (++expired_in_a_row > 1) co_await wait_backoff();
+      continue;
+    }
+    expired_in_a_row = 0;
+    if (invalid) {
+      need_list = true;
+      co_await wait_backoff();
+      continue;
+    }
+    if (r.status == 200 && !r.error) {
+      // The server ended the watch (timeoutSeconds): resume from the last resourceVersion at once.
+      backoff = kMinBackoff;
+      set_reachable(true, "");
+      continue;
+    }
+    if (r.status != 200) set_reachable(false, r.describe());
+    // Not reachable, or the stream broke after it had started (the API server restarting, say).
+    co_await wait_backoff();
+  }
+}
+
+}  // namespace canaryd::proxy

@@ -1,0 +1,70 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/value.hpp>
+
+#include "proxy/kube/kube_client.hpp"
+
+namespace canaryd::proxy {
+
+/// The list-then-watch loop of a Kubernetes informer: GET the collection, then watch it from the list's
+/// resourceVersion with bookmarks. A watch that ends resumes from the last resourceVersion; 410 Gone,
+/// or an event that cannot be read, relists; an unreachable API server is retried with capped
+/// exponential backoff (one log line per change, not per retry). Main thread only.
+class KubeListWatch {
+ public:
+  enum class EventResult { Applied, Expired, Invalid };
+  struct Handlers {
+    /// A list answer: take it whole (null: a 404 where `get_one` allows it). False, with `error`, when
+    /// it cannot be read.
+    std::function<bool(const boost::json::value& list, std::string& error)> on_list;
+    /// One watch event.
+    std::function<EventResult(const boost::json::value& event, std::string& error)> on_event;
+    /// The resourceVersion to watch from (the list's, then each event's).
+    std::function<std::string()> resource_version;
+  };
+
+  /// `what` names the collection in logs ("pods of web").
+  KubeListWatch(boost::asio::io_context& io, KubeClient& client, std::string what, Handlers handlers);
+
+  /// `path` is the collection's URL path with its query (labelSelector, fieldSelector), without watch
+  /// parameters. With `get_one`, the list step GETs that one object instead (so RBAC limited to one
+  /// object by resourceNames needs no `list`), and a 404 is an empty list.
+  void start(std::string path, std::string get_one = {});
+  void stop();
+
+  bool synced() const { return synced_; }
+  bool reachable() const { return reachable_; }
+  std::uint64_t lists() const { return lists_; }
+
+  static constexpr std::chrono::milliseconds kMinBackoff{250};
+  static constexpr std::chrono::milliseconds kMaxBackoff{10'000};
+  static constexpr std::chrono::milliseconds kRequestTimeout{10'000};
+  /// Asked of the server per watch (it then ends the stream); the idle limit is a little above it.
+  static constexpr int kWatchSeconds = 240;
+
+ private:
+  boost::asio::awaitable<void> run(std::uint64_t generation, std::string path, std::string get_one);
+  void set_reachable(bool reachable, const std::string& why);
+
+  boost::asio::io_context& io_;
+  KubeClient& client_;
+  std::string what_;
+  Handlers handlers_;
+  boost::asio::steady_timer backoff_timer_;
+  std::uint64_t generation_ = 0;  ///< a newer run() ends the older one
+  bool running_ = false;
+  bool synced_ = false;
+  bool reachable_ = false;
+  std::optional<bool> reported_;
+  std::uint64_t lists_ = 0;
+};
+
+}  // namespace canaryd::proxy

@@ -1,0 +1,19 @@
+#include "proxy/net/log.hpp"
+
+#include <cstdio>
+#include <string>
+
+#include "weights/routing_state.hpp"
+
+namespace canaryd::proxy {
+
+void log_line(std::string_view message) {
+  std::string line = weights::format_time(weights::Clock::now());
+  line += " canaryd: ";
+  line += message;
+  line += '\n';
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
+}
+
+}  // namespace canaryd::proxy

@@ -1,6 +1,5 @@
 #include "weights/control_api.hpp"
 
-#include <array>
 #include <initializer_list>
 
 #include "config/labels.hpp"

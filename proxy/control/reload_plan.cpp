@@ -1,3 +1,4 @@
+// plan_reload: the SIGHUP policy, from the running config and the new one alone.
 #include "proxy/control/reload_plan.hpp"
 
 #include <algorithm>

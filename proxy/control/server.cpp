@@ -221,7 +221,7 @@ void Server::begin_upgrade() {
   quiesce_control([this] {
     if (!upgrading_) return;  // stopped meanwhile
     upgrade_.start(listening_, kUpgradeDeadline,
-                   [this](bool ready, pid_t pid, const std::string& why) { on_upgrade_done(ready, pid, why); });
+                   [this](Result<pid_t, UpgradeFailure> outcome) { on_upgrade_done(std::move(outcome)); });
   });
 }
 
@@ -232,15 +232,17 @@ void Server::quiesce_control(std::function<void()> done) {
   control_->when_idle([this, done = std::move(done)]() mutable { asio::post(io_, std::move(done)); });
 }
 
-void Server::on_upgrade_done(bool ready, pid_t pid, const std::string& why) {
+void Server::on_upgrade_done(Result<pid_t, UpgradeFailure> outcome) {
   upgrading_ = false;
-  if (!ready) {
-    log_line("hot upgrade failed: " + upgrade_.exe() + (pid > 0 ? " (pid " + std::to_string(pid) + ")" : "") +
-             ": " + why + "; this canaryd keeps serving");
+  if (!outcome) {
+    const UpgradeFailure& failure = outcome.error();
+    log_line("hot upgrade failed: " + upgrade_.exe() +
+             (failure.pid > 0 ? " (pid " + std::to_string(failure.pid) + ")" : "") + ": " + failure.why +
+             "; this canaryd keeps serving");
     control_server_->resume();
     return;
   }
-  log_line("hot upgrade: the new canaryd (pid " + std::to_string(pid) + ") serves; draining");
+  log_line("hot upgrade: the new canaryd (pid " + std::to_string(*outcome) + ") serves; draining");
   begin_drain(true);
 }
 

@@ -62,7 +62,8 @@ class Server {
   const std::vector<boost::asio::ip::tcp::endpoint>& listen_endpoints() const { return bound_; }
 
  private:
-  /// Every address checked and every socket bound or adopted, before anything else is started.
+  /// What plan_sockets found: the resolved addresses, the sockets passed to us and which address each
+  /// serves. Every address we are to bind was checked free.
   struct Sockets {
     Inheritance inherited;
     SocketPlan plan;
@@ -73,6 +74,7 @@ class Server {
   // start()'s steps, in order (server_start.cpp).
   void raise_descriptor_limit_once();
   Result<Sockets, StartupError> plan_sockets();
+  /// The routing state (file or ConfigMap, and its watch), the token, the control service and API.
   Result<void, StartupError> load_state();
   Result<void, StartupError> load_certificates();
   Result<void, StartupError> make_discovery();
@@ -84,8 +86,8 @@ class Server {
   void log_serving() const;
   void announce_ready(const Inheritance& inherited);
 
-  /// The one place a Kubernetes API client is made (the shared state, its watch and discovery each get
-  /// their own: restarting a watch ends every stream of its client).
+  /// The one place a Kubernetes API client is made. The shared state, its watch and discovery each get
+  /// their own, as before: a watch that restarts ends every stream of its client.
   Result<std::unique_ptr<KubeClient>, StartupError> make_kube() const;
   Result<std::unique_ptr<weights::StateBackend>, StartupError> make_state_backend();
   Result<weights::RoutingHistory, StartupError> load_history(weights::StateBackend& backend);
@@ -117,7 +119,7 @@ class Server {
   /// Makes `next` (a reload's plan, its files read) the running configuration.
   void apply_reload(config::Config next, TlsSetup tls, std::string token);
   void begin_upgrade();
-  void on_upgrade_done(bool ready, pid_t pid, const std::string& why);
+  void on_upgrade_done(Result<pid_t, UpgradeFailure> outcome);
   /// Stops answering control calls that change the state, then runs `done`. (Pending state writes are
   /// to finish before `done`, so that the successor loads what this process last wrote.)
   void quiesce_control(std::function<void()> done);

@@ -115,10 +115,9 @@ Result<std::string> Server::control_token(const config::Config& config) {
 }
 
 Result<std::unique_ptr<KubeClient>, StartupError> Server::make_kube() const {
-  std::string error;
-  auto client = make_kube_client(*config_.discovery, error);
-  if (!client) return fail(StartupError{config_.source + ": discovery.kubernetes: " + error});
-  return client;
+  auto client = make_kube_client(*config_.discovery);
+  if (!client) return fail(StartupError{config_.source + ": discovery.kubernetes: " + client.error().message});
+  return std::move(*client);
 }
 
 Result<std::unique_ptr<weights::StateBackend>, StartupError> Server::make_state_backend() {

@@ -12,6 +12,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
+#include "config/result.hpp"
 #include "proxy/control/control_connections.hpp"
 #include "proxy/control/control_response.hpp"
 #include "proxy/http/http_text.hpp"
@@ -43,11 +44,16 @@ struct Connection {
   }
 };
 
-/// A request that was read whole, or the answer that ends the connection instead.
+/// A request that was read whole, and how its answer is to be sent.
 struct ReadRequest {
-  std::optional<ControlRequest> request;
-  std::optional<ControlReply> refusal;  ///< sent before closing; neither set: close silently
+  ControlRequest request;
   ResponseFraming framing;
+};
+
+/// Why no request was read: the answer that ends the connection, or none (it closed, timed out or was
+/// evicted: close silently).
+struct Unread {
+  std::optional<ControlReply> refusal;
 };
 
 std::string_view first_field(const RequestCheck& check, std::string_view head, std::string_view name) {
@@ -128,16 +134,16 @@ struct ControlServer::State : std::enable_shared_from_this<ControlServer::State>
     bool keep_alive = true;
     while (keep_alive && !self->paused) {
       self->set_phase(*conn, Phase::Idle);
-      ReadRequest read = co_await self->read_request(*conn, buffer);
-      if (!read.request) {
-        if (read.refusal) co_await refuse(*conn, *read.refusal);
+      auto read = co_await self->read_request(*conn, buffer);
+      if (!read) {
+        if (read.error().refusal) co_await refuse(*conn, *read.error().refusal);
         break;
       }
       self->set_phase(*conn, Phase::Handling);
-      ControlReply reply = co_await self->call_handler(*conn, std::move(*read.request));
-      keep_alive = read.framing.keep_alive && !self->paused;
-      read.framing.keep_alive = keep_alive;
-      const std::string bytes = format_control_response(reply, read.framing);
+      ControlReply reply = co_await self->call_handler(*conn, std::move(read->request));
+      keep_alive = read->framing.keep_alive && !self->paused;
+      read->framing.keep_alive = keep_alive;
+      const std::string bytes = format_control_response(reply, read->framing);
       conn->stream.expires_after(kWriteTimeout);
       auto [ec, n] = co_await asio::async_write(conn->stream, asio::buffer(bytes), kNoThrow);
       if (ec) co_return;
@@ -175,10 +181,8 @@ struct ControlServer::State : std::enable_shared_from_this<ControlServer::State>
     }
   };
 
-  // Reads until a whole head is in the buffer: its size, or nullopt (with `refusal` set unless the
-  // connection just ends).
-  static asio::awaitable<std::optional<std::size_t>> read_head(RequestReader& reader,
-                                                               std::optional<ControlReply>& refusal) {
+  // Reads until a whole head is in the buffer: its size.
+  static asio::awaitable<Result<std::size_t, Unread>> read_head(RequestReader& reader) {
     std::size_t scanned = 0;
     for (;;) {
       if (!reader.started && reader.buffer.size() > 0) reader.begin_request();
@@ -195,15 +199,11 @@ struct ControlServer::State : std::enable_shared_from_this<ControlServer::State>
         co_return head_size;
       }
       if (data.size() >= kMaxHeadBytes) break;
-      if (has_bare_line_break(data, scanned)) {
-        refusal = control_error(400, "bare CR or LF in header");
-        co_return std::nullopt;
-      }
+      if (has_bare_line_break(data, scanned)) co_return fail(Unread{control_error(400, "bare CR or LF in header")});
       scanned = data.size();
-      if (!co_await reader.read_more()) co_return std::nullopt;
+      if (!co_await reader.read_more()) co_return fail(Unread{});
     }
-    refusal = control_error(431, "request header over 16 KiB");
-    co_return std::nullopt;
+    co_return fail(Unread{control_error(431, "request header over 16 KiB")});
   }
 
   // What ends the connection instead of a request whose head is complete.
@@ -232,30 +232,28 @@ struct ControlServer::State : std::enable_shared_from_this<ControlServer::State>
 
   // Reads one request: its head, then its Content-Length body. Bytes after it stay in `buffer`
   // (pipelining).
-  asio::awaitable<ReadRequest> read_request(Connection& conn, beast::flat_buffer& buffer) {
-    ReadRequest out;
+  asio::awaitable<Result<ReadRequest, Unread>> read_request(Connection& conn, beast::flat_buffer& buffer) {
     RequestReader reader{*this, conn, buffer};
-    const auto head_size = co_await read_head(reader, out.refusal);
-    if (!head_size) co_return out;
+    const auto head_size = co_await read_head(reader);
+    if (!head_size) co_return fail(head_size.error());
     auto head_view = [&] { return reader.data().substr(0, *head_size); };
     RequestCheck check = check_request_head(head_view());
-    if ((out.refusal = head_refusal(check))) co_return out;
+    if (auto refusal = head_refusal(check)) co_return fail(Unread{std::move(refusal)});
     const std::size_t body_size = check.content_length.value_or(0);
     if (buffer.size() < *head_size + body_size) {
-      if (!co_await read_body(reader, check, *head_size + body_size)) co_return out;
+      if (!co_await read_body(reader, check, *head_size + body_size)) co_return fail(Unread{});
       check = check_request_head(head_view());  // reading may have moved the buffer's bytes
     }
 
     const std::string_view head = head_view();
-    ControlRequest request;
-    request.method = check.method == "HEAD" ? "GET" : std::string(check.method);
-    request.target = check.target.empty() || check.target_needs_slash ? "/" + std::string(check.target)
-                                                                      : std::string(check.target);
-    request.authorization = std::string(first_field(check, head, "authorization"));
-    request.body.assign(reader.data().substr(*head_size, body_size));
+    ReadRequest out;
+    out.request.method = check.method == "HEAD" ? "GET" : std::string(check.method);
+    out.request.target = check.target.empty() || check.target_needs_slash ? "/" + std::string(check.target)
+                                                                          : std::string(check.target);
+    out.request.authorization = std::string(first_field(check, head, "authorization"));
+    out.request.body.assign(reader.data().substr(*head_size, body_size));
     out.framing = ResponseFraming{check.method == "HEAD", check.keep_alive, check.http10};
     buffer.consume(*head_size + body_size);
-    out.request = std::move(request);
     co_return out;
   }
 

@@ -1,6 +1,5 @@
 #include "weights/control_api.hpp"
 
-#include <array>
 #include <initializer_list>
 
 #include "config/labels.hpp"
@@ -16,34 +15,6 @@ namespace {
 namespace json = boost::json;
 
 ApiReply error_reply(int status, const std::string& message) { return ApiReply{status, error_json(status, message)}; }
-
-struct Route {
-  std::string_view path;
-  std::string_view methods;
-};
-
-constexpr std::array<Route, 7> kRoutes = {{
-    {"/api/status", "GET"},
-    {"/api/weight", "PUT"},
-    {"/api/promote", "POST"},
-    {"/api/rollback", "POST"},
-    {"/api/undo", "POST"},
-    {"/api/canary", "PUT, DELETE"},
-    {"/api/history", "GET"},
-}};
-
-bool method_allowed(std::string_view methods, std::string_view method) {
-  // methods is a short comma-separated list like "PUT, DELETE"; compare whole tokens only.
-  while (!methods.empty()) {
-    const auto comma = methods.find(',');
-    std::string_view token = methods.substr(0, comma);
-    if (token == method) return true;
-    if (comma == std::string_view::npos) break;
-    methods.remove_prefix(comma + 1);
-    while (!methods.empty() && methods.front() == ' ') methods.remove_prefix(1);
-  }
-  return false;
-}
 
 /// A malformed request: the message of its 400 answer.
 struct BadRequest {
@@ -301,14 +272,19 @@ std::optional<BadRequest> read_common_fields(const Body& body, Change& change, s
   return std::nullopt;
 }
 
-}  // namespace
-
-std::string_view allowed_methods(std::string_view path) {
-  for (const auto& r : kRoutes) {
-    if (r.path == path) return r.methods;
+/// The change a call asks for, read from its body.
+std::variant<Change, BadRequest> parse_change(ControlCall call, const Body& body, const std::string& name) {
+  switch (call) {
+    case ControlCall::SetWeight: return parse_set_weight(body, name);
+    case ControlCall::DefineCanary: return parse_define_canary(body, name);
+    case ControlCall::Undo: return parse_undo(body, name);
+    case ControlCall::Promote: return parse_cause_only(body, name, promote);
+    case ControlCall::Rollback: return parse_cause_only(body, name, rollback);
+    default: return parse_cause_only(body, name, remove_canary);  // DELETE /api/canary
   }
-  return {};
 }
+
+}  // namespace
 
 bool bearer_matches(const std::string& authorization, const std::string& token) {
   // An empty token would accept "Bearer " from anyone; no token means authentication is off, which is
@@ -376,32 +352,22 @@ std::variant<ApiReply, ControlApi::Prepared> ControlApi::prepare(const ApiReques
   if (!token_.empty() && !bearer_matches(req.authorization, token_)) {
     return error_reply(401, "missing or invalid bearer token");
   }
-  const std::string_view methods = allowed_methods(path);
-  if (methods.empty()) return error_reply(404, "no such API endpoint: " + path);
-  if (!method_allowed(methods, req.method)) {
-    return error_reply(405, "method " + req.method + " not allowed on " + path + " (allowed: " +
-                                std::string(methods) + ")");
+  const ControlRoute* route = find_route(path, req.method);
+  if (route == nullptr) {
+    const std::string methods = allowed_methods(path);
+    if (methods.empty()) return error_reply(404, "no such API endpoint: " + path);
+    return error_reply(405, "method " + req.method + " not allowed on " + path + " (allowed: " + methods + ")");
   }
 
-  if (path == "/api/status") return ApiReply{200, status_json()};
-  if (path == "/api/history") return ApiReply{200, history_json()};
+  if (route->call == ControlCall::Status) return ApiReply{200, status_json()};
+  if (route->call == ControlCall::History) return ApiReply{200, history_json()};
 
   // Every remaining call changes the state. Its body is validated completely before anything runs, so
   // malformed input never reaches the service.
-  const bool body_optional = path != "/api/weight" && !(path == "/api/canary" && req.method == "PUT");
-  auto parsed = body_object(req.body, body_optional);
+  auto parsed = body_object(req.body, route->body == BodyRule::Optional);
   if (auto* bad = std::get_if<BadRequest>(&parsed)) return error_reply(400, bad->message);
   const Body& body = std::get<Body>(parsed);
-  const std::string call = req.method + " " + path;
-
-  auto change = [&]() -> std::variant<Change, BadRequest> {
-    if (path == "/api/weight") return parse_set_weight(body, call);
-    if (path == "/api/canary" && req.method == "PUT") return parse_define_canary(body, call);
-    if (path == "/api/undo") return parse_undo(body, call);
-    if (path == "/api/promote") return parse_cause_only(body, call, promote);
-    if (path == "/api/rollback") return parse_cause_only(body, call, rollback);
-    return parse_cause_only(body, call, remove_canary);  // DELETE /api/canary
-  }();
+  auto change = parse_change(route->call, body, req.method + " " + path);
   if (auto* bad = std::get_if<BadRequest>(&change)) return error_reply(400, bad->message);
   Change& c = std::get<Change>(change);
   std::string cause;

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <variant>
 
+#include "weights/control_routes.hpp"
 #include "weights/control_service.hpp"
 
 namespace canaryd::weights {
@@ -56,10 +57,6 @@ class ControlApi {
   std::string token_;
   std::function<ServiceView()> view_;
 };
-
-/// The methods a known /api/ path accepts, for a 405's Allow header ("GET", "PUT, DELETE"); "" when the
-/// path is not an API endpoint. `path` without a query string. Any thread.
-std::string_view allowed_methods(std::string_view path);
 
 /// Constant-time comparison of a received Authorization header against "Bearer <token>".
 bool bearer_matches(const std::string& authorization, const std::string& token);

@@ -12,6 +12,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
+#include "config/result.hpp"
 #include "proxy/control/control_connections.hpp"
 #include "proxy/control/control_response.hpp"
 #include "proxy/http/http_text.hpp"
@@ -43,11 +44,16 @@ struct Connection {
   }
 };
 
-/// A request that was read whole, or the answer that ends the connection instead.
+/// A request that was read whole, and how its answer is to be sent.
 struct ReadRequest {
-  std::optional<ControlRequest> request;
-  std::optional<ControlReply> refusal;  ///< sent before closing; neither set: close silently
+  ControlRequest request;
   ResponseFraming framing;
+};
+
+/// Why no request was read: the answer that ends the connection, or none (it closed, timed out or was
+/// evicted: close silently).
+struct Unread {
+  std::optional<ControlReply> refusal;
 };
 
 std::string_view first_field(const RequestCheck& check, std::string_view head, std::string_view name) {
@@ -128,16 +134,16 @@ struct ControlServer::State : std::enable_shared_from_this<ControlServer::State>
     bool keep_alive = true;
     while (keep_alive && !self->paused) {
       self->set_phase(*conn, Phase::Idle);
-      ReadRequest read = co_await self->read_request(*conn, buffer);
-      if (!read.request) {
-        if (read.refusal) co_await refuse(*conn, *read.refusal);
+      auto read = co_await self->read_request(*conn, buffer);
+      if (!read) {
+        if (read.error().refusal) co_await refuse(*conn, *read.error().refusal);
         break;
       }
       self->set_phase(*conn, Phase::Handling);
-      ControlReply reply = co_await self->call_handler(*conn, std::move(*read.request));
-      keep_alive = read.framing.keep_alive && !self->paused;
-      read.framing.keep_alive = keep_alive;
-      const std::string bytes = format_control_response(reply, read.framing);
+      ControlReply reply = co_await self->call_handler(*conn, std::move(read->request));
+      keep_alive = read->framing.keep_alive && !self->paused;
+      read->framing.keep_alive = keep_alive;
+      const std::string bytes = format_control_response(reply, read->framing);
       conn->stream.expires_after(kWriteTimeout);
       auto [ec, n] = co_await asio::async_write(conn->stream, asio::buffer(bytes), kNoThrow);
       if (ec) co_return;
@@ -147,19 +153,23 @@ struct ControlServer::State : std::enable_shared_from_this<ControlServer::State>
     conn->stream.close();
   }
 
-  // Reads one request: its head within kIdleTimeout (first byte) and kHeadTimeout (the rest), its
-  // Content-Length body within kHeadTimeout more. Bytes after it stay in `buffer` (pipelining).
-  asio::awaitable<ReadRequest> read_request(Connection& conn, beast::flat_buffer& buffer) {
+  /// Reads one request's bytes: the first within kIdleTimeout, the rest of its head (and its body)
+  /// within kHeadTimeout of that.
+  struct RequestReader {
     using Clock = std::chrono::steady_clock;
-    ReadRequest out;
-    auto deadline = Clock::now() + kIdleTimeout;
+    State& state;
+    Connection& conn;
+    beast::flat_buffer& buffer;
+    Clock::time_point deadline = Clock::now() + kIdleTimeout;
     bool started = false;
-    auto begin_request = [&] {
+
+    void begin_request() {
       started = true;
-      set_phase(conn, Phase::Reading);
+      state.set_phase(conn, Phase::Reading);
       deadline = Clock::now() + kHeadTimeout;
-    };
-    auto read_more = [&]() -> asio::awaitable<bool> {
+    }
+    std::string_view data() const { return {static_cast<const char*>(buffer.data().data()), buffer.size()}; }
+    asio::awaitable<bool> read_more() {
       conn.stream.expires_at(deadline);
       // Never past the buffer's limit (prepare would throw): a head and its body always fit in it.
       const std::size_t room = std::min(kReadSize, buffer.max_size() - buffer.size());
@@ -168,77 +178,82 @@ struct ControlServer::State : std::enable_shared_from_this<ControlServer::State>
       buffer.commit(n);
       if (!started) begin_request();
       co_return true;
-    };
+    }
+  };
 
+  // Reads until a whole head is in the buffer: its size.
+  static asio::awaitable<Result<std::size_t, Unread>> read_head(RequestReader& reader) {
     std::size_t scanned = 0;
-    std::size_t head_size = 0;
     for (;;) {
-      if (!started && buffer.size() > 0) begin_request();
-      const std::string_view data(static_cast<const char*>(buffer.data().data()), buffer.size());
+      if (!reader.started && reader.buffer.size() > 0) reader.begin_request();
+      const std::string_view data = reader.data();
       // RFC 9112 2.2: empty lines before a request line are ignored.
       if (data.starts_with("\r\n")) {
-        buffer.consume(2);
+        reader.buffer.consume(2);
         scanned = 0;
         continue;
       }
-      head_size = find_head_end(data, scanned);
-      if (head_size != std::string_view::npos) break;
-      if (data.size() >= kMaxHeadBytes) {
-        out.refusal = control_error(431, "request header over 16 KiB");
-        co_return out;
+      const std::size_t head_size = find_head_end(data, scanned);
+      if (head_size != std::string_view::npos) {
+        if (head_size > kMaxHeadBytes) break;
+        co_return head_size;
       }
-      if (has_bare_line_break(data, scanned)) {
-        out.refusal = control_error(400, "bare CR or LF in header");
-        co_return out;
-      }
+      if (data.size() >= kMaxHeadBytes) break;
+      if (has_bare_line_break(data, scanned)) co_return fail(Unread{control_error(400, "bare CR or LF in header")});
       scanned = data.size();
-      if (!co_await read_more()) co_return out;
+      if (!co_await reader.read_more()) co_return fail(Unread{});
     }
-    if (head_size > kMaxHeadBytes) {
-      out.refusal = control_error(431, "request header over 16 KiB");
-      co_return out;
-    }
+    co_return fail(Unread{control_error(431, "request header over 16 KiB")});
+  }
 
-    auto head_view = [&] { return std::string_view(static_cast<const char*>(buffer.data().data()), head_size); };
+  // What ends the connection instead of a request whose head is complete.
+  static std::optional<ControlReply> head_refusal(const RequestCheck& check) {
+    if (check.status != 0) return control_error(check.status, check.reason);
+    // Every client of this API knows its body's length; a chunked decoder here would only be more to
+    // get wrong.
+    if (check.chunked) return control_error(411, "send the body with Content-Length; chunked bodies are not accepted here");
+    if (check.content_length && *check.content_length > kMaxBodyBytes) return control_error(413, "request body over 64 KiB");
+    return std::nullopt;
+  }
+
+  // Reads the body up to `size` bytes in all (head included), after a 100 Continue when one is expected.
+  static asio::awaitable<bool> read_body(RequestReader& reader, const RequestCheck& check, std::size_t size) {
+    if (check.has_expect && http_text::iequals(check.expect, "100-continue") && !check.http10) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      reader.conn.stream.expires_after(kWriteTimeout);
+      auto [ec, n] = co_await asio::async_write(reader.conn.stream, asio::buffer(kContinue), kNoThrow);
+      if (ec) co_return false;
+    }
+    reader.deadline = RequestReader::Clock::now() + kHeadTimeout;
+    while (reader.buffer.size() < size)
+      if (!co_await reader.read_more()) co_return false;
+    co_return true;
+  }
+
+  // Reads one request: its head, then its Content-Length body. Bytes after it stay in `buffer`
+  // (pipelining).
+  asio::awaitable<Result<ReadRequest, Unread>> read_request(Connection& conn, beast::flat_buffer& buffer) {
+    RequestReader reader{*this, conn, buffer};
+    const auto head_size = co_await read_head(reader);
+    if (!head_size) co_return fail(head_size.error());
+    auto head_view = [&] { return reader.data().substr(0, *head_size); };
     RequestCheck check = check_request_head(head_view());
-    if (check.status != 0) {
-      out.refusal = control_error(check.status, check.reason);
-      co_return out;
-    }
-    if (check.chunked) {
-      // Every client of this API knows its body's length; a chunked decoder here would only be more
-      // to get wrong.
-      out.refusal = control_error(411, "send the body with Content-Length; chunked bodies are not accepted here");
-      co_return out;
-    }
+    if (auto refusal = head_refusal(check)) co_return fail(Unread{std::move(refusal)});
     const std::size_t body_size = check.content_length.value_or(0);
-    if (check.content_length && *check.content_length > kMaxBodyBytes) {
-      out.refusal = control_error(413, "request body over 64 KiB");
-      co_return out;
-    }
-    if (buffer.size() < head_size + body_size) {
-      if (check.has_expect && http_text::iequals(check.expect, "100-continue") && !check.http10) {
-        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-        conn.stream.expires_after(kWriteTimeout);
-        auto [ec, n] = co_await asio::async_write(conn.stream, asio::buffer(kContinue), kNoThrow);
-        if (ec) co_return out;
-      }
-      deadline = Clock::now() + kHeadTimeout;
-      while (buffer.size() < head_size + body_size)
-        if (!co_await read_more()) co_return out;
+    if (buffer.size() < *head_size + body_size) {
+      if (!co_await read_body(reader, check, *head_size + body_size)) co_return fail(Unread{});
       check = check_request_head(head_view());  // reading may have moved the buffer's bytes
     }
 
     const std::string_view head = head_view();
-    ControlRequest request;
-    request.method = check.method == "HEAD" ? "GET" : std::string(check.method);
-    request.target = check.target.empty() || check.target_needs_slash ? "/" + std::string(check.target)
-                                                                      : std::string(check.target);
-    request.authorization = std::string(first_field(check, head, "authorization"));
-    request.body.assign(static_cast<const char*>(buffer.data().data()) + head_size, body_size);
+    ReadRequest out;
+    out.request.method = check.method == "HEAD" ? "GET" : std::string(check.method);
+    out.request.target = check.target.empty() || check.target_needs_slash ? "/" + std::string(check.target)
+                                                                          : std::string(check.target);
+    out.request.authorization = std::string(first_field(check, head, "authorization"));
+    out.request.body.assign(reader.data().substr(*head_size, body_size));
     out.framing = ResponseFraming{check.method == "HEAD", check.keep_alive, check.http10};
-    buffer.consume(head_size + body_size);
-    out.request = std::move(request);
+    buffer.consume(*head_size + body_size);
     co_return out;
   }
 

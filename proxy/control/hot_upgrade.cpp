@@ -60,7 +60,7 @@ void HotUpgrade::start(const std::vector<HandedSocket>& sockets, std::chrono::st
   timed_out_ = false;
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
-    fail(std::string("cannot create a pipe: ") + std::strerror(errno));
+    give_up(std::string("cannot create a pipe: ") + std::strerror(errno));
     return;
   }
   // Everything the child needs is built before fork: after it, only async-signal-safe calls.
@@ -94,7 +94,7 @@ void HotUpgrade::start(const std::vector<HandedSocket>& sockets, std::chrono::st
   ::close(pipe_fds[1]);
   if (pid < 0) {
     ::close(pipe_fds[0]);
-    fail(std::string("cannot fork: ") + std::strerror(errno));
+    give_up(std::string("cannot fork: ") + std::strerror(errno));
     return;
   }
   child_ = started_ = pid;
@@ -119,7 +119,7 @@ void HotUpgrade::read_ready() {
       deadline_.cancel();
       boost::system::error_code ignored;
       ready_pipe_.close(ignored);
-      if (auto done = std::move(done_)) done(true, started_, "");
+      if (auto done = std::move(done_)) done(started_);
       return;
     }
     if (!ec) return read_ready();
@@ -149,12 +149,12 @@ void HotUpgrade::reap(std::string why, int attempts) {
   child_ = -1;
   boost::system::error_code ignored;
   ready_pipe_.close(ignored);
-  fail(std::move(why));
+  give_up(std::move(why));
 }
 
-void HotUpgrade::fail(std::string why) {
+void HotUpgrade::give_up(std::string why) {
   deadline_.cancel();
-  if (auto done = std::move(done_)) done(false, started_, why);
+  if (auto done = std::move(done_)) done(canaryd::fail(UpgradeFailure{started_, std::move(why)}));
 }
 
 void HotUpgrade::abandon() {

@@ -14,16 +14,22 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "config/result.hpp"
 #include "proxy/net/inherited_sockets.hpp"
 
 namespace canaryd::proxy {
 
+/// A successor that did not become ready.
+struct UpgradeFailure {
+  pid_t pid = -1;   ///< -1 when none was started
+  std::string why;  ///< its exit status, a signal, the deadline, or why it could not be started
+};
+
 /// Main thread only.
 class HotUpgrade {
  public:
-  /// `ready`: the successor serves; otherwise `why` says what went wrong (its exit status, a signal, the
-  /// deadline).
-  using Done = std::function<void(bool ready, pid_t pid, const std::string& why)>;
+  /// The successor's pid once it serves, or what went wrong.
+  using Done = std::function<void(Result<pid_t, UpgradeFailure>)>;
 
   explicit HotUpgrade(boost::asio::io_context& io);
   ~HotUpgrade();
@@ -42,7 +48,8 @@ class HotUpgrade {
 
  private:
   void read_ready();
-  void fail(std::string why);
+  /// Ends the attempt as failed: `done` gets `why`.
+  void give_up(std::string why);
   void reap(std::string why, int attempts);
 
   boost::asio::io_context& io_;

@@ -32,8 +32,8 @@ int usage_error(std::string_view message) {
 }
 
 int run_server(canaryd::proxy::Server& server) {
-  if (auto err = server.start()) {
-    std::cerr << "canaryd: " << err->message << "\n";
+  if (auto started = server.start(); !started) {
+    std::cerr << "canaryd: " << started.error().message << "\n";
     return 1;
   }
   return server.run();

@@ -20,12 +20,10 @@ ClientMetric labelled(std::vector<ClientMetric::Label> labels) {
   return m;
 }
 
-}  // namespace
+using Workers = std::vector<std::unique_ptr<Worker>>;
 
-std::string render_metrics(const std::vector<std::unique_ptr<Worker>>& workers, const RoutingSnapshot& snapshot,
-                           const DiscoveryMetrics* discovery) {
-  std::vector<MetricFamily> families;
-
+/// canaryd_requests_total and canaryd_request_duration_seconds, by set.
+void add_requests(const Workers& workers, std::vector<MetricFamily>& families) {
   MetricFamily requests{"canaryd_requests_total", "Requests answered, by the set that served them and status class",
                         MetricType::Counter, {}};
   MetricFamily duration{"canaryd_request_duration_seconds", "Time from a complete request header to the end of the response",
@@ -53,7 +51,10 @@ std::string render_metrics(const std::vector<std::unique_ptr<Worker>>& workers, 
   }
   families.push_back(std::move(requests));
   families.push_back(std::move(duration));
+}
 
+/// canaryd_upstream_errors_total and canaryd_fallback_total.
+void add_failures(const Workers& workers, std::vector<MetricFamily>& families) {
   MetricFamily errors{"canaryd_upstream_errors_total", "Upstream failures by set and kind", MetricType::Counter, {}};
   MetricFamily fallback{"canaryd_fallback_total", "Requests served by the other set because theirs had no healthy endpoint",
                         MetricType::Counter, {}};
@@ -73,18 +74,26 @@ std::string render_metrics(const std::vector<std::unique_ptr<Worker>>& workers, 
   }
   families.push_back(std::move(errors));
   families.push_back(std::move(fallback));
+}
 
-  MetricFamily weight{"canaryd_canary_weight_percent", "Share of requests routed to the canary set, in percent",
-                      MetricType::Gauge, {}};
-  weight.metric.push_back(ClientMetric{});
-  weight.metric.back().gauge.value = static_cast<double>(snapshot.canary_weight) / 100.0;
-  families.push_back(std::move(weight));
+/// A family of one unlabelled gauge or counter.
+MetricFamily single(std::string name, std::string help, MetricType type, double value) {
+  MetricFamily f{std::move(name), std::move(help), type, {}};
+  f.metric.push_back(ClientMetric{});
+  if (type == MetricType::Counter) {
+    f.metric.back().counter.value = value;
+  } else {
+    f.metric.back().gauge.value = value;
+  }
+  return f;
+}
 
-  MetricFamily revision{"canaryd_revision", "Revision of the routing state in force", MetricType::Gauge, {}};
-  revision.metric.push_back(ClientMetric{});
-  revision.metric.back().gauge.value = static_cast<double>(snapshot.revision);
-  families.push_back(std::move(revision));
-
+/// The routing state in force: weight, revision, endpoints by set and health.
+void add_routing(const RoutingSnapshot& snapshot, std::vector<MetricFamily>& families) {
+  families.push_back(single("canaryd_canary_weight_percent", "Share of requests routed to the canary set, in percent",
+                            MetricType::Gauge, static_cast<double>(snapshot.canary_weight) / 100.0));
+  families.push_back(single("canaryd_revision", "Revision of the routing state in force", MetricType::Gauge,
+                            static_cast<double>(snapshot.revision)));
   MetricFamily endpoints{"canaryd_endpoints", "Endpoints per set and health", MetricType::Gauge, {}};
   for (std::size_t set = 0; set < 2; ++set) {
     std::size_t healthy = 0;
@@ -97,7 +106,9 @@ std::string render_metrics(const std::vector<std::unique_ptr<Worker>>& workers, 
     endpoints.metric.push_back(std::move(u));
   }
   families.push_back(std::move(endpoints));
+}
 
+void add_connections(const Workers& workers, std::vector<MetricFamily>& families) {
   MetricFamily connections{"canaryd_active_connections", "Open connections by side", MetricType::Gauge, {}};
   std::int64_t client = 0, upstream = 0;
   for (const auto& w : workers) {
@@ -111,21 +122,26 @@ std::string render_metrics(const std::vector<std::unique_ptr<Worker>>& workers, 
   connections.metric.push_back(std::move(c));
   connections.metric.push_back(std::move(u));
   families.push_back(std::move(connections));
+}
 
-  if (discovery) {
-    MetricFamily up{"canaryd_kubernetes_api_reachable",
-                    "1 while the Kubernetes API server answers; 0 while canaryd serves the last known pods",
-                    MetricType::Gauge, {}};
-    up.metric.push_back(ClientMetric{});
-    up.metric.back().gauge.value = discovery->api_reachable ? 1 : 0;
-    families.push_back(std::move(up));
-    MetricFamily lists{"canaryd_kubernetes_pod_lists_total", "Pod lists: the first one and every relist (410 Gone)",
-                       MetricType::Counter, {}};
-    lists.metric.push_back(ClientMetric{});
-    lists.metric.back().counter.value = static_cast<double>(discovery->lists);
-    families.push_back(std::move(lists));
-  }
+void add_discovery(const DiscoveryMetrics& discovery, std::vector<MetricFamily>& families) {
+  families.push_back(single("canaryd_kubernetes_api_reachable",
+                            "1 while the Kubernetes API server answers; 0 while canaryd serves the last known pods",
+                            MetricType::Gauge, discovery.api_reachable ? 1 : 0));
+  families.push_back(single("canaryd_kubernetes_pod_lists_total", "Pod lists: the first one and every relist (410 Gone)",
+                            MetricType::Counter, static_cast<double>(discovery.lists)));
+}
 
+}  // namespace
+
+std::string render_metrics(const std::vector<std::unique_ptr<Worker>>& workers, const RoutingSnapshot& snapshot,
+                           const DiscoveryMetrics* discovery) {
+  std::vector<MetricFamily> families;
+  add_requests(workers, families);
+  add_failures(workers, families);
+  add_routing(snapshot, families);
+  add_connections(workers, families);
+  if (discovery) add_discovery(*discovery, families);
   return prometheus::TextSerializer().Serialize(families);
 }
 

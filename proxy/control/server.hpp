@@ -1,3 +1,5 @@
+// The process: builds each subsystem once (state, control API, discovery, health, workers, ports),
+// serves until a stop signal, and applies SIGHUP reloads and SIGUSR2 hot upgrades.
 #pragma once
 
 #include <atomic>
@@ -11,16 +13,19 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "config/config.hpp"
+#include "config/result.hpp"
+#include "proxy/control/connection_budget.hpp"
 #include "proxy/control/control_server.hpp"
 #include "proxy/control/health_checker.hpp"
 #include "proxy/control/hot_upgrade.hpp"
-#include "proxy/net/inherited_sockets.hpp"
-#include "proxy/kube/configmap_state_watch.hpp"
-#include "proxy/control/connection_budget.hpp"
-#include "proxy/kube/kube_discovery.hpp"
 #include "proxy/control/passive_ejection.hpp"
 #include "proxy/dataplane/routing_snapshot.hpp"
 #include "proxy/dataplane/worker.hpp"
+#include "proxy/kube/configmap_state_watch.hpp"
+#include "proxy/kube/kube_client.hpp"
+#include "proxy/kube/kube_discovery.hpp"
+#include "proxy/net/inherited_sockets.hpp"
+#include "proxy/net/tls_context.hpp"
 #include "weights/control_api.hpp"
 #include "weights/control_service.hpp"
 
@@ -39,8 +44,8 @@ class Server {
   Server(config::Config config, std::string config_path);
   ~Server();
 
-  /// Loads the state, binds every port and starts the workers; nullopt on success.
-  std::optional<StartupError> start();
+  /// Loads the state, binds every port and starts the workers.
+  Result<void, StartupError> start();
   /// Runs until SIGTERM/SIGINT and the drain that follows. Returns the exit status.
   int run();
 
@@ -57,7 +62,46 @@ class Server {
   const std::vector<boost::asio::ip::tcp::endpoint>& listen_endpoints() const { return bound_; }
 
  private:
+  /// What plan_sockets found: the resolved addresses, the sockets passed to us and which address each
+  /// serves. Every address we are to bind was checked free.
+  struct Sockets {
+    Inheritance inherited;
+    SocketPlan plan;
+    std::vector<boost::asio::ip::tcp::endpoint> listen;
+    boost::asio::ip::tcp::endpoint control;
+  };
+
+  // start()'s steps, in order (server_start.cpp).
+  void raise_descriptor_limit_once();
+  Result<Sockets, StartupError> plan_sockets();
+  /// The routing state (file or ConfigMap, and its watch), the token, the control service and API.
+  Result<void, StartupError> load_state();
+  Result<void, StartupError> load_certificates();
+  Result<void, StartupError> make_discovery();
+  void make_health_checks();
+  void make_workers();
+  Result<void, StartupError> open_listeners(const Sockets& sockets);
+  Result<void, StartupError> open_control_port(const Sockets& sockets);
+  void start_serving();
+  void log_serving() const;
+  void announce_ready(const Inheritance& inherited);
+
+  /// The one place a Kubernetes API client is made. The shared state, its watch and discovery each get
+  /// their own, as before: a watch that restarts ends every stream of its client.
+  Result<std::unique_ptr<KubeClient>, StartupError> make_kube() const;
+  Result<std::unique_ptr<weights::StateBackend>, StartupError> make_state_backend();
+  Result<weights::RoutingHistory, StartupError> load_history(weights::StateBackend& backend);
+  /// The control API's bearer token: the token file's, "" when the config names none. The error is
+  /// "control.token_file: FILE: why", for start and reload to prefix.
+  static Result<std::string> control_token(const config::Config& config);
+
+  // The control port's answers (server_control.cpp).
   void handle_control(ControlRequest req, std::function<void(ControlReply)> done);
+  ControlReply readiness() const;
+  ControlReply metrics() const;
+  /// An /api/ call (or an unknown path) for the control API; its 405 and 401 get their header fields.
+  void handle_api(ControlRequest req, std::function<void(ControlReply)> done);
+
   weights::ServiceView service_view() const;
   void publish();
   /// The snapshot for the current config and state, with the connection budget's limits.
@@ -70,17 +114,12 @@ class Server {
   void on_discovered(std::vector<config::Endpoint> endpoints);
   void configure_ejection();
   void schedule_ejection_expiry();
-  /// Every address checked and every socket bound or adopted, before anything else is started.
-  std::optional<StartupError> plan_sockets(Inheritance& inherited, SocketPlan& plan,
-                                           std::vector<boost::asio::ip::tcp::endpoint>& listen,
-                                           boost::asio::ip::tcp::endpoint& control);
-  std::optional<StartupError> open_listeners(const SocketPlan& plan, const std::vector<boost::asio::ip::tcp::endpoint>& listen,
-                                             const boost::asio::ip::tcp::endpoint& control);
-  void announce_ready(const Inheritance& inherited);
   void wait_signals();
   void reload();
+  /// Makes `next` (a reload's plan, its files read) the running configuration.
+  void apply_reload(config::Config next, TlsSetup tls, std::string token);
   void begin_upgrade();
-  void on_upgrade_done(bool ready, pid_t pid, const std::string& why);
+  void on_upgrade_done(Result<pid_t, UpgradeFailure> outcome);
   /// Stops answering control calls that change the state, then runs `done`. (Pending state writes are
   /// to finish before `done`, so that the successor loads what this process last wrote.)
   void quiesce_control(std::function<void()> done);
@@ -102,7 +141,7 @@ class Server {
   PassiveEjection ejection_;
   std::unique_ptr<KubeDiscovery> discovery_;
   ConfigMapStateBackend* configmap_ = nullptr;  ///< owned by control_, when the state is shared
-  std::unique_ptr<ConfigMapStateWatch> state_watch_;
+  std::unique_ptr<ConfigMapStateWatch> state_watch_;  ///< made with the state, started with the workers
   boost::asio::steady_timer ejection_timer_{io_};
   // Before workers_: a worker's destruction ends its unfinished sessions, which count themselves out here.
   std::atomic<std::int64_t> open_connections_{0};

@@ -256,10 +256,13 @@ asio::awaitable<KubeResponse> KubeClient::stream_lines(std::string target, std::
   co_return out;
 }
 
-std::unique_ptr<KubeClient> make_kube_client(const config::KubernetesDiscovery& d, std::string& error) {
+Result<std::unique_ptr<KubeClient>> make_kube_client(const config::KubernetesDiscovery& d) {
+  std::string error;
   auto access = config::kube_api_access(d, config::serviceaccount_dir(), error);
-  if (!access) return nullptr;
-  return KubeClient::create(*access, error);
+  if (!access) return fail(std::move(error));
+  auto client = KubeClient::create(*access, error);
+  if (!client) return fail(std::move(error));
+  return client;
 }
 
 void KubeClient::close_streams() {

@@ -19,6 +19,7 @@
 #include <boost/beast/http/verb.hpp>
 
 #include "config/kubeconfig.hpp"
+#include "config/result.hpp"
 #include "proxy/net/flex_stream.hpp"
 #include "proxy/net/tls_context.hpp"
 
@@ -104,8 +105,9 @@ T run_blocking(boost::asio::awaitable<T> op) {
   return std::move(*result);
 }
 
-/// The client discovery uses: from `kubeconfig` when set, else in-cluster (with `api_server` instead of
-/// the KUBERNETES_SERVICE_* address when set). Null, with `error`, when it cannot be built.
-std::unique_ptr<KubeClient> make_kube_client(const config::KubernetesDiscovery& d, std::string& error);
+/// The client discovery and the shared state use: from `kubeconfig` when set, else in-cluster (with
+/// `api_server` instead of the KUBERNETES_SERVICE_* address when set); the error says why it cannot be
+/// built.
+Result<std::unique_ptr<KubeClient>> make_kube_client(const config::KubernetesDiscovery& d);
 
 }  // namespace canaryd::proxy

@@ -43,26 +43,17 @@ asio::awaitable<void> KubeListWatch::run(std::uint64_t generation, std::string p
   auto backoff = kMinBackoff;
   bool need_list = true;
   int expired_in_a_row = 0;
-  auto live = [&] { return running_ && generation == generation_; };
   auto wait_backoff = [&]() -> asio::awaitable<void> {
     backoff_timer_.expires_after(backoff);
     co_await backoff_timer_.async_wait(kNoThrow);
     backoff = std::min(backoff * 2, kMaxBackoff);
   };
-  while (live()) {
+  while (live(generation)) {
     if (need_list) {
       KubeResponse r = co_await client_.request(http::verb::get, get_one.empty() ? path : get_one, "", kRequestTimeout);
-      if (!live()) co_return;
-      std::string error;
-      boost::system::error_code ec;
-      bool ok = r.ok() || (!get_one.empty() && !r.error && r.status == 404);
-      if (ok) {
-        auto doc = r.status == 404 ? boost::json::value() : boost::json::parse(r.body, ec);
-        ok = !ec && handlers_.on_list(doc, error);
-        if (!ok) error = "a list that cannot be read: " + (ec ? ec.message() : error);
-      }
-      if (!ok) {
-        set_reachable(false, error.empty() ? r.describe() : error);
+      if (!live(generation)) co_return;
+      if (auto taken = take_list(r, !get_one.empty()); !taken) {
+        set_reachable(false, taken.error().message);
         co_await wait_backoff();
         continue;
       }
@@ -72,37 +63,9 @@ asio::awaitable<void> KubeListWatch::run(std::uint64_t generation, std::string p
       backoff = kMinBackoff;
       set_reachable(true, "");
     }
-    std::string watch = path + (path.find('?') == std::string::npos ? "?" : "&") +
-                        "watch=1&allowWatchBookmarks=true&timeoutSeconds=" + std::to_string(kWatchSeconds);
-    // Without a version (nothing listed), the watch starts from now.
-    if (const std::string rv = handlers_.resource_version(); !rv.empty()) watch += "&resourceVersion=" + rv;
-    bool expired = false;
-    bool invalid = false;
-    KubeResponse r = co_await client_.stream_lines(
-        watch,
-        [&](int status) {
-          if (status == 200 && live()) {
-            backoff = kMinBackoff;
-            set_reachable(true, "");
-          }
-        },
-        [&](std::string_view line) {
-          if (!live()) return false;
-          boost::system::error_code ec;
-          auto doc = boost::json::parse(line, ec);
-          std::string error;
-          auto result = ec ? EventResult::Invalid : handlers_.on_event(doc, error);
-          if (result == EventResult::Expired) expired = true;
-          if (result == EventResult::Invalid) {
-            log_line("kubernetes: a watch event of " + what_ + " that cannot be read (" +
-                     (ec ? ec.message() : error) + "); relisting");
-            invalid = true;
-          }
-          return result == EventResult::Applied;
-        },
-        kRequestTimeout, std::chrono::seconds(kWatchSeconds + 30));
-    if (!live()) co_return;
-    if (expired || r.status == 410) {
+    const WatchEnd end = co_await watch(generation, path, backoff);
+    if (!live(generation)) co_return;
+    if (end.expired || end.response.status == 410) {
       log_line("kubernetes: resourceVersion " + handlers_.resource_version() + " of " + what_ +
                " expired (410 Gone); relisting");
       need_list = true;
@@ -111,21 +74,67 @@ asio::awaitable<void> KubeListWatch::run(std::uint64_t generation, std::string p
       continue;
     }
     expired_in_a_row = 0;
-    if (invalid) {
+    if (end.invalid) {
       need_list = true;
       co_await wait_backoff();
       continue;
     }
-    if (r.status == 200 && !r.error) {
+    if (end.response.status == 200 && !end.response.error) {
       // The server ended the watch (timeoutSeconds): resume from the last resourceVersion at once.
       backoff = kMinBackoff;
       set_reachable(true, "");
       continue;
     }
-    if (r.status != 200) set_reachable(false, r.describe());
+    if (end.response.status != 200) set_reachable(false, end.response.describe());
     // Not reachable, or the stream broke after it had started (the API server restarting, say).
     co_await wait_backoff();
   }
+}
+
+Result<void> KubeListWatch::take_list(const KubeResponse& r, bool one_object) {
+  std::string error;
+  boost::system::error_code ec;
+  bool ok = r.ok() || (one_object && !r.error && r.status == 404);
+  if (ok) {
+    auto doc = r.status == 404 ? boost::json::value() : boost::json::parse(r.body, ec);
+    ok = !ec && handlers_.on_list(doc, error);
+    if (!ok) error = "a list that cannot be read: " + (ec ? ec.message() : error);
+  }
+  if (!ok) return fail(error.empty() ? r.describe() : error);
+  return {};
+}
+
+asio::awaitable<KubeListWatch::WatchEnd> KubeListWatch::watch(std::uint64_t generation, const std::string& path,
+                                                              std::chrono::milliseconds& backoff) {
+  std::string target = path + (path.find('?') == std::string::npos ? "?" : "&") +
+                       "watch=1&allowWatchBookmarks=true&timeoutSeconds=" + std::to_string(kWatchSeconds);
+  // Without a version (nothing listed), the watch starts from now.
+  if (const std::string rv = handlers_.resource_version(); !rv.empty()) target += "&resourceVersion=" + rv;
+  WatchEnd end;
+  end.response = co_await client_.stream_lines(
+      target,
+      [&](int status) {
+        if (status == 200 && live(generation)) {
+          backoff = kMinBackoff;
+          set_reachable(true, "");
+        }
+      },
+      [&](std::string_view line) {
+        if (!live(generation)) return false;
+        boost::system::error_code ec;
+        auto doc = boost::json::parse(line, ec);
+        std::string error;
+        auto result = ec ? EventResult::Invalid : handlers_.on_event(doc, error);
+        if (result == EventResult::Expired) end.expired = true;
+        if (result == EventResult::Invalid) {
+          log_line("kubernetes: a watch event of " + what_ + " that cannot be read (" +
+                   (ec ? ec.message() : error) + "); relisting");
+          end.invalid = true;
+        }
+        return result == EventResult::Applied;
+      },
+      kRequestTimeout, std::chrono::seconds(kWatchSeconds + 30));
+  co_return end;
 }
 
 }  // namespace canaryd::proxy

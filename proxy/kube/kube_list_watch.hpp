@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/value.hpp>
 
+#include "config/result.hpp"
 #include "proxy/kube/kube_client.hpp"
 
 namespace canaryd::proxy {
@@ -51,7 +52,20 @@ class KubeListWatch {
   static constexpr int kWatchSeconds = 240;
 
  private:
+  /// How one watch stream ended.
+  struct WatchEnd {
+    KubeResponse response;
+    bool expired = false;  ///< an event said the version expired (410 Gone)
+    bool invalid = false;  ///< an event could not be read: relist
+  };
+
   boost::asio::awaitable<void> run(std::uint64_t generation, std::string path, std::string get_one);
+  /// Hands a list answer to on_list; the error otherwise (a 404 counts as an empty list for `get_one`).
+  Result<void> take_list(const KubeResponse& r, bool one_object);
+  /// One watch from the last resourceVersion, until the stream ends; `backoff` starts over once it is open.
+  boost::asio::awaitable<WatchEnd> watch(std::uint64_t generation, const std::string& path,
+                                         std::chrono::milliseconds& backoff);
+  bool live(std::uint64_t generation) const { return running_ && generation == generation_; }
   void set_reachable(bool reachable, const std::string& why);
 
   boost::asio::io_context& io_;

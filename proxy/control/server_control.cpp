@@ -1,0 +1,80 @@
+// The control port's answers: the probes (/healthz, /readyz, /metrics) from the process's own state,
+// everything else to the control API, both routed by the one route table (weights/control_routes.hpp).
+#include "proxy/control/control_response.hpp"
+#include "proxy/control/metrics_exporter.hpp"
+#include "proxy/control/server.hpp"
+#include "weights/control_routes.hpp"
+
+namespace canaryd::proxy {
+namespace {
+
+ControlReply text(int status, std::string body) {
+  ControlReply r;
+  r.status = status;
+  r.content_type = "text/plain";
+  r.body = std::move(body);
+  return r;
+}
+
+}  // namespace
+
+void Server::handle_control(ControlRequest req, std::function<void(ControlReply)> done) {
+  const std::string path = req.target.substr(0, req.target.find('?'));
+  const bool read_only = req.method == "GET" || req.method == "HEAD";
+  if (const weights::ControlRoute* row = weights::find_path(path); row && weights::is_probe(row->call)) {
+    // A HEAD arrives as GET (ControlServer); the table lists GET.
+    const weights::ControlRoute* route = weights::find_route(path, read_only ? "GET" : req.method);
+    if (route == nullptr) {
+      ControlReply r = text(405, "method not allowed\n");
+      r.allow = weights::allowed_methods(path);
+      return done(std::move(r));
+    }
+    if (route->call == weights::ControlCall::Readyz) return done(readiness());
+    if (route->call == weights::ControlCall::Metrics) return done(metrics());
+    return done(text(200, "ok\n"));
+  }
+  if (upgrading_ && !read_only) {
+    // The successor reads the state once the queue is empty: a change taken now could be acknowledged
+    // here and be missing there. The caller retries against the successor.
+    ControlReply r = control_error(503, "a hot upgrade is under way; try again in a moment");
+    r.headers.emplace_back("Retry-After", "1");
+    return done(std::move(r));
+  }
+  handle_api(std::move(req), std::move(done));
+}
+
+ControlReply Server::readiness() const {
+  if (draining_) return text(503, "draining\n");
+  // With discovery, the detail line says where the endpoints come from, and whether the API server
+  // still answers (canaryd then serves the pods it knew last and stays ready).
+  const std::string detail = discovery_ ? discovery_->describe() + "\n" : "";
+  if (discovery_ && !discovery_->synced()) return text(503, "waiting for the first pod list\n" + detail);
+  for (const auto& ep : snapshot_->set(SetKind::Stable))
+    if (ep.healthy) return text(200, "ok\n" + detail);
+  return text(503, "no healthy stable endpoint\n" + detail);
+}
+
+ControlReply Server::metrics() const {
+  DiscoveryMetrics dm;
+  if (discovery_) dm = DiscoveryMetrics{discovery_->reachable(), discovery_->lists()};
+  ControlReply r = text(200, render_metrics(workers_, *snapshot_, discovery_ ? &dm : nullptr));
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  return r;
+}
+
+void Server::handle_api(ControlRequest req, std::function<void(ControlReply)> done) {
+  std::string path = req.target.substr(0, req.target.find('?'));
+  // A change answers once it is stored: the reply comes later, and the thread serves on meanwhile.
+  api_->handle(weights::ApiRequest{std::move(req.method), std::move(req.target), std::move(req.body),
+                                   std::move(req.authorization)},
+               weights::Clock::now(), [path = std::move(path), done = std::move(done)](weights::ApiReply reply) {
+                 ControlReply r;
+                 r.status = reply.status;
+                 r.body = std::move(reply.body);
+                 if (reply.status == 405) r.allow = weights::allowed_methods(path);
+                 if (reply.status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"canaryd\"");
+                 done(std::move(r));
+               });
+}
+
+}  // namespace canaryd::proxy

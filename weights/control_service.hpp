@@ -1,3 +1,5 @@
+// Where routing changes are applied: ControlService owns the routing history, runs each transition in turn,
+// stores the result through a StateBackend and publishes it only once stored.
 #pragma once
 
 #include <deque>

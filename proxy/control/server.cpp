@@ -1,3 +1,5 @@
+// Server (see server.hpp): start-up (sockets, state, workers, control port), signals, SIGHUP reload, hot
+// upgrade, drain; control requests, snapshots for every change, discovery and passive ejection.
 #include "proxy/control/server.hpp"
 
 #include <fcntl.h>

@@ -1,3 +1,5 @@
+// The canaryd process: Server owns the config, the routing state, the workers, the control port and the
+// subsystems around them, and handles the signals, all on the main thread.
 #pragma once
 
 #include <atomic>

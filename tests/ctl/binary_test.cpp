@@ -1,3 +1,4 @@
+// The built canaryctl binary's exit statuses without a server (usage error, unreachable).
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 

@@ -26,7 +26,12 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import run  # noqa: E402  (bench/run.py: nginx and canaryd start-up)
+from canarybench import common  # noqa: E402  (bench/canarybench: nginx and canaryd start-up, as run.py's)
+from canarybench.environment import find_exe, free_port, raise_nofile  # noqa: E402
+from canarybench.peers import start_proxy, start_upstream, write_bodies  # noqa: E402
+from canarybench.weight_changer import read_response  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def ensure_valgrind(no_install):
@@ -45,14 +50,14 @@ class Client:
     """One keep-alive HTTP/1.1 connection; get() sends a GET and reads the whole response."""
 
     def __init__(self, port):
-        self.sock = socket.create_connection((run.LOOPBACK, port), timeout=30)
+        self.sock = socket.create_connection((common.LOOPBACK, port), timeout=30)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.req = ("GET %%s HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: canaryd-callgrind\r\nAccept: */*\r\n\r\n"
-                    % (run.LOOPBACK, port))
+                    % (common.LOOPBACK, port))
 
     def get(self, path):
         self.sock.sendall((self.req % path).encode())
-        status, fields, _ = run.read_response(self.sock)
+        status, fields, _ = read_response(self.sock)
         if "content-length" not in fields:
             raise RuntimeError("response without Content-Length: %r" % fields)
         return status, fields.get("x-version")
@@ -88,28 +93,22 @@ def main():
     args = ap.parse_args()
 
     bin_dir = args.bin_dir if os.path.isabs(args.bin_dir) or os.path.exists(args.bin_dir) \
-        else os.path.join(run.REPO, args.bin_dir)
+        else os.path.join(REPO, args.bin_dir)
     canaryd_bin = os.path.abspath(os.path.join(bin_dir, "canaryd"))
     if not os.access(canaryd_bin, os.X_OK):
         sys.exit("callgrind: %s not found; build it first" % canaryd_bin)
     ensure_valgrind(args.no_install)
-    if not run.find_exe("nginx"):
+    if not find_exe("nginx"):
         sys.exit("callgrind: nginx is not installed (python3 bench/run.py installs it, or apt-get install nginx)")
-    run.FD_LIMIT = run.raise_nofile()
+    common.FD_LIMIT = raise_nofile()
 
     base = args.workdir or tempfile.mkdtemp(prefix="canaryd-callgrind-")
     os.makedirs(base, exist_ok=True)
     os.chmod(base, 0o755)
     html = os.path.join(base, "html")
-    os.makedirs(html, exist_ok=True)
-    os.chmod(html, 0o755)
-    for name, size in (("612b", run.SMALL_SIZE), ("64k", run.LARGE_SIZE)):
-        line = b"canaryd bench body " * (size // 19 + 1)
-        with open(os.path.join(html, name), "wb") as f:
-            f.write(line[:size - 1] + b"\n")
-        os.chmod(os.path.join(html, name), 0o644)
+    write_bodies(html)
 
-    # canaryd under callgrind: run.start_proxy starts "<bin> -c conf"; give it a wrapper as the binary.
+    # canaryd under callgrind: start_proxy starts "<bin> -c conf"; give it a wrapper as the binary.
     out_file = os.path.join(base, "callgrind.out")
     wrapper = os.path.join(base, "canaryd-callgrind")
     with open(wrapper, "w") as f:
@@ -119,12 +118,12 @@ def main():
 
     servers = []
     try:
-        p1, p2, pp = run.free_port(), run.free_port(), run.free_port()
+        p1, p2, pp = free_port(), free_port(), free_port()
         for v, p in (("v1", p1), ("v2", p2)):
-            s = run.start_upstream(v, base, p, html)
+            s = start_upstream(v, base, p, html)
             servers.append(s)
             s.wait_ready(args.path)
-        proxy = run.start_proxy("canaryd", base, pp, p1, p2, wrapper)
+        proxy = start_proxy("canaryd", base, pp, p1, p2, wrapper)
         servers.append(proxy)
         proxy.wait_ready(args.path, timeout=60.0)
         pid = proxy.proc.pid    # exec'd: valgrind itself

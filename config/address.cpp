@@ -1,3 +1,5 @@
+// Parsing and classifying "host:port" addresses (see address.hpp): literal and name spelling checks, port
+// ranges, and what counts as loopback.
 #include "config/address.hpp"
 
 #include <arpa/inet.h>

@@ -1,3 +1,5 @@
+// Addresses as the config writes them ("host:port", "[v6]:port"): their parsing, and whether a host is
+// loopback-only (which decides whether the control API may run without a token).
 #pragma once
 
 #include <cstdint>

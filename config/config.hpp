@@ -1,3 +1,6 @@
+// The configuration model: config::Config and its sections as plain values (listeners, control, endpoints,
+// service, routing, timeouts, limits, health checks, Kubernetes discovery), and the functions that load
+// canaryd.yaml into it (config_file.cpp, config_loader.cpp).
 #pragma once
 
 #include <chrono>

@@ -1,3 +1,4 @@
+// Reads a config file from disk (size-capped, errno reported) and hands its text to load_config_text.
 #include <fcntl.h>
 #include <unistd.h>
 

@@ -1,3 +1,5 @@
+// Parses canaryd.yaml text into config::Config and validates it: every section and cross-field rule,
+// each problem collected with the field path that names it, so that one `canaryd -t` shows them all.
 #include <arpa/inet.h>
 
 #include <cctype>

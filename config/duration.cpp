@@ -1,3 +1,4 @@
+// Parsing and printing the config's durations (see duration.hpp).
 #include "config/duration.hpp"
 
 #include <charconv>

@@ -1,3 +1,4 @@
+// Durations as the config writes them (`250ms`, `2s`, `1m`, `1h`): parsed to milliseconds and printed back.
 #pragma once
 
 #include <chrono>

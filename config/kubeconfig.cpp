@@ -1,3 +1,5 @@
+// Finds the Kubernetes API server and credentials (see kubeconfig.hpp): kubeconfig current context or the
+// in-cluster service account, with the plain-http refusal.
 #include "config/kubeconfig.hpp"
 
 #include <yaml-cpp/yaml.h>

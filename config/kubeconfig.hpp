@@ -1,3 +1,5 @@
+// How canaryd reaches the Kubernetes API for discovery: read from a kubeconfig file or from the in-cluster
+// service account, as one KubeApiAccess (server, CA, bearer token).
 #pragma once
 
 #include <optional>

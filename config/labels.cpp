@@ -1,3 +1,4 @@
+// Kubernetes' rules for label keys and values (see labels.hpp), with messages that name the offending part.
 #include "config/labels.hpp"
 
 #include <cstddef>

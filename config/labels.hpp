@@ -1,3 +1,5 @@
+// Endpoint labels (a key -> value map) and the validation of their keys and values, as Kubernetes
+// defines them.
 #pragma once
 
 #include <map>

@@ -1,3 +1,5 @@
+// Checks the files the config names for `canaryd -t` (see named_files.hpp): the token file, the kubeconfig,
+// and a real create-and-remove in the state file's directory.
 #include "config/named_files.hpp"
 
 #include <unistd.h>

@@ -1,3 +1,5 @@
+// What a label selector means (see selector.hpp): canonical form, matching, conjunction, satisfiability and
+// disjointness. Its string syntax is parsed in selector_parse.cpp.
 #include "config/selector.hpp"
 
 #include <algorithm>

@@ -1,3 +1,5 @@
+// Kubernetes label selectors (`version=v2`, `tier in (a,b)`, `!canary`): the requirements, matching against
+// an endpoint's labels, and the checks the config makes with them (satisfiable, disjoint sets).
 #pragma once
 
 #include <optional>

@@ -1,3 +1,5 @@
+// Selector::parse: the Kubernetes label-selector string syntax, by recursive descent, with an error message
+// that says what was expected and what came instead.
 #include <algorithm>
 #include <utility>
 

@@ -1,3 +1,5 @@
+// Reads a bearer-token file (see token_file.hpp): the mode check on the open descriptor, a size bound,
+// trimming.
 #include "config/token_file.hpp"
 
 #include <fcntl.h>

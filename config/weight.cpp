@@ -1,3 +1,4 @@
+// Parsing and printing canary weights in basis points (see weight.hpp).
 #include "config/weight.hpp"
 
 

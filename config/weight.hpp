@@ -1,3 +1,5 @@
+// The canary weight: basis points (0..10000), the one parser of a weight's text for both the YAML config
+// and the control API's JSON, and its printed forms.
 #pragma once
 
 #include <cstdint>

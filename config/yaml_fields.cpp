@@ -1,3 +1,5 @@
+// Typed reading of YAML fields for the config loader (see yaml_fields.hpp): paths, node descriptions,
+// unknown and duplicate keys, stray tags.
 #include "config/yaml_fields.hpp"
 
 #include <algorithm>

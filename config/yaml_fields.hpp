@@ -1,7 +1,6 @@
-#pragma once
-
 // Internal to the config loader: typed reading of YAML fields with error collection. Not part of the
 // interface other layers use; everything here runs on the thread that loads the config.
+#pragma once
 
 #include <yaml-cpp/yaml.h>
 

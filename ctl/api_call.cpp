@@ -1,3 +1,5 @@
+// Builds each command's control API call (see api_call.hpp); bodies are written by hand so that a percent
+// keeps the digits the operator typed.
 #include "ctl/api_call.hpp"
 
 #include <boost/json.hpp>

@@ -1,3 +1,4 @@
+// From a parsed canaryctl command to its control API call: method, path and JSON body.
 #pragma once
 
 #include <string>

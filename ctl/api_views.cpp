@@ -1,3 +1,5 @@
+// Reads the server's status and history documents into views (see api_views.hpp), reporting the first
+// missing or malformed field instead of throwing; refusal messages.
 #include "ctl/api_views.hpp"
 
 #include <boost/json.hpp>

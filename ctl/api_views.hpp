@@ -1,3 +1,5 @@
+// What canaryctl reads from the control API's answers: the status and history documents as plain views,
+// made printable, and the message to show for a refusal.
 #pragma once
 
 #include <cstdint>

@@ -1,3 +1,5 @@
+// One canaryctl run (see app.hpp): parse, resolve the connection, send the call, print the answer or the
+// error, and choose the exit status.
 #include "ctl/app.hpp"
 
 #include "ctl/api_call.hpp"

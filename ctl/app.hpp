@@ -1,3 +1,5 @@
+// canaryctl's whole behaviour behind main(): one invocation from arguments, environment and a transport
+// to output and exit status.
 #pragma once
 
 #include <ostream>

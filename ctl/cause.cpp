@@ -1,3 +1,4 @@
+// Shell quoting and the default `kubectl --record`-style cause of a change (see cause.hpp).
 #include "ctl/cause.hpp"
 
 #include <cctype>

@@ -1,3 +1,5 @@
+// The cause canaryctl records for a change when the operator gives none: the command line, shell-quoted,
+// made printable and cut to the server's bound.
 #pragma once
 
 #include <string>

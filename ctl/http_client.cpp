@@ -1,3 +1,5 @@
+// HttpClient::send: one HTTP/1.1 exchange over Boost.Beast within a connect deadline and a total one (name
+// resolution included), with a bound on the answer's size.
 #include "ctl/http_client.hpp"
 
 #include <boost/asio/as_tuple.hpp>

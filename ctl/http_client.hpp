@@ -1,3 +1,4 @@
+// canaryctl's real transport: one HTTP/1.1 connection per call, with deadlines, so that no call can hang.
 #pragma once
 
 #include <chrono>

@@ -1,3 +1,4 @@
+// canaryctl's entry point: hands the arguments, the environment and a real HTTP client to ctl::run.
 #include <cstdlib>
 #include <iostream>
 #include <optional>

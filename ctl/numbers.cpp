@@ -1,3 +1,4 @@
+// Checking the numbers an operator types (see numbers.hpp) without judging their range.
 #include "ctl/numbers.hpp"
 
 #include <cctype>

@@ -1,3 +1,5 @@
+// The numbers on canaryctl's command line: a percent kept as typed JSON text, revision numbers, and telling
+// a negative number from an option.
 #pragma once
 
 #include <cstdint>

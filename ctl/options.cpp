@@ -1,3 +1,5 @@
+// canaryctl's command-line grammar (see options.hpp): the option table, the scan, per-command rules, the
+// usage and help texts.
 #include "ctl/options.hpp"
 
 #include <algorithm>

@@ -1,3 +1,5 @@
+// canaryctl's commands and options: a command line parsed and validated into an Invocation or a usage
+// error, and the help texts.
 #pragma once
 
 #include <cstdint>

@@ -1,3 +1,4 @@
+// The readable outputs of canaryctl (see render.hpp), with weights computed in basis points.
 #include "ctl/render.hpp"
 
 #include <cmath>

@@ -1,3 +1,5 @@
+// canaryctl's human-readable output: the status and history tables and the one-line confirmation of a
+// change.
 #pragma once
 
 #include <string>

@@ -1,3 +1,4 @@
+// Parsing -s / CANARYD_URL into a ServerUrl (see server_url.hpp).
 #include "ctl/server_url.hpp"
 
 #include <boost/url.hpp>

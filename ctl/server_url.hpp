@@ -1,3 +1,5 @@
+// Where canaryctl sends its calls: the control API's URL (-s, CANARYD_URL, or the default), parsed and
+// checked.
 #pragma once
 
 #include <cstdint>

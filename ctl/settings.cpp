@@ -1,3 +1,4 @@
+// Resolves the server URL and token from flags and environment (see settings.hpp).
 #include "ctl/settings.hpp"
 
 #include "config/token_file.hpp"

@@ -1,3 +1,5 @@
+// canaryctl's connection settings: the server and token from flags, environment variables and the token
+// file, a flag winning over the environment.
 #pragma once
 
 #include <optional>

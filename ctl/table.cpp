@@ -1,3 +1,4 @@
+// Column layout of canaryctl's tables (see table.hpp).
 #include "ctl/table.hpp"
 
 #include <algorithm>

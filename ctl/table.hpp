@@ -1,3 +1,4 @@
+// Plain-text tables laid out like kubectl's, for canaryctl's output.
 #pragma once
 
 #include <string>

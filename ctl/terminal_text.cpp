@@ -1,3 +1,4 @@
+// The escaping of server text for a terminal (see terminal_text.hpp).
 #include "ctl/terminal_text.hpp"
 
 #include <cstdio>

@@ -1,3 +1,5 @@
+// The seam between canaryctl's logic and the network: a request, an answer or a transport error, and the
+// Transport interface that tests replace.
 #pragma once
 
 #include <string>

@@ -1,3 +1,4 @@
+// The control API's error document and its status -> kind mapping (see api_error.hpp).
 #include "weights/api_error.hpp"
 
 #include <boost/json.hpp>

@@ -1,3 +1,4 @@
+// The check of a recorded cause's length, UTF-8 and control characters (see cause_rule.hpp).
 #include "weights/cause_rule.hpp"
 
 #include <cstdio>

@@ -1,3 +1,5 @@
+// The control API's /api/* calls without sockets (see control_api.hpp): routes and methods, authorization,
+// strict request bodies (unknown fields, duplicate keys, weights judged by their text), and the JSON answers.
 #include "weights/control_api.hpp"
 
 #include <initializer_list>

@@ -1,3 +1,5 @@
+// The control API's logic for /api/* (contract section 4), independent of the transport: a parsed request
+// in, a status and JSON body out, changes run through ControlService.
 #pragma once
 
 #include <functional>

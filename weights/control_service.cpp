@@ -1,3 +1,5 @@
+// ControlService's queue of changes (see control_service.hpp): one write at a time, conflicts re-read and
+// recomputed, a failed write leaving the history as it was.
 #include "weights/control_service.hpp"
 
 namespace canaryd::weights {

@@ -1,3 +1,6 @@
+// Where routing changes are applied: ControlService owns the routing history, runs each transition in turn,
+// stores the result through a StateBackend and publishes it only once stored. Also the view of the service
+// (selector, endpoints, health) that transitions and the API read.
 #pragma once
 
 #include <deque>

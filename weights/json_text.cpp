@@ -1,3 +1,5 @@
+// Strict JSON parsing (duplicate keys refused, number texts kept) and the terminal-safe JSON writer (see
+// json_text.hpp).
 #include "weights/json_text.hpp"
 
 #include <boost/json/basic_parser_impl.hpp>

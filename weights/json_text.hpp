@@ -1,3 +1,5 @@
+// canaryd's JSON text in and out: a parser that refuses duplicate keys and keeps each number's text, and a
+// writer whose output is always valid UTF-8 and never drives a terminal.
 #pragma once
 
 #include <optional>

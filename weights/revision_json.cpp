@@ -1,3 +1,4 @@
+// One revision to and from its JSON object (see revision_json.hpp).
 #include "weights/revision_json.hpp"
 
 #include <set>

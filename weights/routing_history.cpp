@@ -1,3 +1,4 @@
+// RoutingHistory's bookkeeping: appending revisions and trimming to the count and byte bounds.
 #include "weights/routing_history.hpp"
 
 #include <algorithm>

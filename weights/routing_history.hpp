@@ -1,3 +1,5 @@
+// The routing history: the revisions kept (the last one in force), bounded by history_limit and by their
+// size as JSON.
 #pragma once
 
 #include <cstddef>

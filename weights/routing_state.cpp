@@ -1,3 +1,4 @@
+// The state's timestamps as RFC 3339 UTC text, printed and parsed strictly.
 #include "weights/routing_state.hpp"
 
 #include <ctime>

@@ -1,3 +1,5 @@
+// One revision of the routing state (stable and canary selectors, canary weight, time, cause) and the
+// RFC 3339 form of its time.
 #pragma once
 
 #include <chrono>

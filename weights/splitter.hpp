@@ -1,3 +1,5 @@
+// The per-request split decision: each worker's Splitter says whether the next request goes to canary,
+// exactly at the weight over any run of requests.
 #pragma once
 
 #include <cstdint>

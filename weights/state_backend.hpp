@@ -1,3 +1,5 @@
+// The interface of durable routing-state storage (a file, or a ConfigMap shared by replicas) with
+// conditional saves, and FileStateBackend, the state file behind it.
 #pragma once
 
 #include <functional>

@@ -1,3 +1,5 @@
+// The state file (see state_store.hpp): its JSON format and strict reading, the atomic write (temporary
+// file, fsync, rename, fsync of the directory) and the cleanup of temporaries left by a killed writer.
 #include "weights/state_store.hpp"
 
 #include <fcntl.h>

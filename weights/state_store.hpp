@@ -1,3 +1,5 @@
+// The routing history in a local file: the state file's JSON format, and StateStore, which reads it and
+// replaces it atomically.
 #pragma once
 
 #include <optional>

@@ -1,3 +1,5 @@
+// The routing changes as pure functions (see transitions.hpp): each builds the next revision from the
+// current one, or says why it cannot.
 #include "weights/transitions.hpp"
 
 namespace canaryd::weights {

@@ -1,3 +1,5 @@
+// The routing changes the control API offers (set the weight, promote, roll back, undo, define or remove
+// the canary) as pure functions from the history to the next state, or the reason there is none.
 #pragma once
 
 #include <optional>

@@ -1,3 +1,4 @@
+// UTF-8 decoding and cutting text without splitting a sequence (see utf8.hpp).
 #include "weights/utf8.hpp"
 
 #include <cstdint>

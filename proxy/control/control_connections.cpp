@@ -1,3 +1,4 @@
+// The eviction choice of ControlConnections (see control_connections.hpp).
 #include "proxy/control/control_connections.hpp"
 
 #include <algorithm>

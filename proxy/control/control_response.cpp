@@ -1,3 +1,4 @@
+// Formats a control-port answer's bytes and its JSON error answers (see control_response.hpp).
 #include "proxy/control/control_response.hpp"
 
 #include <boost/beast/http/status.hpp>

@@ -1,3 +1,5 @@
+// The control port's server (see control_server.hpp): accept with backoff, admission and eviction, reading a
+// request within its deadlines, the handler's answer or 503, and writing it.
 #include "proxy/control/control_server.hpp"
 
 #include <algorithm>

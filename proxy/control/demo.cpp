@@ -1,3 +1,4 @@
+// The `--demo` upstreams and config (see demo.hpp).
 #include "proxy/control/demo.hpp"
 
 #include <vector>

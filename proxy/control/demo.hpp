@@ -1,3 +1,5 @@
+// `canaryd --demo`: four tiny loopback upstreams (three v1, one v2) and the config that puts canaryd in
+// front of them, for a first try without any setup.
 #pragma once
 
 #include <memory>

@@ -1,3 +1,4 @@
+// The healthy/unhealthy thresholds of one endpoint's active health checks, as a small pure state machine.
 #pragma once
 
 namespace canaryd::proxy {

@@ -1,3 +1,5 @@
+// Active health probes (see health_checker.hpp): one GET per endpoint and interval over plain TCP or TLS,
+// thresholds applied, changes logged and published.
 #include "proxy/control/health_checker.hpp"
 
 #include <boost/asio/as_tuple.hpp>

@@ -1,3 +1,4 @@
+// Active health checks: HealthChecker probes every endpoint on the main thread and says which are healthy.
 #pragma once
 
 #include <functional>

@@ -1,3 +1,5 @@
+// Starting the successor of a hot upgrade (see hot_upgrade.hpp): fork and exec with only the handed
+// sockets inherited, the ready pipe, the deadline and reaping a successor that failed.
 #include "proxy/control/hot_upgrade.hpp"
 
 #include <fcntl.h>

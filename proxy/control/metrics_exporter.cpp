@@ -1,3 +1,4 @@
+// Builds /metrics from the workers' counters, the snapshot and discovery (see metrics_exporter.hpp).
 #include "proxy/control/metrics_exporter.hpp"
 
 #include <limits>

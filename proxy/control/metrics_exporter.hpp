@@ -1,3 +1,4 @@
+// The /metrics page: contract section 5's metric families in Prometheus text format, summed over workers.
 #pragma once
 
 #include <cstdint>

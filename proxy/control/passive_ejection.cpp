@@ -1,3 +1,4 @@
+// PassiveEjection's bookkeeping (see passive_ejection.hpp): the share bound, growing ejection times, expiry.
 #include "proxy/control/passive_ejection.hpp"
 
 #include <algorithm>

@@ -1,3 +1,5 @@
+// Passive health: which endpoints are ejected after failure streaks the workers report, for how long, and
+// never more than a set's allowed share.
 #pragma once
 
 #include <chrono>

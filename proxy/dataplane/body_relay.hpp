@@ -1,3 +1,5 @@
+// Relaying a response body that needs decoding (chunked, or until close) through one fixed buffer, and
+// what every body relay shares: how a relay ended (RelayResult) and the chunk-size line.
 #pragma once
 
 #include <array>

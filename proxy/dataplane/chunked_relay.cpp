@@ -1,3 +1,5 @@
+// The chunked request-body relay (see chunked_relay.hpp): a checker runs ahead over what has arrived, the
+// decoder follows as bytes are sent re-encoded.
 #include "proxy/dataplane/chunked_relay.hpp"
 
 #include <algorithm>

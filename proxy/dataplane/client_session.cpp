@@ -1,3 +1,5 @@
+// ClientSession (see client_session.hpp): a client connection's request loop, from reading a head through
+// routing, the upstream exchange and both bodies to keep-alive, closing and lingering.
 #include "proxy/dataplane/client_session.hpp"
 
 #include <chrono>

@@ -1,3 +1,5 @@
+// One client connection on a worker: ClientSession reads, validates, routes and proxies its requests one
+// after the other until the connection ends.
 #pragma once
 
 #include <array>

@@ -1,3 +1,4 @@
+// Reads a header block into a connection's buffer (see head_reader.hpp).
 #include "proxy/dataplane/head_reader.hpp"
 
 #include <algorithm>

@@ -1,3 +1,5 @@
+// Reading one header block (request or response) from a connection into its buffer, bounded in size and
+// time, with the end of stream told apart from a torn head.
 #pragma once
 
 #include <chrono>

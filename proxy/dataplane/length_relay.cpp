@@ -1,3 +1,5 @@
+// The Content-Length body relay (see length_relay.hpp): head and buffered bytes in one write, then the rest
+// as it arrives.
 #include "proxy/dataplane/length_relay.hpp"
 
 #include <sys/socket.h>

@@ -1,3 +1,5 @@
+// Relaying a body of known length (Content-Length), in either direction, with no parser involved: the
+// common case, which costs one write when the body is small.
 #pragma once
 
 #include <chrono>

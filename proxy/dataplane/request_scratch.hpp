@@ -1,3 +1,5 @@
+// The memory a request in flight needs (relay buffer, upstream read buffer, heads) and each worker's pool of
+// it, so that an idle connection holds none and a steady load allocates nothing.
 #pragma once
 
 #include <algorithm>

@@ -1,3 +1,5 @@
+// Builds a RoutingSnapshot from a config and a routing state, and hands out endpoint ids (see
+// routing_snapshot.hpp).
 #include "proxy/dataplane/routing_snapshot.hpp"
 
 #include "proxy/net/resolve.hpp"

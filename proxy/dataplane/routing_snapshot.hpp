@@ -1,3 +1,5 @@
+// What the workers route on: the immutable RoutingSnapshot (sets and their endpoints, weight, limits, TLS),
+// built on the main thread for every change, and the endpoint ids that key the connection pools.
 #pragma once
 
 #include <array>

@@ -1,3 +1,4 @@
+// UpstreamPool's keeping, taking, trimming and sweeping of idle upstream connections (see upstream_pool.hpp).
 #include "proxy/dataplane/upstream_pool.hpp"
 
 #include <sys/socket.h>

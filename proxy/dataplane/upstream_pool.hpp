@@ -1,3 +1,5 @@
+// A worker's idle keep-alive connections to upstream endpoints: taken for a request, given back after a
+// complete response, swept when stale, bounded in number.
 #pragma once
 
 #include <chrono>

@@ -1,3 +1,5 @@
+// Worker (see worker.hpp): listening and accepting, snapshot publication, failure streaks for passive
+// ejection, the periodic sweep, drain and stop.
 #include "proxy/dataplane/worker.hpp"
 
 #include <limits>

@@ -1,3 +1,5 @@
+// One worker thread of the data plane: its event loop, acceptors, client sessions, upstream pools, splitter
+// and counters, and what the main thread may ask of it (publish, drain, stop).
 #pragma once
 
 #include <array>

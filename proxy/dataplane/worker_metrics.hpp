@@ -1,3 +1,5 @@
+// One worker's request, error and connection counters: written by that worker alone without a locked
+// instruction, summed by the main thread for /metrics.
 #pragma once
 
 #include <array>

@@ -1,3 +1,5 @@
+// The chunked decoder's byte-by-byte state machine (see chunked_decoder.hpp): sizes, extensions, data,
+// trailers, each with its error status.
 #include "proxy/http/chunked_decoder.hpp"
 
 #include <algorithm>

@@ -1,3 +1,5 @@
+// Where each field of a parsed head is and what it is to the proxy (hop-by-hop, Host, Via, ...), so that
+// a head is scanned once and the rewrite walks offsets instead of text.
 #pragma once
 
 #include <array>

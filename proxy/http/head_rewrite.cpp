@@ -1,3 +1,5 @@
+// Writes the upstream request head and the client response head from the received ones (see
+// head_rewrite.hpp): hop-by-hop fields dropped, Content-Length, Via and X-Forwarded-* written anew.
 #include "proxy/http/head_rewrite.hpp"
 
 #include <array>

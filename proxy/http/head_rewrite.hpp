@@ -1,3 +1,5 @@
+// The heads canaryd sends: the upstream request from the client's head and the client response from the
+// upstream's, written straight into one reused string, with what each changes on the way.
 #pragma once
 
 #include <string>

@@ -1,3 +1,5 @@
+// HTTP text rules shared by the parsers and the rewrite, sans I/O: byte-class tables (tchar), ASCII case
+// folding, list elements, transfer codings, hop-by-hop names, what Connection says.
 #pragma once
 
 #include <array>

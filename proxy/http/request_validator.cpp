@@ -1,3 +1,5 @@
+// The strict check of a client's request head (see request_validator.hpp): request line, target forms,
+// Host, field syntax and body framing, each refusal with its status and reason.
 #include "proxy/http/request_validator.hpp"
 
 #include "proxy/http/http_text.hpp"

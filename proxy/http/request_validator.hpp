@@ -1,3 +1,5 @@
+// The data path's own validation of a client request head before anything else reads it: line endings,
+// target, fields, Host and body framing, and where a head ends (or cannot end, on a bare CR or LF).
 #pragma once
 
 #include <cstdint>

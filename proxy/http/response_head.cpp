@@ -1,3 +1,4 @@
+// Parses an upstream's response head (see response_head.hpp): status line, fields and body framing.
 #include "proxy/http/response_head.hpp"
 
 #include <limits>

@@ -1,3 +1,5 @@
+// An upstream's response head, parsed strictly and without copying: status, body framing and what the
+// client response will need of it.
 #pragma once
 
 #include <cstdint>

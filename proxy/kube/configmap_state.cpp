@@ -1,3 +1,5 @@
+// The ConfigMap state backend (see configmap_state.hpp): the ConfigMap's JSON both ways, conditional PUTs
+// and the first POST, and deciding a write whose answer never came by reading the ConfigMap back.
 #include "proxy/kube/configmap_state.hpp"
 
 #include <algorithm>

@@ -1,3 +1,5 @@
+// The routing history kept in a Kubernetes ConfigMap shared by every replica: its JSON form, and
+// ConfigMapStateBackend, a StateBackend whose saves are conditional on the resourceVersion.
 #pragma once
 
 #include <cstdint>

@@ -1,3 +1,5 @@
+// The watch of the state ConfigMap (see configmap_state_watch.hpp): newer histories to the control service,
+// resourceVersions to the backend.
 #include "proxy/kube/configmap_state_watch.hpp"
 
 #include "proxy/net/log.hpp"

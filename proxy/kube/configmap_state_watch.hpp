@@ -1,3 +1,4 @@
+// Keeps replicas sharing a state ConfigMap in step: watches it and applies what another replica wrote.
 #pragma once
 
 #include <memory>

@@ -1,3 +1,5 @@
+// KubeClient (see kube_client.hpp): connection and TLS, the bearer token re-read when its file changes,
+// whole requests and line-by-line streams for watches.
 #include "proxy/kube/kube_client.hpp"
 
 #include <openssl/evp.h>

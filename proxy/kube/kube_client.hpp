@@ -1,3 +1,5 @@
+// canaryd's small Kubernetes API client: one HTTP/1.1 connection per call over verified TLS, whole answers
+// or streamed watch lines, and its construction from the config's discovery settings.
 #pragma once
 
 #include <chrono>

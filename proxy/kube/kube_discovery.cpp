@@ -1,3 +1,5 @@
+// Pod discovery (see kube_discovery.hpp): the pods' list-watch, endpoints published when they change, and
+// the /readyz line.
 #include "proxy/kube/kube_discovery.hpp"
 
 #include <boost/url/encode.hpp>

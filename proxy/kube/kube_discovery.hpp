@@ -1,3 +1,5 @@
+// Endpoints from Kubernetes: KubeDiscovery watches the namespace's pods matching the service selector and
+// hands every change of the Ready ones to the server.
 #pragma once
 
 #include <functional>

@@ -1,3 +1,5 @@
+// The informer loop (see kube_list_watch.hpp): list, watch with bookmarks, resume or relist, back off while
+// the API server is unreachable.
 #include "proxy/kube/kube_list_watch.hpp"
 
 #include <boost/asio/co_spawn.hpp>

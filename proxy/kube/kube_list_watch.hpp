@@ -1,3 +1,5 @@
+// KubeListWatch: the list-then-watch loop of a Kubernetes informer, shared by pod discovery and the state
+// ConfigMap's watch.
 #pragma once
 
 #include <chrono>

@@ -1,3 +1,4 @@
+// Reading Pod objects, list answers and watch events into a PodSet (see kube_pods.hpp).
 #include "proxy/kube/kube_pods.hpp"
 
 #include <boost/json.hpp>

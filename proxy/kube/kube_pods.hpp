@@ -1,3 +1,5 @@
+// What canaryd reads of Kubernetes pods and the pod set a list-watch maintains, pure: from API objects to
+// endpoints with their labels and addresses.
 #pragma once
 
 #include <cstdint>

@@ -1,3 +1,5 @@
+// write_all: writes what the socket takes at once before falling back to an asynchronous write with a
+// deadline, so that most requests and responses cost one system call.
 #pragma once
 
 #include <chrono>

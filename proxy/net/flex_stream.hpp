@@ -1,3 +1,5 @@
+// FlexStream: one connection type for plain TCP and TLS, chosen when the connection is made, used by both
+// client sessions and upstream connections.
 #pragma once
 
 #include <utility>

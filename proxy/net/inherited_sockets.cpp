@@ -1,3 +1,5 @@
+// Reading and matching inherited listening sockets (see inherited_sockets.hpp): the hot-upgrade and
+// systemd environments, address matching and the split among workers.
 #include "proxy/net/inherited_sockets.hpp"
 
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// The log line: a UTC timestamp and the message, written to stderr at once.
 #include "proxy/net/log.hpp"
 
 #include <cstdio>

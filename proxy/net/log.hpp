@@ -1,3 +1,4 @@
+// canaryd's log: one timestamped line on stderr, for the control plane and start-up.
 #pragma once
 
 #include <string_view>

@@ -1,3 +1,5 @@
+// kNoThrow: the completion token that makes an awaited operation return its error as a value, as the data
+// path needs.
 #pragma once
 
 #include <boost/asio/as_tuple.hpp>

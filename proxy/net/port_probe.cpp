@@ -1,3 +1,4 @@
+// The bind test behind probe_listen_address (see port_probe.hpp).
 #include "proxy/net/port_probe.hpp"
 
 #include <netinet/in.h>

@@ -1,3 +1,4 @@
+// Blocking name resolution for config addresses and the printing of endpoints (see resolve.hpp).
 #include "proxy/net/resolve.hpp"
 
 #include <boost/asio/io_context.hpp>

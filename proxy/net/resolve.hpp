@@ -1,3 +1,5 @@
+// From a config address to a TCP endpoint (IP literal, or a name through the system resolver at start or
+// reload) and back to the config's text form.
 #pragma once
 
 #include <optional>

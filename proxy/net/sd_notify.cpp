@@ -1,3 +1,4 @@
+// The sd_notify datagram to $NOTIFY_SOCKET (see sd_notify.hpp).
 #include "proxy/net/sd_notify.hpp"
 
 #include <sys/socket.h>

@@ -1,3 +1,5 @@
+// Builds the OpenSSL contexts (see tls_context.hpp): listener certificates with TLS 1.2+ and ALPN
+// http/1.1, verifying client contexts for upstreams and the API server, with readable load errors.
 #include "proxy/net/tls_context.hpp"
 
 #include <openssl/err.h>

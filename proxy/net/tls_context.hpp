@@ -1,3 +1,5 @@
+// canaryd's TLS contexts: every certificate, key and CA the config names, loaded in one go, and the
+// verifying client context for an upstream or the Kubernetes API server.
 #pragma once
 
 #include <memory>

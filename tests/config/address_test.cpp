@@ -1,3 +1,4 @@
+// Unit tests of config addresses: "host:port" and "[v6]:port" parsing, port ranges, printing as written.
 #include "config/address.hpp"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,5 @@
+// Unit tests of loading canaryd.yaml: defaults, every section and field, and each validation error with the
+// field path and message `canaryd -t` prints.
 #include <gtest/gtest.h>
 
 #include <string>

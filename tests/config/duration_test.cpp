@@ -1,3 +1,4 @@
+// Unit tests of config durations: units, refusals, overflow, printing in the largest exact unit.
 #include "config/duration.hpp"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// The example configs in config/examples load without errors, and the full one shows every default.
 #include <gtest/gtest.h>
 
 #include <filesystem>

@@ -1,3 +1,5 @@
+// Unit tests of finding Kubernetes API access: kubeconfig contexts, inline CA and token, in-cluster service
+// account, plain http refused, problems named.
 #include "config/kubeconfig.hpp"
 
 #include <gtest/gtest.h>

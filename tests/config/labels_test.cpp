@@ -1,3 +1,4 @@
+// Unit tests of label key and value validation against Kubernetes' rules.
 #include "config/labels.hpp"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// Unit tests of the files `canaryd -t` checks: token file, state directory, kubeconfig.
 #include "config/named_files.hpp"
 
 #include <filesystem>

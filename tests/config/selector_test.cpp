@@ -1,3 +1,5 @@
+// Unit tests of label selectors: every operator parsed, printed canonically and matched; syntax errors;
+// conjunction, satisfiability and disjointness.
 #include "config/selector.hpp"
 
 #include <gtest/gtest.h>

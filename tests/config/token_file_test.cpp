@@ -1,3 +1,4 @@
+// Unit tests of the token-file reader: trimming, the mode rule, symlinks, and the reasons for refusing.
 #include "config/token_file.hpp"
 
 #include <filesystem>

@@ -1,3 +1,4 @@
+// Unit tests of canary weights: the text rule (two decimals, 0..100, no rounding or clamping) and printing.
 #include "config/weight.hpp"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// Unit tests of canaryctl's calls: each command's method, path and body, percents sent as typed, causes.
 #include "ctl/api_call.hpp"
 
 #include <gtest/gtest.h>

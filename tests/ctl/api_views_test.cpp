@@ -1,3 +1,4 @@
+// Unit tests of reading the server's status and history documents and of refusal messages.
 #include "ctl/api_views.hpp"
 
 #include <gtest/gtest.h>

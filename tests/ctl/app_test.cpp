@@ -1,3 +1,5 @@
+// canaryctl end to end over a fake transport: outputs, JSON mode, terminal safety, exit statuses, flags,
+// environment and token file.
 #include "ctl/app.hpp"
 
 #include <gtest/gtest.h>

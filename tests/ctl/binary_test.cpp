@@ -1,3 +1,4 @@
+// The built canaryctl binary's exit statuses without a server: 3 unreachable, 2 usage error, 0 --version.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 

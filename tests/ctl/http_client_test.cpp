@@ -1,3 +1,5 @@
+// canaryctl's HTTP client against loopback sockets: a closed port, a real exchange, a silent server's
+// timeout.
 #include "ctl/http_client.hpp"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,5 @@
+// Unit tests of canaryctl's number rules: percents kept as typed, positive integers, negative numbers
+// vs options.
 #include "ctl/numbers.hpp"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// Unit tests of canaryctl's command line: commands, options anywhere, usage errors, the default cause.
 #include "ctl/options.hpp"
 
 #include <gtest/gtest.h>

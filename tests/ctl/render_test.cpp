@@ -1,3 +1,4 @@
+// Unit tests of canaryctl's tables and confirmations: alignment, shares, printable server text.
 #include "ctl/render.hpp"
 
 #include <gtest/gtest.h>

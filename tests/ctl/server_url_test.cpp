@@ -1,3 +1,4 @@
+// Unit tests of parsing canaryctl's server URL: host, port, IPv6, path prefix, refusals.
 #include "ctl/server_url.hpp"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// Unit tests of making server text safe for a terminal (printable, json_for_terminal).
 #include "ctl/terminal_text.hpp"
 
 #include <gtest/gtest.h>

@@ -1,7 +1,6 @@
-#pragma once
-
 // FUZZ_CHECK: an invariant of a fuzz target. Unlike assert() it stays on in every build type, and it
 // prints what failed before aborting, so libFuzzer records the input as a crash with that message.
+#pragma once
 
 #include <cstdio>
 #include <cstdlib>

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A table of raw HTTP/1.1 requests (RFC 9112 framing, README "Data plane") sent through canaryd to a
+"""A table of raw HTTP/1.1 requests (RFC 9112 framing, docs/http.md) sent through canaryd to a
 raw upstream that records every byte that arrives and answers a fixed 200.
 
 Each row is (name, what the client sends, expected outcome):

@@ -1,3 +1,5 @@
+// Unit tests of the chunked request-body decoder: valid bodies however split, malformed framing, limits
+// (413, 431), and a copy checking ahead.
 #include "proxy/http/chunked_decoder.hpp"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// Unit tests of the control port's eviction choice: per-source and total bounds, idle first, handled never.
 #include "proxy/control/control_connections.hpp"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,5 @@
+// Unit tests of control-port answer bytes: HEAD, Allow with HEAD, extra fields, connection handling, JSON
+// errors.
 #include "proxy/control/control_response.hpp"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// Unit tests of an endpoint's active-health thresholds.
 #include "proxy/control/endpoint_health.hpp"
 
 #include <gtest/gtest.h>

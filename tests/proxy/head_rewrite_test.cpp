@@ -1,3 +1,5 @@
+// Unit tests of the head rewrite both ways: hop-by-hop and Connection-named fields dropped, forwarding
+// fields, Via, request-line and Host forms, the override field, response framing fields.
 #include "proxy/http/head_rewrite.hpp"
 
 #include <gtest/gtest.h>

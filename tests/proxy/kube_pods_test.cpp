@@ -1,3 +1,4 @@
+// Unit tests of reading pods and applying list answers and watch events (bookmarks, 410 relist).
 #include "proxy/kube/kube_pods.hpp"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// Unit tests of passive ejection: times, the share bound per set, growing ejections, reload.
 #include "proxy/control/passive_ejection.hpp"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// Test helper: a raw header block with its controls escaped, for readable failure messages.
 #pragma once
 
 #include <string>

@@ -1,3 +1,5 @@
+// Unit tests of the request head check: a table of header blocks and their verdicts, rejection reasons,
+// head-end search, target forms, what an accepted head reports, bare CR/LF detection.
 #include "proxy/http/request_validator.hpp"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,5 @@
+// Unit tests of parsing upstream response heads: status line, field syntax, Content-Length and
+// Transfer-Encoding framing, rejections with reasons.
 #include "proxy/http/response_head.hpp"
 
 #include <gtest/gtest.h>

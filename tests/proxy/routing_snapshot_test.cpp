@@ -1,3 +1,5 @@
+// Unit tests of building routing snapshots: endpoints into sets by selectors, ids stable across rebuilds and
+// reloads, unresolvable hosts, limits carried.
 #include "proxy/dataplane/routing_snapshot.hpp"
 
 #include <gtest/gtest.h>

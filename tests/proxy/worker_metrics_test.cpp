@@ -1,3 +1,4 @@
+// Unit tests of a worker's counters: request classes and buckets per set, upstream errors, connection gauges.
 #include "proxy/dataplane/worker_metrics.hpp"
 
 #include <gtest/gtest.h>

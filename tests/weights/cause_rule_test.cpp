@@ -1,3 +1,4 @@
+// Unit tests of the cause rule and the UTF-8 helpers behind it.
 #include "weights/cause_rule.hpp"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,5 @@
+// Unit tests of the control API without sockets: every call's answers and refusals, auth, bodies, causes,
+// if_revision, history, durability before the answer.
 #include "weights/control_api.hpp"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,5 @@
+// Unit tests of ControlService: persist-then-publish, failed writes, queued changes while a write is
+// pending, conflicts with a shared backend.
 #include "weights/control_service.hpp"
 
 #include <gtest/gtest.h>

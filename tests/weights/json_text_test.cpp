@@ -1,3 +1,4 @@
+// Unit tests of canaryd's JSON text: numbers printed as written, escaping, duplicate keys, number texts.
 #include "weights/json_text.hpp"
 
 #include <gtest/gtest.h>

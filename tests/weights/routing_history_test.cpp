@@ -1,3 +1,4 @@
+// Unit tests of the routing history's bounds and of the state's RFC 3339 time format.
 #include "weights/routing_history.hpp"
 
 #include <gtest/gtest.h>

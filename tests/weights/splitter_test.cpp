@@ -1,3 +1,4 @@
+// Unit tests of the splitter's accuracy: per worker, across a weight change, all workers together.
 #include "weights/splitter.hpp"
 
 #include <gtest/gtest.h>

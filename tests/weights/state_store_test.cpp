@@ -1,3 +1,5 @@
+// Unit tests of the state file: round trip and format, corrupt and torn files, size bound, atomic saves,
+// temporary names and cleanup.
 #include "weights/state_store.hpp"
 
 #include <gtest/gtest.h>

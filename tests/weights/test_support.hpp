@@ -1,3 +1,5 @@
+// Helpers shared by the weights/ unit tests: selectors from text, fixed instants, temporary directories,
+// completions run in place, a file-size limit that makes writes fail as on a full disk.
 #pragma once
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// Unit tests of the routing transitions: each change, its refusals, and unchanged results.
 #include "weights/transitions.hpp"
 
 #include <gtest/gtest.h>

@@ -3,8 +3,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <variant>
 #include <vector>
+
+#include "config/result.hpp"
 
 namespace canaryd::ctl {
 
@@ -34,7 +35,7 @@ struct UsageError {
   std::string message;
 };
 
-using ParseResult = std::variant<Invocation, UsageError>;
+using ParseResult = Result<Invocation, UsageError>;
 
 /// Parses the arguments after the program name. Pure: no environment, no files.
 ParseResult parse_args(const std::vector<std::string>& args);

@@ -203,24 +203,23 @@ std::optional<StartupError> Server::start() {
   }
   auto loaded = backend->load(config_.history_limit);
   std::optional<weights::RoutingHistory> history;
-  if (loaded.kind == weights::StateStore::Loaded::Kind::Missing) {
+  if (loaded && !*loaded) {
     // First start: the config's initial state. Another replica may create it at the same moment; then
     // its state is the one in force.
     history.emplace(initial_state(config_), config_.history_limit);
-    std::string error;
-    const auto saved = backend->save(*history, error);
-    if (saved == weights::StateBackend::SaveResult::Failed) return StartupError{src + ": " + state_field + ": " + error};
-    if (saved == weights::StateBackend::SaveResult::Conflict) {
+    const auto saved = backend->save(*history);
+    if (!saved && saved.error().kind == weights::SaveError::Kind::Failed)
+      return StartupError{src + ": " + state_field + ": " + saved.error().message};
+    if (!saved) {
       history.reset();
       loaded = backend->load(config_.history_limit);
     }
   }
-  if (loaded.kind == weights::StateStore::Loaded::Kind::Corrupt)
-    return StartupError{src + ": " + state_field + ": " + loaded.error};
+  if (!loaded) return StartupError{src + ": " + state_field + ": " + loaded.error().message};
   if (!history) {
-    if (loaded.kind != weights::StateStore::Loaded::Kind::Ok)
+    if (!*loaded)
       return StartupError{src + ": " + state_field + ": " + state_name + ": created by another replica, then gone"};
-    history = std::move(loaded.history);
+    history = std::move(*loaded);
     const auto& cur = history->current();
     if (cur.canary && !weights::sets_disjoint(config_.service.selector, cur.stable, *cur.canary))
       return StartupError{src + ": " + state_field + ": " + state_name +
@@ -229,9 +228,8 @@ std::optional<StartupError> Server::start() {
 
   std::string token;
   if (!config_.control.token_file.empty()) {
-    std::string error;
-    auto t = config::read_token_file(config_.control.token_file, config::TokenFileAccess::Private, error);
-    if (!t) return StartupError{src + ": control.token_file: " + config_.control.token_file + ": " + error};
+    auto t = config::read_token_file(config_.control.token_file, config::TokenFileAccess::Private);
+    if (!t) return StartupError{src + ": control.token_file: " + config_.control.token_file + ": " + t.error().message};
     token = *t;
   }
 
@@ -477,12 +475,12 @@ void Server::reload() {
     return;
   }
   auto result = config::load_config_file(config_path_);
-  if (!result.config) {
+  if (!result) {
     log_line("reload failed; the running configuration stays in force:");
-    for (const auto& e : result.errors) log_line("  " + e);
+    for (const auto& e : result.error()) log_line("  " + e);
     return;
   }
-  config::Config next = std::move(*result.config);
+  config::Config next = std::move(*result);
   if (next.discovery.has_value() != config_.discovery.has_value() || next.state_configmap != config_.state_configmap) {
     log_line("reload failed: " + config_path_ +
              ": switching between endpoints and discovery.kubernetes, or moving the state, takes a restart");
@@ -507,10 +505,10 @@ void Server::reload() {
   }
   std::string token;
   if (!next.control.token_file.empty()) {
-    std::string error;
-    auto t = config::read_token_file(next.control.token_file, config::TokenFileAccess::Private, error);
+    auto t = config::read_token_file(next.control.token_file, config::TokenFileAccess::Private);
     if (!t) {
-      log_line("reload failed: " + config_path_ + ": control.token_file: " + next.control.token_file + ": " + error);
+      log_line("reload failed: " + config_path_ + ": control.token_file: " + next.control.token_file + ": " +
+               t.error().message);
       return;
     }
     token = *t;
@@ -540,9 +538,9 @@ void Server::reload() {
   update_connection_budget(workers_.size(), true);
   api_->set_token(token);
   // Trimming may write the state; the reload does not wait for it (a ConfigMap may take a while).
-  control_->set_history_limit(config_.history_limit, [](bool saved, const std::string& error) {
+  control_->set_history_limit(config_.history_limit, [](Result<void> saved) {
     if (!saved)
-      log_line("reload: the history trimmed to history_limit is not stored yet (" + error +
+      log_line("reload: the history trimmed to history_limit is not stored yet (" + saved.error().message +
                "); the next change stores it");
   });
   health_->configure(config_.health, config_.endpoints, tls_.endpoints);

@@ -257,8 +257,11 @@ asio::awaitable<KubeResponse> KubeClient::stream_lines(std::string target, std::
 }
 
 std::unique_ptr<KubeClient> make_kube_client(const config::KubernetesDiscovery& d, std::string& error) {
-  auto access = config::kube_api_access(d, config::serviceaccount_dir(), error);
-  if (!access) return nullptr;
+  auto access = config::kube_api_access(d, config::serviceaccount_dir());
+  if (!access) {
+    error = access.error().message;
+    return nullptr;
+  }
   return KubeClient::create(*access, error);
 }
 

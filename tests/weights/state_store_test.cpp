@@ -313,6 +313,27 @@ TEST_F(StateStoreTest, SaveIntoAMissingDirectoryFails) {
   EXPECT_NE(error.find("No such file or directory"), std::string::npos) << error;
 }
 
+TEST_F(StateStoreTest, FileBackendReportsAFailedSaveAsFailedWithTheStoresMessage) {
+  const std::string path = dir_.path() + "/no/such/dir/state.json";
+  FileStateBackend backend{StateStore(path)};
+  const SaveResult saved = backend.save(sample_history());
+  ASSERT_FALSE(saved);
+  EXPECT_EQ(saved.error().kind, SaveError::Kind::Failed) << "a file has one writer: never a conflict";
+  EXPECT_EQ(saved.error().message.rfind("state file " + path + ": cannot create ", 0), 0u) << saved.error().message;
+  EXPECT_NE(saved.error().message.find("No such file or directory"), std::string::npos) << saved.error().message;
+}
+
+TEST_F(StateStoreTest, FileBackendSavesAndLoadsThroughTheStore) {
+  FileStateBackend backend{StateStore(file())};
+  const LoadedState before = backend.load(10);
+  ASSERT_TRUE(before);
+  EXPECT_FALSE(before->has_value()) << "nothing stored yet is no error";
+  ASSERT_TRUE(backend.save(sample_history()));
+  const LoadedState after = backend.load(10);
+  ASSERT_TRUE(after && after->has_value());
+  EXPECT_EQ(**after, sample_history());
+}
+
 TEST_F(StateStoreTest, RenameOntoADirectoryFailsAndRemovesTheTemp) {
   // rename(2) cannot replace a non-empty directory: the write succeeds, the rename fails.
   fs::create_directories(file() + "/occupied");

@@ -460,5 +460,20 @@ TEST_F(PendingWriteTest, ANewHistoryBoundWaitsForThePendingChange) {
   EXPECT_EQ(service_->history().limit(), 1u) << "the bound is kept though the write failed";
 }
 
+TEST_F(PendingWriteTest, AHistoryBoundThatCannotBeStoredSaysWhy) {
+  (void)apply(weight_to(1000));
+  held_->release_save();
+  (void)apply(weight_to(2000));
+  held_->release_save();  // revisions 1, 2 and 3
+  std::vector<std::string> why;
+  const auto bound = [&](Result<void> saved) { why.push_back(saved ? "stored" : saved.error().message); };
+  service_->set_history_limit(2, bound);
+  held_->release_save(SaveResult::Conflict);
+  service_->set_history_limit(2, bound);  // nothing left to trim: answered at once
+  service_->set_history_limit(1, bound);
+  held_->release_save(SaveResult::Failed, "the API server answered 500");
+  EXPECT_EQ(why, (std::vector<std::string>{"another replica wrote first", "stored", "the API server answered 500"}));
+}
+
 }  // namespace
 }  // namespace canaryd::weights

@@ -27,9 +27,7 @@ bool is_ipv4_literal(const std::string& host) {
 // A DNS name or an IPv4 literal. Names are resolved later; here only their spelling is checked, so a
 // typo such as "127.0.0.1.:80" or "local host:80" is reported at load time.
 Result<void> check_host(const std::string& host) {
-  if (host.size() > kMaxHostLength) {
-    return fail("the host name is longer than 253 characters");
-  }
+  if (host.size() > kMaxHostLength) return fail("the host name is longer than 253 characters");
   bool all_numeric = true;
   for (char c : host) {
     const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
@@ -38,9 +36,7 @@ Result<void> check_host(const std::string& host) {
     }
     if (!(c >= '0' && c <= '9') && c != '.') all_numeric = false;
   }
-  if (all_numeric && !is_ipv4_literal(host)) {
-    return fail("invalid IPv4 address " + quoted(host));
-  }
+  if (all_numeric && !is_ipv4_literal(host)) return fail("invalid IPv4 address " + quoted(host));
   if (host.front() == '.' || host.back() == '.' || host.find("..") != std::string::npos) {
     return fail("invalid host name " + quoted(host));
   }

@@ -38,17 +38,11 @@ Result<KubeApiAccess> read_kubeconfig(const std::string& path) {
   } catch (const YAML::Exception& e) {
     return fail(path + ": " + e.what());
   }
-  if (!root.IsMap()) {
-    return fail(path + ": not a kubeconfig (no map at the top)");
-  }
+  if (!root.IsMap()) return fail(path + ": not a kubeconfig (no map at the top)");
   const std::string context_name = scalar(root, "current-context");
-  if (context_name.empty()) {
-    return fail(path + ": no current-context");
-  }
+  if (context_name.empty()) return fail(path + ": no current-context");
   const YAML::Node context = named(root, "contexts", context_name, "context");
-  if (!context || !context.IsMap()) {
-    return fail(path + ": context \"" + context_name + "\" not found");
-  }
+  if (!context || !context.IsMap()) return fail(path + ": context \"" + context_name + "\" not found");
   const std::string cluster_name = scalar(context, "cluster");
   const YAML::Node cluster = named(root, "clusters", cluster_name, "cluster");
   if (!cluster || !cluster.IsMap()) {
@@ -56,9 +50,7 @@ Result<KubeApiAccess> read_kubeconfig(const std::string& path) {
   }
   KubeApiAccess access;
   access.server = scalar(cluster, "server");
-  if (access.server.empty()) {
-    return fail(path + ": cluster \"" + cluster_name + "\" has no server");
-  }
+  if (access.server.empty()) return fail(path + ": cluster \"" + cluster_name + "\" has no server");
   if (scalar(cluster, "insecure-skip-tls-verify") == "true") {
     return fail(path + ": cluster \"" + cluster_name + "\": insecure-skip-tls-verify is not supported; give its CA");
   }

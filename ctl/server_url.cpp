@@ -13,25 +13,17 @@ Result<ServerUrl> parse_server_url(std::string_view text) {
   if (full.find("://") == std::string::npos) full = "http://" + full;
 
   auto parsed = boost::urls::parse_uri(full);
-  if (!parsed) {
-    return fail("\"" + std::string(text) + "\" is not a URL (" + parsed.error().message() + ")");
-  }
+  if (!parsed) return fail("\"" + std::string(text) + "\" is not a URL (" + parsed.error().message() + ")");
   const boost::urls::url_view u = *parsed;
   if (u.scheme_id() == boost::urls::scheme::https) {
     return fail("https is not supported yet (TLS comes later): use http://");
   }
-  if (u.scheme_id() != boost::urls::scheme::http) {
-    return fail("\"" + std::string(text) + "\" is not an http:// URL");
-  }
-  if (u.has_userinfo()) {
-    return fail("credentials in the URL are not supported: use --token-file or CANARYD_TOKEN");
-  }
+  if (u.scheme_id() != boost::urls::scheme::http) return fail("\"" + std::string(text) + "\" is not an http:// URL");
+  if (u.has_userinfo()) return fail("credentials in the URL are not supported: use --token-file or CANARYD_TOKEN");
   if (u.has_query() || u.has_fragment()) {
     return fail("\"" + std::string(text) + "\": a query or fragment makes no sense here");
   }
-  if (u.encoded_host().empty()) {
-    return fail("\"" + std::string(text) + "\" has no host");
-  }
+  if (u.encoded_host().empty()) return fail("\"" + std::string(text) + "\" has no host");
 
   ServerUrl out;
   out.text = std::string(text);

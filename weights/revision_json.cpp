@@ -35,9 +35,7 @@ std::optional<std::uint64_t> json_unsigned(const boost::json::value& v) {
 
 Result<RoutingState> revision_from_json(const json::value& v, const std::string& where) {
   const json::object* obj = v.if_object();
-  if (obj == nullptr) {
-    return fail(where + ": must be an object");
-  }
+  if (obj == nullptr) return fail(where + ": must be an object");
   static const std::set<std::string, std::less<>> kKeys = {"revision", "time",           "stable",
                                                           "canary",   "canary_weight_bp", "cause"};
   for (const auto& kv : *obj) {
@@ -46,45 +44,31 @@ Result<RoutingState> revision_from_json(const json::value& v, const std::string&
     }
   }
   for (const auto& key : kKeys) {
-    if (!obj->contains(key)) {
-      return fail(where + ": missing field \"" + key + "\"");
-    }
+    if (!obj->contains(key)) return fail(where + ": missing field \"" + key + "\"");
   }
 
   RoutingState state;
   const auto revision = json_unsigned(obj->at("revision"));
-  if (!revision || *revision == 0) {
-    return fail(where + ".revision: must be a positive integer");
-  }
+  if (!revision || *revision == 0) return fail(where + ".revision: must be a positive integer");
   state.revision = *revision;
 
   const json::string* time = obj->at("time").if_string();
   const auto parsed_time = time ? parse_time(std::string(*time)) : std::nullopt;
-  if (!parsed_time) {
-    return fail(where + ".time: must be an RFC 3339 UTC time like 2026-11-27T15:00:00Z");
-  }
+  if (!parsed_time) return fail(where + ".time: must be an RFC 3339 UTC time like 2026-11-27T15:00:00Z");
   state.time = *parsed_time;
 
   const json::string* stable = obj->at("stable").if_string();
-  if (stable == nullptr) {
-    return fail(where + ".stable: must be a selector string");
-  }
+  if (stable == nullptr) return fail(where + ".stable: must be a selector string");
   auto stable_sel = config::Selector::parse(std::string_view(*stable));
-  if (!stable_sel) {
-    return fail(where + ".stable: " + stable_sel.error().message);
-  }
+  if (!stable_sel) return fail(where + ".stable: " + stable_sel.error().message);
   state.stable = std::move(*stable_sel);
 
   const json::value& canary = obj->at("canary");
   if (!canary.is_null()) {
     const json::string* canary_text = canary.if_string();
-    if (canary_text == nullptr) {
-      return fail(where + ".canary: must be a selector string or null");
-    }
+    if (canary_text == nullptr) return fail(where + ".canary: must be a selector string or null");
     auto canary_sel = config::Selector::parse(std::string_view(*canary_text));
-    if (!canary_sel) {
-      return fail(where + ".canary: " + canary_sel.error().message);
-    }
+    if (!canary_sel) return fail(where + ".canary: " + canary_sel.error().message);
     state.canary = std::move(*canary_sel);
   }
 
@@ -92,15 +76,11 @@ Result<RoutingState> revision_from_json(const json::value& v, const std::string&
   if (!weight || *weight > config::kMaxBasisPoints) {
     return fail(where + ".canary_weight_bp: must be an integer from 0 to " + std::to_string(config::kMaxBasisPoints));
   }
-  if (!state.canary && *weight != 0) {
-    return fail(where + ".canary_weight_bp: must be 0 when canary is null");
-  }
+  if (!state.canary && *weight != 0) return fail(where + ".canary_weight_bp: must be 0 when canary is null");
   state.canary_weight = static_cast<config::BasisPoints>(*weight);
 
   const json::string* cause = obj->at("cause").if_string();
-  if (cause == nullptr) {
-    return fail(where + ".cause: must be a string");
-  }
+  if (cause == nullptr) return fail(where + ".cause: must be a string");
   state.cause = std::string(*cause);
   return state;
 }

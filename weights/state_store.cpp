@@ -79,39 +79,27 @@ Result<RoutingHistory> history_from_json(const std::string& text, unsigned limit
   auto doc = parse_json(text);
   if (!doc) return fail(std::move(doc).error());
   const json::object* obj = doc->if_object();
-  if (obj == nullptr) {
-    return fail("top level must be an object");
-  }
+  if (obj == nullptr) return fail("top level must be an object");
   for (const auto& kv : *obj) {
     if (kv.key() != "format" && kv.key() != "history_limit" && kv.key() != "revisions") {
       return fail("unknown field \"" + std::string(kv.key()) + "\"");
     }
   }
   const json::value* format = obj->if_contains("format");
-  if (format == nullptr) {
-    return fail("missing field \"format\"");
-  }
+  if (format == nullptr) return fail("missing field \"format\"");
   // A newer canaryd may write a format this one cannot read; refusing beats misreading it.
   if (!format->is_int64() || format->get_int64() != kFormat) {
     return fail("format: unsupported (expected " + std::to_string(kFormat) + ")");
   }
   // history_limit is informational (the config decides the bound), but it must still be well formed.
   const json::value* stored_limit = obj->if_contains("history_limit");
-  if (stored_limit == nullptr) {
-    return fail("missing field \"history_limit\"");
-  }
+  if (stored_limit == nullptr) return fail("missing field \"history_limit\"");
   const auto stored_limit_value = json_unsigned(*stored_limit);
-  if (!stored_limit_value || *stored_limit_value == 0) {
-    return fail("history_limit: must be a positive integer");
-  }
+  if (!stored_limit_value || *stored_limit_value == 0) return fail("history_limit: must be a positive integer");
   const json::value* revisions_value = obj->if_contains("revisions");
-  if (revisions_value == nullptr) {
-    return fail("missing field \"revisions\"");
-  }
+  if (revisions_value == nullptr) return fail("missing field \"revisions\"");
   const json::array* revisions = revisions_value->if_array();
-  if (revisions == nullptr || revisions->empty()) {
-    return fail("revisions: must be a non-empty array");
-  }
+  if (revisions == nullptr || revisions->empty()) return fail("revisions: must be a non-empty array");
 
   std::vector<RoutingState> states;
   states.reserve(revisions->size());

@@ -55,7 +55,9 @@ void ControlService::start(Change& change) {
   next.push(std::move(state));
   waiting_ = true;
   // `change` may be gone once this returns (the completion may run inside): nothing may follow.
-  backend_->async_save(next, [this, next](SaveResult saved_as) mutable { saved(std::move(next), std::move(saved_as)); });
+  backend_->async_save(next, [this, next](SaveResult saved_as) mutable {
+    saved(std::move(next), std::move(saved_as));
+  });
 }
 
 void ControlService::saved(RoutingHistory next, SaveResult result) {

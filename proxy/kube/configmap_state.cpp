@@ -27,7 +27,9 @@ Result<ConfigMapState> parse_configmap_body(const std::string& body, unsigned li
   return parse_configmap(doc, limit);
 }
 
-Failure<SaveError> not_saved(std::string message) { return fail(SaveError{SaveError::Kind::Failed, std::move(message)}); }
+Failure<SaveError> not_saved(std::string message) {
+  return fail(SaveError{SaveError::Kind::Failed, std::move(message)});
+}
 
 }  // namespace
 
@@ -76,7 +78,9 @@ std::string ConfigMapStateBackend::item_path() const {
   return "/api/v1/namespaces/" + ns_ + "/configmaps/" + name_;
 }
 
-SaveResult ConfigMapStateBackend::save(const weights::RoutingHistory& h) { return run_blocking(write(h, resource_version_)); }
+SaveResult ConfigMapStateBackend::save(const weights::RoutingHistory& h) {
+  return run_blocking(write(h, resource_version_));
+}
 
 LoadedState ConfigMapStateBackend::load(unsigned limit) { return *run_blocking(read(limit)); }
 

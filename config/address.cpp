@@ -28,29 +28,21 @@ bool is_ipv4_literal(const std::string& host) {
 
 // A DNS name or an IPv4 literal. Names are resolved later; here only their spelling is checked, so a
 // typo such as "127.0.0.1.:80" or "local host:80" is reported at load time.
-bool is_valid_host(const std::string& host, std::string& why) {
-  if (host.size() > kMaxHostLength) {
-    why = "the host name is longer than 253 characters";
-    return false;
-  }
+Result<void> check_host(const std::string& host) {
+  if (host.size() > kMaxHostLength) return fail("the host name is longer than 253 characters");
   bool all_numeric = true;
   for (char c : host) {
     const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
     if (!alnum && c != '-' && c != '.' && c != '_') {
-      why = std::string("invalid character '") + c + "' in the host";
-      return false;
+      return fail(std::string("invalid character '") + c + "' in the host");
     }
     if (!(c >= '0' && c <= '9') && c != '.') all_numeric = false;
   }
-  if (all_numeric && !is_ipv4_literal(host)) {
-    why = "invalid IPv4 address " + quoted(host);
-    return false;
-  }
+  if (all_numeric && !is_ipv4_literal(host)) return fail("invalid IPv4 address " + quoted(host));
   if (host.front() == '.' || host.back() == '.' || host.find("..") != std::string::npos) {
-    why = "invalid host name " + quoted(host);
-    return false;
+    return fail("invalid host name " + quoted(host));
   }
-  return true;
+  return {};
 }
 
 }  // namespace
@@ -61,40 +53,36 @@ std::string HostPort::to_string() const {
   return host + ":" + p;
 }
 
-std::optional<HostPort> parse_host_port(std::string_view text, bool allow_port_zero, std::string& error) {
-  const auto fail = [&](const std::string& why) -> std::optional<HostPort> {
-    error = "invalid address " + quoted(text) + ": " + why;
-    return std::nullopt;
-  };
+Result<HostPort> parse_host_port(std::string_view text, bool allow_port_zero) {
+  const auto invalid = [&](const std::string& why) { return fail("invalid address " + quoted(text) + ": " + why); };
 
   HostPort out;
   std::string_view port_text;
   if (!text.empty() && text.front() == '[') {
     const std::size_t close = text.find(']');
-    if (close == std::string_view::npos) return fail("missing ']' after the IPv6 address");
+    if (close == std::string_view::npos) return invalid("missing ']' after the IPv6 address");
     out.host = std::string(text.substr(1, close - 1));
-    if (out.host.empty()) return fail("empty host between '[' and ']'");
-    if (!is_ipv6_literal(out.host)) return fail("invalid IPv6 address " + quoted(out.host));
+    if (out.host.empty()) return invalid("empty host between '[' and ']'");
+    if (!is_ipv6_literal(out.host)) return invalid("invalid IPv6 address " + quoted(out.host));
     const std::string_view rest = text.substr(close + 1);
-    if (rest.empty() || rest.front() != ':') return fail("expected ':port' after ']' (use [v6]:port)");
+    if (rest.empty() || rest.front() != ':') return invalid("expected ':port' after ']' (use [v6]:port)");
     port_text = rest.substr(1);
   } else {
     const std::size_t colon = text.rfind(':');
-    if (colon == std::string_view::npos) return fail("expected host:port (IPv6 as [::1]:port)");
+    if (colon == std::string_view::npos) return invalid("expected host:port (IPv6 as [::1]:port)");
     out.host = std::string(text.substr(0, colon));
     port_text = text.substr(colon + 1);
-    if (out.host.empty()) return fail("empty host (use 0.0.0.0:port to listen on every address)");
+    if (out.host.empty()) return invalid("empty host (use 0.0.0.0:port to listen on every address)");
     if (out.host.find(':') != std::string::npos) {
-      return fail("an IPv6 address must be in brackets, e.g. [::1]:8080");
+      return invalid("an IPv6 address must be in brackets, e.g. [::1]:8080");
     }
-    std::string why;
-    if (!is_valid_host(out.host, why)) return fail(why);
+    if (auto host = check_host(out.host); !host) return invalid(host.error().message);
   }
 
-  if (port_text.empty()) return fail("missing port after ':'");
+  if (port_text.empty()) return invalid("missing port after ':'");
   unsigned long port = 0;
   for (char c : port_text) {
-    if (c < '0' || c > '9') return fail("the port must be a number, got " + quoted(port_text));
+    if (c < '0' || c > '9') return invalid("the port must be a number, got " + quoted(port_text));
   }
   for (char c : port_text) {
     // Saturate instead of overflowing on absurdly long digit strings; the range check reports it.
@@ -102,7 +90,7 @@ std::optional<HostPort> parse_host_port(std::string_view text, bool allow_port_z
   }
   const unsigned long min_port = allow_port_zero ? 0 : 1;
   if (port < min_port || port > 65535) {
-    return fail("port " + std::string(port_text) + " is out of range (" + std::to_string(min_port) + " to 65535)");
+    return invalid("port " + std::string(port_text) + " is out of range (" + std::to_string(min_port) + " to 65535)");
   }
   out.port = static_cast<std::uint16_t>(port);
   return out;

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "config/result.hpp"
+
 namespace canaryd::config {
 
 /// "host:port" or "[v6]:port". The host is kept as written (an IP literal or a name).
@@ -20,7 +22,7 @@ struct HostPort {
 };
 
 /// Parses "host:port" / "[v6]:port". `allow_port_zero` is for listeners (ephemeral port in tests).
-std::optional<HostPort> parse_host_port(std::string_view text, bool allow_port_zero, std::string& error);
+Result<HostPort> parse_host_port(std::string_view text, bool allow_port_zero);
 
 /// True for a host only this machine reaches: 127.0.0.0/8, ::1, ::ffff:127.x.y.z and "localhost".
 /// Any other name counts as reachable from elsewhere (it is not resolved here).

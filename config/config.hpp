@@ -11,6 +11,7 @@
 
 #include "config/address.hpp"
 #include "config/labels.hpp"
+#include "config/result.hpp"
 #include "config/selector.hpp"
 #include "config/weight.hpp"
 
@@ -131,11 +132,10 @@ struct Config {
   Selector stable_selector() const { return Selector::conjunction(service.selector, service.stable); }
 };
 
-/// Result of loading: a config, or every problem found as `FILE: field.path: message`.
-struct LoadResult {
-  std::optional<Config> config;
-  std::vector<std::string> errors;
-};
+/// Every problem a load found, each as `FILE: field.path: message`; never empty.
+using ConfigErrors = std::vector<std::string>;
+/// Result of loading: a config, or every problem found.
+using LoadResult = Result<Config, ConfigErrors>;
 
 /// Reads and validates a YAML file. Reports every problem, not only the first.
 LoadResult load_config_file(const std::string& path);

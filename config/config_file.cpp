@@ -20,7 +20,7 @@ constexpr std::size_t kMaxConfigBytes = 4 * 1024 * 1024;
 // POSIX read rather than ifstream: it reports why (ENOENT, EACCES, EISDIR) through errno reliably.
 LoadResult load_config_file(const std::string& path) {
   const auto cannot_read = [&](const std::string& why) {
-    return LoadResult{std::nullopt, {path + ": cannot read: " + why}};
+    return LoadResult(fail(ConfigErrors{path + ": cannot read: " + why}));
   };
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return cannot_read(std::strerror(errno));

@@ -87,7 +87,6 @@ class Loader {
   explicit Loader(const std::string& source) : diags_(source) { config_.source = source; }
 
   LoadResult load(const std::string& text) {
-    LoadResult result;
     try {
       const int documents = count_documents(text, 2);
       const YAML::Node doc = documents == 0 ? YAML::Node() : YAML::Load(text);
@@ -111,9 +110,8 @@ class Loader {
       // Nothing above should throw anything else; if it does, it is still an error, not a crash.
       diags_.add("", std::string("cannot load: ") + e.what());
     }
-    if (diags_.empty()) result.config = std::move(config_);
-    result.errors = diags_.take();
-    return result;
+    if (!diags_.empty()) return fail(diags_.take());
+    return std::move(config_);
   }
 
  private:
@@ -696,7 +694,7 @@ LoadResult load_config_text(const std::string& text, const std::string& source) 
     return Loader(source).load(text);
   } catch (const std::exception& e) {
     // Out of memory or similar: still an answer, never an exception (callers print and exit 1).
-    return LoadResult{std::nullopt, {source + ": cannot load: " + e.what()}};
+    return fail(ConfigErrors{source + ": cannot load: " + e.what()});
   }
 }
 

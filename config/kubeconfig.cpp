@@ -33,43 +33,28 @@ std::string relative_to(const std::string& file, const std::string& path) {
 
 }  // namespace
 
-std::optional<KubeApiAccess> read_kubeconfig(const std::string& path, std::string& error) {
+Result<KubeApiAccess> read_kubeconfig(const std::string& path) {
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);
   } catch (const YAML::Exception& e) {
-    error = path + ": " + e.what();
-    return std::nullopt;
+    return fail(path + ": " + e.what());
   }
-  if (!root.IsMap()) {
-    error = path + ": not a kubeconfig (no map at the top)";
-    return std::nullopt;
-  }
+  if (!root.IsMap()) return fail(path + ": not a kubeconfig (no map at the top)");
   const std::string context_name = scalar(root, "current-context");
-  if (context_name.empty()) {
-    error = path + ": no current-context";
-    return std::nullopt;
-  }
+  if (context_name.empty()) return fail(path + ": no current-context");
   const YAML::Node context = named(root, "contexts", context_name, "context");
-  if (!context || !context.IsMap()) {
-    error = path + ": context \"" + context_name + "\" not found";
-    return std::nullopt;
-  }
+  if (!context || !context.IsMap()) return fail(path + ": context \"" + context_name + "\" not found");
   const std::string cluster_name = scalar(context, "cluster");
   const YAML::Node cluster = named(root, "clusters", cluster_name, "cluster");
   if (!cluster || !cluster.IsMap()) {
-    error = path + ": cluster \"" + cluster_name + "\" of context \"" + context_name + "\" not found";
-    return std::nullopt;
+    return fail(path + ": cluster \"" + cluster_name + "\" of context \"" + context_name + "\" not found");
   }
   KubeApiAccess access;
   access.server = scalar(cluster, "server");
-  if (access.server.empty()) {
-    error = path + ": cluster \"" + cluster_name + "\" has no server";
-    return std::nullopt;
-  }
+  if (access.server.empty()) return fail(path + ": cluster \"" + cluster_name + "\" has no server");
   if (scalar(cluster, "insecure-skip-tls-verify") == "true") {
-    error = path + ": cluster \"" + cluster_name + "\": insecure-skip-tls-verify is not supported; give its CA";
-    return std::nullopt;
+    return fail(path + ": cluster \"" + cluster_name + "\": insecure-skip-tls-verify is not supported; give its CA");
   }
   access.ca_file = relative_to(path, scalar(cluster, "certificate-authority"));
   access.ca_data_base64 = scalar(cluster, "certificate-authority-data");
@@ -81,23 +66,21 @@ std::optional<KubeApiAccess> read_kubeconfig(const std::string& path, std::strin
     access.token_file = relative_to(path, scalar(user, "tokenFile"));
     if (access.token.empty() && access.token_file.empty() &&
         (user["client-certificate"] || user["client-certificate-data"] || user["exec"] || user["auth-provider"])) {
-      error = path + ": user \"" + user_name + "\": only bearer tokens (token, tokenFile) are supported";
-      return std::nullopt;
+      return fail(path + ": user \"" + user_name + "\": only bearer tokens (token, tokenFile) are supported");
     }
   }
   return access;
 }
 
-std::optional<KubeApiAccess> in_cluster_access(const std::string& server, const std::string& dir, std::string& error) {
+Result<KubeApiAccess> in_cluster_access(const std::string& server, const std::string& dir) {
   KubeApiAccess access;
   access.server = server;
   if (access.server.empty()) {
     const char* host = std::getenv("KUBERNETES_SERVICE_HOST");
     const char* port = std::getenv("KUBERNETES_SERVICE_PORT");
     if (!host || !*host || !port || !*port) {
-      error = "not in a cluster (KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set); set "
-              "discovery.kubernetes.api_server or kubeconfig";
-      return std::nullopt;
+      return fail("not in a cluster (KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set); set "
+              "discovery.kubernetes.api_server or kubeconfig");
     }
     std::string h = host;
     if (h.find(':') != std::string::npos) h = "[" + h + "]";  // an IPv6 service address
@@ -110,17 +93,15 @@ std::optional<KubeApiAccess> in_cluster_access(const std::string& server, const 
   return access;
 }
 
-std::optional<KubeApiAccess> kube_api_access(const KubernetesDiscovery& discovery,
-                                             const std::string& serviceaccount_dir, std::string& error) {
-  auto access = discovery.kubeconfig.empty() ? in_cluster_access(discovery.api_server, serviceaccount_dir, error)
-                                             : read_kubeconfig(discovery.kubeconfig, error);
-  if (!access) return std::nullopt;
+Result<KubeApiAccess> kube_api_access(const KubernetesDiscovery& discovery, const std::string& serviceaccount_dir) {
+  auto access = discovery.kubeconfig.empty() ? in_cluster_access(discovery.api_server, serviceaccount_dir)
+                                             : read_kubeconfig(discovery.kubeconfig);
+  if (!access) return access;
   std::string scheme = access->server.substr(0, access->server.find(':'));
   for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (scheme == "http" && !discovery.insecure_http) {
-    error = (discovery.kubeconfig.empty() ? "" : discovery.kubeconfig + ": server " + access->server + ": ") +
-            std::string(kClearTextApiServer);
-    return std::nullopt;
+    return fail((discovery.kubeconfig.empty() ? "" : discovery.kubeconfig + ": server " + access->server + ": ") +
+            std::string(kClearTextApiServer));
   }
   return access;
 }

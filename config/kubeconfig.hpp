@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "config/config.hpp"
+#include "config/result.hpp"
 
 namespace canaryd::config {
 
@@ -24,12 +25,11 @@ struct KubeApiAccess {
 /// tokenFile. Relative paths in the file are taken relative to the file's directory, as kubectl does.
 /// Authentication other than a bearer token (client certificates, exec plugins) is refused with a
 /// message, as is insecure-skip-tls-verify.
-std::optional<KubeApiAccess> read_kubeconfig(const std::string& path, std::string& error);
+Result<KubeApiAccess> read_kubeconfig(const std::string& path);
 
 /// The in-cluster access: `https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT` (or `server` when
 /// given) with the service account's token and CA in `serviceaccount_dir`.
-std::optional<KubeApiAccess> in_cluster_access(const std::string& server, const std::string& serviceaccount_dir,
-                                               std::string& error);
+Result<KubeApiAccess> in_cluster_access(const std::string& server, const std::string& serviceaccount_dir);
 
 /// Why an `http://` API server is refused without discovery.kubernetes.insecure_http.
 inline constexpr std::string_view kClearTextApiServer =
@@ -39,8 +39,7 @@ inline constexpr std::string_view kClearTextApiServer =
 /// The access `discovery` describes: its kubeconfig's current context, or else the in-cluster service
 /// account in `serviceaccount_dir` (with `discovery.api_server` when set). A server reached over plain
 /// http, wherever it is named, is refused unless `discovery.insecure_http`.
-std::optional<KubeApiAccess> kube_api_access(const KubernetesDiscovery& discovery,
-                                             const std::string& serviceaccount_dir, std::string& error);
+Result<KubeApiAccess> kube_api_access(const KubernetesDiscovery& discovery, const std::string& serviceaccount_dir);
 
 /// Where Kubernetes mounts the service account; CANARYD_SERVICEACCOUNT_DIR overrides it (for tests).
 std::string serviceaccount_dir();

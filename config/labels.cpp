@@ -48,35 +48,29 @@ std::string quoted(std::string_view s) {
 
 }  // namespace
 
-bool validate_label_key(std::string_view key, std::string& error) {
-  if (key.empty()) {
-    error = "invalid label key \"\": must not be empty";
-    return false;
-  }
+Result<void> validate_label_key(std::string_view key) {
+  if (key.empty()) return fail("invalid label key \"\": must not be empty");
   std::string_view name = key;
   const std::size_t slash = key.find('/');
   if (slash != std::string_view::npos) {
     const std::string_view prefix = key.substr(0, slash);
     name = key.substr(slash + 1);
     if (!is_dns_subdomain(prefix)) {
-      error = "invalid label key " + quoted(key) + ": prefix " + quoted(prefix) +
-              " must be a DNS subdomain (lowercase letters, digits, '-' and '.', at most 253 characters)";
-      return false;
+      return fail("invalid label key " + quoted(key) + ": prefix " + quoted(prefix) +
+                  " must be a DNS subdomain (lowercase letters, digits, '-' and '.', at most 253 characters)");
     }
   }
   if (!is_name_or_value(name)) {
-    error = "invalid label key " + quoted(key) +
-            ": the name must be 1 to 63 characters of [A-Za-z0-9._-], starting and ending with a letter or digit";
-    return false;
+    return fail("invalid label key " + quoted(key) +
+                ": the name must be 1 to 63 characters of [A-Za-z0-9._-], starting and ending with a letter or digit");
   }
-  return true;
+  return {};
 }
 
-bool validate_label_value(std::string_view value, std::string& error) {
-  if (value.empty() || is_name_or_value(value)) return true;
-  error = "invalid label value " + quoted(value) +
-          ": must be at most 63 characters of [A-Za-z0-9._-], starting and ending with a letter or digit";
-  return false;
+Result<void> validate_label_value(std::string_view value) {
+  if (value.empty() || is_name_or_value(value)) return {};
+  return fail("invalid label value " + quoted(value) +
+              ": must be at most 63 characters of [A-Za-z0-9._-], starting and ending with a letter or digit");
 }
 
 }  // namespace canaryd::config

@@ -6,18 +6,20 @@
 #include <string>
 #include <string_view>
 
+#include "config/result.hpp"
+
 namespace canaryd::config {
 
 /// Pod-style labels of one endpoint; ordered so that printing is canonical.
 using Labels = std::map<std::string, std::string>;
 
 /// Checks a label key like Kubernetes: an optional DNS-subdomain prefix and '/', then a name of at most
-/// 63 characters of [A-Za-z0-9._-] that starts and ends with a letter or digit. On failure sets `error`.
-/// Pure; any thread.
-bool validate_label_key(std::string_view key, std::string& error);
+/// 63 characters of [A-Za-z0-9._-] that starts and ends with a letter or digit. On failure the error
+/// says why. Pure; any thread.
+Result<void> validate_label_key(std::string_view key);
 
 /// Checks a label value like Kubernetes: empty, or at most 63 characters of [A-Za-z0-9._-] that start
-/// and end with a letter or digit. On failure sets `error`. Pure; any thread.
-bool validate_label_value(std::string_view value, std::string& error);
+/// and end with a letter or digit. On failure the error says why. Pure; any thread.
+Result<void> validate_label_value(std::string_view value);
 
 }  // namespace canaryd::config

@@ -16,15 +16,15 @@ namespace {
 
 // Creates and removes a file where the state's temporary file will be made: the one test that says
 // what canaryd will meet (access(2) misjudges read-only mounts and ACLs).
-std::optional<std::string> check_writable_directory(const std::string& state_file) {
+Result<void> check_writable_directory(const std::string& state_file) {
   std::filesystem::path dir = std::filesystem::path(state_file).parent_path();
   if (dir.empty()) dir = ".";
   std::string probe = (dir / ".canaryd-t-XXXXXX").string();
   const int fd = ::mkstemp(probe.data());
-  if (fd < 0) return "cannot create a file in " + dir.string() + ": " + std::strerror(errno);
+  if (fd < 0) return fail("cannot create a file in " + dir.string() + ": " + std::strerror(errno));
   ::close(fd);
   ::unlink(probe.c_str());
-  return std::nullopt;
+  return {};
 }
 
 }  // namespace
@@ -33,18 +33,17 @@ std::vector<std::string> check_named_files(const Config& config) {
   std::vector<std::string> errors;
   const std::string& src = config.source;
   if (!config.control.token_file.empty()) {
-    std::string error;
-    if (!read_token_file(config.control.token_file, TokenFileAccess::Private, error))
-      errors.push_back(src + ": control.token_file: " + config.control.token_file + ": " + error);
+    if (auto token = read_token_file(config.control.token_file, TokenFileAccess::Private); !token)
+      errors.push_back(src + ": control.token_file: " + config.control.token_file + ": " + token.error().message);
   }
   if (config.discovery && !config.discovery->kubeconfig.empty()) {
-    std::string error;
     // The server's scheme too: an http server without insecure_http would fail at start.
-    if (!kube_api_access(*config.discovery, {}, error))
-      errors.push_back(src + ": discovery.kubernetes.kubeconfig: " + error);
+    if (auto access = kube_api_access(*config.discovery, {}); !access)
+      errors.push_back(src + ": discovery.kubernetes.kubeconfig: " + access.error().message);
   }
   if (config.state_configmap.empty()) {
-    if (auto error = check_writable_directory(config.state_file)) errors.push_back(src + ": state_file: " + *error);
+    if (auto writable = check_writable_directory(config.state_file); !writable)
+      errors.push_back(src + ": state_file: " + writable.error().message);
   }
   return errors;
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/labels.hpp"
+#include "config/result.hpp"
 
 namespace canaryd::config {
 
@@ -28,8 +29,8 @@ class Selector {
   Selector() = default;
 
   /// Parses the Kubernetes string syntax (`a=b`, `a==b`, `a!=b`, `a in (x,y)`, `a notin (x)`, `a`, `!a`,
-  /// comma-joined). On failure returns nullopt and sets `error` to a human-readable message.
-  static std::optional<Selector> parse(std::string_view text, std::string& error);
+  /// comma-joined). On failure the error is a human-readable message.
+  static Result<Selector> parse(std::string_view text);
 
   /// A selector from a label map: every key must equal its value.
   static Selector from_labels(const Labels& labels);

@@ -35,7 +35,7 @@ class Parser {
  public:
   explicit Parser(std::string_view text) : text_(text) {}
 
-  std::optional<std::vector<Requirement>> parse_all(std::string& error) {
+  Result<std::vector<Requirement>> parse_all() {
     std::vector<Requirement> reqs;
     skip_space();
     if (at_end()) return reqs;  // like Kubernetes: an empty selector selects everything
@@ -56,8 +56,7 @@ class Parser {
         break;
       }
     }
-    error = error_;
-    return std::nullopt;
+    return canaryd::fail(error_);
   }
 
  private:
@@ -175,18 +174,11 @@ class Parser {
     return true;
   }
 
-  bool check_key(const std::string& key) {
-    std::string e;
-    if (validate_label_key(key, e)) return true;
-    fail(e);
-    return false;
-  }
-
-  bool check_value(const std::string& value) {
-    std::string e;
-    if (validate_label_value(value, e)) return true;
-    fail(e);
-    return false;
+  bool check_key(const std::string& key) { return check(validate_label_key(key)); }
+  bool check_value(const std::string& value) { return check(validate_label_value(value)); }
+  bool check(Result<void> valid) {
+    if (!valid) fail(std::move(valid).error().message);
+    return valid.ok();
   }
 
   std::string read_identifier() {
@@ -228,10 +220,10 @@ class Parser {
 
 }  // namespace
 
-std::optional<Selector> Selector::parse(std::string_view text, std::string& error) {
+Result<Selector> Selector::parse(std::string_view text) {
   Parser parser(text);
-  auto reqs = parser.parse_all(error);
-  if (!reqs) return std::nullopt;
+  auto reqs = parser.parse_all();
+  if (!reqs) return fail(std::move(reqs).error());
   return Selector(std::move(*reqs));
 }
 

@@ -39,51 +39,32 @@ std::string trim_token(std::string_view text) {
   return std::string(text.substr(first, last - first + 1));
 }
 
-std::optional<std::string> read_token_file(const std::string& path, TokenFileAccess access, std::string& error) {
+Result<std::string> read_token_file(const std::string& path, TokenFileAccess access) {
   Descriptor file{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY)};
-  if (file.fd < 0) {
-    error = std::strerror(errno);
-    return std::nullopt;
-  }
+  if (file.fd < 0) return fail(std::strerror(errno));
   struct stat st {};
-  if (::fstat(file.fd, &st) != 0) {
-    error = std::strerror(errno);
-    return std::nullopt;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    error = "not a regular file";
-    return std::nullopt;
-  }
+  if (::fstat(file.fd, &st) != 0) return fail(std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return fail("not a regular file");
   // A bearer token others can read is no secret, and one others can write lets them choose it (like
   // ssh refusing a private key others can read).
   const bool readable = (st.st_mode & S_IROTH) != 0;
   const bool writable = (st.st_mode & S_IWOTH) != 0;
   if (access == TokenFileAccess::Private && (readable || writable)) {
-    error = std::string(readable && writable ? "readable and writable" : readable ? "readable" : "writable") +
-            " by everyone (mode " + octal_mode(st.st_mode) + "); chmod o-rw it";
-    return std::nullopt;
+    return fail(std::string(readable && writable ? "readable and writable" : readable ? "readable" : "writable") +
+                " by everyone (mode " + octal_mode(st.st_mode) + "); chmod o-rw it");
   }
   std::string content;
   char buf[4096];
   for (;;) {
     const ssize_t n = ::read(file.fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      error = std::strerror(errno);
-      return std::nullopt;
-    }
+    if (n < 0) return fail(std::strerror(errno));
     if (n == 0) break;
     content.append(buf, static_cast<std::size_t>(n));
-    if (content.size() > kMaxTokenFileBytes) {
-      error = "over 64 KiB: not a token file";
-      return std::nullopt;
-    }
+    if (content.size() > kMaxTokenFileBytes) return fail("over 64 KiB: not a token file");
   }
   std::string token = trim_token(content);
-  if (token.empty()) {
-    error = "the file is empty";
-    return std::nullopt;
-  }
+  if (token.empty()) return fail("the file is empty");
   return token;
 }
 

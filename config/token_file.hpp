@@ -3,9 +3,10 @@
 // that canaryctl can link it alone.
 #pragma once
 
-#include <optional>
 #include <string>
 #include <string_view>
+
+#include "config/result.hpp"
 
 namespace canaryd::config {
 
@@ -23,8 +24,8 @@ std::string trim_token(std::string_view text);
 
 /// Reads a token file: its content, trimmed. The mode is checked on the descriptor the token is read
 /// from (fstat), so a file swapped after the check cannot slip through; a symlink to a good file is
-/// fine. On failure sets `error` to a message without the path ("the file is empty", "readable by
-/// everyone (mode 0644); chmod o-rw it", ...) and returns nullopt.
-std::optional<std::string> read_token_file(const std::string& path, TokenFileAccess access, std::string& error);
+/// fine. On failure the error is a message without the path ("the file is empty", "readable by everyone
+/// (mode 0644); chmod o-rw it", ...).
+Result<std::string> read_token_file(const std::string& path, TokenFileAccess access);
 
 }  // namespace canaryd::config

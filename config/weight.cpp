@@ -23,32 +23,29 @@ std::string echo(std::string_view text) {
 
 }  // namespace
 
-std::optional<BasisPoints> parse_weight_text(std::string_view text, std::string& error) {
-  const auto fail = [&]() -> std::optional<BasisPoints> {
-    error = kWeightRule + echo(text);
-    return std::nullopt;
-  };
+Result<BasisPoints> parse_weight_text(std::string_view text) {
+  const auto invalid = [&]() -> Result<BasisPoints> { return fail(kWeightRule + echo(text)); };
   std::size_t i = 0;
   while (i < text.size() && is_digit(text[i])) ++i;
   const std::size_t int_digits = i;
   // Leading zeros ("010") are refused: YAML 1.1 readers take them as octal, so their meaning is unclear.
-  if (int_digits == 0 || int_digits > 3 || (int_digits > 1 && text[0] == '0')) return fail();
+  if (int_digits == 0 || int_digits > 3 || (int_digits > 1 && text[0] == '0')) return invalid();
   std::uint32_t whole = 0;
   for (std::size_t k = 0; k < int_digits; ++k) whole = whole * 10 + static_cast<std::uint32_t>(text[k] - '0');
 
   std::uint32_t fraction = 0;  // hundredths
   if (i < text.size()) {
-    if (text[i] != '.') return fail();
+    if (text[i] != '.') return invalid();
     ++i;
     const std::size_t frac_start = i;
     while (i < text.size() && is_digit(text[i])) ++i;
     const std::size_t frac_digits = i - frac_start;
-    if (i != text.size() || frac_digits == 0 || frac_digits > 2) return fail();
+    if (i != text.size() || frac_digits == 0 || frac_digits > 2) return invalid();
     fraction = static_cast<std::uint32_t>(text[frac_start] - '0') * 10;
     if (frac_digits == 2) fraction += static_cast<std::uint32_t>(text[frac_start + 1] - '0');
   }
   const std::uint32_t bp = whole * 100 + fraction;
-  if (bp > kMaxBasisPoints) return fail();
+  if (bp > kMaxBasisPoints) return invalid();
   return bp;
 }
 

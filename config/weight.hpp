@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "config/result.hpp"
+
 namespace canaryd::config {
 
 /// Canary weight in basis points: 0..10000 (0.01 % steps).
@@ -17,7 +19,7 @@ inline constexpr BasisPoints kMaxBasisPoints = 10000;
 /// (no sign, exponent, hex, spaces). Never rounds or clamps. The one rule for weights: the config's YAML
 /// scalars and the control API's JSON numbers (by their text, since a double cannot tell 33.33 from
 /// 33.3300000000000001) both go through it.
-std::optional<BasisPoints> parse_weight_text(std::string_view text, std::string& error);
+Result<BasisPoints> parse_weight_text(std::string_view text);
 
 /// Basis points as a JSON-friendly percent: 1050 -> 10.5.
 double weight_percent(BasisPoints bp);

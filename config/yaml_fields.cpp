@@ -167,10 +167,12 @@ std::optional<HostPort> read_address(const YAML::Node& node, std::string_view pa
     diags.add(path, "must be an address host:port, got " + describe_node(node));
     return std::nullopt;
   }
-  std::string error;
-  auto hp = parse_host_port(node.Scalar(), allow_port_zero, error);
-  if (!hp) diags.add(path, error);
-  return hp;
+  auto hp = parse_host_port(node.Scalar(), allow_port_zero);
+  if (!hp) {
+    diags.add(path, hp.error().message);
+    return std::nullopt;
+  }
+  return *hp;
 }
 
 std::optional<BasisPoints> read_weight(const YAML::Node& node, std::string_view path, Diagnostics& diags) {
@@ -178,10 +180,12 @@ std::optional<BasisPoints> read_weight(const YAML::Node& node, std::string_view 
     diags.add(path, "must be a number from 0 to 100 with at most two decimals, got " + describe_node(node));
     return std::nullopt;
   }
-  std::string error;
-  auto bp = parse_weight_text(node.Scalar(), error);
-  if (!bp) diags.add(path, error);
-  return bp;
+  auto bp = parse_weight_text(node.Scalar());
+  if (!bp) {
+    diags.add(path, bp.error().message);
+    return std::nullopt;
+  }
+  return *bp;
 }
 
 std::optional<Labels> read_labels(const YAML::Node& node, std::string_view path, Diagnostics& diags) {
@@ -199,9 +203,8 @@ std::optional<Labels> read_labels(const YAML::Node& node, std::string_view path,
       continue;
     }
     const std::string key = entry.first.Scalar();
-    std::string error;
-    if (!validate_label_key(key, error)) {
-      diags.add(path, error);
+    if (auto valid = validate_label_key(key); !valid) {
+      diags.add(path, valid.error().message);
       ok = false;
       continue;
     }
@@ -217,8 +220,8 @@ std::optional<Labels> read_labels(const YAML::Node& node, std::string_view path,
       continue;
     }
     const std::string value = entry.second.Scalar();
-    if (!validate_label_value(value, error)) {
-      diags.add(field, error);
+    if (auto valid = validate_label_value(value); !valid) {
+      diags.add(field, valid.error().message);
       ok = false;
       continue;
     }
@@ -238,10 +241,12 @@ std::optional<Selector> read_selector(const YAML::Node& node, std::string_view p
     return Selector::from_labels(*labels);
   }
   if (node.IsScalar()) {
-    std::string error;
-    auto selector = Selector::parse(node.Scalar(), error);
-    if (!selector) diags.add(path, "invalid selector " + quoted(node.Scalar()) + ": " + error);
-    return selector;
+    auto selector = Selector::parse(node.Scalar());
+    if (!selector) {
+      diags.add(path, "invalid selector " + quoted(node.Scalar()) + ": " + selector.error().message);
+      return std::nullopt;
+    }
+    return std::move(selector).value();
   }
   diags.add(path, "must be a label map such as {version: v1} or a selector string such as \"version=v1\", got " +
                       describe_node(node));

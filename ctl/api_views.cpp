@@ -14,9 +14,9 @@ namespace json = boost::json;
 /// Field access that reports the first problem instead of throwing.
 class Reader {
  public:
-  explicit Reader(std::string& error) : error_(error) {}
-
   bool failed() const { return !error_.empty(); }
+  /// The first problem found, as the parse's answer.
+  Failure<Error> failure() const { return canaryd::fail(Error{error_}); }
 
   const json::object* object(const json::value& v, std::string_view what) {
     if (const auto* o = v.if_object()) return o;
@@ -61,16 +61,13 @@ class Reader {
   }
 
  private:
-  std::string& error_;
+  std::string error_;
 };
 
-std::optional<json::value> parse_json(std::string_view text, std::string& error) {
+Result<json::value> parse_json(std::string_view text) {
   json::error_code ec;
   auto v = json::parse(text, ec);
-  if (ec) {
-    error = "not JSON (" + ec.message() + ")";
-    return std::nullopt;
-  }
+  if (ec) return fail("not JSON (" + ec.message() + ")");
   return v;
 }
 
@@ -100,13 +97,12 @@ SetView read_set(Reader& r, const json::value& v, std::string_view where) {
 
 }  // namespace
 
-std::optional<StatusView> parse_status(std::string_view text, std::string& error) {
-  error.clear();
-  auto doc = parse_json(text, error);
-  if (!doc) return std::nullopt;
-  Reader r(error);
+Result<StatusView> parse_status(std::string_view text) {
+  auto doc = parse_json(text);
+  if (!doc) return fail(std::move(doc).error());
+  Reader r;
   const auto* o = r.object(*doc, "status");
-  if (o == nullptr) return std::nullopt;
+  if (o == nullptr) return r.failure();
 
   StatusView s;
   s.revision = r.unsigned_number(*o, "revision", "status");
@@ -115,29 +111,25 @@ std::optional<StatusView> parse_status(std::string_view text, std::string& error
   if (const auto* st = r.member(*o, "stable", "status")) s.stable = read_set(r, *st, "stable");
   if (const auto* c = o->if_contains("canary"); c != nullptr && !c->is_null()) s.canary = read_set(r, *c, "canary");
   if (const auto* u = o->if_contains("unchanged"); u != nullptr && u->is_bool()) s.unchanged = u->get_bool();
-  if (r.failed()) return std::nullopt;
+  if (r.failed()) return r.failure();
   return s;
 }
 
-std::optional<std::vector<RevisionView>> parse_history(std::string_view text, std::string& error) {
-  error.clear();
-  auto doc = parse_json(text, error);
-  if (!doc) return std::nullopt;
-  Reader r(error);
+Result<std::vector<RevisionView>> parse_history(std::string_view text) {
+  auto doc = parse_json(text);
+  if (!doc) return fail(std::move(doc).error());
+  Reader r;
   const auto* o = r.object(*doc, "history");
-  if (o == nullptr) return std::nullopt;
+  if (o == nullptr) return r.failure();
   const auto* revs = r.member(*o, "revisions", "history");
-  if (revs == nullptr) return std::nullopt;
+  if (revs == nullptr) return r.failure();
   const auto* arr = revs->if_array();
-  if (arr == nullptr) {
-    error = "history.revisions is not an array";
-    return std::nullopt;
-  }
+  if (arr == nullptr) return fail("history.revisions is not an array");
 
   std::vector<RevisionView> out;
   for (const auto& v : *arr) {
     const auto* ro = r.object(v, "revision");
-    if (ro == nullptr) return std::nullopt;
+    if (ro == nullptr) return r.failure();
     RevisionView rev;
     rev.revision = r.unsigned_number(*ro, "revision", "revision");
     rev.time = r.string(*ro, "time", "revision", false);
@@ -147,7 +139,7 @@ std::optional<std::vector<RevisionView>> parse_history(std::string_view text, st
       rev.canary = r.string(*ro, "canary", "revision");
     }
     rev.cause = r.string(*ro, "cause", "revision", false);
-    if (r.failed()) return std::nullopt;
+    if (r.failed()) return r.failure();
     out.push_back(std::move(rev));
   }
   return out;

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "config/result.hpp"
+
 namespace canaryd::ctl {
 
 /// What canaryctl reads of an endpoint in the status document.
@@ -42,12 +44,12 @@ struct RevisionView {
   std::string cause;
 };
 
-/// Parses a status document. On failure sets `error` (what is missing or malformed) and returns nullopt.
+/// Parses a status document. On failure the error says what is missing or malformed.
 /// Every string read from the server is made printable (terminal_text.hpp), here and in parse_history.
-std::optional<StatusView> parse_status(std::string_view json, std::string& error);
+Result<StatusView> parse_status(std::string_view json);
 
 /// Parses {"revisions": [...]}, keeping the server's order (oldest first).
-std::optional<std::vector<RevisionView>> parse_history(std::string_view json, std::string& error);
+Result<std::vector<RevisionView>> parse_history(std::string_view json);
 
 /// True when the text is one JSON value (a refusal printed as is under -o json must be JSON).
 bool is_json(std::string_view text);

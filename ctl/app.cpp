@@ -24,13 +24,19 @@ int print_table(Command command, const HttpResponse& res, const ServerUrl& serve
                 std::ostream& err) {
   std::string error;
   if (command == Command::History) {
-    if (auto history = parse_history(res.body, error)) {
+    auto history = parse_history(res.body);
+    if (history) {
       out << render_history(*history);
       return kExitOk;
     }
-  } else if (auto status = parse_status(res.body, error)) {
-    out << (command == Command::Status ? render_status(*status) : render_confirmation(command, *status));
-    return kExitOk;
+    error = history.error().message;
+  } else {
+    auto status = parse_status(res.body);
+    if (status) {
+      out << (command == Command::Status ? render_status(*status) : render_confirmation(command, *status));
+      return kExitOk;
+    }
+    error = status.error().message;
   }
   err << "canaryctl: " << server.text << " answered " << res.status << " but not as canaryd does: " << error
       << "\n";
@@ -43,11 +49,11 @@ int print_table(Command command, const HttpResponse& res, const ServerUrl& serve
 int run(const std::vector<std::string>& args, const Environment& env, Transport& transport, std::ostream& out,
         std::ostream& err) {
   auto parsed = parse_args(args);
-  if (const auto* e = std::get_if<UsageError>(&parsed)) {
-    err << "canaryctl: " << e->message << "\n" << short_usage();
+  if (!parsed) {
+    err << "canaryctl: " << parsed.error().message << "\n" << short_usage();
     return kExitUsage;
   }
-  const auto& inv = std::get<Invocation>(parsed);
+  const auto& inv = *parsed;
   if (inv.command == Command::Help) {
     out << full_help();
     return kExitOk;
@@ -58,20 +64,20 @@ int run(const std::vector<std::string>& args, const Environment& env, Transport&
   }
 
   auto connection = resolve_connection(inv, env);
-  if (const auto* e = std::get_if<UsageError>(&connection)) {
-    err << "canaryctl: " << e->message << "\n";
+  if (!connection) {
+    err << "canaryctl: " << connection.error().message << "\n";
     return kExitUsage;
   }
-  const auto& conn = std::get<Connection>(connection);
+  const auto& conn = *connection;
 
   const ApiCall call = build_api_call(inv);
   const HttpRequest request{call.method, conn.server.base_path + call.path, call.body, conn.token};
   auto result = transport.send(conn.server, request);
-  if (const auto* e = std::get_if<TransportError>(&result)) {
-    err << "canaryctl: cannot reach canaryd at " << conn.server.text << ": " << e->message << "\n";
+  if (!result) {
+    err << "canaryctl: cannot reach canaryd at " << conn.server.text << ": " << result.error().message << "\n";
     return kExitUnreachable;
   }
-  const auto& res = std::get<HttpResponse>(result);
+  const auto& res = *result;
 
   const bool ok = res.status >= 200 && res.status < 300;
   if (inv.output == OutputFormat::Json && (ok || is_json(res.body))) {

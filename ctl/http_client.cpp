@@ -34,22 +34,26 @@ std::string seconds_text(std::chrono::milliseconds d) {
   return ms % 1000 == 0 ? std::to_string(ms / 1000) + "s" : std::to_string(ms) + "ms";
 }
 
-// Parameters by value: they live in the coroutine frame across every co_await.
-asio::awaitable<TransportResult> exchange(ServerUrl server, HttpRequest request, HttpTimeouts timeouts,
-                                          Clock::time_point deadline) {
+Failure<TransportError> transport_error(std::string message) { return fail(TransportError{std::move(message)}); }
+
+// Parameters by value: they live in the coroutine frame across every co_await. Always a value: the
+// optional is there because co_spawn hands a default-constructed result to its handler when the
+// coroutine throws, and a Result has no default.
+asio::awaitable<std::optional<TransportResult>> exchange(ServerUrl server, HttpRequest request, HttpTimeouts timeouts,
+                                                         Clock::time_point deadline) {
   auto executor = co_await asio::this_coro::executor;
 
   tcp::resolver resolver(executor);
   auto [resolve_ec, endpoints] = co_await resolver.async_resolve(server.host, std::to_string(server.port), kTuple);
-  if (resolve_ec) co_return TransportError{"cannot resolve " + server.host + ": " + resolve_ec.message()};
+  if (resolve_ec) co_return transport_error("cannot resolve " + server.host + ": " + resolve_ec.message());
 
   beast::tcp_stream stream(executor);
   stream.expires_at(std::min(Clock::now() + timeouts.connect, deadline));
   auto [connect_ec, endpoint] = co_await stream.async_connect(endpoints, kTuple);
   if (connect_ec == beast::error::timeout) {
-    co_return TransportError{"no connection within " + seconds_text(timeouts.connect)};
+    co_return transport_error("no connection within " + seconds_text(timeouts.connect));
   }
-  if (connect_ec) co_return TransportError{connect_ec.message()};
+  if (connect_ec) co_return transport_error(connect_ec.message());
 
   const auto verb = http::string_to_verb(request.method);
   http::request<http::string_body> req{verb, request.target, 11};
@@ -65,20 +69,20 @@ asio::awaitable<TransportResult> exchange(ServerUrl server, HttpRequest request,
   req.prepare_payload();
 
   const auto timed_out = [&] {
-    return TransportError{"no answer within " +
-                          seconds_text(std::chrono::duration_cast<std::chrono::milliseconds>(timeouts.total))};
+    return transport_error("no answer within " +
+                           seconds_text(std::chrono::duration_cast<std::chrono::milliseconds>(timeouts.total)));
   };
   stream.expires_at(deadline);
   auto [write_ec, written] = co_await http::async_write(stream, req, kTuple);
   if (write_ec == beast::error::timeout) co_return timed_out();
-  if (write_ec) co_return TransportError{"sending the request failed: " + write_ec.message()};
+  if (write_ec) co_return transport_error("sending the request failed: " + write_ec.message());
 
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(kMaxResponseBody);
   auto [read_ec, read] = co_await http::async_read(stream, buffer, parser, kTuple);
   if (read_ec == beast::error::timeout) co_return timed_out();
-  if (read_ec) co_return TransportError{"reading the answer failed: " + read_ec.message()};
+  if (read_ec) co_return transport_error("reading the answer failed: " + read_ec.message());
 
   beast::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -94,14 +98,14 @@ TransportResult HttpClient::send(const ServerUrl& server, const HttpRequest& req
   const auto deadline = Clock::now() + timeouts_.total;
   std::optional<TransportResult> result;
   asio::co_spawn(ioc, exchange(server, request, timeouts_, deadline),
-                 [&result](std::exception_ptr failure, TransportResult r) {
+                 [&result](std::exception_ptr failure, std::optional<TransportResult> r) {
                    if (failure) {
                      try {
                        std::rethrow_exception(failure);
                      } catch (const std::exception& e) {
-                       result = TransportError{e.what()};
+                       result = transport_error(e.what());
                      } catch (...) {
-                       result = TransportError{"unknown failure"};
+                       result = transport_error("unknown failure");
                      }
                      return;
                    }
@@ -111,7 +115,7 @@ TransportResult HttpClient::send(const ServerUrl& server, const HttpRequest& req
   // lets the stream report its own, more precise timeout first.
   ioc.run_for(timeouts_.total + std::chrono::milliseconds(500));
   if (!result) {
-    return TransportError{"no answer within " + seconds_text(timeouts_.total)};
+    return transport_error("no answer within " + seconds_text(timeouts_.total));
   }
   return std::move(*result);
 }

@@ -50,6 +50,8 @@ const OptionSpec* find_short(char c) {
   return nullptr;
 }
 
+Failure<UsageError> usage_error(std::string message) { return fail(UsageError{std::move(message)}); }
+
 /// The raw split of a command line before any command-specific rule.
 struct Scanned {
   std::map<std::string, std::string, std::less<>> options;  ///< name -> value ("" for flags)
@@ -57,7 +59,7 @@ struct Scanned {
   std::vector<std::string> cause_words;
 };
 
-std::variant<Scanned, UsageError> scan(const std::vector<std::string>& args) {
+Result<Scanned, UsageError> scan(const std::vector<std::string>& args) {
   Scanned s;
   bool options_ended = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -87,7 +89,7 @@ std::variant<Scanned, UsageError> scan(const std::vector<std::string>& args) {
       spec = find_short(word[1]);
       if (word.size() > 2) attached = word.substr(2);  // -ojson, like getopt
     }
-    if (spec == nullptr) return UsageError{"unknown option " + shown};
+    if (spec == nullptr) return usage_error("unknown option " + shown);
 
     std::string value;
     std::vector<std::string> words{word};
@@ -98,14 +100,14 @@ std::variant<Scanned, UsageError> scan(const std::vector<std::string>& args) {
         value = args[++i];
         words.push_back(value);
       } else {
-        return UsageError{"option " + shown + " needs a value"};
+        return usage_error("option " + shown + " needs a value");
       }
     } else if (attached) {
-      return UsageError{"option " + shown + " takes no value"};
+      return usage_error("option " + shown + " takes no value");
     }
 
     if (!s.options.emplace(std::string(spec->name), value).second) {
-      return UsageError{"option --" + std::string(spec->name) + " given twice"};
+      return usage_error("option --" + std::string(spec->name) + " given twice");
     }
     if (spec->scope == Scope::Command) {
       s.cause_words.insert(s.cause_words.end(), words.begin(), words.end());
@@ -140,15 +142,15 @@ bool option_allowed(Command command, std::string_view option) {
   return true;  // connection options
 }
 
-std::optional<UsageError> expect_arguments(std::string_view command, const std::vector<std::string>& args,
-                                           std::size_t count, std::string_view what) {
-  if (args.size() < count) return UsageError{std::string(command) + " needs " + std::string(what)};
+Result<void, UsageError> expect_arguments(std::string_view command, const std::vector<std::string>& args,
+                                          std::size_t count, std::string_view what) {
+  if (args.size() < count) return usage_error(std::string(command) + " needs " + std::string(what));
   if (args.size() > count) {
-    return UsageError{std::string(command) + " takes " +
+    return usage_error(std::string(command) + " takes " +
                       (count == 0 ? std::string("no argument") : std::string(what)) + ", got extra \"" +
-                      args[count] + "\""};
+                      args[count] + "\"");
   }
-  return std::nullopt;
+  return {};
 }
 
 }  // namespace
@@ -169,8 +171,8 @@ bool is_change(Command command) {
 
 ParseResult parse_args(const std::vector<std::string>& args) {
   auto scanned = scan(args);
-  if (auto* e = std::get_if<UsageError>(&scanned)) return *e;
-  auto& s = std::get<Scanned>(scanned);
+  if (!scanned) return fail(std::move(scanned).error());
+  auto& s = *scanned;
 
   Invocation inv;
   const auto opt = [&s](std::string_view name) -> const std::string* {
@@ -187,7 +189,7 @@ ParseResult parse_args(const std::vector<std::string>& args) {
 
   if (const auto* v = opt("server")) inv.server = *v;
   if (const auto* v = opt("token-file")) {
-    if (v->empty()) return UsageError{"--token-file needs a file name"};
+    if (v->empty()) return usage_error("--token-file needs a file name");
     inv.token_file = *v;
   }
   if (const auto* v = opt("output")) {
@@ -196,27 +198,27 @@ ParseResult parse_args(const std::vector<std::string>& args) {
     } else if (*v == "table") {
       inv.output = OutputFormat::Table;
     } else {
-      return UsageError{"-o must be json or table, not \"" + *v + "\""};
+      return usage_error("-o must be json or table, not \"" + *v + "\"");
     }
   }
 
-  if (s.positionals.empty()) return UsageError{"missing command"};
+  if (s.positionals.empty()) return usage_error("missing command");
   const std::string& name = s.positionals.front();
   const std::vector<std::string> rest(s.positionals.begin() + 1, s.positionals.end());
   const auto found = std::find_if(kCommands.begin(), kCommands.end(),
                                   [&name](const CommandName& c) { return c.name == name; });
-  if (found == kCommands.end()) return UsageError{"unknown command \"" + name + "\""};
+  if (found == kCommands.end()) return usage_error("unknown command \"" + name + "\"");
   inv.command = found->command;
   if (inv.command == Command::CanarySet && opt("remove") != nullptr) inv.command = Command::CanaryRemove;
 
   for (const auto& [option, value] : s.options) {
     if (!option_allowed(inv.command, option)) {
-      return UsageError{"option --" + option + " does not apply to " + name +
-                        (inv.command == Command::CanaryRemove ? " --remove" : "")};
+      return usage_error("option --" + option + " does not apply to " + name +
+                        (inv.command == Command::CanaryRemove ? " --remove" : ""));
     }
   }
 
-  std::optional<UsageError> error;
+  Result<void, UsageError> arguments;
   switch (inv.command) {
     case Command::Help:
     case Command::Version:
@@ -226,38 +228,38 @@ ParseResult parse_args(const std::vector<std::string>& args) {
     case Command::Rollback:
     case Command::Undo:
     case Command::CanaryRemove:
-      error = expect_arguments(name, rest, 0, "");
+      arguments = expect_arguments(name, rest, 0, "");
       break;
     case Command::Weight:
-      error = expect_arguments(name, rest, 1, "one PERCENT");
-      if (!error) {
+      arguments = expect_arguments(name, rest, 1, "one PERCENT");
+      if (arguments) {
         auto text = percent_json_text(rest[0]);
-        if (!text) return UsageError{"PERCENT must be a number, not \"" + rest[0] + "\""};
+        if (!text) return usage_error("PERCENT must be a number, not \"" + rest[0] + "\"");
         inv.percent = *text;
       }
       break;
     case Command::CanarySet:
-      error = expect_arguments(name, rest, 1, "one SELECTOR (or --remove)");
-      if (!error) {
-        if (rest[0].empty()) return UsageError{"SELECTOR must not be empty"};
+      arguments = expect_arguments(name, rest, 1, "one SELECTOR (or --remove)");
+      if (arguments) {
+        if (rest[0].empty()) return usage_error("SELECTOR must not be empty");
         inv.selector = rest[0];
       }
       break;
   }
-  if (error) return *error;
+  if (!arguments) return fail(std::move(arguments).error());
 
   if (const auto* v = opt("weight")) {
     auto text = percent_json_text(*v);
-    if (!text) return UsageError{"--weight must be a number, not \"" + *v + "\""};
+    if (!text) return usage_error("--weight must be a number, not \"" + *v + "\"");
     inv.percent = *text;
   }
   if (const auto* v = opt("to-revision")) {
     inv.to_revision = parse_positive_integer(*v);
-    if (!inv.to_revision) return UsageError{"--to-revision must be a positive integer, not \"" + *v + "\""};
+    if (!inv.to_revision) return usage_error("--to-revision must be a positive integer, not \"" + *v + "\"");
   }
   if (const auto* v = opt("if-revision")) {
     inv.if_revision = parse_positive_integer(*v);
-    if (!inv.if_revision) return UsageError{"--if-revision must be a positive integer, not \"" + *v + "\""};
+    if (!inv.if_revision) return usage_error("--if-revision must be a positive integer, not \"" + *v + "\"");
   }
   if (const auto* v = opt("cause")) inv.cause = *v;
   inv.default_cause = command_line_cause(s.cause_words);

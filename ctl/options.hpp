@@ -5,8 +5,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <variant>
 #include <vector>
+
+#include "config/result.hpp"
 
 namespace canaryd::ctl {
 
@@ -36,7 +37,7 @@ struct UsageError {
   std::string message;
 };
 
-using ParseResult = std::variant<Invocation, UsageError>;
+using ParseResult = Result<Invocation, UsageError>;
 
 /// Parses the arguments after the program name. Pure: no environment, no files.
 ParseResult parse_args(const std::vector<std::string>& args);

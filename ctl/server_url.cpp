@@ -7,38 +7,24 @@
 
 namespace canaryd::ctl {
 
-std::optional<ServerUrl> parse_server_url(std::string_view text, std::string& error) {
+Result<ServerUrl> parse_server_url(std::string_view text) {
   // Operators type "127.0.0.1:9901" as often as the full URL; without a scheme Boost.URL would read
   // "localhost:9901" as scheme "localhost".
   std::string full(text);
   if (full.find("://") == std::string::npos) full = "http://" + full;
 
   auto parsed = boost::urls::parse_uri(full);
-  if (!parsed) {
-    error = "\"" + std::string(text) + "\" is not a URL (" + parsed.error().message() + ")";
-    return std::nullopt;
-  }
+  if (!parsed) return fail("\"" + std::string(text) + "\" is not a URL (" + parsed.error().message() + ")");
   const boost::urls::url_view u = *parsed;
   if (u.scheme_id() == boost::urls::scheme::https) {
-    error = "https is not supported yet (TLS comes later): use http://";
-    return std::nullopt;
+    return fail("https is not supported yet (TLS comes later): use http://");
   }
-  if (u.scheme_id() != boost::urls::scheme::http) {
-    error = "\"" + std::string(text) + "\" is not an http:// URL";
-    return std::nullopt;
-  }
-  if (u.has_userinfo()) {
-    error = "credentials in the URL are not supported: use --token-file or CANARYD_TOKEN";
-    return std::nullopt;
-  }
+  if (u.scheme_id() != boost::urls::scheme::http) return fail("\"" + std::string(text) + "\" is not an http:// URL");
+  if (u.has_userinfo()) return fail("credentials in the URL are not supported: use --token-file or CANARYD_TOKEN");
   if (u.has_query() || u.has_fragment()) {
-    error = "\"" + std::string(text) + "\": a query or fragment makes no sense here";
-    return std::nullopt;
+    return fail("\"" + std::string(text) + "\": a query or fragment makes no sense here");
   }
-  if (u.encoded_host().empty()) {
-    error = "\"" + std::string(text) + "\" has no host";
-    return std::nullopt;
-  }
+  if (u.encoded_host().empty()) return fail("\"" + std::string(text) + "\" has no host");
 
   ServerUrl out;
   out.text = std::string(text);
@@ -48,8 +34,7 @@ std::optional<ServerUrl> parse_server_url(std::string_view text, std::string& er
     // port_number() wraps 99999 silently, so the digits are checked here.
     const auto port = parse_positive_integer(u.port());
     if (!port || *port > 65535) {
-      error = "\"" + std::string(text) + "\" has an invalid port \"" + std::string(u.port()) + "\"";
-      return std::nullopt;
+      return fail("\"" + std::string(text) + "\" has an invalid port \"" + std::string(u.port()) + "\"");
     }
     out.port = static_cast<std::uint16_t>(*port);
     out.host_header += ":" + std::to_string(out.port);

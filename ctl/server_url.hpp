@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "config/result.hpp"
+
 namespace canaryd::ctl {
 
 /// Where canaryd's control API listens, split for the resolver and the request line.
@@ -22,7 +24,7 @@ struct ServerUrl {
 inline constexpr std::string_view kDefaultServerUrl = "http://127.0.0.1:9901";
 
 /// Parses an http:// URL; `host:port` alone means http://host:port. https is refused for now (TLS comes
-/// later), as are credentials, queries and fragments. On failure sets `error` and returns nullopt.
-std::optional<ServerUrl> parse_server_url(std::string_view text, std::string& error);
+/// later), as are credentials, queries and fragments. On failure the error says why.
+Result<ServerUrl> parse_server_url(std::string_view text);
 
 }  // namespace canaryd::ctl

@@ -10,7 +10,7 @@ bool set(const std::optional<std::string>& v) { return v && !v->empty(); }
 
 }  // namespace
 
-std::variant<Connection, UsageError> resolve_connection(const Invocation& inv, const Environment& env) {
+Result<Connection, UsageError> resolve_connection(const Invocation& inv, const Environment& env) {
   std::string url(kDefaultServerUrl);
   std::string origin;  // named in the message, so a stale CANARYD_URL is easy to spot
   if (inv.server) {
@@ -22,14 +22,16 @@ std::variant<Connection, UsageError> resolve_connection(const Invocation& inv, c
   }
 
   Connection c;
-  std::string error;
-  auto server = parse_server_url(url, error);
-  if (!server) return UsageError{origin.empty() ? error : origin + ": " + error};
+  auto server = parse_server_url(url);
+  if (!server) {
+    const std::string& error = server.error().message;
+    return fail(UsageError{origin.empty() ? error : origin + ": " + error});
+  }
   c.server = std::move(*server);
 
   if (inv.token_file) {
-    auto token = config::read_token_file(*inv.token_file, config::TokenFileAccess::AnyMode, error);
-    if (!token) return UsageError{"cannot read token file " + *inv.token_file + ": " + error};
+    auto token = config::read_token_file(*inv.token_file, config::TokenFileAccess::AnyMode);
+    if (!token) return fail(UsageError{"cannot read token file " + *inv.token_file + ": " + token.error().message});
     c.token = std::move(*token);
   } else if (set(env.token)) {
     c.token = config::trim_token(*env.token);

@@ -4,8 +4,8 @@
 
 #include <optional>
 #include <string>
-#include <variant>
 
+#include "config/result.hpp"
 #include "ctl/options.hpp"
 #include "ctl/server_url.hpp"
 
@@ -25,6 +25,6 @@ struct Connection {
 
 /// Combines the flags with the environment (a flag wins) and reads the token file. Errors here are
 /// the operator's to fix (a bad URL, an unreadable token file): canaryctl exits 2.
-std::variant<Connection, UsageError> resolve_connection(const Invocation& invocation, const Environment& env);
+Result<Connection, UsageError> resolve_connection(const Invocation& invocation, const Environment& env);
 
 }  // namespace canaryd::ctl

@@ -3,8 +3,8 @@
 #pragma once
 
 #include <string>
-#include <variant>
 
+#include "config/result.hpp"
 #include "ctl/server_url.hpp"
 
 namespace canaryd::ctl {
@@ -29,7 +29,7 @@ struct TransportError {
   std::string message;
 };
 
-using TransportResult = std::variant<HttpResponse, TransportError>;
+using TransportResult = Result<HttpResponse, TransportError>;
 
 /// Sends one request and waits for its answer. An interface so the command logic is tested without
 /// sockets.

@@ -21,6 +21,17 @@ std::string_view error_kind(int status) {
   }
 }
 
+int http_status(TransitionError::Kind kind) {
+  switch (kind) {
+    case TransitionError::Kind::InvalidArgument: return 400;
+    case TransitionError::Kind::NotFound: return 404;
+    case TransitionError::Kind::Conflict: return 409;
+    case TransitionError::Kind::StorageFailed: return 500;
+    case TransitionError::Kind::Contended: return 503;
+  }
+  return 500;
+}
+
 std::string error_json(int status, std::string_view message) {
   boost::json::object o;
   o["error"] = message;

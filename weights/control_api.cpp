@@ -36,10 +36,9 @@ std::variant<Body, BadRequest> body_object(const std::string& body, bool optiona
     if (optional) return Body{};
     return BadRequest{"request body must be a JSON object"};
   }
-  std::string error;
   Body out;
-  auto value = parse_json(body, error, &out.numbers);
-  if (!value) return BadRequest{"request body: " + error};
+  auto value = parse_json(body, &out.numbers);
+  if (!value) return BadRequest{"request body: " + value.error().message};
   if (!value->is_object()) return BadRequest{"request body must be a JSON object"};
   out.members = std::move(value->get_object());
   return out;
@@ -77,9 +76,8 @@ std::variant<config::BasisPoints, BadRequest> read_weight(const Body& body, std:
     return BadRequest{std::string(name) + ": must be a number from 0 to 100 with at most two decimals, got " +
                       std::string(kind_name(v))};
   }
-  std::string error;
-  auto bp = config::parse_weight_text(*text, error);
-  if (!bp) return BadRequest{std::string(name) + ": " + error};
+  auto bp = config::parse_weight_text(*text);
+  if (!bp) return BadRequest{std::string(name) + ": " + bp.error().message};
   return *bp;
 }
 
@@ -109,12 +107,11 @@ std::variant<std::string, BadRequest> read_cause(const Body& body, const std::st
 /// The state file stores selectors as their canonical strings; a selector whose string does not parse
 /// back to itself (a label value with a comma, say) would make that file unreadable at the next start.
 std::optional<BadRequest> check_storable(const config::Selector& sel) {
-  std::string error;
   const std::string text = sel.to_string();
-  auto back = config::Selector::parse(text, error);
+  auto back = config::Selector::parse(text);
   if (!back || *back != sel) {
     return BadRequest{"selector " + text + " cannot be represented in label-selector syntax" +
-                      (back ? std::string() : ": " + error)};
+                      (back ? std::string() : ": " + back.error().message)};
   }
   return std::nullopt;
 }
@@ -122,9 +119,9 @@ std::optional<BadRequest> check_storable(const config::Selector& sel) {
 std::variant<config::Selector, BadRequest> read_selector(const json::value& v) {
   std::optional<config::Selector> sel;
   if (const json::string* text = v.if_string()) {
-    std::string error;
-    sel = config::Selector::parse(std::string_view(*text), error);
-    if (!sel) return BadRequest{"selector: " + error};
+    auto parsed = config::Selector::parse(std::string_view(*text));
+    if (!parsed) return BadRequest{"selector: " + parsed.error().message};
+    sel = std::move(parsed).value();
   } else if (const json::object* labels = v.if_object()) {
     config::Labels map;
     for (const auto& kv : *labels) {
@@ -132,11 +129,9 @@ std::variant<config::Selector, BadRequest> read_selector(const json::value& v) {
         return BadRequest{"selector: label \"" + std::string(kv.key()) + "\" must have a string value"};
       }
       // The same rules as the string form (and the config), so both forms accept the same selectors.
-      std::string error;
-      if (!config::validate_label_key(kv.key(), error) ||
-          !config::validate_label_value(std::string_view(kv.value().get_string()), error)) {
-        return BadRequest{"selector: " + error};
-      }
+      auto valid = config::validate_label_key(kv.key());
+      if (valid) valid = config::validate_label_value(std::string_view(kv.value().get_string()));
+      if (!valid) return BadRequest{"selector: " + valid.error().message};
       map[std::string(kv.key())] = std::string(kv.value().get_string());
     }
     sel = config::Selector::from_labels(map);
@@ -201,8 +196,9 @@ struct Change {
 /// the current state with its revision unchanged.
 TransitionResult run_change(const Change& c, const RoutingHistory& h, const TransitionContext& ctx) {
   if (c.if_revision && *c.if_revision != h.current().revision) {
-    return TransitionError{409, "if_revision is " + std::to_string(*c.if_revision) + " but the current revision is " +
-                                    std::to_string(h.current().revision)};
+    return fail(TransitionError{TransitionError::Kind::Conflict, "if_revision is " + std::to_string(*c.if_revision) +
+                                                                     " but the current revision is " +
+                                                                     std::to_string(h.current().revision)});
   }
   return c.transition(h, ctx);
 }
@@ -402,12 +398,10 @@ void ControlApi::handle(const ApiRequest& req, Clock::time_point now, std::funct
   service_.apply(std::move(change.transition),
                  [view = std::move(change.view), base = std::move(change.base_revision),
                   done = std::move(done)](ControlService::ApplyResult result) {
-                   if (const auto* err = std::get_if<TransitionError>(&result)) {
-                     return done(error_reply(err->status, err->message));
-                   }
+                   if (!result) return done(error_reply(http_status(result.error().kind), result.error().message));
                    // The state this call produced, not whatever is current by now: the answer describes
                    // this change.
-                   const RoutingState& state = std::get<RoutingState>(result);
+                   const RoutingState& state = *result;
                    done(ApiReply{200, render_status(state, view, state.revision == *base)});
                  });
 }

@@ -47,8 +47,8 @@ void ControlService::when_idle(std::function<void()> cb) {
 
 void ControlService::start(Change& change) {
   TransitionResult result = change.transition(history_);
-  if (std::holds_alternative<TransitionError>(result)) return finish(std::move(result), change.reread);
-  RoutingState& state = std::get<RoutingState>(result);
+  if (!result) return finish(std::move(result), change.reread);
+  RoutingState& state = *result;
   // A transition that changes nothing keeps the revision: there is nothing to write or to publish.
   if (state.revision <= history_.current().revision) return finish(history_.current(), change.reread);
   // The change exists only once it is stored: a copy is written, and a failed write leaves the history in
@@ -57,47 +57,49 @@ void ControlService::start(Change& change) {
   next.push(std::move(state));
   waiting_ = true;
   // `change` may be gone once this returns (the completion may run inside): nothing may follow.
-  backend_->async_save(next, [this, next](StateBackend::SaveResult saved_as, std::string error) mutable {
-    saved(std::move(next), saved_as, std::move(error));
+  backend_->async_save(next, [this, next](SaveResult saved_as) mutable {
+    saved(std::move(next), std::move(saved_as));
   });
 }
 
-void ControlService::saved(RoutingHistory next, StateBackend::SaveResult result, std::string error) {
+void ControlService::saved(RoutingHistory next, SaveResult result) {
   Change& change = std::get<Change>(queue_.front());
-  switch (result) {
-    case StateBackend::SaveResult::Saved: {
-      RoutingState applied = next.current();
-      bool publish = change.reread;
-      // The watch may have delivered this write, or a later one built on it, before the answer came.
-      if (applied.revision > history_.current().revision) {
-        history_ = std::move(next);
-        publish = true;
-      }
-      return finish(std::move(applied), publish);
+  if (result) {
+    RoutingState applied = next.current();
+    bool publish = change.reread;
+    // The watch may have delivered this write, or a later one built on it, before the answer came.
+    if (applied.revision > history_.current().revision) {
+      history_ = std::move(next);
+      publish = true;
     }
-    case StateBackend::SaveResult::Failed:
-      return finish(TransitionError{500, "cannot persist state: " + error}, change.reread);
-    case StateBackend::SaveResult::Conflict:
-      // Someone else wrote first: read what they wrote, and see whether the change still applies.
-      ++change.conflicts;
-      backend_->async_load(history_.limit(), [this](StateStore::Loaded fresh) { reloaded(std::move(fresh)); });
-      return;
+    return finish(std::move(applied), publish);
   }
+  if (result.error().kind == SaveError::Kind::Failed) {
+    return finish(fail(TransitionError{TransitionError::Kind::StorageFailed,
+                                       "cannot persist state: " + result.error().message}),
+                  change.reread);
+  }
+  // Someone else wrote first: read what they wrote, and see whether the change still applies.
+  ++change.conflicts;
+  backend_->async_load(history_.limit(), [this](LoadedState fresh) { reloaded(std::move(fresh)); });
 }
 
-void ControlService::reloaded(StateStore::Loaded fresh) {
+void ControlService::reloaded(LoadedState fresh) {
   Change& change = std::get<Change>(queue_.front());
-  if (fresh.kind == StateStore::Loaded::Kind::Corrupt) {
-    return finish(TransitionError{500, "cannot re-read the state after a conflict: " + fresh.error}, change.reread);
+  if (!fresh) {
+    return finish(fail(TransitionError{TransitionError::Kind::StorageFailed,
+                                       "cannot re-read the state after a conflict: " + fresh.error().message}),
+                  change.reread);
   }
-  // Missing: the shared store was deleted meanwhile; the next write creates it again from ours. A history
-  // older than ours is a read that a watch event overtook: ours is the newer one.
-  if (fresh.kind == StateStore::Loaded::Kind::Ok && fresh.history->current().revision > history_.current().revision) {
-    history_ = std::move(*fresh.history);
+  // Nothing stored: the shared store was deleted meanwhile; the next write creates it again from ours. A
+  // history older than ours is a read that a watch event overtook: ours is the newer one.
+  if (*fresh && (*fresh)->current().revision > history_.current().revision) {
+    history_ = std::move(**fresh);
     change.reread = true;
   }
   if (change.conflicts >= kMaxConflicts) {
-    return finish(TransitionError{503, "the shared state kept changing; try again"}, change.reread);
+    return finish(fail(TransitionError{TransitionError::Kind::Contended, "the shared state kept changing; try again"}),
+                  change.reread);
   }
   waiting_ = false;
   pump();
@@ -119,19 +121,20 @@ void ControlService::start(const NewLimit& bound) {
   // Keep the new bound even when the write fails: the store then merely holds older revisions, which the
   // next load trims with the configured limit anyway. Refusing would leave a reload half applied.
   history_ = std::move(next);
-  if (!trimmed) return finish_limit(true, "");
+  if (!trimmed) return finish_limit({});
   waiting_ = true;
-  backend_->async_save(history_, [this](StateBackend::SaveResult result, std::string error) {
-    if (result == StateBackend::SaveResult::Conflict) error = "another replica wrote first";
-    finish_limit(result == StateBackend::SaveResult::Saved, error);
+  backend_->async_save(history_, [this](SaveResult result) {
+    if (result) return finish_limit({});
+    const bool conflict = result.error().kind == SaveError::Kind::Conflict;
+    finish_limit(fail(conflict ? std::string("another replica wrote first") : std::move(result).error().message));
   });
 }
 
-void ControlService::finish_limit(bool saved, const std::string& error) {
+void ControlService::finish_limit(Result<void> saved) {
   NewLimit bound = std::move(std::get<NewLimit>(queue_.front()));
   queue_.pop_front();
   waiting_ = false;
-  if (bound.done) bound.done(saved, error);
+  if (bound.done) bound.done(std::move(saved));
   pump();
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "config/labels.hpp"
+#include "config/result.hpp"
 #include "config/selector.hpp"
 #include "weights/routing_history.hpp"
 #include "weights/state_backend.hpp"
@@ -47,7 +48,7 @@ class ControlService {
   ControlService(RoutingHistory history, StateStore store);
   ControlService(RoutingHistory history, std::unique_ptr<StateBackend> backend);
 
-  /// Writes in a row that may conflict before a change gives up (503).
+  /// Writes in a row that may conflict before a change gives up (Contended).
   static constexpr int kMaxConflicts = 16;
 
   using Transition = std::function<TransitionResult(const RoutingHistory&)>;
@@ -56,13 +57,14 @@ class ControlService {
   using ApplyDone = std::function<void(ApplyResult)>;
 
   /// Queues `transition`; when its turn comes it runs on the current history, and on success the result
-  /// is persisted, then published, then passed to `done`. A storage failure is a TransitionError with
-  /// status 500 and nothing changed. A transition that changes nothing (it returns the current state,
+  /// is persisted, then published, then passed to `done`. A storage failure is a TransitionError of kind
+  /// StorageFailed (Contended after kMaxConflicts conflicts) and nothing changed. A transition that changes nothing (it returns the current state,
   /// same revision) is answered with the current state: nothing is written or published. `done` may run
   /// before apply returns (a backend that completes at once).
   void apply(Transition transition, ApplyDone done);
 
-  using LimitDone = std::function<void(bool saved, const std::string& error)>;
+  /// Whether the trimmed history was stored, and why not.
+  using LimitDone = std::function<void(Result<void> saved)>;
   /// Changes the history bound (reload), in turn with the changes queued before it, and persists when
   /// that trimmed anything. The new bound is kept even when the write fails: the store then merely holds
   /// older revisions, which the next load trims. `done` (optional) reports the write.
@@ -99,10 +101,10 @@ class ControlService {
   void pump();
   void start(Change& change);
   void start(const NewLimit& bound);
-  void saved(RoutingHistory next, StateBackend::SaveResult result, std::string error);
-  void reloaded(StateStore::Loaded fresh);
+  void saved(RoutingHistory next, SaveResult result);
+  void reloaded(LoadedState fresh);
   void finish(ApplyResult result, bool publish);
-  void finish_limit(bool saved, const std::string& error);
+  void finish_limit(Result<void> saved);
 
   RoutingHistory history_;
   std::unique_ptr<StateBackend> backend_;

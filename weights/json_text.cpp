@@ -184,21 +184,17 @@ const std::string* NumberTexts::find(std::string_view pointer) const {
   return nullptr;
 }
 
-std::optional<boost::json::value> parse_json(std::string_view text, std::string& error, NumberTexts* numbers) {
+Result<boost::json::value> parse_json(std::string_view text, NumberTexts* numbers) {
   // The whole text in one call (more = false): the parser stops where the document went wrong, which
   // makes "torn at offset N" messages possible for a half-written state file or a truncated body.
   json::basic_parser<StrictHandler> parser(json::parse_options{}, numbers);
   json::error_code ec;
   const std::size_t consumed = parser.write_some(false, text.data(), text.size(), ec);
-  if (!parser.handler().refusal().empty()) {
-    error = parser.handler().refusal();
-    return std::nullopt;
-  }
+  if (!parser.handler().refusal().empty()) return fail(parser.handler().refusal());
   if (!ec && consumed < text.size()) ec = json::error::extra_data;
   if (ec || !parser.done()) {
-    error = "invalid JSON at offset " + std::to_string(consumed) + ": " +
-            (ec && ec != json::error::incomplete ? ec.message() : "incomplete JSON");
-    return std::nullopt;
+    return fail("invalid JSON at offset " + std::to_string(consumed) + ": " +
+                (ec && ec != json::error::incomplete ? ec.message() : "incomplete JSON"));
   }
   return parser.handler().release();
 }

@@ -10,6 +10,8 @@
 
 #include <boost/json.hpp>
 
+#include "config/result.hpp"
+
 namespace canaryd::weights {
 
 /// The source text of every number of a parsed document, by JSON Pointer (RFC 6901: "/canary_weight",
@@ -26,12 +28,10 @@ class NumberTexts {
 };
 
 /// Parses one complete JSON document. A key that appears twice in one object, at any depth, is an
-/// error (Boost.JSON would silently keep one of them). On failure returns nullopt and sets `error` to
-/// "invalid JSON at offset N: <reason>" (a torn document reads "incomplete JSON") or "duplicate key
-/// \"k\"" (with " in /path" below the top level). `numbers`, when given, receives the text of every
-/// number. Any thread.
-std::optional<boost::json::value> parse_json(std::string_view text, std::string& error,
-                                             NumberTexts* numbers = nullptr);
+/// error (Boost.JSON would silently keep one of them). The error reads "invalid JSON at offset N:
+/// <reason>" (a torn document reads "incomplete JSON") or "duplicate key \"k\"" (with " in /path" below
+/// the top level). `numbers`, when given, receives the text of every number. Any thread.
+Result<boost::json::value> parse_json(std::string_view text, NumberTexts* numbers = nullptr);
 
 /// Serialises compactly like boost::json::serialize, except that doubles print as people write them
 /// (10.0, 33.33; Boost 1.81 prints 1E1), non-finite doubles print as null, invalid UTF-8 in strings

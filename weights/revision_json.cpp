@@ -34,87 +34,54 @@ std::optional<std::uint64_t> json_unsigned(const boost::json::value& v) {
   return std::nullopt;
 }
 
-std::optional<RoutingState> revision_from_json(const json::value& v, const std::string& where, std::string& error) {
+Result<RoutingState> revision_from_json(const json::value& v, const std::string& where) {
   const json::object* obj = v.if_object();
-  if (obj == nullptr) {
-    error = where + ": must be an object";
-    return std::nullopt;
-  }
+  if (obj == nullptr) return fail(where + ": must be an object");
   static const std::set<std::string, std::less<>> kKeys = {"revision", "time",           "stable",
                                                           "canary",   "canary_weight_bp", "cause"};
   for (const auto& kv : *obj) {
     if (!kKeys.contains(std::string_view(kv.key()))) {
-      error = where + ": unknown field \"" + std::string(kv.key()) + "\"";
-      return std::nullopt;
+      return fail(where + ": unknown field \"" + std::string(kv.key()) + "\"");
     }
   }
   for (const auto& key : kKeys) {
-    if (!obj->contains(key)) {
-      error = where + ": missing field \"" + key + "\"";
-      return std::nullopt;
-    }
+    if (!obj->contains(key)) return fail(where + ": missing field \"" + key + "\"");
   }
 
   RoutingState state;
   const auto revision = json_unsigned(obj->at("revision"));
-  if (!revision || *revision == 0) {
-    error = where + ".revision: must be a positive integer";
-    return std::nullopt;
-  }
+  if (!revision || *revision == 0) return fail(where + ".revision: must be a positive integer");
   state.revision = *revision;
 
   const json::string* time = obj->at("time").if_string();
   const auto parsed_time = time ? parse_time(std::string(*time)) : std::nullopt;
-  if (!parsed_time) {
-    error = where + ".time: must be an RFC 3339 UTC time like 2026-11-27T15:00:00Z";
-    return std::nullopt;
-  }
+  if (!parsed_time) return fail(where + ".time: must be an RFC 3339 UTC time like 2026-11-27T15:00:00Z");
   state.time = *parsed_time;
 
   const json::string* stable = obj->at("stable").if_string();
-  if (stable == nullptr) {
-    error = where + ".stable: must be a selector string";
-    return std::nullopt;
-  }
-  std::string sel_error;
-  auto stable_sel = config::Selector::parse(std::string_view(*stable), sel_error);
-  if (!stable_sel) {
-    error = where + ".stable: " + sel_error;
-    return std::nullopt;
-  }
+  if (stable == nullptr) return fail(where + ".stable: must be a selector string");
+  auto stable_sel = config::Selector::parse(std::string_view(*stable));
+  if (!stable_sel) return fail(where + ".stable: " + stable_sel.error().message);
   state.stable = std::move(*stable_sel);
 
   const json::value& canary = obj->at("canary");
   if (!canary.is_null()) {
     const json::string* canary_text = canary.if_string();
-    if (canary_text == nullptr) {
-      error = where + ".canary: must be a selector string or null";
-      return std::nullopt;
-    }
-    auto canary_sel = config::Selector::parse(std::string_view(*canary_text), sel_error);
-    if (!canary_sel) {
-      error = where + ".canary: " + sel_error;
-      return std::nullopt;
-    }
+    if (canary_text == nullptr) return fail(where + ".canary: must be a selector string or null");
+    auto canary_sel = config::Selector::parse(std::string_view(*canary_text));
+    if (!canary_sel) return fail(where + ".canary: " + canary_sel.error().message);
     state.canary = std::move(*canary_sel);
   }
 
   const auto weight = json_unsigned(obj->at("canary_weight_bp"));
   if (!weight || *weight > config::kMaxBasisPoints) {
-    error = where + ".canary_weight_bp: must be an integer from 0 to " + std::to_string(config::kMaxBasisPoints);
-    return std::nullopt;
+    return fail(where + ".canary_weight_bp: must be an integer from 0 to " + std::to_string(config::kMaxBasisPoints));
   }
-  if (!state.canary && *weight != 0) {
-    error = where + ".canary_weight_bp: must be 0 when canary is null";
-    return std::nullopt;
-  }
+  if (!state.canary && *weight != 0) return fail(where + ".canary_weight_bp: must be 0 when canary is null");
   state.canary_weight = static_cast<config::BasisPoints>(*weight);
 
   const json::string* cause = obj->at("cause").if_string();
-  if (cause == nullptr) {
-    error = where + ".cause: must be a string";
-    return std::nullopt;
-  }
+  if (cause == nullptr) return fail(where + ".cause: must be a string");
   state.cause = std::string(*cause);
   return state;
 }

@@ -10,6 +10,7 @@
 
 #include <boost/json.hpp>
 
+#include "config/result.hpp"
 #include "weights/routing_state.hpp"
 
 namespace canaryd::weights {
@@ -21,8 +22,7 @@ boost::json::object revision_to_json(const RoutingState& r);
 std::size_t revision_json_size(const RoutingState& r);
 
 /// Parses one element of "revisions"; `where` is its path for messages ("revisions[2]").
-std::optional<RoutingState> revision_from_json(const boost::json::value& v, const std::string& where,
-                                               std::string& error);
+Result<RoutingState> revision_from_json(const boost::json::value& v, const std::string& where);
 
 /// A non-negative JSON integer, or nullopt.
 std::optional<std::uint64_t> json_unsigned(const boost::json::value& v);

@@ -3,13 +3,28 @@
 #pragma once
 
 #include <functional>
-#include <memory>
+#include <optional>
 #include <string>
 
+#include "config/result.hpp"
 #include "weights/routing_history.hpp"
-#include "weights/state_store.hpp"
 
 namespace canaryd::weights {
+
+/// What a load found: the stored history, or nullopt when nothing is stored yet (a first start: the next
+/// save creates it). The error names the store and says what is wrong: unreadable, torn or invalid.
+using LoadedState = Result<std::optional<RoutingHistory>>;
+
+/// Why a save did not store the history; either way the stored history is as it was.
+struct SaveError {
+  enum class Kind {
+    Conflict,  ///< another writer got in first: load() returns the newer history
+    Failed,    ///< the store could not be written
+  };
+  Kind kind = Kind::Failed;
+  std::string message;  ///< for Failed: what went wrong; for Conflict: may be empty
+};
+using SaveResult = Result<void, SaveError>;
 
 /// Where the routing history is kept durably: a file, or a ConfigMap shared by replicas. A save is
 /// conditional on what the backend last read or wrote: when another writer got in between, it answers
@@ -18,39 +33,20 @@ class StateBackend {
  public:
   virtual ~StateBackend() = default;
 
-  enum class SaveResult { Saved, Conflict, Failed };
-  /// Failed comes with a message; Saved and Conflict with an empty one.
-  using SaveDone = std::function<void(SaveResult, std::string error)>;
-  using LoadDone = std::function<void(StateStore::Loaded)>;
+  using SaveDone = std::function<void(SaveResult)>;
+  using LoadDone = std::function<void(LoadedState)>;
 
-  /// Stores `h` durably; Failed (with `error`) leaves the stored history as it was. Blocks: for start-up,
-  /// before the event loop runs.
-  virtual SaveResult save(const RoutingHistory& h, std::string& error) = 0;
+  /// Stores `h` durably; an error leaves the stored history as it was. Blocks: for start-up, before the
+  /// event loop runs.
+  virtual SaveResult save(const RoutingHistory& h) = 0;
   /// The stored history now. Blocks, as save() does.
-  virtual StateStore::Loaded load(unsigned limit) = 0;
+  virtual LoadedState load(unsigned limit) = 0;
 
   /// save() without blocking the event loop: `done` runs exactly once, on the loop's thread, perhaps
   /// before this returns. This default suits a store whose writes are local and short (a small file,
   /// fsynced); a backend that waits on the network overrides both.
-  virtual void async_save(const RoutingHistory& h, SaveDone done) {
-    std::string error;
-    const SaveResult result = save(h, error);
-    done(result, std::move(error));
-  }
+  virtual void async_save(const RoutingHistory& h, SaveDone done) { done(save(h)); }
   virtual void async_load(unsigned limit, LoadDone done) { done(load(limit)); }
-};
-
-/// The state file: one writer, so a save never conflicts.
-class FileStateBackend : public StateBackend {
- public:
-  explicit FileStateBackend(StateStore store) : store_(std::move(store)) {}
-  SaveResult save(const RoutingHistory& h, std::string& error) override {
-    return store_.save(h, error) ? SaveResult::Saved : SaveResult::Failed;
-  }
-  StateStore::Loaded load(unsigned limit) override { return store_.load(limit); }
-
- private:
-  StateStore store_;
 };
 
 }  // namespace canaryd::weights

@@ -77,62 +77,41 @@ std::string history_to_json(const RoutingHistory& h) {
   return to_json_text(doc) + "\n";
 }
 
-std::optional<RoutingHistory> history_from_json(const std::string& text, unsigned limit, std::string& error) {
-  auto doc = parse_json(text, error);
-  if (!doc) return std::nullopt;
+Result<RoutingHistory> history_from_json(const std::string& text, unsigned limit) {
+  auto doc = parse_json(text);
+  if (!doc) return fail(std::move(doc).error());
   const json::object* obj = doc->if_object();
-  if (obj == nullptr) {
-    error = "top level must be an object";
-    return std::nullopt;
-  }
+  if (obj == nullptr) return fail("top level must be an object");
   for (const auto& kv : *obj) {
     if (kv.key() != "format" && kv.key() != "history_limit" && kv.key() != "revisions") {
-      error = "unknown field \"" + std::string(kv.key()) + "\"";
-      return std::nullopt;
+      return fail("unknown field \"" + std::string(kv.key()) + "\"");
     }
   }
   const json::value* format = obj->if_contains("format");
-  if (format == nullptr) {
-    error = "missing field \"format\"";
-    return std::nullopt;
-  }
+  if (format == nullptr) return fail("missing field \"format\"");
   // A newer canaryd may write a format this one cannot read; refusing beats misreading it.
   if (!format->is_int64() || format->get_int64() != kFormat) {
-    error = "format: unsupported (expected " + std::to_string(kFormat) + ")";
-    return std::nullopt;
+    return fail("format: unsupported (expected " + std::to_string(kFormat) + ")");
   }
   // history_limit is informational (the config decides the bound), but it must still be well formed.
   const json::value* stored_limit = obj->if_contains("history_limit");
-  if (stored_limit == nullptr) {
-    error = "missing field \"history_limit\"";
-    return std::nullopt;
-  }
+  if (stored_limit == nullptr) return fail("missing field \"history_limit\"");
   const auto stored_limit_value = json_unsigned(*stored_limit);
-  if (!stored_limit_value || *stored_limit_value == 0) {
-    error = "history_limit: must be a positive integer";
-    return std::nullopt;
-  }
+  if (!stored_limit_value || *stored_limit_value == 0) return fail("history_limit: must be a positive integer");
   const json::value* revisions_value = obj->if_contains("revisions");
-  if (revisions_value == nullptr) {
-    error = "missing field \"revisions\"";
-    return std::nullopt;
-  }
+  if (revisions_value == nullptr) return fail("missing field \"revisions\"");
   const json::array* revisions = revisions_value->if_array();
-  if (revisions == nullptr || revisions->empty()) {
-    error = "revisions: must be a non-empty array";
-    return std::nullopt;
-  }
+  if (revisions == nullptr || revisions->empty()) return fail("revisions: must be a non-empty array");
 
   std::vector<RoutingState> states;
   states.reserve(revisions->size());
   for (std::size_t i = 0; i < revisions->size(); ++i) {
     const std::string where = "revisions[" + std::to_string(i) + "]";
-    auto state = revision_from_json((*revisions)[i], where, error);
-    if (!state) return std::nullopt;
+    auto state = revision_from_json((*revisions)[i], where);
+    if (!state) return fail(std::move(state).error());
     if (!states.empty() && state->revision <= states.back().revision) {
-      error = where + ".revision: must be greater than the one before (" + std::to_string(states.back().revision) +
-              ")";
-      return std::nullopt;
+      return fail(where + ".revision: must be greater than the one before (" +
+                  std::to_string(states.back().revision) + ")");
     }
     states.push_back(std::move(*state));
   }
@@ -143,18 +122,13 @@ std::optional<RoutingHistory> history_from_json(const std::string& text, unsigne
   return history;
 }
 
-StateStore::Loaded StateStore::load(unsigned limit) const {
-  Loaded result;
+LoadedState StateStore::load(unsigned limit) const {
+  const auto corrupt = [&](const std::string& what) { return fail("state file " + path_ + ": " + what); };
   const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     const int err = errno;
-    if (err == ENOENT) {
-      result.kind = Loaded::Kind::Missing;
-      return result;
-    }
-    result.kind = Loaded::Kind::Corrupt;
-    result.error = "state file " + path_ + ": cannot open: " + errno_text(err);
-    return result;
+    if (err == ENOENT) return std::optional<RoutingHistory>();
+    return corrupt("cannot open: " + errno_text(err));
   }
   std::string text;
   char buf[8192];
@@ -164,35 +138,21 @@ StateStore::Loaded StateStore::load(unsigned limit) const {
       if (errno == EINTR) continue;
       const int err = errno;
       ::close(fd);
-      result.kind = Loaded::Kind::Corrupt;
-      result.error = "state file " + path_ + ": cannot read: " + errno_text(err);
-      return result;
+      return corrupt("cannot read: " + errno_text(err));
     }
     if (n == 0) break;
     text.append(buf, static_cast<std::size_t>(n));
     if (text.size() > kMaxStateBytes) {
       ::close(fd);
-      result.kind = Loaded::Kind::Corrupt;
-      result.error = "state file " + path_ + ": larger than " + std::to_string(kMaxStateBytes) + " bytes";
-      return result;
+      return corrupt("larger than " + std::to_string(kMaxStateBytes) + " bytes");
     }
   }
   ::close(fd);
 
-  result.kind = Loaded::Kind::Corrupt;
-  if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
-    result.error = "state file " + path_ + ": empty";
-    return result;
-  }
-  std::string error;
-  auto history = history_from_json(text, limit, error);
-  if (!history) {
-    result.error = "state file " + path_ + ": " + error;
-    return result;
-  }
-  result.kind = Loaded::Kind::Ok;
-  result.history = std::move(history);
-  return result;
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) return corrupt("empty");
+  auto history = history_from_json(text, limit);
+  if (!history) return corrupt(history.error().message);
+  return std::optional<RoutingHistory>(std::move(history).value());
 }
 
 std::size_t StateStore::remove_stale_temporaries() const {
@@ -219,17 +179,16 @@ std::size_t StateStore::remove_stale_temporaries() const {
   return removed;
 }
 
-bool StateStore::save(const RoutingHistory& h, std::string& error) const {
+Result<void> StateStore::save(const RoutingHistory& h) const {
   const std::string text = history_to_json(h);
   // Beside the target, so that rename() stays within one filesystem and is atomic. Created exclusively
   // (O_EXCL, and O_NOFOLLOW for good measure), so a file or symlink planted at the name is never
   // written through; the name is unpredictable, and a taken one is simply replaced by another. Mode
   // 0600: the state is the operator's, and the rename makes the state file itself 0600.
   std::string tmp;
-  const auto fail = [&](const std::string& what, int err, bool created) {
+  const auto failed = [&](const std::string& what, int err, bool created) -> Result<void> {
     if (created) ::unlink(tmp.c_str());
-    error = "state file " + path_ + ": " + what + ": " + errno_text(err);
-    return false;
+    return fail("state file " + path_ + ": " + what + ": " + errno_text(err));
   };
 
   int fd = -1;
@@ -239,7 +198,7 @@ bool StateStore::save(const RoutingHistory& h, std::string& error) const {
     if (fd < 0 && errno != EEXIST) break;
   }
   // Nothing to unlink when open failed: whatever is at that path is not ours.
-  if (fd < 0) return fail("cannot create " + tmp, errno, false);
+  if (fd < 0) return failed("cannot create " + tmp, errno, false);
 
   std::size_t written = 0;
   while (written < text.size()) {
@@ -248,7 +207,7 @@ bool StateStore::save(const RoutingHistory& h, std::string& error) const {
       if (errno == EINTR) continue;
       const int err = errno;
       ::close(fd);
-      return fail("cannot write " + tmp, err, true);
+      return failed("cannot write " + tmp, err, true);
     }
     written += static_cast<std::size_t>(n);
   }
@@ -256,24 +215,30 @@ bool StateStore::save(const RoutingHistory& h, std::string& error) const {
   if (::fsync(fd) != 0) {
     const int err = errno;
     ::close(fd);
-    return fail("cannot fsync " + tmp, err, true);
+    return failed("cannot fsync " + tmp, err, true);
   }
-  if (::close(fd) != 0) return fail("cannot close " + tmp, errno, true);
-  if (::rename(tmp.c_str(), path_.c_str()) != 0) return fail("cannot rename " + tmp, errno, true);
+  if (::close(fd) != 0) return failed("cannot close " + tmp, errno, true);
+  if (::rename(tmp.c_str(), path_.c_str()) != 0) return failed("cannot rename " + tmp, errno, true);
 
   // The rename itself lives in the directory; without this fsync a crash may bring back the old file.
   const auto slash = path_.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path_.substr(0, slash));
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return fail("cannot open directory " + dir, errno, false);
+  if (dfd < 0) return failed("cannot open directory " + dir, errno, false);
   const int rc = ::fsync(dfd);
   const int err = errno;
   ::close(dfd);
   // EINVAL: the filesystem cannot sync directories (some FUSE and network mounts); the rename is as
   // durable there as it can be. Any other failure means the change may not survive a crash, so it is
   // reported (the new file is in place, but the caller will not publish what may be lost).
-  if (rc != 0 && err != EINVAL) return fail("cannot fsync directory " + dir, err, false);
-  return true;
+  if (rc != 0 && err != EINVAL) return failed("cannot fsync directory " + dir, err, false);
+  return {};
+}
+
+SaveResult FileStateBackend::save(const RoutingHistory& h) {
+  auto saved = store_.save(h);
+  if (!saved) return fail(SaveError{SaveError::Kind::Failed, std::move(saved).error().message});
+  return {};
 }
 
 }  // namespace canaryd::weights

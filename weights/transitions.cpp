@@ -28,15 +28,23 @@ RoutingState unless_unchanged(const RoutingHistory& h, RoutingState next) {
   return same == cur ? cur : next;
 }
 
-TransitionError no_canary() { return TransitionError{409, "no canary set is defined"}; }
+Failure<TransitionError> refuse(TransitionError::Kind kind, std::string message) {
+  return fail(TransitionError{kind, std::move(message)});
+}
+
+Failure<TransitionError> conflict(std::string message) {
+  return refuse(TransitionError::Kind::Conflict, std::move(message));
+}
+
+Failure<TransitionError> no_canary() { return conflict("no canary set is defined"); }
 
 // The API validates weights before calling; this guards other callers (reload, tests) from an
 // out-of-range value that the splitter would turn into "always canary".
-std::optional<TransitionError> check_weight(config::BasisPoints weight) {
+Result<void, TransitionError> check_weight(config::BasisPoints weight) {
   if (weight > config::kMaxBasisPoints) {
-    return TransitionError{400, "canary_weight must be from 0 to 100"};
+    return refuse(TransitionError::Kind::InvalidArgument, "canary_weight must be from 0 to 100");
   }
-  return std::nullopt;
+  return {};
 }
 
 }  // namespace
@@ -46,7 +54,7 @@ bool sets_disjoint(const config::Selector& service, const config::Selector& a, c
 }
 
 TransitionResult set_weight(const RoutingHistory& h, config::BasisPoints weight, const TransitionContext& ctx) {
-  if (auto err = check_weight(weight)) return *err;
+  if (auto checked = check_weight(weight); !checked) return fail(std::move(checked).error());
   if (!h.current().canary) return no_canary();
   RoutingState next = next_revision(h, ctx);
   next.canary_weight = weight;
@@ -67,7 +75,7 @@ TransitionResult promote(const RoutingHistory& h, const TransitionContext& ctx) 
     }
   }
   if (!any) {
-    return TransitionError{409, "canary set " + canary_set.to_string() + " has no endpoint; nothing to promote"};
+    return conflict("canary set " + canary_set.to_string() + " has no endpoint; nothing to promote");
   }
   RoutingState next = next_revision(h, ctx);
   next.stable = *cur.canary;
@@ -88,19 +96,19 @@ TransitionResult undo(const RoutingHistory& h, std::optional<std::uint64_t> to_r
   if (to_revision) {
     target = h.find(*to_revision);
     if (target == nullptr) {
-      return TransitionError{404, "revision " + std::to_string(*to_revision) + " not found in history"};
+      return refuse(TransitionError::Kind::NotFound, "revision " + std::to_string(*to_revision) + " not found in history");
     }
   } else {
     // The one before the current, so that repeated undo toggles between the last two revisions, as
     // `kubectl rollout undo` does.
     target = h.previous();
-    if (target == nullptr) return TransitionError{409, "no previous revision to undo to"};
+    if (target == nullptr) return conflict("no previous revision to undo to");
   }
   // The service selector may have changed by a reload since that revision was made; never restore an
   // overlap the API would refuse today.
   if (target->canary && !sets_disjoint(ctx.service_selector, target->stable, *target->canary)) {
-    return TransitionError{409, "revision " + std::to_string(target->revision) +
-                                    ": its canary set overlaps its stable set under the current service selector"};
+    return conflict("revision " + std::to_string(target->revision) +
+                    ": its canary set overlaps its stable set under the current service selector");
   }
   RoutingState next = next_revision(h, ctx);
   next.stable = target->stable;
@@ -111,12 +119,12 @@ TransitionResult undo(const RoutingHistory& h, std::optional<std::uint64_t> to_r
 
 TransitionResult define_canary(const RoutingHistory& h, const config::Selector& canary, config::BasisPoints weight,
                                const TransitionContext& ctx) {
-  if (auto err = check_weight(weight)) return *err;
+  if (auto checked = check_weight(weight); !checked) return fail(std::move(checked).error());
   const RoutingState& cur = h.current();
   if (!sets_disjoint(ctx.service_selector, cur.stable, canary)) {
-    return TransitionError{409, "canary set " + config::Selector::conjunction(ctx.service_selector, canary).to_string() +
-                                    " overlaps the stable set " +
-                                    config::Selector::conjunction(ctx.service_selector, cur.stable).to_string()};
+    return conflict("canary set " + config::Selector::conjunction(ctx.service_selector, canary).to_string() +
+                    " overlaps the stable set " +
+                    config::Selector::conjunction(ctx.service_selector, cur.stable).to_string());
   }
   RoutingState next = next_revision(h, ctx);
   next.canary = canary;

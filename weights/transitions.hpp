@@ -4,19 +4,27 @@
 
 #include <optional>
 #include <string>
-#include <variant>
 #include <vector>
 
 #include "config/labels.hpp"
+#include "config/result.hpp"
 #include "config/selector.hpp"
 #include "config/weight.hpp"
 #include "weights/routing_history.hpp"
 
 namespace canaryd::weights {
 
-/// Why a change was refused: an HTTP status of the control API (400, 404, 409) and a message.
+/// Why a change was refused or did not happen, in the terms of the routing state (not of HTTP: the API
+/// layer maps the kind to a status, see weights/api_error.hpp).
 struct TransitionError {
-  int status = 400;
+  enum class Kind {
+    InvalidArgument,  ///< the request itself is wrong (a weight out of range)
+    NotFound,         ///< it names a revision the history does not hold
+    Conflict,         ///< it does not apply to the state as it is (no canary, sets overlap, stale if_revision)
+    StorageFailed,    ///< the change applies but could not be stored; nothing changed
+    Contended,        ///< other writers kept getting in first; nothing changed, try again
+  };
+  Kind kind = Kind::InvalidArgument;
   std::string message;
 };
 
@@ -32,18 +40,18 @@ struct TransitionContext {
 /// as now (the same weight again, a second rollback) yields the current state itself, with its
 /// revision: ControlService then writes and publishes nothing. Pure functions: nothing is applied here;
 /// ControlService persists and publishes.
-using TransitionResult = std::variant<RoutingState, TransitionError>;
+using TransitionResult = Result<RoutingState, TransitionError>;
 
-/// Sets the canary percent; 409 without a canary set.
+/// Sets the canary percent; Conflict without a canary set.
 TransitionResult set_weight(const RoutingHistory& h, config::BasisPoints weight, const TransitionContext& ctx);
-/// stable := canary, canary := none, weight := 0; 409 without a canary or when it matches no endpoint.
+/// stable := canary, canary := none, weight := 0; Conflict without a canary or when it matches no endpoint.
 TransitionResult promote(const RoutingHistory& h, const TransitionContext& ctx);
-/// weight := 0, the canary stays defined; 409 without a canary set.
+/// weight := 0, the canary stays defined; Conflict without a canary set.
 TransitionResult rollback(const RoutingHistory& h, const TransitionContext& ctx);
 /// Restores selectors and weight of `to_revision` (default: the one before the current) as a new
-/// revision; 404 when it is not in the history.
+/// revision; NotFound when it is not in the history.
 TransitionResult undo(const RoutingHistory& h, std::optional<std::uint64_t> to_revision, const TransitionContext& ctx);
-/// Defines a new canary set; 409 when it is not provably disjoint from stable.
+/// Defines a new canary set; Conflict when it is not provably disjoint from stable.
 TransitionResult define_canary(const RoutingHistory& h, const config::Selector& canary, config::BasisPoints weight,
                                const TransitionContext& ctx);
 /// Removes the canary set (weight 0); without one, nothing changes.

@@ -26,9 +26,8 @@ Labels pod_labels() {
 }
 
 Selector parse(const char* text) {
-  std::string error;
-  auto s = Selector::parse(text, error);
-  if (!s) throw std::runtime_error("selector " + std::string(text) + ": " + error);
+  auto s = Selector::parse(text);
+  if (!s) throw std::runtime_error("selector " + std::string(text) + ": " + s.error().message);
   return *s;
 }
 

@@ -92,8 +92,8 @@ int main(int argc, char** argv) {
   if (config_path.empty()) return usage_error("no config file: use -c FILE (or --demo)");
 
   auto loaded = canaryd::config::load_config_file(config_path);
-  if (!loaded.config) {
-    for (const auto& e : loaded.errors) std::cerr << e << "\n";
+  if (!loaded) {
+    for (const auto& e : loaded.error()) std::cerr << e << "\n";
     return 1;
   }
   if (test_only) {
@@ -101,8 +101,8 @@ int main(int argc, char** argv) {
     // kubeconfig, whose server must be https or http with insecure_http, the state directory): a config
     // whose files cannot be used would not start. The in-cluster account exists only in a pod, and is
     // checked at start.
-    std::vector<std::string> errors = canaryd::config::check_named_files(*loaded.config);
-    canaryd::proxy::load_tls(*loaded.config, errors);
+    std::vector<std::string> errors = canaryd::config::check_named_files(*loaded);
+    canaryd::proxy::load_tls(*loaded, errors);
     if (!errors.empty()) {
       for (const auto& e : errors) std::cerr << e << "\n";
       return 1;
@@ -110,7 +110,7 @@ int main(int argc, char** argv) {
     std::cout << "canaryd: " << config_path << ": configuration is valid\n";
     return 0;
   }
-  canaryd::proxy::Server server(std::move(*loaded.config), config_path);
+  canaryd::proxy::Server server(std::move(*loaded), config_path);
   // Resolved now: SIGUSR2 starts the file at this path, which a package upgrade may have replaced by then.
   server.set_upgrade_command(canaryd::proxy::resolve_own_binary(argv[0]), std::vector<std::string>(argv + 1, argv + argc));
   return run_server(server);

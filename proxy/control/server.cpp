@@ -161,12 +161,12 @@ void Server::reload() {
     return;
   }
   auto result = config::load_config_file(config_path_);
-  if (!result.config) {
+  if (!result) {
     log_line("reload failed; the running configuration stays in force:");
-    for (const auto& e : result.errors) log_line("  " + e);
+    for (const auto& e : result.error()) log_line("  " + e);
     return;
   }
-  ReloadPlan plan = plan_reload(config_, std::move(*result.config), control_->current(), config_path_);
+  ReloadPlan plan = plan_reload(config_, std::move(*result), control_->current(), config_path_);
   if (plan.discovery_notice) log_line(*plan.discovery_notice);
   if (plan.refusal) return log_line(*plan.refusal);
   auto token = control_token(plan.next);
@@ -189,9 +189,9 @@ void Server::apply_reload(config::Config next, TlsSetup tls, std::string token) 
   update_connection_budget(workers_.size(), true);
   api_->set_token(std::move(token));
   // Trimming may write the state; the reload does not wait for it (a ConfigMap may take a while).
-  control_->set_history_limit(config_.history_limit, [](bool saved, const std::string& error) {
+  control_->set_history_limit(config_.history_limit, [](Result<void> saved) {
     if (!saved)
-      log_line("reload: the history trimmed to history_limit is not stored yet (" + error +
+      log_line("reload: the history trimmed to history_limit is not stored yet (" + saved.error().message +
                "); the next change stores it");
   });
   health_->configure(config_.health, config_.endpoints, tls_.endpoints);

@@ -108,9 +108,8 @@ Result<Server::Sockets, StartupError> Server::plan_sockets() {
 
 Result<std::string> Server::control_token(const config::Config& config) {
   if (config.control.token_file.empty()) return std::string();
-  std::string error;
-  auto token = config::read_token_file(config.control.token_file, config::TokenFileAccess::Private, error);
-  if (!token) return fail("control.token_file: " + config.control.token_file + ": " + error);
+  auto token = config::read_token_file(config.control.token_file, config::TokenFileAccess::Private);
+  if (!token) return fail("control.token_file: " + config.control.token_file + ": " + token.error().message);
   return std::move(*token);
 }
 
@@ -144,28 +143,27 @@ Result<weights::RoutingHistory, StartupError> Server::load_history(weights::Stat
                                         : config_.state_file;
   auto loaded = backend.load(config_.history_limit);
   std::optional<weights::RoutingHistory> history;
-  if (loaded.kind == weights::StateStore::Loaded::Kind::Missing) {
+  if (loaded && !*loaded) {
     // First start: the config's initial state. Another replica may create it at the same moment; then
     // its state is the one in force.
     history.emplace(initial_state(config_), config_.history_limit);
-    std::string error;
-    const auto saved = backend.save(*history, error);
-    if (saved == weights::StateBackend::SaveResult::Failed) return fail(StartupError{src + ": " + state_field + ": " + error});
-    if (saved == weights::StateBackend::SaveResult::Conflict) {
+    const auto saved = backend.save(*history);
+    if (!saved && saved.error().kind == weights::SaveError::Kind::Failed)
+      return fail(StartupError{src + ": " + state_field + ": " + saved.error().message});
+    if (!saved) {
       history.reset();
       loaded = backend.load(config_.history_limit);
     }
   }
-  if (loaded.kind == weights::StateStore::Loaded::Kind::Corrupt)
-    return fail(StartupError{src + ": " + state_field + ": " + loaded.error});
+  if (!loaded) return fail(StartupError{src + ": " + state_field + ": " + loaded.error().message});
   if (history) return std::move(*history);
-  if (loaded.kind != weights::StateStore::Loaded::Kind::Ok)
+  if (!*loaded)
     return fail(StartupError{src + ": " + state_field + ": " + state_name + ": created by another replica, then gone"});
-  const auto& cur = loaded.history->current();
+  const auto& cur = (*loaded)->current();
   if (cur.canary && !weights::sets_disjoint(config_.service.selector, cur.stable, *cur.canary))
     return fail(StartupError{src + ": " + state_field + ": " + state_name +
                              ": its stable and canary sets overlap under service.selector"});
-  return std::move(*loaded.history);
+  return std::move(**loaded);
 }
 
 Result<void, StartupError> Server::load_state() {

@@ -9,51 +9,47 @@
 #include <boost/json.hpp>
 
 #include "proxy/net/no_throw.hpp"
+#include "weights/state_store.hpp"
 
 namespace canaryd::proxy {
 namespace asio = boost::asio;
 namespace json = boost::json;
 namespace http = boost::beast::http;
-using weights::StateStore;
+using weights::LoadedState;
+using weights::SaveError;
+using weights::SaveResult;
 
 namespace {
 
-/// An answer's body as a ConfigMap; nullopt with `error` when it is none or its state is corrupt.
-std::optional<ConfigMapState> parse_configmap_body(const std::string& body, unsigned limit, std::string& error) {
+/// An answer's body as a ConfigMap; an error when it is none or its state is corrupt.
+Result<ConfigMapState> parse_configmap_body(const std::string& body, unsigned limit) {
   boost::system::error_code ec;
   auto doc = json::parse(body, ec);
-  if (ec) {
-    error = ec.message();
-    return std::nullopt;
-  }
-  return parse_configmap(doc, limit, error);
+  if (ec) return fail(ec.message());
+  return parse_configmap(doc, limit);
+}
+
+Failure<SaveError> not_saved(std::string message) {
+  return fail(SaveError{SaveError::Kind::Failed, std::move(message)});
 }
 
 }  // namespace
 
-std::optional<ConfigMapState> parse_configmap(const json::value& value, unsigned limit, std::string& error) {
+Result<ConfigMapState> parse_configmap(const json::value& value, unsigned limit) {
   const json::object* o = value.if_object();
   const json::value* meta = o ? o->if_contains("metadata") : nullptr;
-  if (!meta || !meta->is_object()) {
-    error = "not a ConfigMap";
-    return std::nullopt;
-  }
+  if (!meta || !meta->is_object()) return fail("not a ConfigMap");
   ConfigMapState out;
   if (const auto* rv = meta->get_object().if_contains("resourceVersion"); rv && rv->is_string())
     out.resource_version = rv->get_string().c_str();
   const json::value* data = o->if_contains("data");
   const json::value* text = data && data->is_object() ? data->get_object().if_contains(kStateKey) : nullptr;
   if (!text) return out;
-  if (!text->is_string()) {
-    error = std::string("data.") + kStateKey + " is not a string";
-    return std::nullopt;
-  }
+  if (!text->is_string()) return fail(std::string("data.") + kStateKey + " is not a string");
   out.text = text->get_string();
-  out.history = weights::history_from_json(out.text, limit, error);
-  if (!out.history) {
-    error = std::string("data.") + kStateKey + ": " + error;
-    return std::nullopt;
-  }
+  auto history = weights::history_from_json(out.text, limit);
+  if (!history) return fail(std::string("data.") + kStateKey + ": " + history.error().message);
+  out.history = std::move(history).value();
   return out;
 }
 
@@ -84,63 +80,45 @@ std::string ConfigMapStateBackend::item_path() const {
   return "/api/v1/namespaces/" + ns_ + "/configmaps/" + name_;
 }
 
-weights::StateBackend::SaveResult ConfigMapStateBackend::save(const weights::RoutingHistory& h, std::string& error) {
-  SaveOutcome outcome = run_blocking(write(h, resource_version_));
-  error = std::move(outcome.error);
-  return outcome.result;
+SaveResult ConfigMapStateBackend::save(const weights::RoutingHistory& h) {
+  return run_blocking(write(h, resource_version_));
 }
 
-StateStore::Loaded ConfigMapStateBackend::load(unsigned limit) { return run_blocking(read(limit)); }
+LoadedState ConfigMapStateBackend::load(unsigned limit) { return *run_blocking(read(limit)); }
 
 void ConfigMapStateBackend::async_save(const weights::RoutingHistory& h, SaveDone done) {
   // The version is taken now, with the history it goes with: the coroutine's body runs later, after a watch
   // event may have moved resource_version_ on to a write this history does not contain.
-  asio::co_spawn(io_, write(h, resource_version_), [done = std::move(done)](std::exception_ptr e, SaveOutcome outcome) {
-    if (e) outcome = SaveOutcome{SaveResult::Failed, "the write to the API server failed unexpectedly"};
-    done(outcome.result, std::move(outcome.error));
+  asio::co_spawn(io_, write(h, resource_version_), [done = std::move(done)](std::exception_ptr e, SaveResult saved) {
+    if (e) saved = not_saved("the write to the API server failed unexpectedly");
+    done(std::move(saved));
   });
 }
 
 void ConfigMapStateBackend::async_load(unsigned limit, LoadDone done) {
-  asio::co_spawn(io_, read(limit), [done = std::move(done)](std::exception_ptr e, StateStore::Loaded loaded) {
-    if (e) {
-      loaded.kind = StateStore::Loaded::Kind::Corrupt;
-      loaded.error = "the read from the API server failed unexpectedly";
-    }
-    done(std::move(loaded));
+  asio::co_spawn(io_, read(limit), [done = std::move(done)](std::exception_ptr e, std::optional<LoadedState> loaded) {
+    if (e || !loaded) return done(fail("the read from the API server failed unexpectedly"));
+    done(std::move(*loaded));
   });
 }
 
-asio::awaitable<StateStore::Loaded> ConfigMapStateBackend::read(unsigned limit) {
-  StateStore::Loaded out;
+asio::awaitable<std::optional<LoadedState>> ConfigMapStateBackend::read(unsigned limit) {
   KubeResponse r = co_await client_->request(http::verb::get, item_path(), "", kTimeout);
   if (r.status == 404) {
     resource_version_.clear();
-    out.kind = StateStore::Loaded::Kind::Missing;
-    co_return out;
+    co_return LoadedState(std::optional<weights::RoutingHistory>());
   }
-  out.kind = StateStore::Loaded::Kind::Corrupt;
-  if (!r.ok()) {
-    out.error = what() + " cannot be read from " + client_->server() + ": " + r.describe();
-    co_return out;
-  }
-  std::string error;
-  auto state = parse_configmap_body(r.body, limit, error);
-  if (!state) {
-    out.error = what() + ": " + error;
-    co_return out;
-  }
+  if (!r.ok()) co_return LoadedState(fail(what() + " cannot be read from " + client_->server() + ": " + r.describe()));
+  auto state = parse_configmap_body(r.body, limit);
+  if (!state) co_return LoadedState(fail(what() + ": " + state.error().message));
   if (!state->history) {
     // It exists (an operator may create it empty, so that the Role needs no `create`), without state yet.
     resource_version_ = state->resource_version;
-    out.kind = StateStore::Loaded::Kind::Missing;
-    co_return out;
+    co_return LoadedState(std::optional<weights::RoutingHistory>());
   }
   // Not older than what the watch may have delivered while this read was on its way.
   observed(state->resource_version, state->history->current().revision);
-  out.kind = StateStore::Loaded::Kind::Ok;
-  out.history = std::move(state->history);
-  co_return out;
+  co_return LoadedState(std::move(state->history));
 }
 
 // GCC 12 at -O2 inlines Asio's coroutine-frame operator new (aligned_alloc) into this coroutine and then
@@ -148,8 +126,7 @@ asio::awaitable<StateStore::Loaded> ConfigMapStateBackend::read(unsigned limit) 
 // CMakeLists.txt silences for the sanitizer builds).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-asio::awaitable<ConfigMapStateBackend::SaveOutcome> ConfigMapStateBackend::write(weights::RoutingHistory h,
-                                                                                std::string base_version) {
+asio::awaitable<SaveResult> ConfigMapStateBackend::write(weights::RoutingHistory h, std::string base_version) {
   std::string text = weights::history_to_json(h);
   const bool create = base_version.empty();
   // Never unconditional: without a known version the ConfigMap is created, and that fails if it exists.
@@ -175,41 +152,35 @@ asio::awaitable<ConfigMapStateBackend::SaveOutcome> ConfigMapStateBackend::write
     asio::steady_timer backoff(co_await asio::this_coro::executor);
     backoff.expires_after(std::chrono::milliseconds(jitter(random_) * std::min(conflicts_in_a_row_, 8)));
     co_await backoff.async_wait(kNoThrow);
-    co_return SaveOutcome{SaveResult::Conflict, {}};
+    co_return SaveResult(fail(SaveError{SaveError::Kind::Conflict, {}}));
   }
   conflicts_in_a_row_ = 0;
-  if (!r.ok()) co_return SaveOutcome{SaveResult::Failed, what() + " not written: " + r.describe()};
-  std::string parse_error;
-  auto state = parse_configmap_body(r.body, h.limit(), parse_error);
+  if (!r.ok()) co_return SaveResult(not_saved(what() + " not written: " + r.describe()));
+  auto state = parse_configmap_body(r.body, h.limit());
   // Accepted: the API server has it. Without a readable answer the next save conflicts and re-reads.
   observed(state ? state->resource_version : std::string("unknown"), h.current().revision);
-  co_return SaveOutcome{SaveResult::Saved, {}};
+  co_return SaveResult();
 }
 #pragma GCC diagnostic pop
 
-asio::awaitable<ConfigMapStateBackend::SaveOutcome> ConfigMapStateBackend::reconcile(std::string text,
-                                                                                    std::uint64_t revision,
-                                                                                    unsigned limit,
-                                                                                    KubeResponse lost) {
+asio::awaitable<SaveResult> ConfigMapStateBackend::reconcile(std::string text, std::uint64_t revision, unsigned limit,
+                                                            KubeResponse lost) {
   // The request went out and its answer did not come back: the API server may have applied it. What the
   // ConfigMap holds now decides; "not written" is said only when it is known.
   KubeResponse r = co_await client_->request(http::verb::get, item_path(), "", kTimeout);
-  std::string error;
-  auto state = r.ok() ? parse_configmap_body(r.body, limit, error) : std::nullopt;
+  auto state = r.ok() ? parse_configmap_body(r.body, limit) : Result<ConfigMapState>(fail(r.describe()));
   if (state && state->text == text) {
     observed(state->resource_version, revision);
-    co_return SaveOutcome{SaveResult::Saved, {}};
+    co_return SaveResult();
   }
   if (state || r.status == 404) {
     if (r.status == 404) resource_version_.clear();
-    co_return SaveOutcome{SaveResult::Failed, what() + " not written: the API server did not answer (" +
-                                                  lost.describe() + "), and the ConfigMap read back since does not "
-                                                  "hold the change"};
+    co_return SaveResult(not_saved(what() + " not written: the API server did not answer (" + lost.describe() +
+                                   "), and the ConfigMap read back since does not hold the change"));
   }
-  co_return SaveOutcome{SaveResult::Failed,
-                        what() + ": the API server did not answer the write (" + lost.describe() +
-                            ") and reading it back failed too (" + (r.ok() ? error : r.describe()) +
-                            "): whether the change was stored is unknown; if it was, the watch applies it"};
+  co_return SaveResult(not_saved(what() + ": the API server did not answer the write (" + lost.describe() +
+                                 ") and reading it back failed too (" + state.error().message +
+                                 "): whether the change was stored is unknown; if it was, the watch applies it"));
 }
 
 void ConfigMapStateBackend::observed(const std::string& resource_version, std::uint64_t revision) {

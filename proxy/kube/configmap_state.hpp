@@ -12,6 +12,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json/value.hpp>
 
+#include "config/result.hpp"
 #include "proxy/kube/kube_client.hpp"
 #include "weights/state_backend.hpp"
 
@@ -27,8 +28,8 @@ struct ConfigMapState {
   std::string text;                                ///< data["state.json"] as stored
 };
 
-/// Reads a ConfigMap object; nullopt with `error` when it is not one or its state is corrupt.
-std::optional<ConfigMapState> parse_configmap(const boost::json::value& object, unsigned limit, std::string& error);
+/// Reads a ConfigMap object; an error when it is not one or its state is corrupt.
+Result<ConfigMapState> parse_configmap(const boost::json::value& object, unsigned limit);
 
 /// The ConfigMap object for a PUT or POST holding `state_text` (history_to_json); an empty
 /// `resource_version` makes the PUT unconditional.
@@ -47,8 +48,8 @@ class ConfigMapStateBackend : public weights::StateBackend {
                         std::string name);
 
   /// Start-up only: the asynchronous calls below, run to completion on a private io_context.
-  SaveResult save(const weights::RoutingHistory& h, std::string& error) override;
-  weights::StateStore::Loaded load(unsigned limit) override;
+  weights::SaveResult save(const weights::RoutingHistory& h) override;
+  weights::LoadedState load(unsigned limit) override;
 
   void async_save(const weights::RoutingHistory& h, SaveDone done) override;
   void async_load(unsigned limit, LoadDone done) override;
@@ -65,16 +66,14 @@ class ConfigMapStateBackend : public weights::StateBackend {
   static constexpr std::chrono::milliseconds kTimeout{5000};
 
  private:
-  struct SaveOutcome {
-    SaveResult result = SaveResult::Failed;
-    std::string error;
-  };
   /// Writes `h`, built on the ConfigMap at `base_version` (empty: it does not exist yet).
-  boost::asio::awaitable<SaveOutcome> write(weights::RoutingHistory h, std::string base_version);
+  boost::asio::awaitable<weights::SaveResult> write(weights::RoutingHistory h, std::string base_version);
   /// A write whose answer was lost (`lost`): the ConfigMap holds `text` now, or the write did not happen.
-  boost::asio::awaitable<SaveOutcome> reconcile(std::string text, std::uint64_t revision, unsigned limit,
-                                                KubeResponse lost);
-  boost::asio::awaitable<weights::StateStore::Loaded> read(unsigned limit);
+  boost::asio::awaitable<weights::SaveResult> reconcile(std::string text, std::uint64_t revision, unsigned limit,
+                                                        KubeResponse lost);
+  /// Always a value: the optional is there because co_spawn hands a default-constructed result to its
+  /// handler when the coroutine throws, and a Result has no default.
+  boost::asio::awaitable<std::optional<weights::LoadedState>> read(unsigned limit);
   std::string item_path() const;
   std::string what() const { return "ConfigMap " + ns_ + "/" + name_; }
 

@@ -67,11 +67,10 @@ void ConfigMapStateWatch::start() {
 }
 
 void ConfigMapStateWatch::take(const json::value& object) {
-  std::string error;
-  auto state = parse_configmap(object, control_.history().limit(), error);
+  auto state = parse_configmap(object, control_.history().limit());
   if (!state) {
-    log_line("kubernetes: the state ConfigMap " + ns_ + "/" + backend_.name() + " cannot be read (" + error +
-             "); keeping the state in force");
+    log_line("kubernetes: the state ConfigMap " + ns_ + "/" + backend_.name() + " cannot be read (" +
+             state.error().message + "); keeping the state in force");
     return;
   }
   if (!state->history) return;

@@ -259,9 +259,9 @@ asio::awaitable<KubeResponse> KubeClient::stream_lines(std::string target, std::
 }
 
 Result<std::unique_ptr<KubeClient>> make_kube_client(const config::KubernetesDiscovery& d) {
+  auto access = config::kube_api_access(d, config::serviceaccount_dir());
+  if (!access) return fail(std::move(access).error());
   std::string error;
-  auto access = config::kube_api_access(d, config::serviceaccount_dir(), error);
-  if (!access) return fail(std::move(error));
   auto client = KubeClient::create(*access, error);
   if (!client) return fail(std::move(error));
   return client;

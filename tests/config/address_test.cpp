@@ -5,17 +5,20 @@
 
 #include <string>
 
+#include "tests/config/noting_error.hpp"
+
 namespace canaryd::config {
 namespace {
 
 std::optional<HostPort> parse(std::string_view text, bool allow_zero = false) {
-  std::string error;
-  return parse_host_port(text, allow_zero, error);
+  auto parsed = parse_host_port(text, allow_zero);
+  if (!parsed) return std::nullopt;
+  return *parsed;
 }
 
 std::string error_of(std::string_view text, bool allow_zero = false) {
   std::string error;
-  EXPECT_FALSE(parse_host_port(text, allow_zero, error).has_value()) << text;
+  EXPECT_FALSE(noting_error(parse_host_port(text, allow_zero), error).ok()) << text;
   return error;
 }
 

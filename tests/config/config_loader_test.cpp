@@ -20,7 +20,10 @@ service:
   stable: {version: v1}
 )";
 
-std::vector<std::string> errors_of(const std::string& yaml) { return load_config_text(yaml, "x.yaml").errors; }
+std::vector<std::string> errors_of(const std::string& yaml) {
+  const LoadResult r = load_config_text(yaml, "x.yaml");
+  return r ? std::vector<std::string>{} : r.error();
+}
 
 std::string join(const std::vector<std::string>& lines) {
   std::string out;
@@ -37,9 +40,8 @@ void expect_single_error(const std::string& yaml, const std::string& prefix) {
 
 Config must_load(const std::string& yaml) {
   LoadResult r = load_config_text(yaml, "x.yaml");
-  EXPECT_TRUE(r.errors.empty()) << join(r.errors);
-  EXPECT_TRUE(r.config.has_value());
-  return r.config.value_or(Config{});
+  EXPECT_TRUE(r.ok()) << join(r ? std::vector<std::string>{} : r.error());
+  return r.value_or(Config{});
 }
 
 TEST(ConfigLoaderTest, MinimalConfigGetsEveryDefault) {
@@ -715,21 +717,22 @@ TEST(ConfigLoaderTest, NonLoopbackControlNeedsATokenOrAnExplicitOptOut) {
 
 TEST(ConfigLoaderTest, ErrorsProduceNoConfig) {
   const LoadResult r = load_config_text(std::string(kMinimal) + "threads: -1\n", "x.yaml");
-  EXPECT_FALSE(r.config.has_value());
-  EXPECT_EQ(r.errors.size(), 1u);
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.error().size(), 1u);
 }
 
 TEST(ConfigLoaderTest, MissingFileReportsTheSystemError) {
   const LoadResult r = load_config_file("/nonexistent-canaryd-dir/canaryd.yaml");
-  EXPECT_FALSE(r.config.has_value());
-  EXPECT_EQ(r.errors,
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.error(),
             std::vector<std::string>{"/nonexistent-canaryd-dir/canaryd.yaml: cannot read: No such file or directory"});
 }
 
 TEST(ConfigLoaderTest, DirectoryInsteadOfFileIsAnError) {
   const LoadResult r = load_config_file("/");
-  ASSERT_EQ(r.errors.size(), 1u);
-  EXPECT_EQ(r.errors[0], "/: cannot read: Is a directory");
+  ASSERT_FALSE(r.ok());
+  ASSERT_EQ(r.error().size(), 1u);
+  EXPECT_EQ(r.error()[0], "/: cannot read: Is a directory");
 }
 
 }  // namespace

@@ -23,8 +23,8 @@ std::string join(const std::vector<std::string>& lines) {
 
 TEST(ExamplesTest, NginxCanaryExampleIsValid) {
   const LoadResult r = load_config_file(example_path("nginx-canary.yaml"));
-  ASSERT_TRUE(r.errors.empty()) << join(r.errors);
-  const Config& c = *r.config;
+  ASSERT_TRUE(r.ok()) << join(r ? std::vector<std::string>{} : r.error());
+  const Config& c = *r;
   ASSERT_EQ(c.listen.size(), 1u);
   EXPECT_EQ(c.listen[0].address.to_string(), "0.0.0.0:31180");
   ASSERT_EQ(c.endpoints.size(), 4u);
@@ -45,8 +45,8 @@ TEST(ExamplesTest, NginxCanaryExampleIsValid) {
 
 TEST(ExamplesTest, FullExampleIsValidAndShowsTheDefaults) {
   const LoadResult r = load_config_file(example_path("full.yaml"));
-  ASSERT_TRUE(r.errors.empty()) << join(r.errors);
-  const Config& c = *r.config;
+  ASSERT_TRUE(r.ok()) << join(r ? std::vector<std::string>{} : r.error());
+  const Config& c = *r;
   const Config defaults;
   EXPECT_EQ(c.threads, defaults.threads);
   EXPECT_EQ(c.control.address, defaults.control.address);

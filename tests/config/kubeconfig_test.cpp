@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/config/noting_error.hpp"
+
 namespace canaryd::config {
 namespace {
 
@@ -54,7 +56,7 @@ users:
 TEST_F(KubeconfigTest, ReadsTheCurrentContext) {
   std::string error;
   auto path = write("config", kTwoContexts);
-  auto access = read_kubeconfig(path, error);
+  auto access = noting_error(read_kubeconfig(path), error);
   ASSERT_TRUE(access) << error;
   EXPECT_EQ(access->server, "https://127.0.0.1:16443");
   EXPECT_EQ(access->ca_file, (dir_ / "ca.pem").string()) << "relative to the kubeconfig's directory";
@@ -64,12 +66,11 @@ TEST_F(KubeconfigTest, ReadsTheCurrentContext) {
 
 TEST_F(KubeconfigTest, InlineCaAndStaticToken) {
   std::string error;
-  auto access = read_kubeconfig(write("config", R"(current-context: c
+  auto access = noting_error(read_kubeconfig(write("config", R"(current-context: c
 clusters: [{name: k, cluster: {server: "https://k:443", certificate-authority-data: TFMwdExT}}]
 contexts: [{name: c, context: {cluster: k, user: u}}]
 users: [{name: u, user: {token: abc.def}}]
-)"),
-                                error);
+)")), error);
   ASSERT_TRUE(access) << error;
   EXPECT_EQ(access->ca_data_base64, "TFMwdExT");
   EXPECT_EQ(access->ca_file, "");
@@ -78,33 +79,31 @@ users: [{name: u, user: {token: abc.def}}]
 
 TEST_F(KubeconfigTest, ProblemsAreNamed) {
   std::string error;
-  EXPECT_FALSE(read_kubeconfig((dir_ / "missing").string(), error));
+  EXPECT_FALSE(noting_error(read_kubeconfig((dir_ / "missing").string()), error));
   EXPECT_NE(error.find("missing"), std::string::npos) << error;
-  EXPECT_FALSE(read_kubeconfig(write("a", "clusters: []\n"), error));
+  EXPECT_FALSE(noting_error(read_kubeconfig(write("a", "clusters: []\n")), error));
   EXPECT_NE(error.find("no current-context"), std::string::npos) << error;
-  EXPECT_FALSE(read_kubeconfig(write("b", "current-context: x\ncontexts: []\n"), error));
+  EXPECT_FALSE(noting_error(read_kubeconfig(write("b", "current-context: x\ncontexts: []\n")), error));
   EXPECT_NE(error.find("context \"x\" not found"), std::string::npos) << error;
-  EXPECT_FALSE(read_kubeconfig(write("c", R"(current-context: c
+  EXPECT_FALSE(noting_error(read_kubeconfig(write("c", R"(current-context: c
 clusters: [{name: k, cluster: {server: "https://k:443", insecure-skip-tls-verify: true}}]
 contexts: [{name: c, context: {cluster: k, user: u}}]
-)"),
-                               error));
+)")), error));
   EXPECT_NE(error.find("insecure-skip-tls-verify is not supported"), std::string::npos) << error;
-  EXPECT_FALSE(read_kubeconfig(write("d", R"(current-context: c
+  EXPECT_FALSE(noting_error(read_kubeconfig(write("d", R"(current-context: c
 clusters: [{name: k, cluster: {server: "https://k:443"}}]
 contexts: [{name: c, context: {cluster: k, user: u}}]
 users: [{name: u, user: {client-certificate: a.crt, client-key: a.key}}]
-)"),
-                               error));
+)")), error));
   EXPECT_NE(error.find("only bearer tokens"), std::string::npos) << error;
-  EXPECT_FALSE(read_kubeconfig(write("e", "current-context: [\n"), error));
+  EXPECT_FALSE(noting_error(read_kubeconfig(write("e", "current-context: [\n")), error));
 }
 
 TEST_F(KubeconfigTest, InClusterUsesTheServiceAccount) {
   write("token", "t0k3n\n");
   write("ca.crt", "PEM");
   std::string error;
-  auto access = in_cluster_access("https://10.96.0.1:443", dir_.string(), error);
+  auto access = noting_error(in_cluster_access("https://10.96.0.1:443", dir_.string()), error);
   ASSERT_TRUE(access) << error;
   EXPECT_EQ(access->server, "https://10.96.0.1:443");
   EXPECT_EQ(access->token_file, (dir_ / "token").string());
@@ -112,11 +111,11 @@ TEST_F(KubeconfigTest, InClusterUsesTheServiceAccount) {
 
   ::setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1", 1);
   ::setenv("KUBERNETES_SERVICE_PORT", "443", 1);
-  access = in_cluster_access("", dir_.string(), error);
+  access = noting_error(in_cluster_access("", dir_.string()), error);
   ASSERT_TRUE(access) << error;
   EXPECT_EQ(access->server, "https://10.96.0.1:443");
   ::unsetenv("KUBERNETES_SERVICE_HOST");
-  EXPECT_FALSE(in_cluster_access("", dir_.string(), error));
+  EXPECT_FALSE(noting_error(in_cluster_access("", dir_.string()), error));
   EXPECT_NE(error.find("not in a cluster"), std::string::npos);
   ::unsetenv("KUBERNETES_SERVICE_PORT");
 }
@@ -132,23 +131,23 @@ contexts: [{name: c, context: {cluster: k, user: u}}]
 users: [{name: u, user: {token: abc}}]
 )");
   std::string error;
-  EXPECT_FALSE(kube_api_access(d, dir_.string(), error));
+  EXPECT_FALSE(noting_error(kube_api_access(d, dir_.string()), error));
   EXPECT_NE(error.find(d.kubeconfig + ": server HTTP://127.0.0.1:8001: "), std::string::npos) << error;
   EXPECT_NE(error.find(kClearTextApiServer), std::string::npos) << error;
   d.insecure_http = true;
-  auto access = kube_api_access(d, dir_.string(), error);
+  auto access = noting_error(kube_api_access(d, dir_.string()), error);
   ASSERT_TRUE(access) << error;
   EXPECT_EQ(access->token, "abc");
 
   d = KubernetesDiscovery{};
   d.api_server = "http://10.96.0.1:80";
-  EXPECT_FALSE(kube_api_access(d, dir_.string(), error));
+  EXPECT_FALSE(noting_error(kube_api_access(d, dir_.string()), error));
   EXPECT_EQ(error, kClearTextApiServer);
   d.insecure_http = true;
-  ASSERT_TRUE(kube_api_access(d, dir_.string(), error)) << error;
+  ASSERT_TRUE(noting_error(kube_api_access(d, dir_.string()), error)) << error;
   d = KubernetesDiscovery{};
   d.api_server = "https://10.96.0.1:443";
-  access = kube_api_access(d, dir_.string(), error);
+  access = noting_error(kube_api_access(d, dir_.string()), error);
   ASSERT_TRUE(access) << error;
   EXPECT_EQ(access->token_file, (dir_ / "token").string());
 }

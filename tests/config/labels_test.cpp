@@ -5,18 +5,14 @@
 
 #include <string>
 
+#include "tests/config/noting_error.hpp"
+
 namespace canaryd::config {
 namespace {
 
-bool key_ok(std::string_view key) {
-  std::string error;
-  return validate_label_key(key, error);
-}
+bool key_ok(std::string_view key) { return validate_label_key(key).ok(); }
 
-bool value_ok(std::string_view value) {
-  std::string error;
-  return validate_label_value(value, error);
-}
+bool value_ok(std::string_view value) { return validate_label_value(value).ok(); }
 
 TEST(LabelsTest, KeysFollowKubernetesRules) {
   EXPECT_TRUE(key_ok("version"));
@@ -47,7 +43,7 @@ TEST(LabelsTest, ValuesFollowKubernetesRules) {
 
 TEST(LabelsTest, ErrorsNameTheOffendingText) {
   std::string error;
-  ASSERT_FALSE(validate_label_value("bad value", error));
+  ASSERT_FALSE(noting_error(validate_label_value("bad value"), error));
   EXPECT_EQ(error,
             "invalid label value \"bad value\": must be at most 63 characters of [A-Za-z0-9._-], starting and ending "
             "with a letter or digit");

@@ -6,20 +6,22 @@
 
 #include <string>
 
+#include "tests/config/noting_error.hpp"
+
 namespace canaryd::config {
 namespace {
 
 Selector must_parse(std::string_view text) {
   std::string error;
-  auto s = Selector::parse(text, error);
-  EXPECT_TRUE(s.has_value()) << text << ": " << error;
+  auto s = noting_error(Selector::parse(text), error);
+  EXPECT_TRUE(s.ok()) << text << ": " << error;
   return s.value_or(Selector());
 }
 
 std::string parse_error(std::string_view text) {
   std::string error;
-  auto s = Selector::parse(text, error);
-  EXPECT_FALSE(s.has_value()) << text << " parsed as " << (s ? s->to_string() : "");
+  auto s = noting_error(Selector::parse(text), error);
+  EXPECT_FALSE(s.ok()) << text << " parsed as " << (s ? s->to_string() : "");
   return error;
 }
 

@@ -6,12 +6,15 @@
 #include <charconv>
 #include <string>
 
+#include "tests/config/noting_error.hpp"
+
 namespace canaryd::config {
 namespace {
 
 std::optional<BasisPoints> text(std::string_view t) {
-  std::string error;
-  return parse_weight_text(t, error);
+  auto bp = parse_weight_text(t);
+  if (!bp) return std::nullopt;
+  return *bp;
 }
 
 TEST(WeightTest, ParsesIntegersAndUpToTwoDecimals) {
@@ -27,7 +30,7 @@ TEST(WeightTest, ParsesIntegersAndUpToTwoDecimals) {
 
 TEST(WeightTest, RejectsThreeDecimalsInsteadOfRounding) {
   std::string error;
-  EXPECT_FALSE(parse_weight_text("10.125", error).has_value());
+  EXPECT_FALSE(noting_error(parse_weight_text("10.125"), error).ok());
   EXPECT_EQ(error, "must be a number from 0 to 100 with at most two decimals, got 10.125");
 }
 
@@ -46,7 +49,7 @@ TEST(WeightTest, RejectsSignsExponentsHexAndSpaces) {
 
 TEST(WeightTest, ErrorQuotesTextWithSpaces) {
   std::string error;
-  EXPECT_FALSE(parse_weight_text(" 5", error).has_value());
+  EXPECT_FALSE(noting_error(parse_weight_text(" 5"), error).ok());
   EXPECT_EQ(error, "must be a number from 0 to 100 with at most two decimals, got \" 5\"");
 }
 
@@ -55,7 +58,7 @@ TEST(WeightTest, RejectsWhatADoubleWouldRound) {
   // 0 and 33.33 (and the last is the very same double as 33.33).
   for (const char* t : {"0.000000001", "33.3300000001", "33.3300000000000001", "10.000", "99.999999999999999"}) {
     std::string error;
-    EXPECT_FALSE(parse_weight_text(t, error).has_value()) << t;
+    EXPECT_FALSE(noting_error(parse_weight_text(t), error).ok()) << t;
     EXPECT_EQ(error, std::string("must be a number from 0 to 100 with at most two decimals, got ") + t);
   }
 }

@@ -10,11 +10,11 @@ namespace {
 
 ApiCall call_for(const std::vector<std::string>& args) {
   auto r = parse_args(args);
-  if (!std::holds_alternative<Invocation>(r)) {
-    ADD_FAILURE() << std::get<UsageError>(r).message;
+  if (!r.ok()) {
+    ADD_FAILURE() << r.error().message;
     return {};
   }
-  return build_api_call(std::get<Invocation>(r));
+  return build_api_call(r.value());
 }
 
 boost::json::value body_of(const ApiCall& c) { return boost::json::parse(c.body); }

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/config/noting_error.hpp"
+
 namespace canaryd::ctl {
 namespace {
 
@@ -14,8 +16,8 @@ constexpr std::string_view kStatus = R"({"revision": 12, "canary_weight": 10.0, 
 
 TEST(ParseStatusTest, ReadsTheContractDocument) {
   std::string error;
-  auto s = parse_status(kStatus, error);
-  ASSERT_TRUE(s.has_value()) << error;
+  auto s = noting_error(parse_status(kStatus), error);
+  ASSERT_TRUE(s.ok()) << error;
   EXPECT_EQ(s->revision, 12u);
   EXPECT_EQ(s->canary_weight, 10.0);
   EXPECT_EQ(s->updated_at, "2026-11-27T15:00:00Z");
@@ -29,33 +31,32 @@ TEST(ParseStatusTest, ReadsTheContractDocument) {
 
 TEST(ParseStatusTest, NullCanaryMeansNone) {
   std::string error;
-  auto s = parse_status(R"({"revision": 1, "canary_weight": 0, "stable": {"selector": "a=b"}, "canary": null})", error);
-  ASSERT_TRUE(s.has_value()) << error;
+  auto s = noting_error(parse_status(R"({"revision": 1, "canary_weight": 0, "stable": {"selector": "a=b"}, "canary": null})"), error);
+  ASSERT_TRUE(s.ok()) << error;
   EXPECT_FALSE(s->canary.has_value());
   EXPECT_TRUE(s->updated_at.empty());
 }
 
 TEST(ParseStatusTest, ExplainsWhatIsWrong) {
   std::string error;
-  EXPECT_FALSE(parse_status("<html>", error).has_value());
+  EXPECT_FALSE(noting_error(parse_status("<html>"), error).ok());
   EXPECT_NE(error.find("not JSON"), std::string::npos);
-  EXPECT_FALSE(parse_status("[]", error).has_value());
+  EXPECT_FALSE(noting_error(parse_status("[]"), error).ok());
   EXPECT_EQ(error, "status is not an object");
-  EXPECT_FALSE(parse_status(R"({"canary_weight": 1, "stable": {"selector": "a=b"}})", error).has_value());
+  EXPECT_FALSE(noting_error(parse_status(R"({"canary_weight": 1, "stable": {"selector": "a=b"}})"), error).ok());
   EXPECT_EQ(error, "status has no \"revision\"");
-  EXPECT_FALSE(parse_status(R"({"revision": "x", "canary_weight": 1, "stable": {"selector": "a"}})", error));
+  EXPECT_FALSE(noting_error(parse_status(R"({"revision": "x", "canary_weight": 1, "stable": {"selector": "a"}})"), error));
   EXPECT_EQ(error, "status.revision is not a revision number");
-  EXPECT_FALSE(parse_status(R"({"revision": 1, "canary_weight": 1, "stable": {}})", error).has_value());
+  EXPECT_FALSE(noting_error(parse_status(R"({"revision": 1, "canary_weight": 1, "stable": {}})"), error).ok());
   EXPECT_EQ(error, "stable has no \"selector\"");
 }
 
 TEST(ParseHistoryTest, KeepsTheServersOrder) {
   std::string error;
-  auto h = parse_history(R"({"revisions": [
+  auto h = noting_error(parse_history(R"({"revisions": [
     {"revision": 3, "time": "t3", "canary_weight": 10.0, "stable": "a=1", "canary": "a=2", "cause": ""},
-    {"revision": 4, "time": "t4", "canary_weight": 0, "stable": "a=2", "canary": null, "cause": "canaryctl promote"}]})",
-                         error);
-  ASSERT_TRUE(h.has_value()) << error;
+    {"revision": 4, "time": "t4", "canary_weight": 0, "stable": "a=2", "canary": null, "cause": "canaryctl promote"}]})"), error);
+  ASSERT_TRUE(h.ok()) << error;
   ASSERT_EQ(h->size(), 2u);
   EXPECT_EQ((*h)[0].revision, 3u);
   EXPECT_EQ((*h)[0].canary, "a=2");
@@ -65,10 +66,10 @@ TEST(ParseHistoryTest, KeepsTheServersOrder) {
 
 TEST(ParseHistoryTest, RefusesAnythingElse) {
   std::string error;
-  EXPECT_FALSE(parse_history(R"({"revision": 1})", error).has_value());
+  EXPECT_FALSE(noting_error(parse_history(R"({"revision": 1})"), error).ok());
   EXPECT_EQ(error, "history has no \"revisions\"");
-  EXPECT_FALSE(parse_history(R"({"revisions": {}})", error).has_value());
-  EXPECT_FALSE(parse_history(R"({"revisions": [{"revision": 1}]})", error).has_value());
+  EXPECT_FALSE(noting_error(parse_history(R"({"revisions": {}})"), error).ok());
+  EXPECT_FALSE(noting_error(parse_history(R"({"revisions": [{"revision": 1}]})"), error).ok());
 }
 
 TEST(RefusalMessageTest, PrintsTheServersError) {

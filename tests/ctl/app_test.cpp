@@ -129,7 +129,7 @@ TEST(RunTest, RefusalUnderJsonPrintsTheBodyAndExits1) {
 }
 
 TEST(RunTest, UnreachableServerExits3) {
-  FakeTransport t(TransportError{"Connection refused"});
+  FakeTransport t(fail(TransportError{"Connection refused"}));
   auto o = run_with(t, {"status"}, Environment{"http://127.0.0.1:1", std::nullopt});
   EXPECT_EQ(o.code, kExitUnreachable);
   EXPECT_EQ(o.err, "canaryctl: cannot reach canaryd at http://127.0.0.1:1: Connection refused\n");

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/config/noting_error.hpp"
+
 #include <algorithm>
 
 #include "ctl/table.hpp"
@@ -12,14 +14,14 @@ namespace {
 
 StatusView status_from(std::string_view json) {
   std::string error;
-  auto s = parse_status(json, error);
+  auto s = noting_error(parse_status(json), error);
   if (!s) ADD_FAILURE() << error;
   return s.value_or(StatusView{});
 }
 
 std::vector<RevisionView> history_from(std::string_view json) {
   std::string error;
-  auto h = parse_history(json, error);
+  auto h = noting_error(parse_history(json), error);
   if (!h) ADD_FAILURE() << error;
   return h.value_or(std::vector<RevisionView>{});
 }

@@ -3,12 +3,14 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/config/noting_error.hpp"
+
 namespace canaryd::ctl {
 namespace {
 
 ServerUrl parse_ok(std::string_view text) {
   std::string error;
-  auto u = parse_server_url(text, error);
+  auto u = noting_error(parse_server_url(text), error);
   if (!u) {
     ADD_FAILURE() << text << ": " << error;
     return {};
@@ -18,8 +20,8 @@ ServerUrl parse_ok(std::string_view text) {
 
 std::string parse_error(std::string_view text) {
   std::string error;
-  auto u = parse_server_url(text, error);
-  EXPECT_FALSE(u.has_value()) << text;
+  auto u = noting_error(parse_server_url(text), error);
+  EXPECT_FALSE(u.ok()) << text;
   return error;
 }
 
@@ -66,7 +68,7 @@ TEST(ServerUrlTest, RefusesWhatCannotBeAControlAddress) {
   for (const char* bad : {"ftp://h/", "http://", "http://h:99999", "http://h:0", "http://h:", "http://u:p@h/",
                           "http://h/?q=1", "http://h/#f", "http://h:port", "http://a b"}) {
     std::string error;
-    EXPECT_FALSE(parse_server_url(bad, error).has_value()) << bad;
+    EXPECT_FALSE(noting_error(parse_server_url(bad), error).ok()) << bad;
     EXPECT_FALSE(error.empty()) << bad;
   }
 }

@@ -22,10 +22,9 @@ using namespace canaryd::config;
 constexpr const char* kSource = "fuzz.yaml";
 
 void check_round_trip(const Selector& sel, const char* what) {
-  std::string error;
   const std::string text = sel.to_string();
-  const auto back = Selector::parse(text, error);
-  FUZZ_CHECK(back.has_value(), std::string(what) + ": \"" + text + "\" does not parse back: " + error);
+  const auto back = Selector::parse(text);
+  FUZZ_CHECK(back.ok(), std::string(what) + ": \"" + text + "\" does not parse back: " + back.error().message);
   FUZZ_CHECK(*back == sel, std::string(what) + ": \"" + text + "\" parses back to another selector");
 }
 
@@ -52,9 +51,8 @@ void check_config(const Config& c) {
   for (const auto& ep : c.endpoints) {
     FUZZ_CHECK(ep.address.port != 0, "an endpoint on port 0");
     for (const auto& [key, value] : ep.labels) {
-      std::string error;
-      FUZZ_CHECK(validate_label_key(key, error), "endpoint label key invalid: " + key);
-      FUZZ_CHECK(validate_label_value(value, error), "endpoint label value invalid: " + value);
+      FUZZ_CHECK(validate_label_key(key).ok(), "endpoint label key invalid: " + key);
+      FUZZ_CHECK(validate_label_value(value).ok(), "endpoint label value invalid: " + value);
     }
   }
 
@@ -87,21 +85,22 @@ void check_config(const Config& c) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
-  LoadResult result;
+  std::optional<LoadResult> loaded;
   try {
-    result = load_config_text(text, kSource);
+    loaded.emplace(load_config_text(text, kSource));
   } catch (const std::exception& e) {
     FUZZ_CHECK(false, std::string("load_config_text threw: ") + e.what());
   } catch (...) {
     FUZZ_CHECK(false, "load_config_text threw a non-std exception");
   }
-  if (!result.config) {
-    FUZZ_CHECK(!result.errors.empty(), "no config and no error");
+  // A config and errors together cannot be returned: Result holds one or the other.
+  const LoadResult& result = *loaded;
+  if (!result) {
+    FUZZ_CHECK(!result.error().empty(), "no config and no error");
   } else {
-    FUZZ_CHECK(result.errors.empty(), "a config returned together with errors");
-    check_config(*result.config);
+    check_config(*result);
   }
-  for (const auto& e : result.errors) {
+  for (const auto& e : result ? ConfigErrors{} : result.error()) {
     FUZZ_CHECK(e.rfind(std::string(kSource) + ": ", 0) == 0, "an error that does not start with the source: " + e);
   }
   return 0;

@@ -107,10 +107,9 @@ void check_canonical(const Selector& sel) {
   const auto& reqs = sel.requirements();
   for (std::size_t i = 0; i < reqs.size(); ++i) {
     const Requirement& r = reqs[i];
-    std::string error;
-    FUZZ_CHECK(canaryd::config::validate_label_key(r.key, error), "invalid key accepted: " + r.key);
+    FUZZ_CHECK(canaryd::config::validate_label_key(r.key).ok(), "invalid key accepted: " + r.key);
     for (const auto& v : r.values) {
-      FUZZ_CHECK(canaryd::config::validate_label_value(v, error), "invalid value accepted: " + v);
+      FUZZ_CHECK(canaryd::config::validate_label_value(v).ok(), "invalid value accepted: " + v);
     }
     FUZZ_CHECK(std::is_sorted(r.values.begin(), r.values.end()), "values not sorted");
     FUZZ_CHECK(std::adjacent_find(r.values.begin(), r.values.end()) == r.values.end(), "values not unique");
@@ -138,9 +137,8 @@ void check_canonical(const Selector& sel) {
 
 void check_round_trip(const Selector& sel) {
   const std::string text = sel.to_string();
-  std::string error;
-  const auto back = Selector::parse(text, error);
-  FUZZ_CHECK(back.has_value(), "canonical form \"" + text + "\" does not parse: " + error);
+  const auto back = Selector::parse(text);
+  FUZZ_CHECK(back.ok(), "canonical form \"" + text + "\" does not parse: " + back.error().message);
   FUZZ_CHECK(*back == sel, "canonical form \"" + text + "\" parses to another selector");
   FUZZ_CHECK(back->to_string() == text, "canonical form is not stable");
   FUZZ_CHECK(sel.empty() == text.empty(), "empty selector prints non-empty, or the reverse");
@@ -199,10 +197,12 @@ void check_pair(const Selector& a, const Selector& b) {
 }
 
 std::optional<Selector> parse(std::string_view text) {
-  std::string error;
-  auto sel = Selector::parse(text, error);
-  if (!sel) FUZZ_CHECK(!error.empty(), "a failed parse without an error message");
-  return sel;
+  auto sel = Selector::parse(text);
+  if (!sel) {
+    FUZZ_CHECK(!sel.error().message.empty(), "a failed parse without an error message");
+    return std::nullopt;
+  }
+  return std::move(sel).value();
 }
 
 }  // namespace

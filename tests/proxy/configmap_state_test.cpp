@@ -27,7 +27,7 @@ namespace asio = boost::asio;
 namespace http = boost::beast::http;
 namespace json = boost::json;
 using asio::ip::tcp;
-using SaveResult = weights::StateBackend::SaveResult;
+using SaveResult = weights::test_support::SaveOutcome;
 using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
 
@@ -106,7 +106,9 @@ class ConfigMapStateTest : public ::testing::Test {
   std::pair<SaveResult, std::string> save(const weights::RoutingHistory& h,
                                           const std::function<void()>& meanwhile = {}) {
     std::optional<std::pair<SaveResult, std::string>> out;
-    backend_->async_save(h, [&out](SaveResult r, std::string error) { out.emplace(r, std::move(error)); });
+    backend_->async_save(h, [&out](weights::SaveResult r) {
+      out.emplace(weights::test_support::outcome_of(r), weights::test_support::message_of(r));
+    });
     EXPECT_FALSE(out.has_value()) << "completed before the API server could answer";
     if (meanwhile) meanwhile();
     for (int i = 0; i < 1000 && !out; ++i) io_.run_one_for(std::chrono::milliseconds(100));

@@ -13,9 +13,8 @@ namespace {
 constexpr std::string_view kPath = "/etc/canaryd.yaml";
 
 config::Selector sel(std::string_view text) {
-  std::string error;
-  auto s = config::Selector::parse(text, error);
-  EXPECT_TRUE(s.has_value()) << text << ": " << error;
+  auto s = config::Selector::parse(text);
+  EXPECT_TRUE(s.ok()) << text << ": " << (s ? "" : s.error().message);
   return s.value_or(config::Selector());
 }
 

@@ -17,9 +17,8 @@ namespace canaryd::proxy {
 namespace {
 
 config::Selector sel(std::string_view text) {
-  std::string error;
-  auto s = config::Selector::parse(text, error);
-  EXPECT_TRUE(s.has_value()) << text << ": " << error;
+  auto s = config::Selector::parse(text);
+  EXPECT_TRUE(s.ok()) << text << ": " << (s ? std::string() : s.error().message);
   return s.value_or(config::Selector());
 }
 

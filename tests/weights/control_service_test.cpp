@@ -23,8 +23,13 @@ using test_support::at;
 using test_support::completed_at_once;
 using test_support::HeldBackend;
 using test_support::sel;
+using test_support::LoadKind;
+using test_support::loaded_state;
+using test_support::save_result;
+using test_support::SaveOutcome;
 using test_support::TempDir;
-using SaveResult = StateBackend::SaveResult;
+using test_support::view_of;
+using SaveResult = SaveOutcome;
 
 namespace fs = std::filesystem;
 
@@ -61,7 +66,9 @@ ControlService::ApplyResult apply_now(ControlService& service, ControlService::T
 bool set_limit_now(ControlService& service, unsigned limit, std::string& error) {
   using Outcome = std::pair<bool, std::string>;
   const auto [saved, message] = completed_at_once<Outcome>([&](auto done) {
-    service.set_history_limit(limit, [done](bool stored, const std::string& why) { done(Outcome{stored, why}); });
+    service.set_history_limit(limit, [done](Result<void> stored) {
+      done(Outcome{stored.ok(), stored ? std::string() : stored.error().message});
+    });
   });
   error = message;
   return saved;
@@ -79,8 +86,8 @@ TEST_F(ControlServiceTest, AppliedChangeIsPersistedThenPublished) {
   std::vector<RoutingState> published;
   service.set_on_change([&](const RoutingState& s) {
     // Published only once durable: the file already holds it.
-    const auto loaded = StateStore(state_file()).load(10);
-    EXPECT_EQ(loaded.kind, StateStore::Loaded::Kind::Ok);
+    const auto loaded = view_of(StateStore(state_file()).load(10));
+    EXPECT_EQ(loaded.kind, LoadKind::Ok);
     if (loaded.history) {
       EXPECT_EQ(loaded.history->current(), s);
     }
@@ -89,8 +96,8 @@ TEST_F(ControlServiceTest, AppliedChangeIsPersistedThenPublished) {
     published.push_back(s);
   });
   const auto result = apply_now(service, weight_to(1000));
-  ASSERT_TRUE(std::holds_alternative<RoutingState>(result));
-  EXPECT_EQ(std::get<RoutingState>(result).revision, 2u);
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result.value().revision, 2u);
   EXPECT_EQ(service.current().canary_weight, 1000u);
   ASSERT_EQ(published.size(), 1u);
   EXPECT_EQ(published[0].revision, 2u);
@@ -102,8 +109,8 @@ TEST_F(ControlServiceTest, RefusedTransitionChangesNothing) {
   bool published = false;
   service.set_on_change([&](const RoutingState&) { published = true; });
   const auto result = apply_now(service, [](const RoutingHistory& h) { return undo(h, 7, context(1)); });
-  ASSERT_TRUE(std::holds_alternative<TransitionError>(result));
-  EXPECT_EQ(std::get<TransitionError>(result).status, 404);
+  ASSERT_TRUE(!result.ok());
+  EXPECT_EQ(result.error().kind, TransitionError::Kind::NotFound);
   EXPECT_FALSE(published);
   EXPECT_FALSE(fs::exists(state_file())) << "nothing to persist";
   EXPECT_EQ(service.current().revision, 1u);
@@ -115,9 +122,9 @@ TEST_F(ControlServiceTest, FailedPersistAnswers500AndKeepsTheHistory) {
   bool published = false;
   service.set_on_change([&](const RoutingState&) { published = true; });
   const auto result = apply_now(service, weight_to(1000));
-  ASSERT_TRUE(std::holds_alternative<TransitionError>(result));
-  const auto& err = std::get<TransitionError>(result);
-  EXPECT_EQ(err.status, 500);
+  ASSERT_TRUE(!result.ok());
+  const auto& err = result.error();
+  EXPECT_EQ(err.kind, TransitionError::Kind::StorageFailed);
   EXPECT_EQ(err.message.rfind("cannot persist state: ", 0), 0u) << err.message;
   EXPECT_NE(err.message.find("missing-dir/state.json"), std::string::npos) << err.message;
   EXPECT_FALSE(published);
@@ -126,16 +133,16 @@ TEST_F(ControlServiceTest, FailedPersistAnswers500AndKeepsTheHistory) {
 
 TEST_F(ControlServiceTest, FailedPersistOfAnExistingFileKeepsItAndTheHistory) {
   ControlService service(initial_history(10), StateStore(state_file()));
-  ASSERT_TRUE(std::holds_alternative<RoutingState>(apply_now(service, weight_to(1000))));
+  ASSERT_TRUE((apply_now(service, weight_to(1000))).ok());
   const auto before = service.history();
   const auto result = [&] {
     const test_support::FileSizeLimit full_disk(16);
     return apply_now(service, weight_to(2000));
   }();
-  ASSERT_TRUE(std::holds_alternative<TransitionError>(result));
-  EXPECT_EQ(std::get<TransitionError>(result).status, 500);
+  ASSERT_TRUE(!result.ok());
+  EXPECT_EQ(result.error().kind, TransitionError::Kind::StorageFailed);
   EXPECT_EQ(service.history(), before);
-  EXPECT_EQ(*StateStore(state_file()).load(10).history, before);
+  EXPECT_EQ(*view_of(StateStore(state_file()).load(10)).history, before);
 }
 
 TEST_F(ControlServiceTest, RacingChangesNeverLoseARevision) {
@@ -151,8 +158,8 @@ TEST_F(ControlServiceTest, RacingChangesNeverLoseARevision) {
   for (int i = 0; i < kCalls; ++i) {
     // Never 0, the initial weight: the same weight again would change nothing.
     service.apply(weight_to(static_cast<config::BasisPoints>(i + 1)), [&](ControlService::ApplyResult r) {
-      ASSERT_TRUE(std::holds_alternative<RoutingState>(r));
-      answered.push_back(std::get<RoutingState>(r).revision);
+      ASSERT_TRUE(r.ok());
+      answered.push_back(r.value().revision);
     });
   }
   EXPECT_EQ(service.pending(), static_cast<std::size_t>(kCalls));
@@ -170,16 +177,16 @@ TEST_F(ControlServiceTest, RacingChangesNeverLoseARevision) {
   ASSERT_EQ(history.revisions().size(), 1u + kCalls);
   std::uint64_t expected = 1;
   for (const auto& r : history.revisions()) EXPECT_EQ(r.revision, expected++);
-  EXPECT_EQ(*StateStore(state_file()).load(kCalls + 1).history, history);
+  EXPECT_EQ(*view_of(StateStore(state_file()).load(kCalls + 1)).history, history);
 }
 
 TEST_F(ControlServiceTest, AChangeAppliedFromACompletionRunsAfterIt) {
   ControlService service(initial_history(10), StateStore(state_file()));
   std::vector<std::uint64_t> answered;
   service.apply(weight_to(1000), [&](ControlService::ApplyResult first) {
-    answered.push_back(std::get<RoutingState>(first).revision);
+    answered.push_back(first.value().revision);
     service.apply(weight_to(2000), [&](ControlService::ApplyResult second) {
-      answered.push_back(std::get<RoutingState>(second).revision);
+      answered.push_back(second.value().revision);
     });
   });
   EXPECT_EQ(answered, (std::vector<std::uint64_t>{2, 3}));
@@ -189,11 +196,11 @@ TEST_F(ControlServiceTest, AChangeAppliedFromACompletionRunsAfterIt) {
 
 TEST_F(ControlServiceTest, SetHistoryLimitTrimsAndPersists) {
   ControlService service(initial_history(10), StateStore(state_file()));
-  for (config::BasisPoints w = 100; w <= 500; w += 100) apply_now(service, weight_to(w));
+  for (config::BasisPoints w = 100; w <= 500; w += 100) (void)apply_now(service, weight_to(w));
   std::string error;
   EXPECT_TRUE(set_limit_now(service, 2, error)) << error;
   EXPECT_EQ(service.history().revisions().size(), 2u);
-  const auto loaded = StateStore(state_file()).load(10);
+  const auto loaded = view_of(StateStore(state_file()).load(10));
   ASSERT_TRUE(loaded.history);
   EXPECT_EQ(loaded.history->revisions().size(), 2u);
   EXPECT_EQ(loaded.history->current().revision, 6u);
@@ -201,7 +208,7 @@ TEST_F(ControlServiceTest, SetHistoryLimitTrimsAndPersists) {
 
 TEST_F(ControlServiceTest, SetHistoryLimitKeepsTheBoundWhenTheWriteFails) {
   auto h = initial_history(10);
-  h.push(std::get<RoutingState>(set_weight(h, 100, context(1))));
+  h.push((set_weight(h, 100, context(1))).value());
   ControlService service(h, StateStore(dir_.path() + "/missing-dir/state.json"));
   std::string error;
   EXPECT_FALSE(set_limit_now(service, 1, error));
@@ -230,22 +237,19 @@ class SharedStore {
 class SharedBackend : public StateBackend {
  public:
   SharedBackend(SharedStore& store, RoutingHistory known) : store_(store), known_(std::move(known)) {}
-  SaveResult save(const RoutingHistory& h, std::string&) override {
+  weights::SaveResult save(const RoutingHistory& h) override {
     if (!(store_.stored_ == known_)) {
       ++store_.conflicts;
-      return SaveResult::Conflict;
+      return save_result(SaveResult::Conflict);
     }
     ++store_.saves;
     store_.stored_ = h;
     known_ = h;
-    return SaveResult::Saved;
+    return save_result(SaveResult::Saved);
   }
-  StateStore::Loaded load(unsigned) override {
+  LoadedState load(unsigned) override {
     known_ = store_.stored_;
-    StateStore::Loaded l;
-    l.kind = StateStore::Loaded::Kind::Ok;
-    l.history = store_.stored_;
-    return l;
+    return loaded_state(store_.stored_);
   }
 
  private:
@@ -260,11 +264,11 @@ TEST(ControlServiceSharedTest, AConflictRebuildsOnTheNewerHistory) {
   std::vector<std::uint64_t> published_by_b;
   b.set_on_change([&](const RoutingState& s) { published_by_b.push_back(s.revision); });
 
-  ASSERT_TRUE(std::holds_alternative<RoutingState>(apply_now(a, weight_to(1000))));  // revision 2 at 10 %
+  ASSERT_TRUE((apply_now(a, weight_to(1000))).ok());  // revision 2 at 10 %
   // b still believes revision 1 is current; its write conflicts, it reads revision 2 and builds 3 on it.
   auto r = apply_now(b, weight_to(2500));
-  ASSERT_TRUE(std::holds_alternative<RoutingState>(r));
-  EXPECT_EQ(std::get<RoutingState>(r).revision, 3u);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value().revision, 3u);
   EXPECT_EQ(store.conflicts, 1);
   EXPECT_EQ(store.stored_.current().canary_weight, 2500u);
   ASSERT_EQ(store.stored_.revisions().size(), 3u) << "neither change was lost";
@@ -275,28 +279,25 @@ TEST(ControlServiceSharedTest, AChangeThatNoLongerAppliesIsRefusedAndTheNewerHis
   SharedStore store(initial_history(10));
   ControlService a(initial_history(10), std::make_unique<SharedBackend>(store, initial_history(10)));
   ControlService b(initial_history(10), std::make_unique<SharedBackend>(store, initial_history(10)));
-  ASSERT_TRUE(std::holds_alternative<RoutingState>(apply_now(a, [](const RoutingHistory& h) {
+  ASSERT_TRUE((apply_now(a, [](const RoutingHistory& h) {
     return remove_canary(h, context(1));
-  })));
+  })).ok());
   std::vector<std::uint64_t> published_by_b;
   b.set_on_change([&](const RoutingState& s) { published_by_b.push_back(s.revision); });
   // b's promote conflicts; on revision 2 there is no canary to promote any more.
   auto r = apply_now(b, [](const RoutingHistory& h) { return promote(h, context(2)); });
-  ASSERT_TRUE(std::holds_alternative<TransitionError>(r));
-  EXPECT_EQ(std::get<TransitionError>(r).status, 409);
+  ASSERT_TRUE(!r.ok());
+  EXPECT_EQ(r.error().kind, TransitionError::Kind::Conflict);
   EXPECT_EQ(b.current().revision, 2u) << "b now holds what the store holds";
   EXPECT_EQ(published_by_b, (std::vector<std::uint64_t>{2})) << "and published it";
 }
 
 class AlwaysConflicting : public StateBackend {
  public:
-  SaveResult save(const RoutingHistory&, std::string&) override { return SaveResult::Conflict; }
-  StateStore::Loaded load(unsigned) override {
+  weights::SaveResult save(const RoutingHistory&) override { return save_result(SaveResult::Conflict); }
+  LoadedState load(unsigned) override {
     ++loads;
-    StateStore::Loaded l;
-    l.kind = StateStore::Loaded::Kind::Ok;
-    l.history = initial_history(10);
-    return l;
+    return loaded_state(initial_history(10));
   }
   int loads = 0;
 };
@@ -306,8 +307,8 @@ TEST(ControlServiceSharedTest, EndlessConflictsGiveUpWith503) {
   auto* raw = backend.get();
   ControlService s(initial_history(10), std::move(backend));
   auto r = apply_now(s, weight_to(1000));
-  ASSERT_TRUE(std::holds_alternative<TransitionError>(r));
-  EXPECT_EQ(std::get<TransitionError>(r).status, 503);
+  ASSERT_TRUE(!r.ok());
+  EXPECT_EQ(r.error().kind, TransitionError::Kind::Contended);
   EXPECT_EQ(raw->loads, ControlService::kMaxConflicts);
   EXPECT_EQ(s.current().revision, 1u);
 }
@@ -319,7 +320,7 @@ TEST(ControlServiceSharedTest, AdoptPublishesOnlyWhatIsNew) {
   s.adopt(initial_history(10));
   EXPECT_EQ(published, 0);
   auto next = initial_history(10);
-  next.push(std::get<RoutingState>(set_weight(next, 500, context(3))));
+  next.push((set_weight(next, 500, context(3))).value());
   s.adopt(next);
   EXPECT_EQ(published, 1);
   EXPECT_EQ(s.current().canary_weight, 500u);
@@ -350,8 +351,8 @@ class PendingWriteTest : public ::testing::Test {
   }
   std::uint64_t answered_revision(std::size_t index) const {
     EXPECT_TRUE(answers_[index].has_value()) << "change " << index << " not answered";
-    if (!answers_[index] || !std::holds_alternative<RoutingState>(*answers_[index])) return 0;
-    return std::get<RoutingState>(*answers_[index]).revision;
+    if (!answers_[index] || !answers_[index]->ok()) return 0;
+    return answers_[index]->value().revision;
   }
 
   HeldBackend* held_ = nullptr;
@@ -390,9 +391,9 @@ TEST_F(PendingWriteTest, AFailedWriteFailsItsChangeOnlyAndTheNextBuildsOnTheOldS
   const auto second = apply(weight_to(2000));
   held_->release_save(SaveResult::Failed, "the API server answered 500");
   ASSERT_TRUE(answers_[first].has_value());
-  ASSERT_TRUE(std::holds_alternative<TransitionError>(*answers_[first]));
-  EXPECT_EQ(std::get<TransitionError>(*answers_[first]).status, 500);
-  EXPECT_EQ(std::get<TransitionError>(*answers_[first]).message, "cannot persist state: the API server answered 500");
+  ASSERT_TRUE(!(*answers_[first]).ok());
+  EXPECT_EQ(answers_[first]->error().kind, TransitionError::Kind::StorageFailed);
+  EXPECT_EQ(answers_[first]->error().message, "cannot persist state: the API server answered 500");
   EXPECT_EQ(service_->current().revision, 1u) << "nothing changed";
   EXPECT_TRUE(published_.empty());
   ASSERT_EQ(held_->saves.size(), 1u);
@@ -408,7 +409,7 @@ TEST_F(PendingWriteTest, AConflictReadsTheNewerStateAndComputesTheChangeAgainInI
   ASSERT_EQ(held_->loads.size(), 1u) << "a conflict reads the store again, without blocking";
   EXPECT_TRUE(held_->saves.empty());
   auto theirs = initial_history(10);
-  theirs.push(std::get<RoutingState>(set_weight(theirs, 5000, context(5))));  // another replica's revision 2
+  theirs.push((set_weight(theirs, 5000, context(5))).value());  // another replica's revision 2
   held_->release_load(theirs);
   ASSERT_EQ(held_->saves.size(), 1u) << "the first change again, on revision 2";
   EXPECT_EQ(held_->saves.front().history.current().revision, 3u);
@@ -427,7 +428,7 @@ TEST_F(PendingWriteTest, OurOwnWriteSeenByTheWatchFirstIsNotPublishedBackwards) 
   // The watch delivers our write, then another replica's built on it, before our PUT is answered.
   service_->adopt(ours);
   RoutingHistory later = ours;
-  later.push(std::get<RoutingState>(set_weight(later, 3000, context(4))));
+  later.push((set_weight(later, 3000, context(4))).value());
   service_->adopt(later);
   held_->release_save();
   EXPECT_EQ(answered_revision(first), 2u) << "the answer describes this change";
@@ -447,7 +448,7 @@ TEST_F(PendingWriteTest, AChangeThatChangesNothingIsNeitherWrittenNorPublished) 
 TEST_F(PendingWriteTest, ANewHistoryBoundWaitsForThePendingChange) {
   const auto first = apply(weight_to(1000));
   std::optional<bool> stored;
-  service_->set_history_limit(1, [&](bool saved, const std::string&) { stored = saved; });
+  service_->set_history_limit(1, [&](Result<void> saved) { stored = saved.ok(); });
   EXPECT_EQ(service_->history().limit(), 10u) << "not before its turn";
   held_->release_save();
   EXPECT_EQ(answered_revision(first), 2u);
@@ -459,6 +460,21 @@ TEST_F(PendingWriteTest, ANewHistoryBoundWaitsForThePendingChange) {
   ASSERT_TRUE(stored.has_value());
   EXPECT_FALSE(*stored);
   EXPECT_EQ(service_->history().limit(), 1u) << "the bound is kept though the write failed";
+}
+
+TEST_F(PendingWriteTest, AHistoryBoundThatCannotBeStoredSaysWhy) {
+  (void)apply(weight_to(1000));
+  held_->release_save();
+  (void)apply(weight_to(2000));
+  held_->release_save();  // revisions 1, 2 and 3
+  std::vector<std::string> why;
+  const auto bound = [&](Result<void> saved) { why.push_back(saved ? "stored" : saved.error().message); };
+  service_->set_history_limit(2, bound);
+  held_->release_save(SaveResult::Conflict);
+  service_->set_history_limit(2, bound);  // nothing left to trim: answered at once
+  service_->set_history_limit(1, bound);
+  held_->release_save(SaveResult::Failed, "the API server answered 500");
+  EXPECT_EQ(why, (std::vector<std::string>{"another replica wrote first", "stored", "the API server answered 500"}));
 }
 
 }  // namespace

@@ -9,7 +9,9 @@
 #include <string>
 #include <utility>
 
+#include "tests/weights/test_support.hpp"
 #include "weights/state_backend.hpp"
+#include "weights/state_store.hpp"
 
 namespace canaryd::weights::test_support {
 
@@ -23,38 +25,34 @@ class HeldBackend : public StateBackend {
   /// `file`: where a released Saved write goes, so that tests can read it back; none by default.
   explicit HeldBackend(std::optional<StateStore> file = std::nullopt) : file_(std::move(file)) {}
 
-  SaveResult save(const RoutingHistory&, std::string& error) override {
+  SaveResult save(const RoutingHistory&) override {
     ADD_FAILURE() << "a blocking save on the asynchronous path";
-    error = "blocking save";
-    return SaveResult::Failed;
+    return save_result(SaveOutcome::Failed, "blocking save");
   }
-  StateStore::Loaded load(unsigned) override {
+  LoadedState load(unsigned) override {
     ADD_FAILURE() << "a blocking load on the asynchronous path";
-    return {};
+    return loaded_state(std::nullopt);
   }
   void async_save(const RoutingHistory& h, SaveDone done) override { saves.push_back({h, std::move(done)}); }
   void async_load(unsigned, LoadDone done) override { loads.push_back(std::move(done)); }
 
   /// Completes the oldest pending save; Saved stores it in the file when there is one.
-  void release_save(SaveResult result = SaveResult::Saved, std::string error = "") {
+  void release_save(SaveOutcome result = SaveOutcome::Saved, std::string error = "") {
     ASSERT_FALSE(saves.empty()) << "no save is pending";
     HeldSave held = std::move(saves.front());
     saves.pop_front();
-    if (result == SaveResult::Saved && file_) {
-      std::string file_error;
-      ASSERT_TRUE(file_->save(held.history, file_error)) << file_error;
+    if (result == SaveOutcome::Saved && file_) {
+      const auto saved = file_->save(held.history);
+      ASSERT_TRUE(saved) << (saved ? std::string() : saved.error().message);
     }
-    held.done(result, std::move(error));
+    held.done(save_result(result, std::move(error)));
   }
   /// Completes the oldest pending load with `history` (nullopt: the store is missing).
   void release_load(std::optional<RoutingHistory> history) {
     ASSERT_FALSE(loads.empty()) << "no load is pending";
     LoadDone done = std::move(loads.front());
     loads.pop_front();
-    StateStore::Loaded loaded;
-    loaded.kind = history ? StateStore::Loaded::Kind::Ok : StateStore::Loaded::Kind::Missing;
-    loaded.history = std::move(history);
-    done(std::move(loaded));
+    done(loaded_state(std::move(history)));
   }
 
   std::deque<HeldSave> saves;

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/config/noting_error.hpp"
+
 #include <limits>
 
 #include "config/weight.hpp"
@@ -24,7 +26,7 @@ TEST(JsonTextTest, EveryPercentRoundTrips) {
     const double pct = static_cast<double>(bp) / 100.0;
     const auto text = to_json_text(boost::json::value(pct));
     std::string error;
-    const auto back = parse_json(text, error);
+    const auto back = noting_error(parse_json(text), error);
     ASSERT_TRUE(back) << text;
     ASSERT_EQ(back->as_double(), pct) << text;
   }
@@ -44,27 +46,27 @@ TEST(JsonTextTest, ContainersAndScalars) {
 
 TEST(JsonTextTest, ParseReportsWhereItStopped) {
   std::string error;
-  EXPECT_FALSE(parse_json("{not json", error));
+  EXPECT_FALSE(noting_error(parse_json("{not json"), error));
   EXPECT_EQ(error.rfind("invalid JSON at offset 1", 0), 0u) << error;
-  EXPECT_FALSE(parse_json(R"({"a": 1)", error));
+  EXPECT_FALSE(noting_error(parse_json(R"({"a": 1)"), error));
   EXPECT_NE(error.find("offset 7"), std::string::npos) << error;
-  EXPECT_FALSE(parse_json(R"({} {})", error));
-  EXPECT_FALSE(parse_json("", error));
-  EXPECT_TRUE(parse_json(" {\"a\": 1} ", error));
-  EXPECT_FALSE(parse_json(R"({"a": 1} x)", error));
+  EXPECT_FALSE(noting_error(parse_json(R"({} {})"), error));
+  EXPECT_FALSE(noting_error(parse_json(""), error));
+  EXPECT_TRUE(noting_error(parse_json(" {\"a\": 1} "), error));
+  EXPECT_FALSE(noting_error(parse_json(R"({"a": 1} x)"), error));
   EXPECT_NE(error.find("offset 9"), std::string::npos) << error;
 }
 
 TEST(JsonTextTest, DuplicateKeysAreRefusedAtAnyDepth) {
   std::string error;
-  EXPECT_FALSE(parse_json(R"({"canary_weight": 10, "canary_weight": 90})", error));
+  EXPECT_FALSE(noting_error(parse_json(R"({"canary_weight": 10, "canary_weight": 90})"), error));
   EXPECT_EQ(error, R"(duplicate key "canary_weight")");
-  EXPECT_FALSE(parse_json(R"({"selector": {"version": "v2", "version": "v1"}})", error));
+  EXPECT_FALSE(noting_error(parse_json(R"({"selector": {"version": "v2", "version": "v1"}})"), error));
   EXPECT_EQ(error, R"(duplicate key "version" in /selector)");
-  EXPECT_FALSE(parse_json(R"({"steps": [{}, {"a/b~": {"w": 1, "w": 2}}]})", error));
+  EXPECT_FALSE(noting_error(parse_json(R"({"steps": [{}, {"a/b~": {"w": 1, "w": 2}}]})"), error));
   EXPECT_EQ(error, R"(duplicate key "w" in /steps/1/a~1b~0)");
   // The same key in different objects is no duplicate.
-  const auto v = parse_json(R"({"a": {"x": 1}, "b": {"x": 2}, "c": [{"x": 3}, {"x": 4}]})", error);
+  const auto v = noting_error(parse_json(R"({"a": {"x": 1}, "b": {"x": 2}, "c": [{"x": 3}, {"x": 4}]})"), error);
   ASSERT_TRUE(v) << error;
   EXPECT_EQ(v->at("c").at(1).at("x"), 4);
 }
@@ -72,8 +74,10 @@ TEST(JsonTextTest, DuplicateKeysAreRefusedAtAnyDepth) {
 TEST(JsonTextTest, NumberTextsAreKeptAsWritten) {
   std::string error;
   NumberTexts numbers;
-  const auto v = parse_json(R"({"w": 33.3300000000000001, "n": [1, -0, 1e1, {"x": 0.000000001}], "u": 18446744073709551615})",
-                            error, &numbers);
+  const auto v = noting_error(
+      parse_json(R"({"w": 33.3300000000000001, "n": [1, -0, 1e1, {"x": 0.000000001}], "u": 18446744073709551615})",
+                 &numbers),
+      error);
   ASSERT_TRUE(v) << error;
   EXPECT_EQ(v->at("w").as_double(), 33.33) << "the double cannot tell them apart";
   ASSERT_TRUE(numbers.find("/w"));
@@ -87,7 +91,7 @@ TEST(JsonTextTest, NumberTextsAreKeptAsWritten) {
   EXPECT_EQ(numbers.find("/missing"), nullptr);
 
   NumberTexts top;
-  ASSERT_TRUE(parse_json(" 12.50 ", error, &top));
+  ASSERT_TRUE(noting_error(parse_json(" 12.50 ", &top), error));
   EXPECT_EQ(*top.find(""), "12.50");
 }
 

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/config/noting_error.hpp"
+
 #include "weights/json_text.hpp"
 
 #include "tests/weights/test_support.hpp"
@@ -21,6 +23,8 @@ namespace canaryd::weights {
 namespace {
 
 using test_support::at;
+using test_support::LoadKind;
+using test_support::view_of;
 using test_support::sel;
 using test_support::TempDir;
 
@@ -69,8 +73,8 @@ class StateStoreTest : public ::testing::Test {
 
   /// Asserts a Corrupt load whose message names the file and the state.
   void expect_corrupt(const std::string& path, const std::string& why, const std::string& fragment = "") {
-    const auto loaded = StateStore(path).load(10);
-    EXPECT_EQ(loaded.kind, StateStore::Loaded::Kind::Corrupt) << why;
+    const auto loaded = view_of(StateStore(path).load(10));
+    EXPECT_EQ(loaded.kind, LoadKind::Corrupt) << why;
     EXPECT_FALSE(loaded.history) << why;
     EXPECT_NE(loaded.error.find(path), std::string::npos) << why << ": " << loaded.error;
     EXPECT_NE(loaded.error.find("state"), std::string::npos) << why << ": " << loaded.error;
@@ -86,9 +90,9 @@ TEST_F(StateStoreTest, RoundTripKeepsEveryField) {
   const auto h = sample_history();
   StateStore store(file());
   std::string error;
-  ASSERT_TRUE(store.save(h, error)) << error;
-  const auto loaded = store.load(10);
-  ASSERT_EQ(loaded.kind, StateStore::Loaded::Kind::Ok) << loaded.error;
+  ASSERT_TRUE(noting_error(store.save(h), error)) << error;
+  const auto loaded = view_of(store.load(10));
+  ASSERT_EQ(loaded.kind, LoadKind::Ok) << loaded.error;
   ASSERT_TRUE(loaded.history);
   EXPECT_EQ(*loaded.history, h);
 }
@@ -110,17 +114,17 @@ TEST_F(StateStoreTest, JsonHasTheDocumentedShape) {
 TEST_F(StateStoreTest, LoadKeepsTheNewestWhenTheLimitShrank) {
   StateStore store(file());
   std::string error;
-  ASSERT_TRUE(store.save(sample_history(), error)) << error;
-  const auto loaded = store.load(2);
-  ASSERT_EQ(loaded.kind, StateStore::Loaded::Kind::Ok) << loaded.error;
+  ASSERT_TRUE(noting_error(store.save(sample_history()), error)) << error;
+  const auto loaded = view_of(store.load(2));
+  ASSERT_EQ(loaded.kind, LoadKind::Ok) << loaded.error;
   ASSERT_EQ(loaded.history->revisions().size(), 2u);
   EXPECT_EQ(loaded.history->revisions().front().revision, 2u);
   EXPECT_EQ(loaded.history->limit(), 2u);
 }
 
 TEST_F(StateStoreTest, MissingFileIsMissing) {
-  const auto loaded = StateStore(file("absent.json")).load(10);
-  EXPECT_EQ(loaded.kind, StateStore::Loaded::Kind::Missing);
+  const auto loaded = view_of(StateStore(file("absent.json")).load(10));
+  EXPECT_EQ(loaded.kind, LoadKind::Missing);
   EXPECT_FALSE(loaded.history);
 }
 
@@ -137,7 +141,7 @@ TEST_F(StateStoreTest, DirectoryInsteadOfFileIsCorrupt) {
 TEST_F(StateStoreTest, TornFileIsCorruptAtEveryCut) {
   StateStore store(file());
   std::string error;
-  ASSERT_TRUE(store.save(sample_history(), error)) << error;
+  ASSERT_TRUE(noting_error(store.save(sample_history()), error)) << error;
   const std::string full = read_file(file());
   ASSERT_GT(full.size(), 10u);
   // Every proper prefix that lacks the closing brace (a crash mid-write without our rename).
@@ -165,7 +169,7 @@ TEST_F(StateStoreTest, WrongTypesAndInconsistenciesAreCorrupt) {
   };
   // The baseline is valid, so each case below fails for its own reason only.
   write_file(file(), doc(rev1));
-  ASSERT_EQ(StateStore(file()).load(10).kind, StateStore::Loaded::Kind::Ok) << StateStore(file()).load(10).error;
+  ASSERT_EQ(view_of(StateStore(file()).load(10)).kind, LoadKind::Ok) << view_of(StateStore(file()).load(10)).error;
 
   const std::vector<std::pair<std::string, std::string>> cases = {
       {R"([1, 2])", "top level"},
@@ -222,7 +226,7 @@ TEST_F(StateStoreTest, WrongTypesAndInconsistenciesAreCorrupt) {
 
 TEST_F(StateStoreTest, HistoryFromJsonReportsWithoutThePath) {
   std::string error;
-  EXPECT_FALSE(history_from_json("{", 10, error));
+  EXPECT_FALSE(noting_error(history_from_json("{", 10), error));
   EXPECT_NE(error.find("invalid JSON at offset 1"), std::string::npos) << error;
 }
 
@@ -241,15 +245,15 @@ TEST_F(StateStoreTest, AnOversizedFileFromEarlierVersionsLoadsTrimmedAndIsWritte
   ASSERT_GT(text.size(), 17u * 1000 * 1000);
   write_file(file(), text);
   StateStore store(file());
-  auto loaded = store.load(1000);
-  ASSERT_EQ(loaded.kind, StateStore::Loaded::Kind::Ok) << loaded.error;
+  auto loaded = view_of(store.load(1000));
+  ASSERT_EQ(loaded.kind, LoadKind::Ok) << loaded.error;
   EXPECT_EQ(loaded.history->current().revision, 290u);
   EXPECT_EQ(loaded.history->current().canary_weight, 290u);
   EXPECT_LE(loaded.history->json_bytes(), kMaxHistoryBytes);
   std::string error;
-  ASSERT_TRUE(store.save(*loaded.history, error)) << error;
+  ASSERT_TRUE(noting_error(store.save(*loaded.history), error)) << error;
   EXPECT_LE(fs::file_size(file()), kMaxHistoryBytes + 100);
-  EXPECT_EQ(*store.load(1000).history, *loaded.history);
+  EXPECT_EQ(*view_of(store.load(1000)).history, *loaded.history);
 }
 
 TEST_F(StateStoreTest, WhatIsSavedStaysWithinTheBound) {
@@ -265,18 +269,18 @@ TEST_F(StateStoreTest, WhatIsSavedStaysWithinTheBound) {
   // Inside a ConfigMap the whole text is one JSON string again: at most doubled, under 1 MiB.
   EXPECT_LT(to_json_text(boost::json::string(text)).size(), 1024u * 1024 - 4096);
   std::string error;
-  ASSERT_TRUE(StateStore(file()).save(h, error)) << error;
-  EXPECT_EQ(*StateStore(file()).load(1000).history, h);
+  ASSERT_TRUE(noting_error(StateStore(file()).save(h), error)) << error;
+  EXPECT_EQ(*view_of(StateStore(file()).load(1000)).history, h);
 }
 
 TEST_F(StateStoreTest, SaveReplacesTheOldFileAndLeavesNoTemp) {
   StateStore store(file());
   std::string error;
   auto h = sample_history();
-  ASSERT_TRUE(store.save(h, error)) << error;
+  ASSERT_TRUE(noting_error(store.save(h), error)) << error;
   h.set_limit(1);
-  ASSERT_TRUE(store.save(h, error)) << error;
-  EXPECT_EQ(*store.load(1).history, h);
+  ASSERT_TRUE(noting_error(store.save(h), error)) << error;
+  EXPECT_EQ(*view_of(store.load(1)).history, h);
   for (const auto& entry : fs::directory_iterator(dir_.path())) {
     EXPECT_EQ(entry.path().filename(), "state.json") << "left behind: " << entry.path();
   }
@@ -288,14 +292,14 @@ TEST_F(StateStoreTest, SaveReplacesTheOldFileAndLeavesNoTemp) {
 TEST_F(StateStoreTest, FailedWriteLeavesTheOldFileIntact) {
   StateStore store(file());
   std::string error;
-  ASSERT_TRUE(store.save(sample_history(), error)) << error;
+  ASSERT_TRUE(noting_error(store.save(sample_history()), error)) << error;
   const std::string before = read_file(file());
 
   RoutingHistory other(sample_history().current(), 1);
   error.clear();
   {
     const test_support::FileSizeLimit full_disk(16);
-    EXPECT_FALSE(store.save(other, error));
+    EXPECT_FALSE(noting_error(store.save(other), error));
   }
   EXPECT_NE(error.find(file()), std::string::npos) << error;
   EXPECT_NE(error.find("cannot write"), std::string::npos) << error;
@@ -306,16 +310,37 @@ TEST_F(StateStoreTest, FailedWriteLeavesTheOldFileIntact) {
 TEST_F(StateStoreTest, SaveIntoAMissingDirectoryFails) {
   const std::string path = dir_.path() + "/no/such/dir/state.json";
   std::string error;
-  EXPECT_FALSE(StateStore(path).save(sample_history(), error));
+  EXPECT_FALSE(noting_error(StateStore(path).save(sample_history()), error));
   EXPECT_NE(error.find(path), std::string::npos) << error;
   EXPECT_NE(error.find("No such file or directory"), std::string::npos) << error;
+}
+
+TEST_F(StateStoreTest, FileBackendReportsAFailedSaveAsFailedWithTheStoresMessage) {
+  const std::string path = dir_.path() + "/no/such/dir/state.json";
+  FileStateBackend backend{StateStore(path)};
+  const SaveResult saved = backend.save(sample_history());
+  ASSERT_FALSE(saved);
+  EXPECT_EQ(saved.error().kind, SaveError::Kind::Failed) << "a file has one writer: never a conflict";
+  EXPECT_EQ(saved.error().message.rfind("state file " + path + ": cannot create ", 0), 0u) << saved.error().message;
+  EXPECT_NE(saved.error().message.find("No such file or directory"), std::string::npos) << saved.error().message;
+}
+
+TEST_F(StateStoreTest, FileBackendSavesAndLoadsThroughTheStore) {
+  FileStateBackend backend{StateStore(file())};
+  const LoadedState before = backend.load(10);
+  ASSERT_TRUE(before);
+  EXPECT_FALSE(before->has_value()) << "nothing stored yet is no error";
+  ASSERT_TRUE(backend.save(sample_history()));
+  const LoadedState after = backend.load(10);
+  ASSERT_TRUE(after && after->has_value());
+  EXPECT_EQ(**after, sample_history());
 }
 
 TEST_F(StateStoreTest, RenameOntoADirectoryFailsAndRemovesTheTemp) {
   // rename(2) cannot replace a non-empty directory: the write succeeds, the rename fails.
   fs::create_directories(file() + "/occupied");
   std::string error;
-  EXPECT_FALSE(StateStore(file()).save(sample_history(), error));
+  EXPECT_FALSE(noting_error(StateStore(file()).save(sample_history()), error));
   EXPECT_NE(error.find("rename"), std::string::npos) << error;
   EXPECT_TRUE(test_support::names_starting_with(dir_.path(), "state.json.tmp.").empty());
   EXPECT_TRUE(fs::is_directory(file() + "/occupied"));
@@ -325,11 +350,11 @@ TEST_F(StateStoreTest, RelativePathSyncsTheCurrentDirectory) {
   const auto cwd = fs::current_path();
   fs::current_path(dir_.path());
   std::string error;
-  const bool saved = StateStore("relative.json").save(sample_history(), error);
-  const auto loaded = StateStore("relative.json").load(10);
+  const bool saved = noting_error(StateStore("relative.json").save(sample_history()), error).ok();
+  const auto loaded = view_of(StateStore("relative.json").load(10));
   fs::current_path(cwd);
   EXPECT_TRUE(saved) << error;
-  EXPECT_EQ(loaded.kind, StateStore::Loaded::Kind::Ok) << loaded.error;
+  EXPECT_EQ(loaded.kind, LoadKind::Ok) << loaded.error;
 }
 
 }  // namespace
@@ -370,9 +395,9 @@ TEST_F(StateStoreTempNameTest, ASymlinkAtTheOldPredictableNameIsNeverWrittenThro
   // the symlink's target.
   plant_symlink(".tmp." + std::to_string(::getpid()));
   std::string error;
-  ASSERT_TRUE(StateStore(path()).save(sample_history(), error)) << error;
+  ASSERT_TRUE(noting_error(StateStore(path()).save(sample_history()), error)) << error;
   EXPECT_EQ(read_file(victim()), "must stay untouched\n");
-  EXPECT_EQ(*StateStore(path()).load(10).history, sample_history());
+  EXPECT_EQ(*view_of(StateStore(path()).load(10)).history, sample_history());
   EXPECT_TRUE(fs::is_symlink(path() + ".tmp." + std::to_string(::getpid()))) << "not ours to remove";
 }
 
@@ -383,18 +408,18 @@ TEST_F(StateStoreTempNameTest, ATakenNameIsReplacedByAnother) {
   write_file(path() + ".tmp.1.0123456789abcdef", "a planted file");
   planned_suffixes() = {taken, ".tmp.1.0123456789abcdef", ".tmp.2.fedcba9876543210"};
   std::string error;
-  ASSERT_TRUE(StateStore(path(), next_planned_suffix).save(sample_history(), error)) << error;
+  ASSERT_TRUE(noting_error(StateStore(path(), next_planned_suffix).save(sample_history()), error)) << error;
   EXPECT_TRUE(planned_suffixes().empty()) << "the third name was used";
   EXPECT_EQ(read_file(victim()), "must stay untouched\n");
   EXPECT_EQ(read_file(path() + ".tmp.1.0123456789abcdef"), "a planted file");
-  EXPECT_EQ(*StateStore(path()).load(10).history, sample_history());
+  EXPECT_EQ(*view_of(StateStore(path()).load(10)).history, sample_history());
 }
 
 TEST_F(StateStoreTempNameTest, WhenEveryNameIsTakenTheSaveFailsAndChangesNothing) {
   plant_symlink(".tmp.0.0000000000000000");
   planned_suffixes().clear();  // every draw is the planted name
   std::string error;
-  EXPECT_FALSE(StateStore(path(), next_planned_suffix).save(sample_history(), error));
+  EXPECT_FALSE(noting_error(StateStore(path(), next_planned_suffix).save(sample_history()), error));
   EXPECT_NE(error.find("cannot create"), std::string::npos) << error;
   EXPECT_NE(error.find("File exists"), std::string::npos) << error;
   EXPECT_EQ(read_file(victim()), "must stay untouched\n");
@@ -405,7 +430,7 @@ TEST_F(StateStoreTempNameTest, WhenEveryNameIsTakenTheSaveFailsAndChangesNothing
 TEST_F(StateStoreTempNameTest, RandomNamesDifferAndNoneIsLeftBehind) {
   StateStore store(path());
   std::string error;
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(store.save(sample_history(), error)) << error;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(noting_error(store.save(sample_history()), error)) << error;
   EXPECT_TRUE(test_support::names_starting_with(dir_.path(), "state.json.tmp.").empty());
 }
 

@@ -18,15 +18,45 @@
 
 #include "config/selector.hpp"
 #include "weights/routing_state.hpp"
+#include "weights/state_backend.hpp"
 
 namespace canaryd::weights::test_support {
 
 /// A selector from its string form; a parse failure fails the test.
 inline config::Selector sel(std::string_view text) {
-  std::string error;
-  auto s = config::Selector::parse(text, error);
-  EXPECT_TRUE(s) << text << ": " << error;
+  auto s = config::Selector::parse(text);
+  EXPECT_TRUE(s) << text << ": " << (s ? std::string() : s.error().message);
   return s.value_or(config::Selector{});
+}
+
+/// What a load found, taken apart for assertions: nothing stored (Missing), a history (Ok), or an error
+/// (Corrupt) with its message.
+enum class LoadKind { Missing, Ok, Corrupt };
+struct LoadView {
+  LoadKind kind = LoadKind::Missing;
+  std::optional<RoutingHistory> history;
+  std::string error;
+};
+inline LoadView view_of(LoadedState loaded) {
+  if (!loaded) return {LoadKind::Corrupt, std::nullopt, loaded.error().message};
+  if (!*loaded) return {};
+  return {LoadKind::Ok, std::move(*loaded), ""};
+}
+/// A load that found `history` (nullopt: nothing stored).
+inline LoadedState loaded_state(std::optional<RoutingHistory> history) { return LoadedState(std::move(history)); }
+
+/// A save's outcome as one comparable value.
+enum class SaveOutcome { Saved, Conflict, Failed };
+inline SaveOutcome outcome_of(const SaveResult& r) {
+  if (r) return SaveOutcome::Saved;
+  return r.error().kind == SaveError::Kind::Conflict ? SaveOutcome::Conflict : SaveOutcome::Failed;
+}
+inline std::string message_of(const SaveResult& r) { return r ? std::string() : r.error().message; }
+/// The SaveResult that `outcome` names, with `message` for a failure.
+inline SaveResult save_result(SaveOutcome outcome, std::string message = "") {
+  if (outcome == SaveOutcome::Saved) return {};
+  const auto kind = outcome == SaveOutcome::Conflict ? SaveError::Kind::Conflict : SaveError::Kind::Failed;
+  return fail(SaveError{kind, std::move(message)});
 }
 
 /// A fixed instant (2026-11-27 15:MM:00Z), so tests never read the clock.
@@ -59,12 +89,13 @@ class TempDir {
 
 /// The result of an asynchronous call whose completion runs before the call returns, as it does over the
 /// state file: `call` gets the completion to pass on. A completion still pending fails the test.
-template <class Result, class Call>
-Result completed_at_once(Call&& call) {
-  std::optional<Result> out;
-  std::forward<Call>(call)([&out](Result r) { out = std::move(r); });
+/// (value() throws when it did not, which fails the test too: the result may have no default.)
+template <class Out, class Call>
+Out completed_at_once(Call&& call) {
+  std::optional<Out> out;
+  std::forward<Call>(call)([&out](Out r) { out = std::move(r); });
   EXPECT_TRUE(out.has_value()) << "the call did not complete before it returned";
-  return out ? std::move(*out) : Result{};
+  return std::move(out).value();
 }
 
 /// While it lives, files this process writes cannot grow beyond `bytes` (RLIMIT_FSIZE): a write past it

@@ -36,25 +36,25 @@ class TransitionsTest : public ::testing::Test {
 
   /// Applies a successful transition to the history, as ControlService would.
   const RoutingState& accept(const TransitionResult& r) {
-    EXPECT_TRUE(std::holds_alternative<RoutingState>(r))
-        << (std::holds_alternative<TransitionError>(r) ? std::get<TransitionError>(r).message : "");
-    history_.push(std::get<RoutingState>(r));
+    EXPECT_TRUE(r.ok())
+        << (!r.ok() ? r.error().message : "");
+    history_.push(r.value());
     ctx_.now += std::chrono::minutes{1};
     return history_.current();
   }
 
   static TransitionError refused(const TransitionResult& r) {
-    EXPECT_TRUE(std::holds_alternative<TransitionError>(r));
-    return std::holds_alternative<TransitionError>(r) ? std::get<TransitionError>(r) : TransitionError{0, ""};
+    EXPECT_TRUE(!r.ok());
+    return !r.ok() ? r.error() : TransitionError{};
   }
 
   void drop_canary() { accept(remove_canary(history_, ctx_)); }
 
   /// The result is the current state itself: same revision, time and cause (nothing to record).
   void expect_unchanged(const TransitionResult& r) {
-    ASSERT_TRUE(std::holds_alternative<RoutingState>(r))
-        << (std::holds_alternative<TransitionError>(r) ? std::get<TransitionError>(r).message : "");
-    EXPECT_EQ(std::get<RoutingState>(r), history_.current());
+    ASSERT_TRUE(r.ok())
+        << (!r.ok() ? r.error().message : "");
+    EXPECT_EQ(r.value(), history_.current());
   }
 
   RoutingHistory history_;
@@ -63,8 +63,8 @@ class TransitionsTest : public ::testing::Test {
 
 TEST_F(TransitionsTest, SetWeightMakesANewRevision) {
   const auto r = set_weight(history_, 1000, ctx_);
-  ASSERT_TRUE(std::holds_alternative<RoutingState>(r));
-  const auto& s = std::get<RoutingState>(r);
+  ASSERT_TRUE(r.ok());
+  const auto& s = r.value();
   EXPECT_EQ(s.revision, 2u);
   EXPECT_EQ(s.canary_weight, 1000u);
   EXPECT_EQ(s.stable, sel("version=v1"));
@@ -76,11 +76,11 @@ TEST_F(TransitionsTest, SetWeightMakesANewRevision) {
 
 TEST_F(TransitionsTest, SetWeightWithoutCanaryIsAConflict) {
   drop_canary();
-  EXPECT_EQ(refused(set_weight(history_, 1000, ctx_)).status, 409);
+  EXPECT_EQ(refused(set_weight(history_, 1000, ctx_)).kind, TransitionError::Kind::Conflict);
 }
 
 TEST_F(TransitionsTest, SetWeightAboveFullIsBadInput) {
-  EXPECT_EQ(refused(set_weight(history_, 10001, ctx_)).status, 400);
+  EXPECT_EQ(refused(set_weight(history_, 10001, ctx_)).kind, TransitionError::Kind::InvalidArgument);
 }
 
 TEST_F(TransitionsTest, PromoteMakesTheCanaryStable) {
@@ -94,20 +94,20 @@ TEST_F(TransitionsTest, PromoteMakesTheCanaryStable) {
 
 TEST_F(TransitionsTest, PromoteWithoutCanaryIsAConflict) {
   drop_canary();
-  EXPECT_EQ(refused(promote(history_, ctx_)).status, 409);
+  EXPECT_EQ(refused(promote(history_, ctx_)).kind, TransitionError::Kind::Conflict);
 }
 
 TEST_F(TransitionsTest, PromoteOfACanaryWithoutEndpointsIsAConflict) {
   accept(define_canary(history_, sel("version=v9"), 0, ctx_));
   const auto err = refused(promote(history_, ctx_));
-  EXPECT_EQ(err.status, 409);
+  EXPECT_EQ(err.kind, TransitionError::Kind::Conflict);
   EXPECT_NE(err.message.find("version=v9"), std::string::npos) << err.message;
 }
 
 TEST_F(TransitionsTest, PromoteCountsOnlyEndpointsOfTheService) {
   // version=v3 exists, but on an endpoint outside name=nginx.
   accept(define_canary(history_, sel("version=v3"), 0, ctx_));
-  EXPECT_EQ(refused(promote(history_, ctx_)).status, 409);
+  EXPECT_EQ(refused(promote(history_, ctx_)).kind, TransitionError::Kind::Conflict);
 }
 
 TEST_F(TransitionsTest, RollbackZeroesTheWeightAndKeepsTheCanary) {
@@ -120,7 +120,7 @@ TEST_F(TransitionsTest, RollbackZeroesTheWeightAndKeepsTheCanary) {
 
 TEST_F(TransitionsTest, RollbackWithoutCanaryIsAConflict) {
   drop_canary();
-  EXPECT_EQ(refused(rollback(history_, ctx_)).status, 409);
+  EXPECT_EQ(refused(rollback(history_, ctx_)).kind, TransitionError::Kind::Conflict);
 }
 
 TEST_F(TransitionsTest, UndoTogglesBetweenTheLastTwoRevisions) {
@@ -147,7 +147,7 @@ TEST_F(TransitionsTest, UndoRestoresSelectors) {
 TEST_F(TransitionsTest, UndoToAnUnknownRevisionIsNotFound) {
   accept(set_weight(history_, 1000, ctx_));
   const auto err = refused(undo(history_, 42, ctx_));
-  EXPECT_EQ(err.status, 404);
+  EXPECT_EQ(err.kind, TransitionError::Kind::NotFound);
   EXPECT_EQ(err.message, "revision 42 not found in history");
 }
 
@@ -155,11 +155,11 @@ TEST_F(TransitionsTest, UndoToATrimmedRevisionIsNotFound) {
   history_.set_limit(2);
   accept(set_weight(history_, 1000, ctx_));
   accept(set_weight(history_, 2000, ctx_));
-  EXPECT_EQ(refused(undo(history_, 1, ctx_)).status, 404);
+  EXPECT_EQ(refused(undo(history_, 1, ctx_)).kind, TransitionError::Kind::NotFound);
 }
 
 TEST_F(TransitionsTest, UndoWithoutAPreviousRevisionIsAConflict) {
-  EXPECT_EQ(refused(undo(history_, std::nullopt, ctx_)).status, 409);
+  EXPECT_EQ(refused(undo(history_, std::nullopt, ctx_)).kind, TransitionError::Kind::Conflict);
 }
 
 TEST_F(TransitionsTest, DefineCanaryReplacesTheCanary) {
@@ -179,7 +179,7 @@ TEST_F(TransitionsTest, DefineCanaryWithoutACanaryBefore) {
 TEST_F(TransitionsTest, DefineCanaryOverlappingStableIsAConflict) {
   for (const char* overlapping : {"version=v1", "tier=web", "version in (v1,v2)", "version", "!track"}) {
     const auto err = refused(define_canary(history_, sel(overlapping), 0, ctx_));
-    EXPECT_EQ(err.status, 409) << overlapping;
+    EXPECT_EQ(err.kind, TransitionError::Kind::Conflict) << overlapping;
   }
   EXPECT_EQ(history_.current().revision, 1u);
 }

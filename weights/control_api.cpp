@@ -5,6 +5,7 @@
 #include <initializer_list>
 
 #include "config/labels.hpp"
+#include "config/result.hpp"
 #include "weights/api_error.hpp"
 #include "weights/cause_rule.hpp"
 #include "weights/json_text.hpp"
@@ -31,28 +32,28 @@ struct Body {
 
 /// The body as a JSON object, duplicate keys refused. An empty body counts as {} where the call's body
 /// is optional.
-std::variant<Body, BadRequest> body_object(const std::string& body, bool optional) {
+Result<Body, BadRequest> body_object(const std::string& body, bool optional) {
   if (body.find_first_not_of(" \t\r\n") == std::string::npos) {
     if (optional) return Body{};
-    return BadRequest{"request body must be a JSON object"};
+    return fail(BadRequest{"request body must be a JSON object"});
   }
   Body out;
   auto value = parse_json(body, &out.numbers);
-  if (!value) return BadRequest{"request body: " + value.error().message};
-  if (!value->is_object()) return BadRequest{"request body must be a JSON object"};
+  if (!value) return fail(BadRequest{"request body: " + value.error().message});
+  if (!value->is_object()) return fail(BadRequest{"request body must be a JSON object"});
   out.members = std::move(value->get_object());
   return out;
 }
 
 /// Unknown fields are errors, as in the config: a typo ("canary_wieght") must not be silently ignored.
 /// Every change call also takes "cause" and "if_revision".
-std::optional<BadRequest> check_fields(const Body& body, std::initializer_list<std::string_view> allowed) {
+Result<void, BadRequest> check_fields(const Body& body, std::initializer_list<std::string_view> allowed) {
   for (const auto& kv : body.members) {
     bool known = kv.key() == "cause" || kv.key() == "if_revision";
     for (const auto name : allowed) known = known || kv.key() == name;
-    if (!known) return BadRequest{"unknown field \"" + std::string(kv.key()) + "\""};
+    if (!known) return fail(BadRequest{"unknown field \"" + std::string(kv.key()) + "\""});
   }
-  return std::nullopt;
+  return {};
 }
 
 std::string_view kind_name(const json::value& v) {
@@ -69,78 +70,78 @@ std::string_view kind_name(const json::value& v) {
 /// canary_weight: a JSON number only. "30" (a string), true and null are refused rather than coerced.
 /// The number is judged by its text with the config's rule, never by the double it parsed to:
 /// 33.3300000001 and 0.000000001 are refused, not rounded to 33.33 and 0.
-std::variant<config::BasisPoints, BadRequest> read_weight(const Body& body, std::string_view name) {
+Result<config::BasisPoints, BadRequest> read_weight(const Body& body, std::string_view name) {
   const json::value& v = body.members.at(name);
   const std::string* text = body.numbers.find("/" + std::string(name));
   if (!v.is_number() || text == nullptr) {
-    return BadRequest{std::string(name) + ": must be a number from 0 to 100 with at most two decimals, got " +
-                      std::string(kind_name(v))};
+    return fail(BadRequest{std::string(name) + ": must be a number from 0 to 100 with at most two decimals, got " +
+                      std::string(kind_name(v))});
   }
   auto bp = config::parse_weight_text(*text);
-  if (!bp) return BadRequest{std::string(name) + ": " + bp.error().message};
+  if (!bp) return fail(BadRequest{std::string(name) + ": " + bp.error().message});
   return *bp;
 }
 
 /// A revision number field (to_revision, if_revision): a positive integer.
-std::variant<std::uint64_t, BadRequest> read_revision(const json::value& v, std::string_view name) {
+Result<std::uint64_t, BadRequest> read_revision(const json::value& v, std::string_view name) {
   if (v.is_uint64() && v.get_uint64() > 0) return v.get_uint64();
   if (v.is_int64() && v.get_int64() > 0) return static_cast<std::uint64_t>(v.get_int64());
-  return BadRequest{std::string(name) + " must be a positive integer"};
+  return fail(BadRequest{std::string(name) + " must be a positive integer"});
 }
 
 /// The cause of the change: the text given, or a description of the call (like `kubectl --record`),
 /// which is cut to the same bound as a given one (a selector may be long).
-std::variant<std::string, BadRequest> read_cause(const Body& body, const std::string& default_cause) {
+Result<std::string, BadRequest> read_cause(const Body& body, const std::string& default_cause) {
   const json::value* v = body.members.if_contains("cause");
   if (v == nullptr || v->is_null() || (v->is_string() && v->get_string().empty())) {
     return std::string(utf8_prefix(default_cause, kMaxCauseBytes));
   }
-  if (!v->is_string()) return BadRequest{"cause must be a string"};
+  if (!v->is_string()) return fail(BadRequest{"cause must be a string"});
   const std::string_view cause(v->get_string());
   if (const std::string problem = cause_problem(cause); !problem.empty()) {
-    return BadRequest{"cause: must be at most " + std::to_string(kMaxCauseBytes) +
-                      " bytes of UTF-8 without control characters; " + problem};
+    return fail(BadRequest{"cause: must be at most " + std::to_string(kMaxCauseBytes) +
+                      " bytes of UTF-8 without control characters; " + problem});
   }
   return std::string(cause);
 }
 
 /// The state file stores selectors as their canonical strings; a selector whose string does not parse
 /// back to itself (a label value with a comma, say) would make that file unreadable at the next start.
-std::optional<BadRequest> check_storable(const config::Selector& sel) {
+Result<void, BadRequest> check_storable(const config::Selector& sel) {
   const std::string text = sel.to_string();
   auto back = config::Selector::parse(text);
   if (!back || *back != sel) {
-    return BadRequest{"selector " + text + " cannot be represented in label-selector syntax" +
-                      (back ? std::string() : ": " + back.error().message)};
+    return fail(BadRequest{"selector " + text + " cannot be represented in label-selector syntax" +
+                      (back ? std::string() : ": " + back.error().message)});
   }
-  return std::nullopt;
+  return {};
 }
 
-std::variant<config::Selector, BadRequest> read_selector(const json::value& v) {
+Result<config::Selector, BadRequest> read_selector(const json::value& v) {
   std::optional<config::Selector> sel;
   if (const json::string* text = v.if_string()) {
     auto parsed = config::Selector::parse(std::string_view(*text));
-    if (!parsed) return BadRequest{"selector: " + parsed.error().message};
+    if (!parsed) return fail(BadRequest{"selector: " + parsed.error().message});
     sel = std::move(parsed).value();
   } else if (const json::object* labels = v.if_object()) {
     config::Labels map;
     for (const auto& kv : *labels) {
       if (!kv.value().is_string()) {
-        return BadRequest{"selector: label \"" + std::string(kv.key()) + "\" must have a string value"};
+        return fail(BadRequest{"selector: label \"" + std::string(kv.key()) + "\" must have a string value"});
       }
       // The same rules as the string form (and the config), so both forms accept the same selectors.
       auto valid = config::validate_label_key(kv.key());
       if (valid) valid = config::validate_label_value(std::string_view(kv.value().get_string()));
-      if (!valid) return BadRequest{"selector: " + valid.error().message};
+      if (!valid) return fail(BadRequest{"selector: " + valid.error().message});
       map[std::string(kv.key())] = std::string(kv.value().get_string());
     }
     sel = config::Selector::from_labels(map);
   } else {
-    return BadRequest{"selector must be a label-selector string or an object of labels"};
+    return fail(BadRequest{"selector must be a label-selector string or an object of labels"});
   }
   // An empty selector means "every endpoint of the service": never a meaningful canary set.
-  if (sel->empty()) return BadRequest{"selector must not be empty"};
-  if (auto bad = check_storable(*sel)) return *bad;
+  if (sel->empty()) return fail(BadRequest{"selector must not be empty"});
+  if (auto storable = check_storable(*sel); !storable) return fail(std::move(storable).error());
   return std::move(*sel);
 }
 
@@ -203,29 +204,29 @@ TransitionResult run_change(const Change& c, const RoutingHistory& h, const Tran
   return c.transition(h, ctx);
 }
 
-std::variant<Change, BadRequest> parse_set_weight(const Body& body, const std::string& call) {
-  if (auto bad = check_fields(body, {"canary_weight"})) return *bad;
-  if (!body.members.contains("canary_weight")) return BadRequest{"canary_weight is required"};
+Result<Change, BadRequest> parse_set_weight(const Body& body, const std::string& call) {
+  if (auto checked = check_fields(body, {"canary_weight"}); !checked) return fail(std::move(checked).error());
+  if (!body.members.contains("canary_weight")) return fail(BadRequest{"canary_weight is required"});
   auto weight = read_weight(body, "canary_weight");
-  if (auto* bad = std::get_if<BadRequest>(&weight)) return *bad;
-  const config::BasisPoints bp = std::get<config::BasisPoints>(weight);
+  if (!weight) return fail(std::move(weight).error());
+  const config::BasisPoints bp = *weight;
   return Change{[bp](const RoutingHistory& h, const TransitionContext& ctx) { return set_weight(h, bp, ctx); },
                 call + " canary_weight=" + config::format_weight(bp), std::nullopt};
 }
 
-std::variant<Change, BadRequest> parse_define_canary(const Body& body, const std::string& call) {
-  if (auto bad = check_fields(body, {"selector", "canary_weight"})) return *bad;
+Result<Change, BadRequest> parse_define_canary(const Body& body, const std::string& call) {
+  if (auto checked = check_fields(body, {"selector", "canary_weight"}); !checked) return fail(std::move(checked).error());
   const json::value* s = body.members.if_contains("selector");
-  if (s == nullptr) return BadRequest{"selector is required"};
+  if (s == nullptr) return fail(BadRequest{"selector is required"});
   auto selector = read_selector(*s);
-  if (auto* bad = std::get_if<BadRequest>(&selector)) return *bad;
+  if (!selector) return fail(std::move(selector).error());
   config::BasisPoints bp = 0;
   if (body.members.contains("canary_weight")) {
     auto weight = read_weight(body, "canary_weight");
-    if (auto* bad = std::get_if<BadRequest>(&weight)) return *bad;
-    bp = std::get<config::BasisPoints>(weight);
+    if (!weight) return fail(std::move(weight).error());
+    bp = *weight;
   }
-  config::Selector sel = std::get<config::Selector>(std::move(selector));
+  config::Selector sel = std::move(selector).value();
   std::string cause = call + " selector=" + sel.to_string() + " canary_weight=" + config::format_weight(bp);
   return Change{[sel = std::move(sel), bp](const RoutingHistory& h, const TransitionContext& ctx) {
                   return define_canary(h, sel, bp, ctx);
@@ -233,14 +234,14 @@ std::variant<Change, BadRequest> parse_define_canary(const Body& body, const std
                 std::move(cause), std::nullopt};
 }
 
-std::variant<Change, BadRequest> parse_undo(const Body& body, const std::string& call) {
-  if (auto bad = check_fields(body, {"to_revision"})) return *bad;
+Result<Change, BadRequest> parse_undo(const Body& body, const std::string& call) {
+  if (auto checked = check_fields(body, {"to_revision"}); !checked) return fail(std::move(checked).error());
   std::optional<std::uint64_t> to_revision;
   std::string cause = call;
   if (const json::value* r = body.members.if_contains("to_revision")) {
     auto revision = read_revision(*r, "to_revision");
-    if (auto* bad = std::get_if<BadRequest>(&revision)) return *bad;
-    to_revision = std::get<std::uint64_t>(revision);
+    if (!revision) return fail(std::move(revision).error());
+    to_revision = *revision;
     cause += " to_revision=" + std::to_string(*to_revision);
   }
   return Change{[to_revision](const RoutingHistory& h, const TransitionContext& ctx) {
@@ -250,28 +251,28 @@ std::variant<Change, BadRequest> parse_undo(const Body& body, const std::string&
 }
 
 /// promote, rollback and DELETE /api/canary: the only field is the optional cause.
-std::variant<Change, BadRequest> parse_cause_only(const Body& body, const std::string& call,
+Result<Change, BadRequest> parse_cause_only(const Body& body, const std::string& call,
                                                   TransitionResult (*transition)(const RoutingHistory&,
                                                                                  const TransitionContext&)) {
-  if (auto bad = check_fields(body, {})) return *bad;
+  if (auto checked = check_fields(body, {}); !checked) return fail(std::move(checked).error());
   return Change{transition, call, std::nullopt};
 }
 
 /// The fields every change call takes: the optional if_revision, and the cause (given or default).
-std::optional<BadRequest> read_common_fields(const Body& body, Change& change, std::string& cause) {
+Result<void, BadRequest> read_common_fields(const Body& body, Change& change, std::string& cause) {
   if (const json::value* r = body.members.if_contains("if_revision")) {
     auto revision = read_revision(*r, "if_revision");
-    if (auto* bad = std::get_if<BadRequest>(&revision)) return *bad;
-    change.if_revision = std::get<std::uint64_t>(revision);
+    if (!revision) return fail(std::move(revision).error());
+    change.if_revision = *revision;
   }
   auto read = read_cause(body, change.default_cause);
-  if (auto* bad = std::get_if<BadRequest>(&read)) return *bad;
-  cause = std::get<std::string>(std::move(read));
-  return std::nullopt;
+  if (!read) return fail(std::move(read).error());
+  cause = std::move(read).value();
+  return {};
 }
 
 /// The change a call asks for, read from its body.
-std::variant<Change, BadRequest> parse_change(ControlCall call, const Body& body, const std::string& name) {
+Result<Change, BadRequest> parse_change(ControlCall call, const Body& body, const std::string& name) {
   switch (call) {
     case ControlCall::SetWeight: return parse_set_weight(body, name);
     case ControlCall::DefineCanary: return parse_define_canary(body, name);
@@ -363,13 +364,13 @@ std::variant<ApiReply, ControlApi::Prepared> ControlApi::prepare(const ApiReques
   // Every remaining call changes the state. Its body is validated completely before anything runs, so
   // malformed input never reaches the service.
   auto parsed = body_object(req.body, route->body == BodyRule::Optional);
-  if (auto* bad = std::get_if<BadRequest>(&parsed)) return error_reply(400, bad->message);
-  const Body& body = std::get<Body>(parsed);
+  if (!parsed) return error_reply(400, parsed.error().message);
+  const Body& body = *parsed;
   auto change = parse_change(route->call, body, req.method + " " + path);
-  if (auto* bad = std::get_if<BadRequest>(&change)) return error_reply(400, bad->message);
-  Change& c = std::get<Change>(change);
+  if (!change) return error_reply(400, change.error().message);
+  Change& c = *change;
   std::string cause;
-  if (auto bad = read_common_fields(body, c, cause)) return error_reply(400, bad->message);
+  if (auto read = read_common_fields(body, c, cause); !read) return error_reply(400, read.error().message);
 
   // The view is taken once, as the call arrives: the transition checks against it (also when it waits its
   // turn behind a pending write) and the reply shows the same endpoints.

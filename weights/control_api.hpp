@@ -53,6 +53,7 @@ class ControlApi {
     std::shared_ptr<std::uint64_t> base_revision;  ///< set by the transition when it runs
   };
   /// Everything handle() decides without the service: the answer, or the change to run.
+  /// Not a Result: an immediate answer (a 200 status document included) is not an error.
   std::variant<ApiReply, Prepared> prepare(const ApiRequest& req, Clock::time_point now) const;
 
   ControlService& service_;

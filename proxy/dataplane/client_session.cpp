@@ -16,8 +16,6 @@
 
 namespace canaryd::proxy {
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 using boost::system::error_code;
 using std::chrono::steady_clock;
 
@@ -181,6 +179,26 @@ void ClientSession::disarm_header_timer() {
   header_timer_.cancel();
 }
 
+bool ClientSession::start_head_wait(const RoutingSnapshot& snap, bool first) {
+  // The first request's header section must be complete within client_header of the connection's
+  // accept (a client that waits before its first byte gains nothing); a later one's within client_header
+  // of its first byte, and between requests the idle timeout applies. Our own timer, not the stream's
+  // expiry: the stream closes the socket when its deadline passes, and the 408 must still be written.
+  const bool waiting_first_byte = client_buffer_.size() == 0;
+  // A connection between requests keeps a small buffer, not the largest it ever needed.
+  if (waiting_first_byte && client_buffer_.capacity() > kIdleBuffer) {
+    client_buffer_.shrink_to_fit();
+    client_buffer_.reserve(kIdleBuffer);
+  }
+  client_.tcp().expires_never();
+  const auto client_header = snap.timeouts.client_header;
+  if (first)
+    arm_header_timer(accepted_ + client_header);
+  else
+    arm_header_timer(steady_clock::now() + (waiting_first_byte ? snap.timeouts.keepalive_idle : client_header));
+  return waiting_first_byte;
+}
+
 asio::awaitable<ClientSession::HeadResult> ClientSession::read_head(std::size_t& head_size, bool first) {
   // Copied, not referenced: the worker may be handed a new snapshot while we wait for bytes.
   const auto snap = ctx_.snapshot;
@@ -189,21 +207,7 @@ asio::awaitable<ClientSession::HeadResult> ClientSession::read_head(std::size_t&
   // What is not parsed yet never exceeds the header limit plus one read (a chunked body is decoded as it
   // arrives, and leaves nothing unparsed behind).
   client_buffer_.max_size(std::max<std::size_t>(limit, client_buffer_.size()) + kReadChunk);
-  // The first request's header section must be complete within client_header of the connection's
-  // accept (a client that waits before its first byte gains nothing); a later one's within client_header
-  // of its first byte, and between requests the idle timeout applies. Our own timer, not the stream's
-  // expiry: the stream closes the socket when its deadline passes, and the 408 must still be written.
-  bool waiting_first_byte = client_buffer_.size() == 0;
-  // A connection between requests keeps a small buffer, not the largest it ever needed.
-  if (waiting_first_byte && client_buffer_.capacity() > kIdleBuffer) {
-    client_buffer_.shrink_to_fit();
-    client_buffer_.reserve(kIdleBuffer);
-  }
-  client_.tcp().expires_never();
-  if (first)
-    arm_header_timer(accepted_ + client_header);
-  else
-    arm_header_timer(steady_clock::now() + (waiting_first_byte ? snap->timeouts.keepalive_idle : client_header));
+  bool waiting_first_byte = start_head_wait(*snap, first);
   std::size_t scanned = 0;
   bool rearm = false;
   for (;;) {

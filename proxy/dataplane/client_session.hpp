@@ -45,6 +45,8 @@ class ClientSession : public SessionHook {
   /// PeerClosed: the client closed or reset its side; Closed: we stopped waiting (idle timeout, drain).
   enum class HeadResult { Ready, PeerClosed, Closed, Timeout, TooLarge, Malformed };
   boost::asio::awaitable<HeadResult> read_head(std::size_t& head_size, bool first);
+  /// Arms the header timer for the next head and returns whether its first byte is still to come.
+  bool start_head_wait(const RoutingSnapshot& snap, bool first);
   boost::asio::awaitable<ExchangeOutcome> serve_one(std::size_t head_size);
   /// True when bytes of the client's are buffered here or wait in the kernel (or we cannot tell).
   bool input_pending();

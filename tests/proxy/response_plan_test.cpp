@@ -9,29 +9,21 @@ namespace {
 using Body = ResponsePlan::Body;
 using Connection = ClientResponseRewrite::Connection;
 
-ResponseHead with_length(int status, std::uint64_t length) {
+// A keep-alive response framed by Content-Length (`length`), chunked, or until the upstream closes
+// (Connection said keep-alive; the body's framing overrides it).
+enum class Framing { Length, Chunked, UntilClose };
+ResponseHead response(int status, Framing framing, std::uint64_t length = 0) {
   ResponseHead r;
   r.status = status;
-  r.content_length = length;
   r.keep_alive = true;
+  if (framing == Framing::Length) r.content_length = length;
+  r.chunked = framing == Framing::Chunked;
+  r.until_close = framing == Framing::UntilClose;
   return r;
 }
-
-ResponseHead chunked(int status) {
-  ResponseHead r;
-  r.status = status;
-  r.chunked = true;
-  r.keep_alive = true;
-  return r;
-}
-
-ResponseHead until_close(int status) {
-  ResponseHead r;
-  r.status = status;
-  r.until_close = true;
-  r.keep_alive = true;  // what the Connection field said; the body's framing overrides it
-  return r;
-}
+ResponseHead with_length(int status, std::uint64_t length) { return response(status, Framing::Length, length); }
+ResponseHead chunked(int status) { return response(status, Framing::Chunked); }
+ResponseHead until_close(int status) { return response(status, Framing::UntilClose); }
 
 ResponsePlanInput http11_keep() { return {false, false, true, false}; }
 ResponsePlanInput http10_keep() { return {false, true, true, false}; }

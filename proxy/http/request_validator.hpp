@@ -1,3 +1,5 @@
+// The check of a client request head before anything else reads it: request line, field lines and
+// body framing, strict where request smuggling is at stake.
 #pragma once
 
 #include <cstdint>

@@ -1,3 +1,4 @@
+// The parser of response_head.hpp: status line, field lines and body framing of an upstream response.
 #include "proxy/http/response_head.hpp"
 
 #include <limits>

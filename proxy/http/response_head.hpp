@@ -1,3 +1,4 @@
+// The parser of an upstream response head, in place: status, framing, keep-alive and a field index.
 #pragma once
 
 #include <cstdint>

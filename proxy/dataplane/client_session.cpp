@@ -118,7 +118,7 @@ asio::awaitable<void> ClientSession::run() {
     }
     first = false;
     served_one_ = true;
-    const ExchangeOutcome outcome = co_await serve_one(head_size);
+    const ExchangeOutcome outcome = co_await Exchange::serve(ctx_, {client_, client_buffer_, client_ip_}, head_size);
     if (outcome == ExchangeOutcome::Abort) {
       error_code ec;
       client_.socket().close(ec);
@@ -264,13 +264,6 @@ asio::awaitable<ClientSession::HeadResult> ClientSession::read_head(std::size_t&
       rearm = true;
     }
   }
-}
-
-asio::awaitable<ExchangeOutcome> ClientSession::serve_one(std::size_t head_size) {
-  // Its own frame: the exchange's state lives only while a request is in flight, not in run()'s frame
-  // for the whole life of the connection.
-  Exchange exchange(ctx_, {client_, client_buffer_, client_ip_}, head_size);
-  co_return co_await exchange.run();
 }
 
 }  // namespace canaryd::proxy

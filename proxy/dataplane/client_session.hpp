@@ -47,7 +47,6 @@ class ClientSession : public SessionHook {
   boost::asio::awaitable<HeadResult> read_head(std::size_t& head_size, bool first);
   /// Arms the header timer for the next head and returns whether its first byte is still to come.
   bool start_head_wait(const RoutingSnapshot& snap, bool first);
-  boost::asio::awaitable<ExchangeOutcome> serve_one(std::size_t head_size);
   /// True when bytes of the client's are buffered here or wait in the kernel (or we cannot tell).
   bool input_pending();
   boost::asio::awaitable<bool> handshake();

@@ -4,9 +4,7 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
-#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
 
 #include "proxy/dataplane/chunked_relay.hpp"
 #include "proxy/dataplane/length_relay.hpp"
@@ -42,6 +40,13 @@ asio::awaitable<error_code> start_upstream_tls(FlexStream& stream, const Upstrea
   co_return ec;
 }
 
+// Moves the request head out of the client's buffer into the request's own memory.
+std::string_view take_request_head(RequestScratch& scratch, beast::flat_buffer& client_buffer, std::size_t size) {
+  scratch.request_head.assign(static_cast<const char*>(client_buffer.data().data()), size);
+  client_buffer.consume(size);
+  return scratch.request_head;
+}
+
 const char* set_name(SetKind set) { return set == SetKind::None ? nullptr : kSetNames[static_cast<std::size_t>(set)]; }
 
 }  // namespace
@@ -64,29 +69,51 @@ Exchange::Exchange(SessionContext& ctx, ClientSide client, std::size_t head_size
       snap_(*snapshot_),
       started_(steady_clock::now()),
       scratch_(ctx.scratch.take()),
-      chunked_body_(snap_.limits.max_body_bytes, snap_.limits.max_header_bytes) {
-  scratch_->request_head.assign(static_cast<const char*>(client_.buffer.data().data()), head_size);
-  client_.buffer.consume(head_size);
-  head_ = scratch_->request_head;
-  check_ = check_request_head(head_, snap_.override_header);
-}
+      head_(take_request_head(*scratch_, client.buffer, head_size)),
+      check_(check_request_head(head_, snap_.override_header)),
+      chunked_body_(snap_.limits.max_body_bytes, snap_.limits.max_header_bytes) {}
 
-asio::awaitable<ExchangeOutcome> Exchange::run() {
-  if (const auto refusal = admit()) co_return co_await reply(*refusal, false, SetKind::None);
-  const SetChoice choice = choose_set(snap_, {forced_set(check_.has_override, check_.override_value)}, ctx_.splitter);
-  if (choice.set == SetKind::None)
-    co_return co_await reply(local_reply::kNoHealthyEndpoint, keep_without_body(), SetKind::None);
-  if (choice.fell_back) ctx_.metrics.record_fallback(choice.set == SetKind::Stable ? SetKind::Canary : SetKind::Stable);
-  chosen_ = choice.set;
-  resend_safe_ = resend_safe(check_.method, body_expected_);
-  attempt_.first_index = ctx_.next_index(chosen_);
-  attempt_.connects_left = snap_.retries + 1;
-  for (;;) {
-    const AttemptEnd end = co_await attempt();
-    if (end.kind == AttemptEnd::Kind::Finished) co_return end.outcome;
-    if (end.kind == AttemptEnd::Kind::Response) break;
+asio::awaitable<ExchangeOutcome> Exchange::serve(SessionContext& ctx, ClientSide client, std::size_t head_size) {
+  Exchange ex(ctx, client, head_size);
+  if (const auto refusal = ex.admit()) co_return co_await ex.reply(*refusal, false, SetKind::None);
+  if (!ex.route()) co_return co_await ex.reply(local_reply::kNoHealthyEndpoint, ex.keep_without_body(), SetKind::None);
+  for (;;) {  // one upstream attempt per round
+    if (!co_await ex.acquire()) co_return co_await ex.reply(ex.unreachable(), ex.keep_without_body(), ex.chosen_);
+    if (ex.expect_continue_ && ex.client_.buffer.size() == 0 && !co_await ex.send_continue()) co_return ex.abort();
+    const RelayResult sent = co_await ex.send_request();
+    // A body that breaks its own framing (a bad chunk size, say) or a limit is the client's error, and
+    // answered: no byte of a response has gone out yet. The upstream connection, which may have seen
+    // part of the request, is never reused. A client that went away or stalled gets nothing more.
+    if (sent.failed == RelayResult::Side::Invalid) {
+      ex.drop_upstream();
+      co_return co_await ex.reply({ex.chunked_body_.error_status(), ex.chunked_body_.error()}, false, ex.chosen_);
+    }
+    if (sent.failed == RelayResult::Side::Read) co_return ex.abort();
+    const bool send_failed = sent.failed == RelayResult::Side::Write;
+    ex.got_ = HeadRead{};
+    HeadStep step = HeadStep::Final;
+    if (!send_failed) {
+      // Interim responses are hop-by-hop here: forwarded or dropped until the final one.
+      ex.scratch_->upstream.clear();
+      do {
+        ex.got_ = co_await ex.read_head();
+        step = ex.take_head();
+        if (step == HeadStep::Forward && !co_await ex.forward_interim()) co_return ex.abort();
+      } while (step == HeadStep::Forward || step == HeadStep::Skip);
+    }
+    if (step == HeadStep::Invalid) {
+      ex.drop_upstream();
+      ex.ctx_.record_outcome(*ex.attempt_.endpoint, true);
+      ex.ctx_.metrics.record_upstream_error(ex.chosen_, UpstreamErrorKind::Reset);
+      co_return co_await ex.reply(local_reply::kInvalidResponse, false, ex.chosen_);
+    }
+    if (!send_failed && !ex.got_.error) break;
+    if (const auto failure = ex.after_failed_attempt(sent, send_failed))
+      co_return co_await ex.reply(*failure, false, ex.chosen_);
   }
-  co_return co_await relay_response();
+  if (const auto refusal = ex.start_response()) co_return co_await ex.reply(*refusal, false, ex.chosen_);
+  const RelayResult relayed = co_await ex.relay_body();
+  co_return ex.finish_response(relayed);
 }
 
 std::optional<LocalReply> Exchange::admit() {
@@ -105,48 +132,15 @@ std::optional<LocalReply> Exchange::admit() {
   return std::nullopt;
 }
 
-asio::awaitable<Exchange::AttemptEnd> Exchange::attempt() {
-  if (!co_await acquire()) {
-    const LocalReply r = attempt_.out_of_descriptors ? local_reply::kOutOfDescriptors : local_reply::kUnreachable;
-    co_return finished(co_await reply(r, keep_without_body(), chosen_));
-  }
-  if (expect_continue_ && client_.buffer.size() == 0) {
-    expect_continue_ = false;
-    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-    client_.stream.tcp().expires_after(snap_.timeouts.upstream);
-    auto [wec, wn] = co_await asio::async_write(client_.stream, asio::buffer(kContinue), kNoThrow);
-    if (wec) {
-      drop_upstream();
-      co_return finished(ExchangeOutcome::Abort);
-    }
-  }
-  const RelayResult sent = co_await send_request();
-  // A body that breaks its own framing (a bad chunk size, say) or a limit is the client's error, and
-  // answered: no byte of a response has gone out yet. The upstream connection, which may have seen
-  // part of the request, is never reused. A client that went away or stalled gets nothing more.
-  if (sent.failed == RelayResult::Side::Invalid) {
-    drop_upstream();
-    co_return finished(co_await reply({chunked_body_.error_status(), chunked_body_.error()}, false, chosen_));
-  }
-  if (sent.failed == RelayResult::Side::Read) {
-    drop_upstream();
-    co_return finished(ExchangeOutcome::Abort);
-  }
-  const bool send_failed = sent.failed == RelayResult::Side::Write;
-  got_ = HeadRead{};
-  const char* invalid = nullptr;
-  if (!send_failed && !co_await read_response_head(invalid)) {
-    drop_upstream();
-    co_return finished(ExchangeOutcome::Abort);
-  }
-  if (invalid) {
-    drop_upstream();
-    ctx_.record_outcome(*attempt_.endpoint, true);
-    ctx_.metrics.record_upstream_error(chosen_, UpstreamErrorKind::Reset);
-    co_return finished(co_await reply(local_reply::kInvalidResponse, false, chosen_));
-  }
-  if (!send_failed && !got_.error) co_return AttemptEnd{AttemptEnd::Kind::Response, ExchangeOutcome::KeepAlive};
-  co_return co_await after_failed_attempt(sent, send_failed);
+bool Exchange::route() {
+  const SetChoice choice = choose_set(snap_, {forced_set(check_.has_override, check_.override_value)}, ctx_.splitter);
+  if (choice.set == SetKind::None) return false;
+  if (choice.fell_back) ctx_.metrics.record_fallback(choice.set == SetKind::Stable ? SetKind::Canary : SetKind::Stable);
+  chosen_ = choice.set;
+  resend_safe_ = resend_safe(check_.method, body_expected_);
+  attempt_.first_index = ctx_.next_index(chosen_);
+  attempt_.connects_left = snap_.retries + 1;
+  return true;
 }
 
 asio::awaitable<bool> Exchange::acquire() {
@@ -192,45 +186,57 @@ asio::awaitable<bool> Exchange::acquire() {
   co_return false;
 }
 
+LocalReply Exchange::unreachable() const {
+  return attempt_.out_of_descriptors ? local_reply::kOutOfDescriptors : local_reply::kUnreachable;
+}
+
+asio::awaitable<bool> Exchange::send_continue() {
+  expect_continue_ = false;
+  static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+  client_.stream.tcp().expires_after(snap_.timeouts.upstream);
+  auto [wec, wn] = co_await asio::async_write(client_.stream, asio::buffer(kContinue), kNoThrow);
+  co_return !wec;
+}
+
+// Not a coroutine: the relay's own frame is the only one.
 asio::awaitable<RelayResult> Exchange::send_request() {
   const UpstreamRequestRewrite rewrite{client_.ip, client_.stream.is_tls() ? "https" : "http", snap_.override_header,
                                        attempt_.endpoint->name, check_.chunked};
   std::string& head_out = scratch_->head_out;
   write_upstream_request(head_, check_, rewrite, head_out);
   if (check_.chunked)
-    co_return co_await relay_chunked(head_out, chunked_body_, client_.stream, client_.buffer, *attempt_.connection,
-                                     scratch_->relay, snap_.timeouts.upstream);
-  co_return co_await relay_length(head_out, check_.content_length.value_or(0), client_.stream, client_.buffer,
-                                  *attempt_.connection, *scratch_, ctx_.shared_buffer, snap_.timeouts.upstream);
+    return relay_chunked(head_out, chunked_body_, client_.stream, client_.buffer, *attempt_.connection, scratch_->relay,
+                         snap_.timeouts.upstream);
+  return relay_length(head_out, check_.content_length.value_or(0), client_.stream, client_.buffer,
+                      *attempt_.connection, *scratch_, ctx_.shared_buffer, snap_.timeouts.upstream);
 }
 
-asio::awaitable<bool> Exchange::read_response_head(const char*& invalid) {
-  beast::flat_buffer& upstream_buffer = scratch_->upstream;
-  upstream_buffer.clear();
-  for (;;) {
-    got_ = co_await read_head_block(*attempt_.connection, upstream_buffer, RequestScratch::kMaxResponseHeader,
-                                    snap_.timeouts.upstream);
-    if (got_.error) co_return true;
-    response_ = parse_response_head(upstream_head());
-    if (response_.error) {
-      invalid = response_.error;
-      co_return true;
-    }
-    if (response_.status >= 200 || response_.status == 101) co_return true;
-    // Interim responses (103 Early Hints, say) go on to HTTP/1.1 clients (RFC 9110 15.2), without
-    // hop-by-hop fields; an HTTP/1.0 client must not get one. A 100 is ours to send, not the
-    // upstream's: we never forward Expect.
-    const bool forward = !check_.http10 && response_.status != 100;
-    if (forward) write_interim_response(upstream_head(), response_, scratch_->head_out);
-    upstream_buffer.consume(got_.size);
-    if (!forward) continue;
-    client_.stream.tcp().expires_after(snap_.timeouts.upstream);
-    auto [wec, wn] = co_await asio::async_write(client_.stream, asio::buffer(scratch_->head_out), kNoThrow);
-    if (wec) co_return false;
-  }
+asio::awaitable<HeadRead> Exchange::read_head() {
+  return read_head_block(*attempt_.connection, scratch_->upstream, RequestScratch::kMaxResponseHeader,
+                         snap_.timeouts.upstream);
 }
 
-asio::awaitable<Exchange::AttemptEnd> Exchange::after_failed_attempt(const RelayResult& sent, bool send_failed) {
+Exchange::HeadStep Exchange::take_head() {
+  if (got_.error) return HeadStep::Failed;
+  response_ = parse_response_head(upstream_head());
+  if (response_.error) return HeadStep::Invalid;
+  if (response_.status >= 200 || response_.status == 101) return HeadStep::Final;
+  // Interim responses (103 Early Hints, say) go on to HTTP/1.1 clients (RFC 9110 15.2), without
+  // hop-by-hop fields; an HTTP/1.0 client must not get one. A 100 is ours to send, not the
+  // upstream's: we never forward Expect.
+  const bool forward = !check_.http10 && response_.status != 100;
+  if (forward) write_interim_response(upstream_head(), response_, scratch_->head_out);
+  scratch_->upstream.consume(got_.size);
+  return forward ? HeadStep::Forward : HeadStep::Skip;
+}
+
+asio::awaitable<bool> Exchange::forward_interim() {
+  client_.stream.tcp().expires_after(snap_.timeouts.upstream);
+  auto [wec, wn] = co_await asio::async_write(client_.stream, asio::buffer(scratch_->head_out), kNoThrow);
+  co_return !wec;
+}
+
+std::optional<LocalReply> Exchange::after_failed_attempt(const RelayResult& sent, bool send_failed) {
   // The connection ended before one byte of a response: a pooled one the upstream closed just as we
   // reused it, or an endpoint going away (a pod stopping resets what it had not accepted yet).
   const error_code hec = got_.error;
@@ -246,51 +252,53 @@ asio::awaitable<Exchange::AttemptEnd> Exchange::after_failed_attempt(const Relay
   if (next.blame_endpoint) ctx_.record_outcome(*attempt_.endpoint, true);
   if (next.send_again) {
     if (!attempt_.reused) ctx_.metrics.record_upstream_error(chosen_, UpstreamErrorKind::Reset);
-    co_return AttemptEnd{AttemptEnd::Kind::SendAgain, ExchangeOutcome::KeepAlive};
+    return std::nullopt;
   }
   if (hec == beast::error::timeout || sent.error == beast::error::timeout) {
     ctx_.metrics.record_upstream_error(chosen_, UpstreamErrorKind::Timeout);
-    co_return finished(co_await reply(local_reply::kUpstreamTimeout, false, chosen_));
+    return local_reply::kUpstreamTimeout;
   }
   ctx_.metrics.record_upstream_error(chosen_, UpstreamErrorKind::Reset);
-  co_return finished(co_await reply(local_reply::kUpstreamClosed, false, chosen_));
+  return local_reply::kUpstreamClosed;
 }
 
-asio::awaitable<ExchangeOutcome> Exchange::relay_response() {
-  const int status = response_.status;
-  ctx_.record_outcome(*attempt_.endpoint, status >= 500);
-  if (status == 101) {
+std::optional<LocalReply> Exchange::start_response() {
+  ctx_.record_outcome(*attempt_.endpoint, response_.status >= 500);
+  if (response_.status == 101) {
     drop_upstream();
     ctx_.metrics.record_upstream_error(chosen_, UpstreamErrorKind::Reset);
-    co_return co_await reply(local_reply::kSwitchedProtocols, false, chosen_);
+    return local_reply::kSwitchedProtocols;
   }
   // SIGTERM may have come while we waited for the upstream: this response then closes the connection.
-  const ResponsePlan plan =
-      plan_response(response_, {check_.method == "HEAD", check_.http10, client_keep_, ctx_.draining});
+  plan_ = plan_response(response_, {check_.method == "HEAD", check_.http10, client_keep_, ctx_.draining});
   ClientResponseRewrite rewrite;
   rewrite.via_entry = response_.http10 ? kViaEntryHttp10 : kViaEntry;
   rewrite.set_header = snap_.response_header;
   rewrite.set_name = kSetNames[static_cast<std::size_t>(chosen_)];
-  rewrite.chunked = plan.chunked;
-  rewrite.codings_to_content_encoding = plan.codings_to_content_encoding;
-  rewrite.connection = plan.connection;
-  std::string& head_out = scratch_->head_out;
-  beast::flat_buffer& upstream_buffer = scratch_->upstream;
-  write_client_response(upstream_head(), response_, rewrite, head_out);
-  upstream_buffer.consume(got_.size);
+  rewrite.chunked = plan_.chunked;
+  rewrite.codings_to_content_encoding = plan_.codings_to_content_encoding;
+  rewrite.connection = plan_.connection;
+  write_client_response(upstream_head(), response_, rewrite, scratch_->head_out);
+  scratch_->upstream.consume(got_.size);
+  return std::nullopt;
+}
 
-  RelayResult relayed;
-  if (plan.body == ResponsePlan::Body::Decoded) {
-    http::response_parser<http::buffer_body> body;
+// Not a coroutine: the relay's own frame is the only one.
+asio::awaitable<RelayResult> Exchange::relay_body() {
+  if (plan_.body == ResponsePlan::Body::Decoded) {
+    auto& body = decoder_.emplace();
     body.body_limit(boost::none);
     start_body_parser(body, response_.chunked);
-    relayed = co_await relay_decoded(head_out, body, *attempt_.connection, upstream_buffer, client_.stream,
-                                     scratch_->relay, plan.chunked, snap_.timeouts.upstream);
-  } else {
-    const std::uint64_t length = plan.body == ResponsePlan::Body::None ? 0 : *response_.content_length;
-    relayed = co_await relay_length(head_out, length, *attempt_.connection, upstream_buffer, client_.stream,
-                                    *scratch_, ctx_.shared_buffer, snap_.timeouts.upstream);
+    return relay_decoded(scratch_->head_out, body, *attempt_.connection, scratch_->upstream, client_.stream,
+                         scratch_->relay, plan_.chunked, snap_.timeouts.upstream);
   }
+  const std::uint64_t length = plan_.body == ResponsePlan::Body::None ? 0 : *response_.content_length;
+  return relay_length(scratch_->head_out, length, *attempt_.connection, scratch_->upstream, client_.stream, *scratch_,
+                      ctx_.shared_buffer, snap_.timeouts.upstream);
+}
+
+ExchangeOutcome Exchange::finish_response(const RelayResult& relayed) {
+  const int status = response_.status;
   if (relayed.failed == RelayResult::Side::Read)
     ctx_.metrics.record_upstream_error(
         chosen_, relayed.error == beast::error::timeout ? UpstreamErrorKind::Timeout : UpstreamErrorKind::Reset);
@@ -298,16 +306,21 @@ asio::awaitable<ExchangeOutcome> Exchange::relay_response() {
     // Never present a truncated body as complete: the client sees the connection end mid-message.
     drop_upstream();
     record_request(chosen_, status);
-    co_return ExchangeOutcome::Abort;
+    return ExchangeOutcome::Abort;
   }
-  if (plan.upstream_keep && upstream_buffer.size() == 0 && !ctx_.draining)
+  if (plan_.upstream_keep && scratch_->upstream.size() == 0 && !ctx_.draining)
     ctx_.pool.give_back(attempt_.endpoint->id, std::move(attempt_.connection));
   else
     drop_upstream();
   record_request(chosen_, status);
-  if (plan.client_keep) co_return ExchangeOutcome::KeepAlive;
+  if (plan_.client_keep) return ExchangeOutcome::KeepAlive;
   // A client that wanted to keep the connection may send its next request before it sees our close.
-  co_return check_.keep_alive ? ExchangeOutcome::Close : ExchangeOutcome::CloseAsAsked;
+  return check_.keep_alive ? ExchangeOutcome::Close : ExchangeOutcome::CloseAsAsked;
+}
+
+ExchangeOutcome Exchange::abort() {
+  drop_upstream();
+  return ExchangeOutcome::Abort;
 }
 
 asio::awaitable<ExchangeOutcome> Exchange::reply(LocalReply r, bool keep_alive, SetKind set) {

@@ -12,6 +12,8 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
 
 #include "proxy/dataplane/body_relay.hpp"
 #include "proxy/dataplane/head_reader.hpp"
@@ -20,6 +22,7 @@
 #include "proxy/http/local_reply.hpp"
 #include "proxy/http/request_validator.hpp"
 #include "proxy/http/response_head.hpp"
+#include "proxy/http/response_plan.hpp"
 #include "proxy/net/flex_stream.hpp"
 
 namespace canaryd::proxy {
@@ -52,32 +55,46 @@ struct UpstreamAttempt {
   bool out_of_descriptors = false;             ///< our own shortage ended the attempts
 };
 
+/// One request and its response. The story is serve(), a single coroutine: the steps it names are
+/// plain functions, or hand back the awaitable of the relay they start, so that a request costs no
+/// more coroutine frames than the I/O it waits on.
 class Exchange {
  public:
-  /// `head_size`: the request head's length at the start of the client's buffer.
-  Exchange(SessionContext& ctx, ClientSide client, std::size_t head_size);
-
-  boost::asio::awaitable<ExchangeOutcome> run();
+  /// Serves the request whose head (`head_size` bytes) starts the client's buffer.
+  static boost::asio::awaitable<ExchangeOutcome> serve(SessionContext& ctx, ClientSide client, std::size_t head_size);
 
  private:
-  /// How one attempt ended: with a response head, with a reason to send again, or the exchange itself.
-  struct AttemptEnd {
-    enum class Kind { Response, SendAgain, Finished } kind = Kind::Finished;
-    ExchangeOutcome outcome = ExchangeOutcome::Close;
-  };
-  static AttemptEnd finished(ExchangeOutcome outcome) { return {AttemptEnd::Kind::Finished, outcome}; }
+  Exchange(SessionContext& ctx, ClientSide client, std::size_t head_size);
 
   /// The reply refusing the request before it is routed, if any.
   std::optional<LocalReply> admit();
-  boost::asio::awaitable<AttemptEnd> attempt();
+  /// Chooses the set (choose_set); false when neither has a healthy endpoint.
+  bool route();
   /// Takes a pooled connection or connects, trying further endpoints of the set on connect failure.
   boost::asio::awaitable<bool> acquire();
+  LocalReply unreachable() const;
+  /// "100 Continue", when the client waits for it before sending its body; false when it went away.
+  boost::asio::awaitable<bool> send_continue();
+  /// Writes the upstream request head and relays the body after it.
   boost::asio::awaitable<RelayResult> send_request();
-  /// Reads the final response head, forwarding interim ones; false when the client went away.
-  boost::asio::awaitable<bool> read_response_head(const char*& invalid);
-  boost::asio::awaitable<AttemptEnd> after_failed_attempt(const RelayResult& sent, bool send_failed);
-  boost::asio::awaitable<ExchangeOutcome> relay_response();
+  /// Reads the next response head from the upstream into its buffer.
+  boost::asio::awaitable<HeadRead> read_head();
+  /// What the head just read is: the final one, an interim one to forward (written to head_out) or to
+  /// skip, or no usable head at all.
+  enum class HeadStep { Final, Forward, Skip, Failed, Invalid };
+  HeadStep take_head();
+  /// Forwards the interim response in head_out; false when the client went away.
+  boost::asio::awaitable<bool> forward_interim();
+  /// After an attempt without a usable response head: nothing to send again (the reply to give), or
+  /// std::nullopt to send the request again on another connection (resend_policy.hpp).
+  std::optional<LocalReply> after_failed_attempt(const RelayResult& sent, bool send_failed);
+  /// Plans the response and writes its head; the reply to give instead when it cannot be relayed.
+  std::optional<LocalReply> start_response();
+  boost::asio::awaitable<RelayResult> relay_body();
+  ExchangeOutcome finish_response(const RelayResult& relayed);
   boost::asio::awaitable<ExchangeOutcome> reply(LocalReply reply, bool keep_alive, SetKind set);
+  /// Ends the exchange mid-message: the upstream connection is dropped, the client's closed at once.
+  ExchangeOutcome abort();
   void record_request(SetKind set, int status);
   void drop_upstream();
   std::string_view upstream_head() const;
@@ -93,8 +110,8 @@ class Exchange {
   // The head is parsed once, in place, and the upstream's head is written from it for each attempt;
   // it is kept apart from the client buffer, which the body may be read into meanwhile.
   ScratchPool::Lease scratch_;
-  std::string_view head_;
-  RequestCheck check_;
+  const std::string_view head_;
+  const RequestCheck check_;  // parsed once, in place, straight into its member
   bool client_keep_ = false;
   bool body_expected_ = false;
   bool expect_continue_ = false;
@@ -106,6 +123,9 @@ class Exchange {
   UpstreamAttempt attempt_;
   HeadRead got_;
   ResponseHead response_;
+  ResponsePlan plan_;
+  /// A response body that is not relayed as it is (chunked, or until close); only then constructed.
+  std::optional<boost::beast::http::response_parser<boost::beast::http::buffer_body>> decoder_;
 };
 
 }  // namespace canaryd::proxy

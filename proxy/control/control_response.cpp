@@ -1,9 +1,8 @@
 // Formats a control-port answer's bytes and its JSON error answers (see control_response.hpp).
 #include "proxy/control/control_response.hpp"
 
-#include <boost/beast/http/status.hpp>
-
 #include "proxy/http/http_text.hpp"
+#include "proxy/http/local_reply.hpp"
 #include "weights/api_error.hpp"
 
 namespace canaryd::proxy {
@@ -25,12 +24,15 @@ std::string allow_with_head(const std::string& allow) {
   return allow;
 }
 
+// The control port has always named 413 as Beast does (RFC 7231's "Payload Too Large"), the data
+// plane as RFC 9110 does; the shared table has the latter. Kept so that no answer's bytes change.
+std::string_view control_reason(int status) { return status == 413 ? "Payload Too Large" : reason_phrase(status); }
+
 }  // namespace
 
 std::string format_control_response(const ControlReply& reply, ResponseFraming framing) {
-  namespace http = boost::beast::http;
   std::string out = "HTTP/1.1 " + std::to_string(reply.status) + " ";
-  out += http::obsolete_reason(http::int_to_status(static_cast<unsigned>(reply.status)));
+  out += control_reason(reply.status);
   out += "\r\nContent-Type: " + reply.content_type;
   out += "\r\nCache-Control: no-store";
   if (!reply.allow.empty()) out += "\r\nAllow: " + allow_with_head(reply.allow);

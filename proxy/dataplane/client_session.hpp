@@ -1,5 +1,5 @@
-// One client connection on a worker: ClientSession reads, validates, routes and proxies its requests one
-// after the other until the connection ends.
+// One client connection of a worker: its reads of request heads, its timeouts and its close; each
+// request on it is an Exchange (exchange.hpp).
 #pragma once
 
 #include <array>
@@ -10,12 +10,17 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/intrusive/list_hook.hpp>
 
+#include "proxy/dataplane/exchange.hpp"
+#include "proxy/dataplane/session_context.hpp"
 #include "proxy/net/flex_stream.hpp"
 #include "proxy/net/tls_context.hpp"
-#include "proxy/dataplane/worker.hpp"
 
 namespace canaryd::proxy {
+
+/// Hook by which a worker finds its live client sessions when it drains.
+using SessionHook = boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
 
 /// One client connection on one worker: reads each request, validates its framing, routes it on the
 /// worker's snapshot, relays it through a pooled upstream connection and streams both bodies through
@@ -24,7 +29,7 @@ class ClientSession : public SessionHook {
  public:
   /// `peer`: the client's address, as accept gave it. `tls`: the listener's TLS context; null for a plain
   /// listener.
-  ClientSession(Worker& worker, boost::asio::ip::tcp::socket socket, const boost::asio::ip::tcp::endpoint& peer,
+  ClientSession(SessionContext& context, boost::asio::ip::tcp::socket socket, const boost::asio::ip::tcp::endpoint& peer,
                 TlsContextPtr tls);
   ~ClientSession();
 
@@ -39,11 +44,9 @@ class ClientSession : public SessionHook {
  private:
   /// PeerClosed: the client closed or reset its side; Closed: we stopped waiting (idle timeout, drain).
   enum class HeadResult { Ready, PeerClosed, Closed, Timeout, TooLarge, Malformed };
-  /// KeepAlive: read the next request; Close: close gracefully; CloseAsAsked: the exchange is complete
-  /// and the client asked for the close; Abort: close at once (mid-message).
-  enum class Outcome { KeepAlive, Close, CloseAsAsked, Abort };
   boost::asio::awaitable<HeadResult> read_head(std::size_t& head_size, bool first);
-  boost::asio::awaitable<Outcome> serve_one(std::size_t head_size);
+  /// Arms the header timer for the next head and returns whether its first byte is still to come.
+  bool start_head_wait(const RoutingSnapshot& snap, bool first);
   /// True when bytes of the client's are buffered here or wait in the kernel (or we cannot tell).
   bool input_pending();
   boost::asio::awaitable<bool> handshake();
@@ -51,10 +54,8 @@ class ClientSession : public SessionHook {
   boost::asio::awaitable<void> close_gracefully(bool linger);
   void arm_header_timer(std::chrono::steady_clock::time_point deadline);
   void disarm_header_timer();
-  boost::asio::awaitable<void> send_error(int status, std::string_view reason, bool keep_alive,
-                                          const char* set_name);
 
-  Worker& worker_;
+  SessionContext& ctx_;
   TlsContextPtr tls_context_;  // before client_: the TLS stream uses it until it is destroyed
   FlexStream client_;
   boost::beast::flat_buffer client_buffer_;

@@ -1,5 +1,4 @@
-// Worker (see worker.hpp): listening and accepting, snapshot publication, failure streaks for passive
-// ejection, the periodic sweep, drain and stop.
+// The worker thread of worker.hpp: accepting, refusing over the connection limit, draining, sweeping.
 #include "proxy/dataplane/worker.hpp"
 
 #include <limits>
@@ -11,8 +10,8 @@
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "proxy/dataplane/client_session.hpp"
 #include "proxy/net/descriptor_shortage.hpp"
+#include "proxy/http/local_reply.hpp"
 #include "proxy/net/free_memory.hpp"
 #include "proxy/net/inherited_sockets.hpp"
 #include "proxy/net/no_throw.hpp"
@@ -37,24 +36,7 @@ Worker::Worker(std::shared_ptr<const RoutingSnapshot> initial, std::atomic<std::
                std::function<void(const std::string&)> on_failure_streak)
     : snapshot_(std::move(initial)),
       open_connections_(open_connections),
-      on_failure_streak_(std::move(on_failure_streak)) {}
-
-void Worker::record_outcome(const UpstreamEndpoint& endpoint, bool failed) {
-  const unsigned threshold = snapshot_->ejection_threshold;
-  if (threshold == 0) return;
-  if (endpoint.id >= failure_streaks_.size()) {
-    if (!failed) return;
-    failure_streaks_.resize(std::max(endpoint.id, snapshot_->max_endpoint_id) + 1);  // once per new endpoint, not per request
-  }
-  auto& streak = failure_streaks_[endpoint.id];
-  if (!failed) {
-    streak = 0;
-    return;
-  }
-  if (++streak < threshold) return;
-  streak = 0;
-  if (on_failure_streak_) on_failure_streak_(endpoint.name);
-}
+      failure_streaks_(std::move(on_failure_streak)) {}
 
 Worker::~Worker() {
   if (thread_.joinable()) {
@@ -164,8 +146,6 @@ void Worker::join() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Worker::add_session(ClientSession& s) { sessions_.push_back(s); }
-
 void Worker::accept_loop(tcp::acceptor& acceptor, std::size_t listener) {
   asio::co_spawn(
       io_,
@@ -211,8 +191,9 @@ void Worker::start_session(tcp::socket socket, const tcp::endpoint& peer, std::s
     return;
   }
   const auto& tls = snapshot_->listener_tls;
-  auto session =
-      std::make_unique<ClientSession>(*this, std::move(socket), peer, listener < tls.size() ? tls[listener] : nullptr);
+  auto session = std::make_unique<ClientSession>(context_, std::move(socket), peer,
+                                                 listener < tls.size() ? tls[listener] : nullptr);
+  sessions_.push_back(*session);
   connections_peak_ = std::max(connections_peak_, metrics_.client_connections());
   asio::co_spawn(
       io_,
@@ -233,14 +214,11 @@ void Worker::refuse(tcp::socket socket) {
   asio::co_spawn(
       io_,
       [s = std::move(socket)]() mutable -> asio::awaitable<void> {
-        static constexpr std::string_view kRefusal =
-            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 21\r\n"
-            "Retry-After: 1\r\nConnection: close\r\n\r\ntoo many connections\n";
         boost::system::error_code ec;
         s.non_blocking(true, ec);
         // One non-blocking write: the answer fits any socket buffer, and a refused client must cost
         // us no waiting.
-        s.write_some(asio::buffer(kRefusal), ec);
+        s.write_some(asio::buffer(refusal_reply()), ec);
         s.shutdown(tcp::socket::shutdown_send, ec);
         s.close(ec);
         co_return;

@@ -1,5 +1,5 @@
-// One worker thread of the data plane: its event loop, acceptors, client sessions, upstream pools, splitter
-// and counters, and what the main thread may ask of it (publish, drain, stop).
+// One worker thread of the data plane: its event loop, acceptors, pools and counters, and the client
+// sessions it runs.
 #pragma once
 
 #include <array>
@@ -16,18 +16,16 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/intrusive/list.hpp>
 
+#include "proxy/dataplane/client_session.hpp"
+#include "proxy/dataplane/failure_streaks.hpp"
 #include "proxy/dataplane/request_scratch.hpp"
 #include "proxy/dataplane/routing_snapshot.hpp"
+#include "proxy/dataplane/session_context.hpp"
 #include "proxy/dataplane/upstream_pool.hpp"
 #include "proxy/dataplane/worker_metrics.hpp"
 #include "weights/splitter.hpp"
 
 namespace canaryd::proxy {
-
-class ClientSession;
-
-/// Hook by which a worker finds its live client sessions when it drains.
-using SessionHook = boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
 
 /// One worker thread: its own io_context, SO_REUSEPORT acceptors on every listen address, upstream
 /// pools, splitter and counters. A client connection lives and dies here, so the request path takes
@@ -70,24 +68,6 @@ class Worker {
   /// Main thread at scrape time, worker thread otherwise.
   WorkerMetrics& metrics() { return metrics_; }
 
-  // Worker thread only.
-  boost::asio::io_context& io() { return io_; }
-  const std::shared_ptr<const RoutingSnapshot>& snapshot() const { return snapshot_; }
-  weights::Splitter& splitter() { return splitter_; }
-  UpstreamPool& pool() { return pool_; }
-  ScratchPool& scratch() { return scratch_; }
-  /// One buffer every request of this worker may use between two calls that do not wait (relay_length).
-  std::span<char> shared_buffer() { return {shared_buffer_.data(), shared_buffer_.size()}; }
-  bool draining() const { return draining_; }
-  /// Round-robin position per set.
-  std::uint32_t next_index(SetKind set) { return rr_[static_cast<std::size_t>(set)]++; }
-  void add_session(ClientSession& s);
-  /// Worker thread: how a request to `endpoint` went, for passive ejection. A failure is a connect
-  /// failure, a reset or timeout before the response, or a 5xx answer.
-  void record_outcome(const UpstreamEndpoint& endpoint, bool failed);
-  /// Worker thread: a client connection ended.
-  void connection_closed() { open_connections_.fetch_sub(1, std::memory_order_relaxed); }
-
  private:
   void accept_loop(boost::asio::ip::tcp::acceptor& acceptor, std::size_t listener);
   void start_session(boost::asio::ip::tcp::socket socket, const boost::asio::ip::tcp::endpoint& peer,
@@ -104,9 +84,20 @@ class Worker {
   void close_idle_sessions();
 
   // Before io_: destroying io_ destroys the frames of unfinished sessions, which still count themselves
-  // out of these metrics and return their request memory to scratch_.
+  // out of these metrics (through context_) and return their request memory to scratch_.
   WorkerMetrics metrics_;
   ScratchPool scratch_;
+  std::shared_ptr<const RoutingSnapshot> snapshot_;
+  weights::Splitter splitter_;
+  std::array<char, 64 * 1024> shared_buffer_;
+  std::array<std::uint32_t, 2> rr_{};
+  std::atomic<std::int64_t>& open_connections_;
+  FailureStreaks failure_streaks_;
+  bool draining_ = false;
+  // What each session may use of this worker. It only refers to io_ and pool_, which come after it so
+  // that it outlives the sessions io_ destroys.
+  SessionContext context_{io_,      snapshot_, splitter_, pool_, scratch_,         std::span<char>(shared_buffer_),
+                          metrics_, draining_, rr_,       failure_streaks_, open_connections_};
   // One thread runs it, and only that thread touches its sockets (the main thread only posts), so the
   // reactor need not lock each descriptor.
   boost::asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
@@ -115,15 +106,7 @@ class Worker {
     std::size_t index;  ///< the listen entry
   };
   std::vector<Listener> acceptors_;
-  std::shared_ptr<const RoutingSnapshot> snapshot_;
-  weights::Splitter splitter_;
   UpstreamPool pool_{metrics_};
-  std::array<char, 64 * 1024> shared_buffer_;
-  std::array<std::uint32_t, 2> rr_{};
-  std::atomic<std::int64_t>& open_connections_;
-  std::function<void(const std::string&)> on_failure_streak_;
-  std::vector<std::uint16_t> failure_streaks_;  ///< by endpoint id
-  bool draining_ = false;
   std::int64_t connections_peak_ = 0;  ///< this worker's most client connections since the last sweep
   boost::asio::steady_timer sweep_timer_{io_};
   boost::asio::steady_timer idle_close_timer_{io_};

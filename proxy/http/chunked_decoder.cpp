@@ -1,5 +1,4 @@
-// The chunked decoder's byte-by-byte state machine (see chunked_decoder.hpp): sizes, extensions, data,
-// trailers, each with its error status.
+// The chunked body decoder of chunked_decoder.hpp: a byte-at-a-time state machine for the framing.
 #include "proxy/http/chunked_decoder.hpp"
 
 #include <algorithm>
@@ -63,6 +62,27 @@ bool ChunkedDecoder::framing(unsigned char c) {
   const bool in_trailer = state_ >= State::TrailerStart;
   if (++line_ > max_line_)
     return fail(431, in_trailer ? "trailer section too large" : "chunk line too large");
+  if (state_ < State::Data) return chunk_line_byte(c);
+  if (in_trailer) return trailer_byte(c);
+  switch (state_) {
+    case State::DataCr:
+      if (c != '\r') return fail(400, "chunk data not followed by CRLF");
+      state_ = State::DataLf;
+      return true;
+    case State::DataLf:
+      if (c != '\n') return fail(400, "chunk data not followed by CRLF");
+      state_ = State::Size;
+      size_ = 0;
+      digits_ = 0;
+      line_ = 0;
+      return true;
+    default:
+      break;
+  }
+  return false;
+}
+
+bool ChunkedDecoder::chunk_line_byte(unsigned char c) {
   switch (state_) {
     case State::Size: {
       const int digit = hex_value(c);
@@ -77,6 +97,16 @@ bool ChunkedDecoder::framing(unsigned char c) {
       state_ = State::SizeEnd;
       return true;
     }
+    case State::LineLf:
+      if (c != '\n') return fail(400, "bare CR in chunk line");
+      return end_chunk_line();
+    default:
+      return extension_byte(c);
+  }
+}
+
+bool ChunkedDecoder::extension_byte(unsigned char c) {
+  switch (state_) {
     case State::SizeEnd:
     case State::ExtAfterName:
     case State::ExtAfterValue:
@@ -121,20 +151,14 @@ bool ChunkedDecoder::framing(unsigned char c) {
       if (!is_quoted_pair_char(c)) return fail(400, "control character in chunk extension");
       state_ = State::ExtQuoted;
       return true;
-    case State::LineLf:
-      if (c != '\n') return fail(400, "bare CR in chunk line");
-      return end_chunk_line();
-    case State::DataCr:
-      if (c != '\r') return fail(400, "chunk data not followed by CRLF");
-      state_ = State::DataLf;
-      return true;
-    case State::DataLf:
-      if (c != '\n') return fail(400, "chunk data not followed by CRLF");
-      state_ = State::Size;
-      size_ = 0;
-      digits_ = 0;
-      line_ = 0;
-      return true;
+    default:
+      break;
+  }
+  return false;
+}
+
+bool ChunkedDecoder::trailer_byte(unsigned char c) {
+  switch (state_) {
     case State::TrailerStart:
       // Whitespace here is obs-fold, a colon an empty name.
       if (c != '\r' && !is_tchar(c)) return fail(400, "invalid trailer field");
@@ -162,9 +186,7 @@ bool ChunkedDecoder::framing(unsigned char c) {
       if (c != '\n') return fail(400, "bare CR in trailer section");
       state_ = State::Done;
       return true;
-    case State::Data:
-    case State::Done:
-    case State::Failed:
+    default:
       break;
   }
   return false;

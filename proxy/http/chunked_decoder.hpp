@@ -61,6 +61,10 @@ class ChunkedDecoder {
 
   /// Takes one framing byte; false when the input is malformed (the decoder has then failed).
   bool framing(unsigned char c);
+  // framing() by part of the body: a chunk line (size and extensions), and the trailer section.
+  bool chunk_line_byte(unsigned char c);
+  bool extension_byte(unsigned char c);
+  bool trailer_byte(unsigned char c);
   bool fail(int status, const char* why);
   bool end_chunk_line();
   /// After a chunk line's size or an extension: ";" starts the next extension, CR ends the line;

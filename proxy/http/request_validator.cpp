@@ -1,5 +1,4 @@
-// The strict check of a client's request head (see request_validator.hpp): request line, target forms,
-// Host, field syntax and body framing, each refusal with its status and reason.
+// The request head check of request_validator.hpp: request line, field lines and body framing, in place.
 #include "proxy/http/request_validator.hpp"
 
 #include "proxy/http/http_text.hpp"
@@ -130,53 +129,153 @@ bool has_bare_line_break(std::string_view data, std::size_t from) {
   return false;
 }
 
-RequestCheck check_request_head(std::string_view head, std::string_view override_header) {
-  // Every line must end in CRLF: a bare CR or a bare LF anywhere is a framing ambiguity. (The checks of
-  // each line below would refuse them too; these give the precise reason.) memchr keeps it cheap.
+namespace {
+
+// Why a head is refused (status 0: it is not).
+struct Problem {
+  int status = 0;
+  const char* reason = "";
+  explicit operator bool() const { return status != 0; }
+};
+
+// Every line must end in CRLF: a bare CR or a bare LF anywhere is a framing ambiguity. (The checks of
+// each line would refuse them too; these give the precise reason.) memchr keeps it cheap.
+const char* line_break_problem(std::string_view head) {
   const char* const begin = head.data();
   const char* const end = begin + head.size();
   for (const char* p = begin; (p = static_cast<const char*>(std::memchr(p, '\r', static_cast<std::size_t>(end - p)))); ++p)
-    if (p + 1 == end || p[1] != '\n') return reject(400, "bare CR in header");
+    if (p + 1 == end || p[1] != '\n') return "bare CR in header";
   for (const char* p = begin; (p = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)))); ++p)
-    if (p == begin || p[-1] != '\r') return reject(400, "bare LF in header");
-  if (std::memchr(begin, '\0', head.size())) return reject(400, "NUL in header");
+    if (p == begin || p[-1] != '\r') return "bare LF in header";
+  if (std::memchr(begin, '\0', head.size())) return "NUL in header";
+  return nullptr;
+}
 
-  std::size_t eol = head.find("\r\n");
-  if (eol == std::string_view::npos) return reject(400, "incomplete request line");
-  std::string_view line = head.substr(0, eol);
-
-  // request-line = method SP request-target SP HTTP-version, single spaces.
+// request-line = method SP request-target SP HTTP-version, single spaces.
+Problem check_request_line(std::string_view line, RequestCheck& result) {
   std::size_t sp1 = line.find(' ');
-  if (sp1 == std::string_view::npos) return reject(400, "malformed request line");
+  if (sp1 == std::string_view::npos) return {400, "malformed request line"};
   std::size_t sp2 = line.find(' ', sp1 + 1);
-  if (sp2 == std::string_view::npos) return reject(400, "malformed request line");
+  if (sp2 == std::string_view::npos) return {400, "malformed request line"};
   std::string_view method = line.substr(0, sp1);
   std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
   std::string_view version = line.substr(sp2 + 1);
-  if (!is_token(method)) return reject(400, "invalid method");
-  if (!valid_target(target)) return reject(400, "invalid request target");
-  if (target.size() > kMaxTargetBytes) return reject(414, "request target too long");
+  if (!is_token(method)) return {400, "invalid method"};
+  if (!valid_target(target)) return {400, "invalid request target"};
+  if (target.size() > kMaxTargetBytes) return {414, "request target too long"};
   if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || version[5] < '0' || version[5] > '9' ||
       version[6] != '.' || version[7] < '0' || version[7] > '9')
-    return reject(400, "invalid HTTP version");
-  RequestCheck result;
+    return {400, "invalid HTTP version"};
   // RFC 9110 2.5: a higher minor version of HTTP/1 is handled as the highest we support (1.1); only
   // another major version is unsupported.
-  if (version[5] != '1') return reject(505, "HTTP version not supported");
+  if (version[5] != '1') return {505, "HTTP version not supported"};
   result.minor_version = version[7] - '0';
   result.http10 = result.minor_version == 0;
   result.method = method;
   result.target = target;
-  if (const char* why = check_target_form(result)) return reject(400, why);
-  result.fields_begin = eol + 2;
-  http_text::ConnectionOptions connection;
+  if (const char* why = check_target_form(result)) return {400, why};
+  return {};
+}
 
+// What the field lines add up to, checked as they come and once all are read.
+struct FieldTally {
   int host_count = 0;
   int te_count = 0;
   std::size_t forwarded_bytes = 0;  // X-Forwarded-For values, joined later with ", " plus our entry
   std::size_t via_bytes = 0;
   int field_count = 0;
   bool bad_te = false;
+  http_text::ConnectionOptions connection;
+};
+
+Problem read_content_length(std::string_view value, RequestCheck& result) {
+  if (value.empty()) return {400, "invalid Content-Length"};
+  std::uint64_t n = 0;
+  for (char c : value) {
+    if (c < '0' || c > '9') return {400, "invalid Content-Length"};
+    std::uint64_t digit = static_cast<std::uint64_t>(c - '0');
+    if (n > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) return {400, "Content-Length overflow"};
+    n = n * 10 + digit;
+  }
+  if (result.content_length && *result.content_length != n) return {400, "conflicting Content-Length"};
+  result.content_length = n;
+  return {};
+}
+
+// The checks and the record of a field the proxy itself reads.
+Problem check_field_value(FieldKind kind, std::string_view value, RequestCheck& result, FieldTally& tally) {
+  if (kind == FieldKind::Host) {
+    ++tally.host_count;
+    if (!valid_host_value(value)) return {400, "invalid Host"};
+  } else if (kind == FieldKind::ContentLength) {
+    return read_content_length(value, result);
+  } else if (kind == FieldKind::TransferEncoding) {
+    ++tally.te_count;
+    if (!iequals(value, "chunked")) tally.bad_te = true;
+  } else if (kind == FieldKind::XForwardedFor) {
+    tally.forwarded_bytes += value.size() + 2;
+    if (tally.forwarded_bytes + 64 > kMaxFieldLine) return {431, "X-Forwarded-For too large"};
+  } else if (kind == FieldKind::Via) {
+    tally.via_bytes += value.size() + 2;
+    if (tally.via_bytes + 64 > kMaxFieldLine) return {431, "Via too large"};
+  } else if (kind == FieldKind::Connection) {
+    tally.connection.add(value);
+  } else if (kind == FieldKind::Expect) {
+    if (!result.has_expect) result.expect = value;
+    result.has_expect = true;
+  }
+  return {};
+}
+
+// One field line (without its CRLF), at `field`'s place in `head`.
+Problem check_field_line(std::string_view head, std::string_view field, std::string_view override_header,
+                         RequestCheck& result, FieldTally& tally) {
+  if (field.size() > kMaxFieldLine) return {431, "header field too large"};
+  if (++tally.field_count > kMaxFields) return {431, "too many header fields"};
+  if (field.front() == ' ' || field.front() == '\t') return {400, "obsolete line folding"};
+  std::size_t colon = field.find(':');
+  if (colon == std::string_view::npos) return {400, "header line without colon"};
+  std::string_view name = field.substr(0, colon);
+  if (!is_token(name)) return {400, "invalid header name"};
+  std::string_view raw_value = field.substr(colon + 1);
+  for (unsigned char c : raw_value)
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return {400, "control character in header value"};
+  std::string_view value = trim_ows(raw_value);
+  const FieldKind kind = classify_field(name);
+  const std::size_t line_at = static_cast<std::size_t>(field.data() - head.data());
+  const std::size_t value_at = value.empty() ? line_at + colon + 1 : static_cast<std::size_t>(value.data() - head.data());
+  result.fields.add(line_at, name.size(), value_at, value.size(), kind);  // kMaxFields < its capacity
+  if (Problem p = check_field_value(kind, value, result, tally)) return p;
+  if (!override_header.empty() && !result.has_override && iequals(name, override_header)) {
+    result.has_override = true;
+    result.override_value = value;
+  }
+  return {};
+}
+
+// The body's framing and Host, once every field is known.
+Problem check_framing(RequestCheck& result, const FieldTally& tally) {
+  if (tally.te_count > 0) {
+    if (result.content_length) return {400, "both Content-Length and Transfer-Encoding"};
+    if (tally.te_count > 1 || tally.bad_te) return {400, "unsupported Transfer-Encoding"};
+    if (result.http10) return {400, "Transfer-Encoding on HTTP/1.0"};
+    result.chunked = true;
+  }
+  if (!result.http10 && tally.host_count != 1) return {400, tally.host_count ? "duplicate Host" : "missing Host"};
+  if (tally.host_count > 1) return {400, "duplicate Host"};
+  return {};
+}
+
+}  // namespace
+
+RequestCheck check_request_head(std::string_view head, std::string_view override_header) {
+  if (const char* why = line_break_problem(head)) return reject(400, why);
+  std::size_t eol = head.find("\r\n");
+  if (eol == std::string_view::npos) return reject(400, "incomplete request line");
+  RequestCheck result;
+  if (Problem p = check_request_line(head.substr(0, eol), result)) return reject(p.status, p.reason);
+  result.fields_begin = eol + 2;
+  FieldTally tally;
   std::size_t pos = eol + 2;
   while (pos < head.size()) {
     std::size_t end = head.find("\r\n", pos);
@@ -184,68 +283,12 @@ RequestCheck check_request_head(std::string_view head, std::string_view override
     if (end == pos) break;  // the empty line
     std::string_view field = head.substr(pos, end - pos);
     pos = end + 2;
-    if (field.size() > kMaxFieldLine) return reject(431, "header field too large");
-    if (++field_count > kMaxFields) return reject(431, "too many header fields");
-    if (field.front() == ' ' || field.front() == '\t') return reject(400, "obsolete line folding");
-    std::size_t colon = field.find(':');
-    if (colon == std::string_view::npos) return reject(400, "header line without colon");
-    std::string_view name = field.substr(0, colon);
-    if (!is_token(name)) return reject(400, "invalid header name");
-    std::string_view raw_value = field.substr(colon + 1);
-    for (unsigned char c : raw_value)
-      if ((c < 0x20 && c != '\t') || c == 0x7f) return reject(400, "control character in header value");
-    std::string_view value = trim_ows(raw_value);
-    const FieldKind kind = classify_field(name);
-    const std::size_t line_at = static_cast<std::size_t>(field.data() - head.data());
-    const std::size_t value_at = value.empty() ? line_at + colon + 1 : static_cast<std::size_t>(value.data() - head.data());
-    result.fields.add(line_at, name.size(), value_at, value.size(), kind);  // kMaxFields < its capacity
-
-    if (kind == FieldKind::Host) {
-      ++host_count;
-      if (!valid_host_value(value)) return reject(400, "invalid Host");
-    } else if (kind == FieldKind::ContentLength) {
-      if (value.empty()) return reject(400, "invalid Content-Length");
-      std::uint64_t n = 0;
-      for (char c : value) {
-        if (c < '0' || c > '9') return reject(400, "invalid Content-Length");
-        std::uint64_t digit = static_cast<std::uint64_t>(c - '0');
-        if (n > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) return reject(400, "Content-Length overflow");
-        n = n * 10 + digit;
-      }
-      if (result.content_length && *result.content_length != n) return reject(400, "conflicting Content-Length");
-      result.content_length = n;
-    } else if (kind == FieldKind::TransferEncoding) {
-      ++te_count;
-      if (!iequals(value, "chunked")) bad_te = true;
-    } else if (kind == FieldKind::XForwardedFor) {
-      forwarded_bytes += value.size() + 2;
-      if (forwarded_bytes + 64 > kMaxFieldLine) return reject(431, "X-Forwarded-For too large");
-    } else if (kind == FieldKind::Via) {
-      via_bytes += value.size() + 2;
-      if (via_bytes + 64 > kMaxFieldLine) return reject(431, "Via too large");
-    } else if (kind == FieldKind::Connection) {
-      connection.add(value);
-    } else if (kind == FieldKind::Expect) {
-      if (!result.has_expect) result.expect = value;
-      result.has_expect = true;
-    }
-    if (!override_header.empty() && !result.has_override && iequals(name, override_header)) {
-      result.has_override = true;
-      result.override_value = value;
-    }
+    if (Problem p = check_field_line(head, field, override_header, result, tally)) return reject(p.status, p.reason);
   }
-  result.keep_alive = connection.persistent(result.http10);
-  result.connection_names_fields = connection.names_fields;
-  result.has_host = host_count > 0;
-
-  if (te_count > 0) {
-    if (result.content_length) return reject(400, "both Content-Length and Transfer-Encoding");
-    if (te_count > 1 || bad_te) return reject(400, "unsupported Transfer-Encoding");
-    if (result.http10) return reject(400, "Transfer-Encoding on HTTP/1.0");
-    result.chunked = true;
-  }
-  if (!result.http10 && host_count != 1) return reject(400, host_count ? "duplicate Host" : "missing Host");
-  if (host_count > 1) return reject(400, "duplicate Host");
+  result.keep_alive = tally.connection.persistent(result.http10);
+  result.connection_names_fields = tally.connection.names_fields;
+  result.has_host = tally.host_count > 0;
+  if (Problem p = check_framing(result, tally)) return reject(p.status, p.reason);
   return result;
 }
 

@@ -1,5 +1,5 @@
-// The data path's own validation of a client request head before anything else reads it: line endings,
-// target, fields, Host and body framing, and where a head ends (or cannot end, on a bare CR or LF).
+// The check of a client request head before anything else reads it: request line, field lines and
+// body framing, strict where request smuggling is at stake.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// Parses an upstream's response head (see response_head.hpp): status line, fields and body framing.
+// The parser of response_head.hpp: status line, field lines and body framing of an upstream response.
 #include "proxy/http/response_head.hpp"
 
 #include <limits>
@@ -29,28 +29,87 @@ bool parse_digits(std::string_view v, std::uint64_t& out) {
   return true;
 }
 
+// status-line = HTTP-version SP status-code SP [ reason-phrase ]; the SP before an empty reason is
+// often left out, and tolerated. Null when it is valid.
+const char* parse_status_line(std::string_view line, ResponseHead& r) {
+  if (line.size() < 12 || line.substr(0, 7) != "HTTP/1." || line[7] < '0' || line[7] > '9' || line[8] != ' ')
+    return "invalid status line";
+  r.http10 = line[7] == '0';
+  for (std::size_t i = 9; i < 12; ++i)
+    if (line[i] < '0' || line[i] > '9') return "invalid status code";
+  r.status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
+  if (r.status < 100) return "invalid status code";
+  if (line.size() > 12) {
+    if (line[12] != ' ') return "invalid status line";
+    r.reason = line.substr(13);
+    for (unsigned char c : r.reason)
+      if ((c < 0x20 && c != '\t') || c == 0x7f) return "control character in reason phrase";
+  }
+  return nullptr;
+}
+
+// Only the last coding of the last field decides (RFC 9112 6.3 rule 4). chunked anywhere else would be
+// applied twice once we chunk the body again (RFC 9112 6.1 forbids it), and a parameter on it makes it
+// another coding that a next hop may still take for chunked. Null when it is valid.
+const char* read_transfer_encoding(std::string_view value, ResponseHead& r) {
+  const char* bad = nullptr;
+  http_text::any_list_element(value, [&](std::string_view coding) {
+    const std::string_view name = http_text::coding_name(coding);
+    if (r.chunked) {
+      bad = "chunked before another transfer coding";
+    } else if (!http_text::is_token(name)) {
+      bad = "invalid Transfer-Encoding";
+    } else if (iequals(name, "chunked")) {
+      if (name.size() != coding.size()) bad = "parameter on chunked";
+      r.chunked = true;
+    } else if (!iequals(name, "identity")) {  // RFC 2616's "no coding": nothing to pass on
+      r.transfer_coded = true;
+    }
+    return bad != nullptr;
+  });
+  return bad;
+}
+
+// One field line (without its CRLF), at `field`'s place in `head`. Null when it is valid.
+const char* read_field_line(std::string_view head, std::string_view field, ResponseHead& r,
+                            http_text::ConnectionOptions& connection, bool& has_te) {
+  if (field.front() == ' ' || field.front() == '\t') return "obsolete line folding";
+  const std::size_t colon = field.find(':');
+  if (colon == std::string_view::npos) return "header line without colon";
+  const std::string_view name = field.substr(0, colon);
+  if (!http_text::is_token(name)) return "invalid header name";
+  // Every byte up to the empty line is in a start line or field line checked like this one, so a
+  // bare CR or LF (which would split lines differently for the next hop) cannot pass.
+  const std::string_view raw_value = field.substr(colon + 1);
+  for (unsigned char c : raw_value)
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return "control character in header value";
+  const std::string_view value = http_text::trim_ows(raw_value);
+  const FieldKind kind = classify_field(name);
+  const std::size_t line_at = static_cast<std::size_t>(field.data() - head.data());
+  const std::size_t value_at =
+      value.empty() ? line_at + colon + 1 : static_cast<std::size_t>(value.data() - head.data());
+  if (!r.fields.add(line_at, name.size(), value_at, value.size(), kind)) return "too many header fields";
+  if (kind == FieldKind::ContentLength) {
+    std::uint64_t n = 0;
+    if (!parse_digits(value, n)) return "invalid Content-Length";
+    if (r.content_length && *r.content_length != n) return "conflicting Content-Length";
+    r.content_length = n;
+  } else if (kind == FieldKind::TransferEncoding) {
+    has_te = true;
+    return read_transfer_encoding(value, r);
+  } else if (kind == FieldKind::Connection) {
+    connection.add(value);
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 ResponseHead parse_response_head(std::string_view head) {
   const std::size_t eol = head.find("\r\n");
   if (eol == std::string_view::npos) return invalid("incomplete status line");
-  const std::string_view line = head.substr(0, eol);
-  // status-line = HTTP-version SP status-code SP [ reason-phrase ]; the SP before an empty reason is
-  // often left out, and tolerated.
-  if (line.size() < 12 || line.substr(0, 7) != "HTTP/1." || line[7] < '0' || line[7] > '9' || line[8] != ' ')
-    return invalid("invalid status line");
   ResponseHead r;
-  r.http10 = line[7] == '0';
-  for (std::size_t i = 9; i < 12; ++i)
-    if (line[i] < '0' || line[i] > '9') return invalid("invalid status code");
-  r.status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
-  if (r.status < 100) return invalid("invalid status code");
-  if (line.size() > 12) {
-    if (line[12] != ' ') return invalid("invalid status line");
-    r.reason = line.substr(13);
-    for (unsigned char c : r.reason)
-      if ((c < 0x20 && c != '\t') || c == 0x7f) return invalid("control character in reason phrase");
-  }
+  if (const char* why = parse_status_line(head.substr(0, eol), r)) return invalid(why);
   r.fields_begin = eol + 2;
 
   http_text::ConnectionOptions connection;
@@ -62,51 +121,7 @@ ResponseHead parse_response_head(std::string_view head) {
     if (end == pos) break;
     const std::string_view field = head.substr(pos, end - pos);
     pos = end + 2;
-    if (field.front() == ' ' || field.front() == '\t') return invalid("obsolete line folding");
-    const std::size_t colon = field.find(':');
-    if (colon == std::string_view::npos) return invalid("header line without colon");
-    const std::string_view name = field.substr(0, colon);
-    if (!http_text::is_token(name)) return invalid("invalid header name");
-    // Every byte up to the empty line is in a start line or field line checked like this one, so a
-    // bare CR or LF (which would split lines differently for the next hop) cannot pass.
-    const std::string_view raw_value = field.substr(colon + 1);
-    for (unsigned char c : raw_value)
-      if ((c < 0x20 && c != '\t') || c == 0x7f) return invalid("control character in header value");
-    const std::string_view value = http_text::trim_ows(raw_value);
-    const FieldKind kind = classify_field(name);
-    const std::size_t line_at = static_cast<std::size_t>(field.data() - head.data());
-    const std::size_t value_at =
-        value.empty() ? line_at + colon + 1 : static_cast<std::size_t>(value.data() - head.data());
-    if (!r.fields.add(line_at, name.size(), value_at, value.size(), kind)) return invalid("too many header fields");
-    if (kind == FieldKind::ContentLength) {
-      std::uint64_t n = 0;
-      if (!parse_digits(value, n)) return invalid("invalid Content-Length");
-      if (r.content_length && *r.content_length != n) return invalid("conflicting Content-Length");
-      r.content_length = n;
-    } else if (kind == FieldKind::TransferEncoding) {
-      // Only the last coding of the last field decides (RFC 9112 6.3 rule 4). chunked anywhere else
-      // would be applied twice once we chunk the body again (RFC 9112 6.1 forbids it), and a
-      // parameter on it makes it another coding that a next hop may still take for chunked.
-      has_te = true;
-      const char* bad = nullptr;
-      http_text::any_list_element(value, [&](std::string_view coding) {
-        const std::string_view name = http_text::coding_name(coding);
-        if (r.chunked) {
-          bad = "chunked before another transfer coding";
-        } else if (!http_text::is_token(name)) {
-          bad = "invalid Transfer-Encoding";
-        } else if (iequals(name, "chunked")) {
-          if (name.size() != coding.size()) bad = "parameter on chunked";
-          r.chunked = true;
-        } else if (!iequals(name, "identity")) {  // RFC 2616's "no coding": nothing to pass on
-          r.transfer_coded = true;
-        }
-        return bad != nullptr;
-      });
-      if (bad) return invalid(bad);
-    } else if (kind == FieldKind::Connection) {
-      connection.add(value);
-    }
+    if (const char* why = read_field_line(head, field, r, connection, has_te)) return invalid(why);
   }
   if (has_te) {
     r.content_length.reset();

@@ -1,5 +1,4 @@
-// An upstream's response head, parsed strictly and without copying: status, body framing and what the
-// client response will need of it.
+// The parser of an upstream response head, in place: status, framing, keep-alive and a field index.
 #pragma once
 
 #include <cstdint>

@@ -1,0 +1,348 @@
+// The steps of one request on a client connection (see exchange.hpp).
+#include "proxy/dataplane/exchange.hpp"
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
+
+#include "proxy/dataplane/chunked_relay.hpp"
+#include "proxy/dataplane/length_relay.hpp"
+#include "proxy/dataplane/set_choice.hpp"
+#include "proxy/http/head_rewrite.hpp"
+#include "proxy/http/http_text.hpp"
+#include "proxy/http/resend_policy.hpp"
+#include "proxy/http/response_plan.hpp"
+#include "proxy/net/descriptor_shortage.hpp"
+#include "proxy/net/no_throw.hpp"
+
+namespace canaryd::proxy {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using boost::system::error_code;
+using std::chrono::steady_clock;
+
+namespace {
+
+constinit ShortageReport upstream_shortage("opening an upstream connection (the request got 503)");
+
+// TLS on a new upstream connection: SNI and the certificate's name are checked against the endpoint's
+// settings, and the handshake shares the connect deadline. A failure is a connect failure.
+asio::awaitable<error_code> start_upstream_tls(FlexStream& stream, const UpstreamTls& tls,
+                                               std::chrono::milliseconds timeout) {
+  stream.start_tls(*tls.context);
+  std::string error;
+  if (!prepare_upstream_tls(stream.tls().native_handle(), tls, error))
+    co_return make_error_code(asio::ssl::error::unspecified_system_error);
+  stream.tcp().expires_after(timeout);
+  auto [ec] = co_await stream.tls().async_handshake(asio::ssl::stream_base::client, kNoThrow);
+  co_return ec;
+}
+
+// Moves the request head out of the client's buffer into the request's own memory.
+std::string_view take_request_head(RequestScratch& scratch, beast::flat_buffer& client_buffer, std::size_t size) {
+  scratch.request_head.assign(static_cast<const char*>(client_buffer.data().data()), size);
+  client_buffer.consume(size);
+  return scratch.request_head;
+}
+
+const char* set_name(SetKind set) { return set == SetKind::None ? nullptr : kSetNames[static_cast<std::size_t>(set)]; }
+
+}  // namespace
+
+asio::awaitable<void> send_local_reply(SessionContext& ctx, FlexStream& client, LocalReply reply, bool keep_alive,
+                                       const char* set_name) {
+  const auto snap = ctx.snapshot;
+  LocalReplyFraming framing{keep_alive, {}, {}};
+  if (set_name && !snap->response_header.empty()) framing = {keep_alive, snap->response_header, set_name};
+  std::string out;
+  render_local_reply(reply, framing, out);
+  client.tcp().expires_after(snap->timeouts.upstream);
+  co_await asio::async_write(client, asio::buffer(out), kNoThrow);
+}
+
+Exchange::Exchange(SessionContext& ctx, ClientSide client, std::size_t head_size)
+    : ctx_(ctx),
+      client_(client),
+      snapshot_(ctx.snapshot),
+      snap_(*snapshot_),
+      started_(steady_clock::now()),
+      scratch_(ctx.scratch.take()),
+      head_(take_request_head(*scratch_, client.buffer, head_size)),
+      check_(check_request_head(head_, snap_.override_header)),
+      chunked_body_(snap_.limits.max_body_bytes, snap_.limits.max_header_bytes) {}
+
+asio::awaitable<ExchangeOutcome> Exchange::serve(SessionContext& ctx, ClientSide client, std::size_t head_size) {
+  Exchange ex(ctx, client, head_size);
+  if (const auto refusal = ex.admit()) co_return co_await ex.reply(*refusal, false, SetKind::None);
+  if (!ex.route()) co_return co_await ex.reply(local_reply::kNoHealthyEndpoint, ex.keep_without_body(), SetKind::None);
+  for (;;) {  // one upstream attempt per round
+    if (!co_await ex.acquire()) co_return co_await ex.reply(ex.unreachable(), ex.keep_without_body(), ex.chosen_);
+    if (ex.expect_continue_ && ex.client_.buffer.size() == 0 && !co_await ex.send_continue()) co_return ex.abort();
+    const RelayResult sent = co_await ex.send_request();
+    // A body that breaks its own framing (a bad chunk size, say) or a limit is the client's error, and
+    // answered: no byte of a response has gone out yet. The upstream connection, which may have seen
+    // part of the request, is never reused. A client that went away or stalled gets nothing more.
+    if (sent.failed == RelayResult::Side::Invalid) {
+      ex.drop_upstream();
+      co_return co_await ex.reply({ex.chunked_body_.error_status(), ex.chunked_body_.error()}, false, ex.chosen_);
+    }
+    if (sent.failed == RelayResult::Side::Read) co_return ex.abort();
+    const bool send_failed = sent.failed == RelayResult::Side::Write;
+    ex.got_ = HeadRead{};
+    HeadStep step = HeadStep::Final;
+    if (!send_failed) {
+      // Interim responses are hop-by-hop here: forwarded or dropped until the final one.
+      ex.scratch_->upstream.clear();
+      do {
+        ex.got_ = co_await ex.read_head();
+        step = ex.take_head();
+        if (step == HeadStep::Forward && !co_await ex.forward_interim()) co_return ex.abort();
+      } while (step == HeadStep::Forward || step == HeadStep::Skip);
+    }
+    if (step == HeadStep::Invalid) {
+      ex.drop_upstream();
+      ex.ctx_.record_outcome(*ex.attempt_.endpoint, true);
+      ex.ctx_.metrics.record_upstream_error(ex.chosen_, UpstreamErrorKind::Reset);
+      co_return co_await ex.reply(local_reply::kInvalidResponse, false, ex.chosen_);
+    }
+    if (!send_failed && !ex.got_.error) break;
+    if (const auto failure = ex.after_failed_attempt(sent, send_failed))
+      co_return co_await ex.reply(*failure, false, ex.chosen_);
+  }
+  if (const auto refusal = ex.start_response()) co_return co_await ex.reply(*refusal, false, ex.chosen_);
+  const RelayResult relayed = co_await ex.relay_body();
+  co_return ex.finish_response(relayed);
+}
+
+std::optional<LocalReply> Exchange::admit() {
+  if (check_.status != 0) return LocalReply{check_.status, check_.reason};
+  if (snap_.limits.max_body_bytes != 0 && check_.content_length && *check_.content_length > snap_.limits.max_body_bytes)
+    return local_reply::kBodyTooLarge;
+  if (check_.method == "CONNECT") return local_reply::kConnectUnsupported;
+  client_keep_ = check_.keep_alive && !ctx_.draining;
+  body_expected_ = check_.chunked || check_.content_length.value_or(0) > 0;
+  if (check_.has_expect) {
+    if (!http_text::iequals(check_.expect, "100-continue")) return local_reply::kUnsupportedExpectation;
+    // We answer the expectation ourselves when we are ready for the body, as nginx does; Expect is not
+    // forwarded.
+    expect_continue_ = !check_.http10 && body_expected_;
+  }
+  return std::nullopt;
+}
+
+bool Exchange::route() {
+  const SetChoice choice = choose_set(snap_, {forced_set(check_.has_override, check_.override_value)}, ctx_.splitter);
+  if (choice.set == SetKind::None) return false;
+  if (choice.fell_back) ctx_.metrics.record_fallback(choice.set == SetKind::Stable ? SetKind::Canary : SetKind::Stable);
+  chosen_ = choice.set;
+  resend_safe_ = resend_safe(check_.method, body_expected_);
+  attempt_.first_index = ctx_.next_index(chosen_);
+  attempt_.connects_left = snap_.retries + 1;
+  return true;
+}
+
+asio::awaitable<bool> Exchange::acquire() {
+  const auto& set = snap_.set(chosen_);
+  UpstreamAttempt& a = attempt_;
+  while (a.next_candidate < set.size() && a.connects_left > 0) {
+    const auto& ep = set[(a.first_index + a.next_candidate) % set.size()];
+    if (!ep.healthy) {
+      ++a.next_candidate;
+      continue;
+    }
+    if (auto pooled = ctx_.pool.take(ep.id, resend_safe_)) {
+      a.connection = std::move(pooled);
+      a.endpoint = &ep;
+      a.reused = true;
+      co_return true;
+    }
+    --a.connects_left;
+    ++a.next_candidate;
+    auto fresh = std::make_unique<FlexStream>(ctx_.io.get_executor());
+    fresh->tcp().expires_after(snap_.timeouts.connect);
+    auto [cec] = co_await fresh->tcp().async_connect(ep.address, kNoThrow);
+    if (is_descriptor_shortage(cec)) {
+      // Our own shortage, not the endpoint's failure: another endpoint would fare no better.
+      upstream_shortage.note(cec);
+      a.out_of_descriptors = true;
+      co_return false;
+    }
+    if (!cec && ep.tls) cec = co_await start_upstream_tls(*fresh, *ep.tls, snap_.timeouts.connect);
+    if (!cec) {
+      error_code ignored;
+      fresh->socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+      fresh->socket().non_blocking(true, ignored);  // see write_all
+      ctx_.metrics.upstream_connections(+1);
+      a.connection = std::move(fresh);
+      a.endpoint = &ep;
+      a.reused = false;
+      co_return true;
+    }
+    ctx_.metrics.record_upstream_error(chosen_, UpstreamErrorKind::Connect);
+    ctx_.record_outcome(ep, true);
+  }
+  co_return false;
+}
+
+LocalReply Exchange::unreachable() const {
+  return attempt_.out_of_descriptors ? local_reply::kOutOfDescriptors : local_reply::kUnreachable;
+}
+
+asio::awaitable<bool> Exchange::send_continue() {
+  expect_continue_ = false;
+  static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+  client_.stream.tcp().expires_after(snap_.timeouts.upstream);
+  auto [wec, wn] = co_await asio::async_write(client_.stream, asio::buffer(kContinue), kNoThrow);
+  co_return !wec;
+}
+
+// Not a coroutine: the relay's own frame is the only one.
+asio::awaitable<RelayResult> Exchange::send_request() {
+  const UpstreamRequestRewrite rewrite{client_.ip, client_.stream.is_tls() ? "https" : "http", snap_.override_header,
+                                       attempt_.endpoint->name, check_.chunked};
+  std::string& head_out = scratch_->head_out;
+  write_upstream_request(head_, check_, rewrite, head_out);
+  if (check_.chunked)
+    return relay_chunked(head_out, chunked_body_, client_.stream, client_.buffer, *attempt_.connection, scratch_->relay,
+                         snap_.timeouts.upstream);
+  return relay_length(head_out, check_.content_length.value_or(0), client_.stream, client_.buffer,
+                      *attempt_.connection, *scratch_, ctx_.shared_buffer, snap_.timeouts.upstream);
+}
+
+asio::awaitable<HeadRead> Exchange::read_head() {
+  return read_head_block(*attempt_.connection, scratch_->upstream, RequestScratch::kMaxResponseHeader,
+                         snap_.timeouts.upstream);
+}
+
+Exchange::HeadStep Exchange::take_head() {
+  if (got_.error) return HeadStep::Failed;
+  response_ = parse_response_head(upstream_head());
+  if (response_.error) return HeadStep::Invalid;
+  if (response_.status >= 200 || response_.status == 101) return HeadStep::Final;
+  // Interim responses (103 Early Hints, say) go on to HTTP/1.1 clients (RFC 9110 15.2), without
+  // hop-by-hop fields; an HTTP/1.0 client must not get one. A 100 is ours to send, not the
+  // upstream's: we never forward Expect.
+  const bool forward = !check_.http10 && response_.status != 100;
+  if (forward) write_interim_response(upstream_head(), response_, scratch_->head_out);
+  scratch_->upstream.consume(got_.size);
+  return forward ? HeadStep::Forward : HeadStep::Skip;
+}
+
+asio::awaitable<bool> Exchange::forward_interim() {
+  client_.stream.tcp().expires_after(snap_.timeouts.upstream);
+  auto [wec, wn] = co_await asio::async_write(client_.stream, asio::buffer(scratch_->head_out), kNoThrow);
+  co_return !wec;
+}
+
+std::optional<LocalReply> Exchange::after_failed_attempt(const RelayResult& sent, bool send_failed) {
+  // The connection ended before one byte of a response: a pooled one the upstream closed just as we
+  // reused it, or an endpoint going away (a pod stopping resets what it had not accepted yet).
+  const error_code hec = got_.error;
+  FailedAttempt failed;
+  failed.resend_safe = resend_safe_;
+  failed.nothing_came_back = send_failed || hec == http::error::end_of_stream ||
+                             hec == asio::error::connection_reset || hec == asio::error::eof;
+  failed.send_timed_out = sent.error == beast::error::timeout;
+  failed.reused = attempt_.reused;
+  failed.connects_left = attempt_.connects_left;
+  const AfterFailure next = judge_failed_attempt(failed);
+  drop_upstream();
+  if (next.blame_endpoint) ctx_.record_outcome(*attempt_.endpoint, true);
+  if (next.send_again) {
+    if (!attempt_.reused) ctx_.metrics.record_upstream_error(chosen_, UpstreamErrorKind::Reset);
+    return std::nullopt;
+  }
+  if (hec == beast::error::timeout || sent.error == beast::error::timeout) {
+    ctx_.metrics.record_upstream_error(chosen_, UpstreamErrorKind::Timeout);
+    return local_reply::kUpstreamTimeout;
+  }
+  ctx_.metrics.record_upstream_error(chosen_, UpstreamErrorKind::Reset);
+  return local_reply::kUpstreamClosed;
+}
+
+std::optional<LocalReply> Exchange::start_response() {
+  ctx_.record_outcome(*attempt_.endpoint, response_.status >= 500);
+  if (response_.status == 101) {
+    drop_upstream();
+    ctx_.metrics.record_upstream_error(chosen_, UpstreamErrorKind::Reset);
+    return local_reply::kSwitchedProtocols;
+  }
+  // SIGTERM may have come while we waited for the upstream: this response then closes the connection.
+  plan_ = plan_response(response_, {check_.method == "HEAD", check_.http10, client_keep_, ctx_.draining});
+  ClientResponseRewrite rewrite;
+  rewrite.via_entry = response_.http10 ? kViaEntryHttp10 : kViaEntry;
+  rewrite.set_header = snap_.response_header;
+  rewrite.set_name = kSetNames[static_cast<std::size_t>(chosen_)];
+  rewrite.chunked = plan_.chunked;
+  rewrite.codings_to_content_encoding = plan_.codings_to_content_encoding;
+  rewrite.connection = plan_.connection;
+  write_client_response(upstream_head(), response_, rewrite, scratch_->head_out);
+  scratch_->upstream.consume(got_.size);
+  return std::nullopt;
+}
+
+// Not a coroutine: the relay's own frame is the only one.
+asio::awaitable<RelayResult> Exchange::relay_body() {
+  if (plan_.body == ResponsePlan::Body::Decoded) {
+    auto& body = decoder_.emplace();
+    body.body_limit(boost::none);
+    start_body_parser(body, response_.chunked);
+    return relay_decoded(scratch_->head_out, body, *attempt_.connection, scratch_->upstream, client_.stream,
+                         scratch_->relay, plan_.chunked, snap_.timeouts.upstream);
+  }
+  const std::uint64_t length = plan_.body == ResponsePlan::Body::None ? 0 : *response_.content_length;
+  return relay_length(scratch_->head_out, length, *attempt_.connection, scratch_->upstream, client_.stream, *scratch_,
+                      ctx_.shared_buffer, snap_.timeouts.upstream);
+}
+
+ExchangeOutcome Exchange::finish_response(const RelayResult& relayed) {
+  const int status = response_.status;
+  if (relayed.failed == RelayResult::Side::Read)
+    ctx_.metrics.record_upstream_error(
+        chosen_, relayed.error == beast::error::timeout ? UpstreamErrorKind::Timeout : UpstreamErrorKind::Reset);
+  if (!relayed) {
+    // Never present a truncated body as complete: the client sees the connection end mid-message.
+    drop_upstream();
+    record_request(chosen_, status);
+    return ExchangeOutcome::Abort;
+  }
+  if (plan_.upstream_keep && scratch_->upstream.size() == 0 && !ctx_.draining)
+    ctx_.pool.give_back(attempt_.endpoint->id, std::move(attempt_.connection));
+  else
+    drop_upstream();
+  record_request(chosen_, status);
+  if (plan_.client_keep) return ExchangeOutcome::KeepAlive;
+  // A client that wanted to keep the connection may send its next request before it sees our close.
+  return check_.keep_alive ? ExchangeOutcome::Close : ExchangeOutcome::CloseAsAsked;
+}
+
+ExchangeOutcome Exchange::abort() {
+  drop_upstream();
+  return ExchangeOutcome::Abort;
+}
+
+asio::awaitable<ExchangeOutcome> Exchange::reply(LocalReply r, bool keep_alive, SetKind set) {
+  record_request(set, r.status);
+  co_await send_local_reply(ctx_, client_.stream, r, keep_alive, set_name(set));
+  co_return keep_alive ? ExchangeOutcome::KeepAlive : ExchangeOutcome::Close;
+}
+
+void Exchange::record_request(SetKind set, int status) {
+  ctx_.metrics.record_request(set, static_cast<unsigned>(status), steady_clock::now() - started_);
+}
+
+void Exchange::drop_upstream() {
+  if (!attempt_.connection) return;
+  error_code ignored;
+  attempt_.connection->socket().close(ignored);
+  ctx_.metrics.upstream_connections(-1);
+  attempt_.connection.reset();
+}
+
+std::string_view Exchange::upstream_head() const {
+  return {static_cast<const char*>(scratch_->upstream.data().data()), got_.size};
+}
+
+}  // namespace canaryd::proxy

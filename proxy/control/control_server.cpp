@@ -18,6 +18,7 @@
 #include "proxy/control/control_connections.hpp"
 #include "proxy/control/control_response.hpp"
 #include "proxy/http/http_text.hpp"
+#include "proxy/http/local_reply.hpp"
 #include "proxy/net/no_throw.hpp"
 #include "proxy/http/request_validator.hpp"
 
@@ -201,7 +202,8 @@ struct ControlServer::State : std::enable_shared_from_this<ControlServer::State>
         co_return head_size;
       }
       if (data.size() >= kMaxHeadBytes) break;
-      if (has_bare_line_break(data, scanned)) co_return fail(Unread{control_error(400, "bare CR or LF in header")});
+      if (has_bare_line_break(data, scanned))
+        co_return fail(Unread{control_error(local_reply::kBareLineBreak.status, local_reply::kBareLineBreak.text)});
       scanned = data.size();
       if (!co_await reader.read_more()) co_return fail(Unread{});
     }

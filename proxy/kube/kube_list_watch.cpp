@@ -94,20 +94,11 @@ asio::awaitable<void> KubeListWatch::run(std::uint64_t generation, std::string p
 }
 
 Result<void> KubeListWatch::take_list(const KubeResponse& r, bool one_object) {
-  std::string error;
+  if (!r.ok() && !(one_object && !r.error && r.status == 404)) return fail(r.describe());
   boost::system::error_code ec;
-  bool ok = r.ok() || (one_object && !r.error && r.status == 404);
-  if (ok) {
-    auto doc = r.status == 404 ? boost::json::value() : boost::json::parse(r.body, ec);
-    if (ec) {
-      ok = false;
-      error = "a list that cannot be read: " + ec.message();
-    } else if (auto taken = handlers_.on_list(doc); !taken) {
-      ok = false;
-      error = "a list that cannot be read: " + taken.error().message;
-    }
-  }
-  if (!ok) return fail(error.empty() ? r.describe() : error);
+  auto doc = r.status == 404 ? boost::json::value() : boost::json::parse(r.body, ec);
+  if (ec) return fail("a list that cannot be read: " + ec.message());
+  if (auto taken = handlers_.on_list(doc); !taken) return fail("a list that cannot be read: " + taken.error().message);
   return {};
 }
 

@@ -45,9 +45,8 @@ constinit ShortageReport probe_shortage("opening a health probe connection to ")
 // exchange shares one deadline.
 asio::awaitable<ProbeResult> probe_once(const config::HostPort& address, const UpstreamTls* tls,
                                         const std::string& path, std::chrono::milliseconds timeout) {
-  std::string error;
-  auto endpoint = resolve_host_port(address, error);
-  if (!endpoint) co_return ProbeResult{false, error};
+  auto endpoint = resolve_host_port(address);
+  if (!endpoint) co_return ProbeResult{false, endpoint.error().message};
   FlexStream stream(co_await asio::this_coro::executor);
   stream.tcp().expires_after(timeout);
   auto [cec] = co_await stream.tcp().async_connect(*endpoint, kNoThrow);
@@ -56,7 +55,8 @@ asio::awaitable<ProbeResult> probe_once(const config::HostPort& address, const U
   if (tls) {
     // The same checks as the data path's connections: a certificate it would refuse fails the probe.
     stream.start_tls(*tls->context);
-    if (!prepare_upstream_tls(stream.tls().native_handle(), *tls, error)) co_return ProbeResult{false, error};
+    if (auto prepared = prepare_upstream_tls(stream.tls().native_handle(), *tls); !prepared)
+      co_return ProbeResult{false, prepared.error().message};
     stream.tcp().expires_after(timeout);
     auto [hec] = co_await stream.tls().async_handshake(asio::ssl::stream_base::client, kNoThrow);
     if (hec) co_return ProbeResult{false, "TLS handshake: " + hec.message()};

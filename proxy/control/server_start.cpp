@@ -69,17 +69,16 @@ void Server::raise_descriptor_limit_once() {
 Result<Server::Sockets, StartupError> Server::plan_sockets() {
   const std::string& src = config_.source;
   Sockets out;
-  std::string error;
-  auto taken = take_inherited_sockets(error);
-  if (!taken) return fail(StartupError{src + ": listen: " + error});
+  auto taken = take_inherited_sockets();
+  if (!taken) return fail(StartupError{src + ": listen: " + taken.error().message});
   out.inherited = std::move(*taken);
   for (std::size_t li = 0; li < config_.listen.size(); ++li) {
-    auto ep = resolve_host_port(config_.listen[li].address, error);
-    if (!ep) return fail(StartupError{src + ": " + listen_field(li) + ": " + error});
+    auto ep = resolve_host_port(config_.listen[li].address);
+    if (!ep) return fail(StartupError{src + ": " + listen_field(li) + ": " + ep.error().message});
     out.listen.push_back(*ep);
   }
-  auto ep = resolve_host_port(config_.control.address, error);
-  if (!ep) return fail(StartupError{src + ": control.address: " + error});
+  auto ep = resolve_host_port(config_.control.address);
+  if (!ep) return fail(StartupError{src + ": control.address: " + ep.error().message});
   out.control = *ep;
   out.plan = match_inherited(out.inherited.sockets, out.listen, out.control);
   for (const auto* s : out.plan.unmatched) {
@@ -97,12 +96,13 @@ Result<Server::Sockets, StartupError> Server::plan_sockets() {
   // checked first, so that nothing is bound when one of them is taken.
   for (std::size_t li = 0; li < out.listen.size(); ++li) {
     if (!out.plan.listen[li].empty()) continue;
-    if (auto problem = probe_listen_address(out.listen[li]))
-      return fail(StartupError{src + ": " + listen_field(li) + ": " + endpoint_text(out.listen[li]) + ": " + *problem});
+    if (auto probe = probe_listen_address(out.listen[li]); !probe)
+      return fail(StartupError{src + ": " + listen_field(li) + ": " + endpoint_text(out.listen[li]) + ": " +
+                               probe.error().message});
   }
   if (out.plan.control < 0)
-    if (auto problem = probe_listen_address(out.control))
-      return fail(StartupError{src + ": control.address: " + endpoint_text(out.control) + ": " + *problem});
+    if (auto probe = probe_listen_address(out.control); !probe)
+      return fail(StartupError{src + ": control.address: " + endpoint_text(out.control) + ": " + probe.error().message});
   return out;
 }
 

@@ -32,8 +32,7 @@ constinit ShortageReport upstream_shortage("opening an upstream connection (the 
 asio::awaitable<error_code> start_upstream_tls(FlexStream& stream, const UpstreamTls& tls,
                                                std::chrono::milliseconds timeout) {
   stream.start_tls(*tls.context);
-  std::string error;
-  if (!prepare_upstream_tls(stream.tls().native_handle(), tls, error))
+  if (!prepare_upstream_tls(stream.tls().native_handle(), tls))
     co_return make_error_code(asio::ssl::error::unspecified_system_error);
   stream.tcp().expires_after(timeout);
   auto [ec] = co_await stream.tls().async_handshake(asio::ssl::stream_base::client, kNoThrow);

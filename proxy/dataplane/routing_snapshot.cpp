@@ -35,10 +35,9 @@ std::shared_ptr<RoutingSnapshot> build_snapshot(const config::Config& cfg, const
     bool in_canary = canary && canary->matches(ep.labels);
     if (!in_stable && !in_canary) continue;
     UpstreamEndpoint up;
-    std::string problem;
-    auto resolved = resolve_host_port(ep.address, problem);
+    auto resolved = resolve_host_port(ep.address);
     if (!resolved) {
-      problems.push_back("endpoint " + ep.address.to_string() + ": " + problem);
+      problems.push_back("endpoint " + ep.address.to_string() + ": " + resolved.error().message);
       continue;
     }
     up.address = *resolved;

@@ -16,35 +16,30 @@ ConfigMapStateWatch::ConfigMapStateWatch(boost::asio::io_context& io, std::uniqu
       control_(control),
       watch_(io, *client_, "ConfigMap " + ns_ + "/" + backend.name(),
              KubeListWatch::Handlers{
-                 [this](const json::value& object, std::string& error) {
+                 [this](const json::value& object) -> Result<void> {
                    // The ConfigMap itself (GET, so that the Role needs no `list`); null: it does not
                    // exist yet. The watch then starts from now (it first sends the object as ADDED):
                    // an unchanged object's own resourceVersion may be older than the server's
                    // compacted history, and a watch from it would get 410 again and again.
                    resource_version_.clear();
-                   if (object.is_null()) return true;
-                   if (!object.is_object() || !object.get_object().if_contains("metadata")) {
-                     error = "not a ConfigMap";
-                     return false;
-                   }
+                   if (object.is_null()) return {};
+                   if (!object.is_object() || !object.get_object().if_contains("metadata"))
+                     return fail("not a ConfigMap");
                    take(object);
-                   return true;
+                   return {};
                  },
-                 [this](const json::value& event, std::string& error) {
+                 [this](const json::value& event) -> Result<KubeListWatch::EventResult> {
                    const json::object* e = event.if_object();
                    const json::value* type = e ? e->if_contains("type") : nullptr;
                    const json::value* object = e ? e->if_contains("object") : nullptr;
-                   if (!type || !type->is_string() || !object || !object->is_object()) {
-                     error = "not a watch event";
-                     return KubeListWatch::EventResult::Invalid;
-                   }
+                   if (!type || !type->is_string() || !object || !object->is_object())
+                     return fail("not a watch event");
                    const std::string_view t = type->get_string();
                    const json::object& obj = object->get_object();
                    if (t == "ERROR") {
                      const json::value* code = obj.if_contains("code");
                      if (code && code->is_int64() && code->get_int64() == 410) return KubeListWatch::EventResult::Expired;
-                     error = "watch error";
-                     return KubeListWatch::EventResult::Invalid;
+                     return fail("watch error");
                    }
                    if (const auto* meta = obj.if_contains("metadata"); meta && meta->is_object()) {
                      if (const auto* rv = meta->get_object().if_contains("resourceVersion"); rv && rv->is_string())

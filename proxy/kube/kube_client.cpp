@@ -65,12 +65,10 @@ std::string KubeResponse::describe() const {
   return "status " + std::to_string(status) + (message.empty() ? "" : ": " + message);
 }
 
-std::unique_ptr<KubeClient> KubeClient::create(const config::KubeApiAccess& access, std::string& error) {
+Result<std::unique_ptr<KubeClient>> KubeClient::create(const config::KubeApiAccess& access) {
   auto url = boost::urls::parse_uri(access.server);
-  if (!url || (url->scheme() != "https" && url->scheme() != "http") || url->host().empty()) {
-    error = "the API server \"" + access.server + "\" is not an http(s)://host:port URL";
-    return nullptr;
-  }
+  if (!url || (url->scheme() != "https" && url->scheme() != "http") || url->host().empty())
+    return fail("the API server \"" + access.server + "\" is not an http(s)://host:port URL");
   std::unique_ptr<KubeClient> c(new KubeClient());
   c->server_ = access.server;
   const bool tls = url->scheme() == "https";
@@ -83,14 +81,12 @@ std::unique_ptr<KubeClient> KubeClient::create(const config::KubeApiAccess& acce
     std::string ca_pem;
     if (access.ca_file.empty() && !access.ca_data_base64.empty()) {
       auto decoded = base64_decode(access.ca_data_base64);
-      if (!decoded) {
-        error = "certificate-authority-data is not base64";
-        return nullptr;
-      }
+      if (!decoded) return fail("certificate-authority-data is not base64");
       ca_pem = std::move(*decoded);
     }
-    c->tls_ = make_client_tls(access.ca_file, ca_pem, c->host_.host, error);
-    if (!c->tls_) return nullptr;
+    auto client_tls = make_client_tls(access.ca_file, ca_pem, c->host_.host);
+    if (!client_tls) return fail(std::move(client_tls).error());
+    c->tls_ = std::move(*client_tls);
   }
   c->token_ = access.token;
   c->token_file_ = access.token_file;
@@ -111,8 +107,7 @@ std::string KubeClient::authorization() {
 }
 
 asio::awaitable<std::unique_ptr<FlexStream>> KubeClient::connect(std::chrono::milliseconds timeout, error_code& ec) {
-  std::string error;
-  auto endpoint = resolve_host_port(host_, error);
+  auto endpoint = resolve_host_port(host_);
   if (!endpoint) {
     ec = asio::error::host_not_found;
     co_return nullptr;
@@ -126,7 +121,7 @@ asio::awaitable<std::unique_ptr<FlexStream>> KubeClient::connect(std::chrono::mi
   }
   if (tls_) {
     stream->start_tls(*tls_->context);
-    if (!prepare_upstream_tls(stream->tls().native_handle(), *tls_, error)) {
+    if (!prepare_upstream_tls(stream->tls().native_handle(), *tls_)) {
       ec = asio::ssl::error::unspecified_system_error;
       co_return nullptr;
     }
@@ -261,10 +256,7 @@ asio::awaitable<KubeResponse> KubeClient::stream_lines(std::string target, std::
 Result<std::unique_ptr<KubeClient>> make_kube_client(const config::KubernetesDiscovery& d) {
   auto access = config::kube_api_access(d, config::serviceaccount_dir());
   if (!access) return fail(std::move(access).error());
-  std::string error;
-  auto client = KubeClient::create(*access, error);
-  if (!client) return fail(std::move(error));
-  return client;
+  return KubeClient::create(*access);
 }
 
 void KubeClient::close_streams() {

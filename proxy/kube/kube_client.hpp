@@ -44,8 +44,8 @@ struct KubeResponse {
 /// rotate). Calls run on the caller's executor. Main thread only.
 class KubeClient {
  public:
-  /// Nullopt, with `error`, when the server URL or the CA cannot be used.
-  static std::unique_ptr<KubeClient> create(const config::KubeApiAccess& access, std::string& error);
+  /// Fails when the server URL or the CA cannot be used.
+  static Result<std::unique_ptr<KubeClient>> create(const config::KubeApiAccess& access);
 
   /// One request; the whole answer is read (at most kMaxBody bytes).
   boost::asio::awaitable<KubeResponse> request(boost::beast::http::verb method, std::string target, std::string body,

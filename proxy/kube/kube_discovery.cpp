@@ -15,24 +15,24 @@ KubeDiscovery::KubeDiscovery(boost::asio::io_context& io, std::unique_ptr<KubeCl
       on_endpoints_(std::move(on_endpoints)),
       watch_(io, *client_, "pods of namespace " + settings_.namespace_name,
              KubeListWatch::Handlers{
-                 [this](const boost::json::value& list, std::string& error) {
-                   if (!pods_.apply_list(list, error)) return false;
+                 [this](const boost::json::value& list) -> Result<void> {
+                   if (auto applied = pods_.apply_list(list); !applied) return applied;
                    publish_if_changed(true);
-                   return true;
+                   return {};
                  },
-                 [this](const boost::json::value& event, std::string& error) {
-                   switch (pods_.apply_event(event, error)) {
+                 [this](const boost::json::value& event) -> Result<KubeListWatch::EventResult> {
+                   auto applied = pods_.apply_event(event);
+                   if (!applied) return fail(std::move(applied).error());
+                   switch (*applied) {
                      case PodSet::EventResult::Changed:
                        publish_if_changed(false);
                        return KubeListWatch::EventResult::Applied;
                      case PodSet::EventResult::Unchanged:
                        return KubeListWatch::EventResult::Applied;
                      case PodSet::EventResult::Expired:
-                       return KubeListWatch::EventResult::Expired;
-                     case PodSet::EventResult::Invalid:
                        break;
                    }
-                   return KubeListWatch::EventResult::Invalid;
+                   return KubeListWatch::EventResult::Expired;
                  },
                  [this] { return pods_.resource_version(); }}) {}
 

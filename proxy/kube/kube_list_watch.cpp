@@ -94,15 +94,11 @@ asio::awaitable<void> KubeListWatch::run(std::uint64_t generation, std::string p
 }
 
 Result<void> KubeListWatch::take_list(const KubeResponse& r, bool one_object) {
-  std::string error;
+  if (!r.ok() && !(one_object && !r.error && r.status == 404)) return fail(r.describe());
   boost::system::error_code ec;
-  bool ok = r.ok() || (one_object && !r.error && r.status == 404);
-  if (ok) {
-    auto doc = r.status == 404 ? boost::json::value() : boost::json::parse(r.body, ec);
-    ok = !ec && handlers_.on_list(doc, error);
-    if (!ok) error = "a list that cannot be read: " + (ec ? ec.message() : error);
-  }
-  if (!ok) return fail(error.empty() ? r.describe() : error);
+  auto doc = r.status == 404 ? boost::json::value() : boost::json::parse(r.body, ec);
+  if (ec) return fail("a list that cannot be read: " + ec.message());
+  if (auto taken = handlers_.on_list(doc); !taken) return fail("a list that cannot be read: " + taken.error().message);
   return {};
 }
 
@@ -125,15 +121,15 @@ asio::awaitable<KubeListWatch::WatchEnd> KubeListWatch::watch(std::uint64_t gene
         if (!live(generation)) return false;
         boost::system::error_code ec;
         auto doc = boost::json::parse(line, ec);
-        std::string error;
-        auto result = ec ? EventResult::Invalid : handlers_.on_event(doc, error);
-        if (result == EventResult::Expired) end.expired = true;
-        if (result == EventResult::Invalid) {
-          log_line("kubernetes: a watch event of " + what_ + " that cannot be read (" +
-                   (ec ? ec.message() : error) + "); relisting");
+        auto result = ec ? Result<EventResult>(fail(ec.message())) : handlers_.on_event(doc);
+        if (!result) {
+          log_line("kubernetes: a watch event of " + what_ + " that cannot be read (" + result.error().message +
+                   "); relisting");
           end.invalid = true;
+          return false;
         }
-        return result == EventResult::Applied;
+        if (*result == EventResult::Expired) end.expired = true;
+        return *result == EventResult::Applied;
       },
       kRequestTimeout, std::chrono::seconds(kWatchSeconds + 30));
   co_return end;

@@ -23,13 +23,13 @@ namespace canaryd::proxy {
 /// exponential backoff (one log line per change, not per retry). Main thread only.
 class KubeListWatch {
  public:
-  enum class EventResult { Applied, Expired, Invalid };
+  enum class EventResult { Applied, Expired };
   struct Handlers {
-    /// A list answer: take it whole (null: a 404 where `get_one` allows it). False, with `error`, when
-    /// it cannot be read.
-    std::function<bool(const boost::json::value& list, std::string& error)> on_list;
-    /// One watch event.
-    std::function<EventResult(const boost::json::value& event, std::string& error)> on_event;
+    /// A list answer: take it whole (null: a 404 where `get_one` allows it). Fails when it cannot be
+    /// read.
+    std::function<Result<void>(const boost::json::value& list)> on_list;
+    /// One watch event. Fails when it cannot be read (the watch then relists).
+    std::function<Result<EventResult>(const boost::json::value& event)> on_event;
     /// The resourceVersion to watch from (the list's, then each event's).
     std::function<std::string()> resource_version;
   };

@@ -31,19 +31,13 @@ std::optional<config::HostPort> Pod::address(const config::KubernetesDiscovery& 
   return config::HostPort{ip, port};
 }
 
-std::optional<Pod> parse_pod(const json::value& value, std::string& error) {
+Result<Pod> parse_pod(const json::value& value) {
   const json::object* o = value.if_object();
   const json::object* meta = o ? object_at(*o, "metadata") : nullptr;
-  if (!meta) {
-    error = "not a Pod object (no metadata)";
-    return std::nullopt;
-  }
+  if (!meta) return fail("not a Pod object (no metadata)");
   Pod pod;
   pod.name = string_at(*meta, "name");
-  if (pod.name.empty()) {
-    error = "a Pod without metadata.name";
-    return std::nullopt;
-  }
+  if (pod.name.empty()) return fail("a Pod without metadata.name");
   if (const json::object* labels = object_at(*meta, "labels")) {
     for (const auto& [k, v] : *labels)
       if (v.is_string()) pod.labels.emplace(std::string(k), std::string(v.get_string()));
@@ -80,42 +74,35 @@ std::optional<Pod> parse_pod(const json::value& value, std::string& error) {
   return pod;
 }
 
-bool PodSet::apply_list(const json::value& list, std::string& error) {
+Result<void> PodSet::apply_list(const json::value& list) {
   const json::object* o = list.if_object();
   const json::object* meta = o ? object_at(*o, "metadata") : nullptr;
   const json::value* items = o ? o->if_contains("items") : nullptr;
-  if (!meta || !items || (!items->is_array() && !items->is_null())) {
-    error = "not a PodList";
-    return false;
-  }
+  if (!meta || !items || (!items->is_array() && !items->is_null())) return fail("not a PodList");
   std::map<std::string, Pod> pods;
   if (items->is_array()) {
     for (const auto& item : items->get_array()) {
-      auto pod = parse_pod(item, error);
-      if (!pod) return false;
+      auto pod = parse_pod(item);
+      if (!pod) return fail(std::move(pod).error());
       std::string name = pod->name;
       pods.emplace(std::move(name), std::move(*pod));
     }
   }
   pods_ = std::move(pods);
   resource_version_ = string_at(*meta, "resourceVersion");
-  return true;
+  return {};
 }
 
-PodSet::EventResult PodSet::apply_event(const json::value& event, std::string& error) {
+Result<PodSet::EventResult> PodSet::apply_event(const json::value& event) {
   const json::object* e = event.if_object();
   const json::object* object = e ? object_at(*e, "object") : nullptr;
   const std::string type = e ? string_at(*e, "type") : "";
-  if (!object) {
-    error = "not a watch event";
-    return EventResult::Invalid;
-  }
+  if (!object) return fail("not a watch event");
   if (type == "ERROR") {
     // A watch from a resourceVersion the server no longer has ends with a Status of code 410.
     auto code = object->find("code");
     if (code != object->end() && code->value().is_int64() && code->value().get_int64() == 410) return EventResult::Expired;
-    error = "watch error: " + string_at(*object, "message");
-    return EventResult::Invalid;
+    return fail("watch error: " + string_at(*object, "message"));
   }
   const json::object* meta = object_at(*object, "metadata");
   std::string version = meta ? string_at(*meta, "resourceVersion") : "";
@@ -123,12 +110,10 @@ PodSet::EventResult PodSet::apply_event(const json::value& event, std::string& e
     if (!version.empty()) resource_version_ = std::move(version);
     return EventResult::Unchanged;
   }
-  if (type != "ADDED" && type != "MODIFIED" && type != "DELETED") {
-    error = "unknown watch event type \"" + type + "\"";
-    return EventResult::Invalid;
-  }
-  auto pod = parse_pod(json::value(*object), error);
-  if (!pod) return EventResult::Invalid;
+  if (type != "ADDED" && type != "MODIFIED" && type != "DELETED")
+    return fail("unknown watch event type \"" + type + "\"");
+  auto pod = parse_pod(json::value(*object));
+  if (!pod) return fail(std::move(pod).error());
   if (!version.empty()) resource_version_ = std::move(version);
   if (type == "DELETED") {
     pods_.erase(pod->name);

@@ -11,6 +11,7 @@
 #include <boost/json/value.hpp>
 
 #include "config/config.hpp"
+#include "config/result.hpp"
 
 namespace canaryd::proxy {
 
@@ -28,21 +29,21 @@ struct Pod {
   std::optional<config::HostPort> address(const config::KubernetesDiscovery& d) const;
 };
 
-/// Reads a Pod object of the API (v1). Nullopt, with `error`, when it is not one.
-std::optional<Pod> parse_pod(const boost::json::value& object, std::string& error);
+/// Reads a Pod object of the API (v1). Fails when it is not one.
+Result<Pod> parse_pod(const boost::json::value& object);
 
 /// The pods of a list+watch, keyed by name, and the resourceVersion the watch resumes from. Pure:
 /// the discovery loop feeds it what the API server sends.
 class PodSet {
  public:
-  /// A list answer (`PodList`): replaces everything. False with `error` when it is not one.
-  bool apply_list(const boost::json::value& list, std::string& error);
+  /// A list answer (`PodList`): replaces everything. Fails when it is not one.
+  Result<void> apply_list(const boost::json::value& list);
 
-  enum class EventResult { Changed, Unchanged, Expired, Invalid };
+  enum class EventResult { Changed, Unchanged, Expired };
   /// One watch event `{type, object}`: ADDED, MODIFIED, DELETED change the set; BOOKMARK only moves
   /// the resourceVersion; an ERROR with code 410 says the version is too old (relist). Changed means
-  /// the endpoints may differ.
-  EventResult apply_event(const boost::json::value& event, std::string& error);
+  /// the endpoints may differ. Fails when the event cannot be read or is an error other than 410.
+  Result<EventResult> apply_event(const boost::json::value& event);
 
   const std::string& resource_version() const { return resource_version_; }
   const std::map<std::string, Pod>& pods() const { return pods_; }

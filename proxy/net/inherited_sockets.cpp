@@ -25,50 +25,43 @@ bool parse_number(std::string_view text, T& out) {
 }
 
 // The socket's local address when it is a listening TCP socket.
-std::optional<tcp::endpoint> listening_tcp(int fd, std::string& error) {
+Result<tcp::endpoint> listening_tcp(int fd) {
   const std::string which = "descriptor " + std::to_string(fd);
   int type = 0, listening = 0;
   socklen_t len = sizeof type;
-  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) {
-    error = which + ": not a socket (" + std::strerror(errno) + ")";
-    return std::nullopt;
-  }
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0)
+    return fail(which + ": not a socket (" + std::strerror(errno) + ")");
   len = sizeof listening;
   ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len);
   const tcp::endpoint ep = socket_local_endpoint(fd);
-  if (type != SOCK_STREAM || !listening || ep.port() == 0) {
-    error = which + ": not a listening TCP socket";
-    return std::nullopt;
-  }
+  if (type != SOCK_STREAM || !listening || ep.port() == 0) return fail(which + ": not a listening TCP socket");
   ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   return ep;
 }
 
-bool take_upgrade(Inheritance& out, std::string& error) {
+Result<void> take_upgrade(Inheritance& out) {
   const char* fds = std::getenv(kInheritedFdsEnv);
   const char* ready = std::getenv(kReadyFdEnv);
-  if (!fds) return true;
+  if (!fds) return {};
   const std::string text = fds, ready_text = ready ? ready : "";
   ::unsetenv(kInheritedFdsEnv);
   ::unsetenv(kReadyFdEnv);
-  auto handed = parse_handed_sockets(text, error);
-  if (!handed) return false;
+  auto handed = parse_handed_sockets(text);
+  if (!handed) return fail(std::move(handed).error());
   out.source = "the previous canaryd";
   out.upgrade = true;
-  if (!ready_text.empty() && !parse_number(ready_text, out.ready_fd)) {
-    error = std::string(kReadyFdEnv) + ": not a descriptor: " + ready_text;
-    return false;
-  }
+  if (!ready_text.empty() && !parse_number(ready_text, out.ready_fd))
+    return fail(std::string(kReadyFdEnv) + ": not a descriptor: " + ready_text);
   if (out.ready_fd >= 0) ::fcntl(out.ready_fd, F_SETFD, FD_CLOEXEC);
   for (const auto& h : *handed) {
-    auto local = listening_tcp(h.fd, error);
-    if (!local) return false;
+    auto local = listening_tcp(h.fd);
+    if (!local) return fail(std::move(local).error());
     out.sockets.push_back({h.fd, *local, h.role, h.index});
   }
-  return true;
+  return {};
 }
 
-bool take_systemd(Inheritance& out, std::string& error) {
+Result<void> take_systemd(Inheritance& out) {
   const char* fds = std::getenv("LISTEN_FDS");
   const char* pid = std::getenv("LISTEN_PID");
   const std::string fds_text = fds ? fds : "", pid_text = pid ? pid : "";
@@ -78,21 +71,15 @@ bool take_systemd(Inheritance& out, std::string& error) {
   long for_pid = 0;
   int count = 0;
   // Meant for another process (the variables leaked through a wrapper that did not exec us): not ours.
-  if (!fds || !parse_number(pid_text, for_pid) || for_pid != ::getpid()) return true;
-  if (!parse_number(fds_text, count) || count < 0) {
-    error = "LISTEN_FDS: not a count: " + fds_text;
-    return false;
-  }
+  if (!fds || !parse_number(pid_text, for_pid) || for_pid != ::getpid()) return {};
+  if (!parse_number(fds_text, count) || count < 0) return fail("LISTEN_FDS: not a count: " + fds_text);
   if (count > 0 && out.source.empty()) out.source = "systemd (LISTEN_FDS)";
   for (int fd = kSystemdFirstFd; fd < kSystemdFirstFd + count; ++fd) {
-    auto local = listening_tcp(fd, error);
-    if (!local) {
-      error = "LISTEN_FDS: " + error;
-      return false;
-    }
+    auto local = listening_tcp(fd);
+    if (!local) return fail("LISTEN_FDS: " + local.error().message);
     out.sockets.push_back({fd, *local, "", 0});
   }
-  return true;
+  return {};
 }
 
 }  // namespace
@@ -117,7 +104,7 @@ std::string encode_handed_sockets(const std::vector<HandedSocket>& sockets) {
   return out;
 }
 
-std::optional<std::vector<HandedSocket>> parse_handed_sockets(std::string_view text, std::string& error) {
+Result<std::vector<HandedSocket>> parse_handed_sockets(std::string_view text) {
   std::vector<HandedSocket> out;
   while (!text.empty()) {
     const auto comma = text.find(',');
@@ -127,23 +114,20 @@ std::optional<std::vector<HandedSocket>> parse_handed_sockets(std::string_view t
     const auto c2 = c1 == std::string_view::npos ? c1 : item.find(':', c1 + 1);
     HandedSocket s;
     if (c2 == std::string_view::npos || !parse_number(item.substr(0, c1), s.fd) || s.fd < 0 ||
-        !parse_number(item.substr(c2 + 1), s.index)) {
-      error = std::string(kInheritedFdsEnv) + ": not fd:role:index: " + std::string(item);
-      return std::nullopt;
-    }
+        !parse_number(item.substr(c2 + 1), s.index))
+      return fail(std::string(kInheritedFdsEnv) + ": not fd:role:index: " + std::string(item));
     s.role = std::string(item.substr(c1 + 1, c2 - c1 - 1));
-    if (s.role != "listen" && s.role != "control") {
-      error = std::string(kInheritedFdsEnv) + ": unknown role: " + std::string(item);
-      return std::nullopt;
-    }
+    if (s.role != "listen" && s.role != "control")
+      return fail(std::string(kInheritedFdsEnv) + ": unknown role: " + std::string(item));
     out.push_back(std::move(s));
   }
   return out;
 }
 
-std::optional<Inheritance> take_inherited_sockets(std::string& error) {
+Result<Inheritance> take_inherited_sockets() {
   Inheritance out;
-  if (!take_upgrade(out, error) || !take_systemd(out, error)) return std::nullopt;
+  if (auto upgrade = take_upgrade(out); !upgrade) return fail(std::move(upgrade).error());
+  if (auto systemd = take_systemd(out); !systemd) return fail(std::move(systemd).error());
   return out;
 }
 

@@ -4,12 +4,13 @@
 #pragma once
 
 #include <cstddef>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
+
+#include "config/result.hpp"
 
 namespace canaryd::proxy {
 
@@ -25,7 +26,7 @@ struct HandedSocket {
   std::size_t index = 0;
 };
 std::string encode_handed_sockets(const std::vector<HandedSocket>& sockets);
-std::optional<std::vector<HandedSocket>> parse_handed_sockets(std::string_view text, std::string& error);
+Result<std::vector<HandedSocket>> parse_handed_sockets(std::string_view text);
 
 struct InheritedSocket {
   int fd = -1;
@@ -45,9 +46,8 @@ struct Inheritance {
 boost::asio::ip::tcp::endpoint socket_local_endpoint(int fd);
 
 /// Takes what the environment passes and unsets its variables, so that no child of ours sees them;
-/// the sockets become close-on-exec. nullopt with `error` when a passed descriptor is not a listening
-/// TCP socket.
-std::optional<Inheritance> take_inherited_sockets(std::string& error);
+/// the sockets become close-on-exec. Fails when a passed descriptor is not a listening TCP socket.
+Result<Inheritance> take_inherited_sockets();
 
 /// Which inherited sockets serve which address: by getsockname, or for a configured port 0 by the
 /// predecessor's role and index.

@@ -3,15 +3,15 @@
 // the same user that did too (a second canaryd, say) and split the traffic with it.
 #pragma once
 
-#include <optional>
-#include <string>
 
 #include <boost/asio/ip/tcp.hpp>
+
+#include "config/result.hpp"
 
 namespace canaryd::proxy {
 
 /// Why `address` cannot be ours (in use by another process, not available on this host, no permission),
-/// or nullopt when a listener could bind it now. Port 0 is always free.
-std::optional<std::string> probe_listen_address(const boost::asio::ip::tcp::endpoint& address);
+/// as the error; success when a listener could bind it now. Port 0 is always free.
+Result<void> probe_listen_address(const boost::asio::ip::tcp::endpoint& address);
 
 }  // namespace canaryd::proxy

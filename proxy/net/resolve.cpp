@@ -8,7 +8,7 @@ namespace canaryd::proxy {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-std::optional<tcp::endpoint> resolve_host_port(const config::HostPort& hp, std::string& error) {
+Result<tcp::endpoint> resolve_host_port(const config::HostPort& hp) {
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(hp.host, ec);
   if (!ec) return tcp::endpoint(addr, hp.port);
@@ -16,8 +16,7 @@ std::optional<tcp::endpoint> resolve_host_port(const config::HostPort& hp, std::
   tcp::resolver resolver(io);
   auto results = resolver.resolve(hp.host, std::to_string(hp.port), ec);
   if (ec || results.empty()) {
-    error = "cannot resolve " + hp.host + ": " + (ec ? ec.message() : std::string("no address"));
-    return std::nullopt;
+    return fail("cannot resolve " + hp.host + ": " + (ec ? ec.message() : std::string("no address")));
   }
   return results.begin()->endpoint();
 }

@@ -2,18 +2,18 @@
 // reload) and back to the config's text form.
 #pragma once
 
-#include <optional>
 #include <string>
 
 #include <boost/asio/ip/tcp.hpp>
 
 #include "config/address.hpp"
+#include "config/result.hpp"
 
 namespace canaryd::proxy {
 
 /// An IP literal as is, a host name through the system resolver (blocking: main thread, at start-up or
-/// reload only). nullopt with `error` set when it does not resolve.
-std::optional<boost::asio::ip::tcp::endpoint> resolve_host_port(const config::HostPort& hp, std::string& error);
+/// reload only). Fails with `cannot resolve <host>: <why>` when it does not resolve.
+Result<boost::asio::ip::tcp::endpoint> resolve_host_port(const config::HostPort& hp);
 
 /// `127.0.0.1:8080`, `[::1]:8080`: an address as the config writes it.
 std::string endpoint_text(const boost::asio::ip::tcp::endpoint& ep);

@@ -36,11 +36,10 @@ std::string openssl_reason() {
 }
 
 // A clearer message than OpenSSL's for the common case of a missing or unreadable file.
-bool readable(const std::string& path, std::string& error) {
+Result<void> readable(const std::string& path) {
   std::ifstream in(path);
-  if (in) return true;
-  error = path + ": cannot read: " + std::strerror(errno);
-  return false;
+  if (in) return {};
+  return fail(path + ": cannot read: " + std::strerror(errno));
 }
 
 // An encrypted key must not make the daemon prompt on a terminal it does not have.
@@ -70,17 +69,16 @@ TlsContextPtr listener_context(const config::ListenerTls& tls, const std::string
   SSL_CTX_set_alpn_select_cb(native, select_alpn, nullptr);
   SSL_CTX_set_default_passwd_cb(native, no_passphrase);
   ERR_clear_error();
-  std::string error;
-  if (!readable(tls.cert, error)) {
-    errors.push_back(field + ".cert: " + error);
+  if (auto cert = readable(tls.cert); !cert) {
+    errors.push_back(field + ".cert: " + cert.error().message);
     return nullptr;
   }
   if (SSL_CTX_use_certificate_chain_file(native, tls.cert.c_str()) != 1) {
     errors.push_back(field + ".cert: " + tls.cert + ": no usable PEM certificate: " + openssl_reason());
     return nullptr;
   }
-  if (!readable(tls.key, error)) {
-    errors.push_back(field + ".key: " + error);
+  if (auto key = readable(tls.key); !key) {
+    errors.push_back(field + ".key: " + key.error().message);
     return nullptr;
   }
   const bool key_loaded = SSL_CTX_use_PrivateKey_file(native, tls.key.c_str(), SSL_FILETYPE_PEM) == 1;
@@ -99,10 +97,12 @@ TlsContextPtr listener_context(const config::ListenerTls& tls, const std::string
 std::shared_ptr<const UpstreamTls> upstream_context(const config::Endpoint& ep, const std::string& field,
                                                     std::vector<std::string>& errors) {
   const config::EndpointTls& tls = *ep.tls;
-  std::string error;
-  auto up = make_client_tls(tls.ca, "", tls.server_name.empty() ? ep.address.host : tls.server_name, error);
-  if (!up) errors.push_back(field + ".ca: " + error);
-  return up;
+  auto up = make_client_tls(tls.ca, "", tls.server_name.empty() ? ep.address.host : tls.server_name);
+  if (!up) {
+    errors.push_back(field + ".ca: " + up.error().message);
+    return nullptr;
+  }
+  return std::move(*up);
 }
 
 }  // namespace
@@ -123,8 +123,8 @@ std::optional<TlsSetup> load_tls(const config::Config& cfg, std::vector<std::str
   return setup;
 }
 
-std::shared_ptr<UpstreamTls> make_client_tls(const std::string& ca_file, const std::string& ca_pem,
-                                             const std::string& host, std::string& error) {
+Result<std::shared_ptr<UpstreamTls>> make_client_tls(const std::string& ca_file, const std::string& ca_pem,
+                                                     const std::string& host) {
   auto up = std::make_shared<UpstreamTls>();
   up->context = std::make_shared<ssl::context>(ssl::context::tls_client);
   SSL_CTX* native = up->context->native_handle();
@@ -132,18 +132,13 @@ std::shared_ptr<UpstreamTls> make_client_tls(const std::string& ca_file, const s
   SSL_CTX_set_verify(native, SSL_VERIFY_PEER, nullptr);
   ERR_clear_error();
   if (!ca_file.empty()) {
-    if (!readable(ca_file, error)) return nullptr;
-    if (SSL_CTX_load_verify_locations(native, ca_file.c_str(), nullptr) != 1) {
-      error = ca_file + ": no usable PEM CA certificate: " + openssl_reason();
-      return nullptr;
-    }
+    if (auto file = readable(ca_file); !file) return fail(std::move(file).error());
+    if (SSL_CTX_load_verify_locations(native, ca_file.c_str(), nullptr) != 1)
+      return fail(ca_file + ": no usable PEM CA certificate: " + openssl_reason());
   } else if (!ca_pem.empty()) {
     boost::system::error_code ec;
     up->context->add_certificate_authority(boost::asio::buffer(ca_pem), ec);
-    if (ec) {
-      error = "the CA data is no usable PEM certificate: " + openssl_reason();
-      return nullptr;
-    }
+    if (ec) return fail("the CA data is no usable PEM certificate: " + openssl_reason());
   } else {
     SSL_CTX_set_default_verify_paths(native);
   }
@@ -156,20 +151,15 @@ std::shared_ptr<UpstreamTls> make_client_tls(const std::string& ca_file, const s
   return up;
 }
 
-bool prepare_upstream_tls(SSL* ssl, const UpstreamTls& tls, std::string& error) {
+Result<void> prepare_upstream_tls(SSL* ssl, const UpstreamTls& tls) {
   ERR_clear_error();
-  if (!tls.server_name.empty() && SSL_set_tlsext_host_name(ssl, tls.server_name.c_str()) != 1) {
-    error = "SNI: " + openssl_reason();
-    return false;
-  }
+  if (!tls.server_name.empty() && SSL_set_tlsext_host_name(ssl, tls.server_name.c_str()) != 1)
+    return fail("SNI: " + openssl_reason());
   X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
   const int ok = tls.verify_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, tls.verify_name.c_str())
                                : X509_VERIFY_PARAM_set1_host(param, tls.verify_name.c_str(), 0);
-  if (ok != 1) {
-    error = "certificate name check: " + openssl_reason();
-    return false;
-  }
-  return true;
+  if (ok != 1) return fail("certificate name check: " + openssl_reason());
+  return {};
 }
 
 }  // namespace canaryd::proxy

@@ -10,6 +10,7 @@
 #include <boost/asio/ssl/context.hpp>
 
 #include "config/config.hpp"
+#include "config/result.hpp"
 
 namespace canaryd::proxy {
 
@@ -36,13 +37,14 @@ struct TlsSetup {
 std::optional<TlsSetup> load_tls(const config::Config& cfg, std::vector<std::string>& errors);
 
 /// A verifying TLS client context for `host` (a DNS name, sent as SNI, or an IP literal): trusts the
-/// PEM file `ca_file`, else the PEM text `ca_pem`, else the system store. Null, with `error`, when the
-/// CA cannot be loaded. Used for upstreams and for the Kubernetes API server.
-std::shared_ptr<UpstreamTls> make_client_tls(const std::string& ca_file, const std::string& ca_pem,
-                                             const std::string& host, std::string& error);
+/// PEM file `ca_file`, else the PEM text `ca_pem`, else the system store. Fails when the CA cannot be
+/// loaded. Used for upstreams and for the Kubernetes API server.
+Result<std::shared_ptr<UpstreamTls>> make_client_tls(const std::string& ca_file, const std::string& ca_pem,
+                                                     const std::string& host);
 
 /// Applies SNI and the name check of `tls` to a new upstream connection before its handshake.
-/// False (with OpenSSL's reason in `error`) when OpenSSL refuses them.
-bool prepare_upstream_tls(SSL* ssl, const UpstreamTls& tls, std::string& error);
+/// Fails with OpenSSL's reason when OpenSSL refuses them. Runs per upstream connection: success
+/// allocates nothing (an empty Result<void>), only a failure builds its message.
+Result<void> prepare_upstream_tls(SSL* ssl, const UpstreamTls& tls);
 
 }  // namespace canaryd::proxy

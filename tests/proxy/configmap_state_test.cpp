@@ -96,10 +96,9 @@ class ConfigMapStateTest : public ::testing::Test {
  protected:
   void start(ScriptedApi::Script script) {
     api_.emplace(io_, std::move(script));
-    std::string error;
-    auto client = KubeClient::create(config::KubeApiAccess{api_->url(), "", "", "", ""}, error);
-    ASSERT_TRUE(client) << error;
-    backend_.emplace(io_, std::move(client), "web", "canaryd-state");
+    auto client = KubeClient::create(config::KubeApiAccess{api_->url(), "", "", "", ""});
+    ASSERT_TRUE(client) << client.error().message;
+    backend_.emplace(io_, std::move(*client), "web", "canaryd-state");
   }
 
   /// Saves `h` asynchronously and runs the loop until the save completes.

@@ -21,9 +21,8 @@ tcp::endpoint ep(const char* address, unsigned short port) { return {make_addres
 
 TEST(HandedSockets, RoundTrip) {
   std::vector<HandedSocket> in{{5, "listen", 0}, {6, "listen", 1}, {9, "control", 0}};
-  std::string error;
-  auto out = parse_handed_sockets(encode_handed_sockets(in), error);
-  ASSERT_TRUE(out) << error;
+  auto out = parse_handed_sockets(encode_handed_sockets(in));
+  ASSERT_TRUE(out) << out.error().message;
   ASSERT_EQ(out->size(), 3u);
   EXPECT_EQ((*out)[1].fd, 6);
   EXPECT_EQ((*out)[1].index, 1u);
@@ -32,8 +31,9 @@ TEST(HandedSockets, RoundTrip) {
 
 TEST(HandedSockets, MalformedIsAnError) {
   for (const char* bad : {"5", "5:listen", "x:listen:0", "5:listen:", "5:other:0", "-1:listen:0", "5:listen:0,,"}) {
-    std::string error;
-    EXPECT_FALSE(parse_handed_sockets(bad, error)) << bad;
+    auto parsed = parse_handed_sockets(bad);
+    EXPECT_FALSE(parsed) << bad;
+    const std::string error = parsed ? std::string() : parsed.error().message;
     EXPECT_NE(error.find(kInheritedFdsEnv), std::string::npos) << error;
   }
 }
@@ -76,9 +76,8 @@ TEST(TakeInheritedSockets, SystemdVariablesForAnotherProcessAreIgnoredAndUnset) 
   ::setenv("LISTEN_FDS", "2", 1);
   ::setenv("LISTEN_PID", std::to_string(::getpid() + 1).c_str(), 1);
   ::setenv("LISTEN_FDNAMES", "a:b", 1);
-  std::string error;
-  auto taken = take_inherited_sockets(error);
-  ASSERT_TRUE(taken) << error;
+  auto taken = take_inherited_sockets();
+  ASSERT_TRUE(taken) << taken.error().message;
   EXPECT_TRUE(taken->sockets.empty());
   EXPECT_EQ(std::getenv("LISTEN_FDS"), nullptr);
   EXPECT_EQ(std::getenv("LISTEN_PID"), nullptr);
@@ -89,8 +88,9 @@ TEST(TakeInheritedSockets, AHandedDescriptorThatIsNotAListenerIsAnError) {
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
   ::setenv(kInheritedFdsEnv, (std::to_string(fds[0]) + ":listen:0").c_str(), 1);
-  std::string error;
-  EXPECT_FALSE(take_inherited_sockets(error));
+  auto taken = take_inherited_sockets();
+  EXPECT_FALSE(taken);
+  const std::string error = taken ? std::string() : taken.error().message;
   EXPECT_NE(error.find("not a socket"), std::string::npos) << error;
   EXPECT_EQ(std::getenv(kInheritedFdsEnv), nullptr);
   ::close(fds[0]);
@@ -113,16 +113,17 @@ int listener(const char* address, unsigned short& port) {
 TEST(PortProbe, FindsAListenerOnTheAddressOrAWildcard) {
   unsigned short port = 0;
   int fd = listener("127.0.0.1", port);
-  auto problem = probe_listen_address(ep("127.0.0.1", port));
-  ASSERT_TRUE(problem);
-  EXPECT_EQ(*problem, "in use by another process");
+  // A probe that fails names the problem; one that succeeds found none.
+  auto probe = probe_listen_address(ep("127.0.0.1", port));
+  ASSERT_TRUE(!probe);
+  EXPECT_EQ(probe.error().message, "in use by another process");
   ::close(fd);
-  EXPECT_FALSE(probe_listen_address(ep("127.0.0.1", port)));
+  EXPECT_FALSE(!probe_listen_address(ep("127.0.0.1", port)));
 
   fd = listener("0.0.0.0", port);
-  EXPECT_TRUE(probe_listen_address(ep("127.0.0.1", port)));
+  EXPECT_TRUE(!probe_listen_address(ep("127.0.0.1", port)));
   ::close(fd);
-  EXPECT_FALSE(probe_listen_address(ep("127.0.0.1", 0)));
+  EXPECT_FALSE(!probe_listen_address(ep("127.0.0.1", 0)));
 }
 
 }  // namespace

@@ -51,9 +51,8 @@ std::vector<std::string> names(const std::vector<config::Endpoint>& eps) {
 }
 
 TEST(KubePodsTest, ParsesAPod) {
-  std::string error;
-  auto pod = parse_pod(json::parse(pod_json("nginx-v1-abc", "10.244.1.5", true, "v1")), error);
-  ASSERT_TRUE(pod) << error;
+  auto pod = parse_pod(json::parse(pod_json("nginx-v1-abc", "10.244.1.5", true, "v1")));
+  ASSERT_TRUE(pod) << pod.error().message;
   EXPECT_EQ(pod->name, "nginx-v1-abc");
   EXPECT_EQ(pod->ip, "10.244.1.5");
   EXPECT_TRUE(pod->ready);
@@ -64,11 +63,10 @@ TEST(KubePodsTest, ParsesAPod) {
 }
 
 TEST(KubePodsTest, OnlyReadyRunningPodsWithAnIpAreEndpoints) {
-  std::string error;
   auto d = port80();
-  auto pending = parse_pod(json::parse(pod_json("p", "", false, "v1")), error);
-  auto not_ready = parse_pod(json::parse(pod_json("n", "10.0.0.2", false, "v1")), error);
-  auto terminating = parse_pod(json::parse(pod_json("t", "10.0.0.3", true, "v1", true)), error);
+  auto pending = parse_pod(json::parse(pod_json("p", "", false, "v1")));
+  auto not_ready = parse_pod(json::parse(pod_json("n", "10.0.0.2", false, "v1")));
+  auto terminating = parse_pod(json::parse(pod_json("t", "10.0.0.3", true, "v1", true)));
   ASSERT_TRUE(pending && not_ready && terminating);
   EXPECT_FALSE(pending->address(d));
   EXPECT_FALSE(not_ready->address(d));
@@ -77,8 +75,7 @@ TEST(KubePodsTest, OnlyReadyRunningPodsWithAnIpAreEndpoints) {
 }
 
 TEST(KubePodsTest, NamedPortResolvesPerPod) {
-  std::string error;
-  auto pod = parse_pod(json::parse(pod_json("a", "10.0.0.1", true, "v1")), error);
+  auto pod = parse_pod(json::parse(pod_json("a", "10.0.0.1", true, "v1")));
   ASSERT_TRUE(pod);
   auto d = port80();
   d.port_number = 0;
@@ -89,35 +86,33 @@ TEST(KubePodsTest, NamedPortResolvesPerPod) {
 }
 
 TEST(KubePodsTest, NotAPodIsAnError) {
-  std::string error;
-  EXPECT_FALSE(parse_pod(json::parse("[]"), error));
-  EXPECT_FALSE(parse_pod(json::parse(R"({"metadata": {}})"), error));
-  EXPECT_EQ(error, "a Pod without metadata.name");
+  EXPECT_FALSE(parse_pod(json::parse("[]")));
+  auto nameless = parse_pod(json::parse(R"({"metadata": {}})"));
+  EXPECT_FALSE(nameless);
+  EXPECT_EQ(nameless.error().message, "a Pod without metadata.name");
 }
 
 TEST(KubePodsTest, ListThenWatchEvents) {
   PodSet set;
-  std::string error;
-  ASSERT_TRUE(set.apply_list(json::parse(list_json({pod_json("v1-a", "10.0.0.1", true, "v1"),
-                                                    pod_json("v1-b", "", false, "v1")},
-                                                   "100")),
-                             error))
-      << error;
+  auto listed = set.apply_list(json::parse(list_json({pod_json("v1-a", "10.0.0.1", true, "v1"),
+                                                     pod_json("v1-b", "", false, "v1")},
+                                                    "100")));
+  ASSERT_TRUE(listed) << listed.error().message;
   EXPECT_EQ(set.resource_version(), "100");
   const auto d = port80();
   EXPECT_EQ(names(set.endpoints(d)), (std::vector<std::string>{"v1-a=10.0.0.1:80"}));
 
   // v1-b becomes Ready with an IP, then v1-a starts terminating, then is deleted.
-  EXPECT_EQ(set.apply_event(json::parse(event_json("MODIFIED", pod_json("v1-b", "10.0.0.2", true, "v1", false, "101"))), error),
+  EXPECT_EQ(*set.apply_event(json::parse(event_json("MODIFIED", pod_json("v1-b", "10.0.0.2", true, "v1", false, "101")))),
             PodSet::EventResult::Changed);
   EXPECT_EQ(names(set.endpoints(d)), (std::vector<std::string>{"v1-a=10.0.0.1:80", "v1-b=10.0.0.2:80"}));
   EXPECT_EQ(set.resource_version(), "101");
-  set.apply_event(json::parse(event_json("MODIFIED", pod_json("v1-a", "10.0.0.1", false, "v1", true, "102"))), error);
+  (void)set.apply_event(json::parse(event_json("MODIFIED", pod_json("v1-a", "10.0.0.1", false, "v1", true, "102"))));
   EXPECT_EQ(names(set.endpoints(d)), (std::vector<std::string>{"v1-b=10.0.0.2:80"}));
-  set.apply_event(json::parse(event_json("DELETED", pod_json("v1-a", "10.0.0.1", false, "v1", true, "103"))), error);
+  (void)set.apply_event(json::parse(event_json("DELETED", pod_json("v1-a", "10.0.0.1", false, "v1", true, "103"))));
   EXPECT_EQ(set.pods().size(), 1u);
   EXPECT_EQ(set.resource_version(), "103");
-  set.apply_event(json::parse(event_json("ADDED", pod_json("v2-a", "10.0.0.9", true, "v2", false, "104"))), error);
+  (void)set.apply_event(json::parse(event_json("ADDED", pod_json("v2-a", "10.0.0.9", true, "v2", false, "104"))));
   const auto eps = set.endpoints(d);
   ASSERT_EQ(eps.size(), 2u);
   EXPECT_EQ(eps[1].labels.at("version"), "v2");
@@ -126,10 +121,9 @@ TEST(KubePodsTest, ListThenWatchEvents) {
 
 TEST(KubePodsTest, BookmarkMovesTheVersionOnly) {
   PodSet set;
-  std::string error;
-  ASSERT_TRUE(set.apply_list(json::parse(list_json({}, "5")), error));
-  EXPECT_EQ(set.apply_event(json::parse(R"({"type": "BOOKMARK", "object": {"kind": "Pod", "apiVersion": "v1",
-      "metadata": {"resourceVersion": "77"}}})"), error),
+  ASSERT_TRUE(set.apply_list(json::parse(list_json({}, "5"))));
+  EXPECT_EQ(*set.apply_event(json::parse(R"({"type": "BOOKMARK", "object": {"kind": "Pod", "apiVersion": "v1",
+      "metadata": {"resourceVersion": "77"}}})")),
             PodSet::EventResult::Unchanged);
   EXPECT_EQ(set.resource_version(), "77");
   EXPECT_TRUE(set.pods().empty());
@@ -137,24 +131,22 @@ TEST(KubePodsTest, BookmarkMovesTheVersionOnly) {
 
 TEST(KubePodsTest, ExpiredVersionAsksForARelist) {
   PodSet set;
-  std::string error;
-  EXPECT_EQ(set.apply_event(json::parse(R"j({"type": "ERROR", "object": {"kind": "Status", "apiVersion": "v1",
-      "status": "Failure", "message": "too old resource version: 5 (90)", "reason": "Expired", "code": 410}})j"),
-                            error),
+  EXPECT_EQ(*set.apply_event(json::parse(R"j({"type": "ERROR", "object": {"kind": "Status", "apiVersion": "v1",
+      "status": "Failure", "message": "too old resource version: 5 (90)", "reason": "Expired", "code": 410}})j")),
             PodSet::EventResult::Expired);
-  EXPECT_EQ(set.apply_event(json::parse(R"({"type": "ERROR", "object": {"kind": "Status", "code": 500,
-      "message": "internal"}})"), error),
-            PodSet::EventResult::Invalid);
-  EXPECT_EQ(error, "watch error: internal");
-  EXPECT_EQ(set.apply_event(json::parse(R"({"type": "RENAMED", "object": {}})"), error), PodSet::EventResult::Invalid);
+  // An event that cannot be applied (formerly EventResult::Invalid) is now the Result's error.
+  auto failed = set.apply_event(json::parse(R"({"type": "ERROR", "object": {"kind": "Status", "code": 500,
+      "message": "internal"}})"));
+  EXPECT_FALSE(failed);
+  EXPECT_EQ(failed.error().message, "watch error: internal");
+  EXPECT_FALSE(set.apply_event(json::parse(R"({"type": "RENAMED", "object": {}})")));
 }
 
 TEST(KubePodsTest, ABadListChangesNothing) {
   PodSet set;
-  std::string error;
-  ASSERT_TRUE(set.apply_list(json::parse(list_json({pod_json("a", "10.0.0.1", true, "v1")}, "9")), error));
-  EXPECT_FALSE(set.apply_list(json::parse(R"({"kind": "Status", "code": 403})"), error));
-  EXPECT_FALSE(set.apply_list(json::parse(list_json({R"({"metadata": {}})"}, "10")), error));
+  ASSERT_TRUE(set.apply_list(json::parse(list_json({pod_json("a", "10.0.0.1", true, "v1")}, "9"))));
+  EXPECT_FALSE(set.apply_list(json::parse(R"({"kind": "Status", "code": 403})")));
+  EXPECT_FALSE(set.apply_list(json::parse(list_json({R"({"metadata": {}})"}, "10"))));
   EXPECT_EQ(set.pods().size(), 1u);
   EXPECT_EQ(set.resource_version(), "9");
 }

@@ -17,42 +17,43 @@ constexpr unsigned kRuleFailedChecks = 5;
 
 double normal_cdf(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
 
+std::uint64_t binomial(std::uint64_t n, double p, std::mt19937_64& rng) {
+  return n == 0 ? 0 : std::binomial_distribution<std::uint64_t>(n, p)(rng);
+}
+
 // Draws an interval's latency histogram without drawing each latency: the bucket counts are a
-// multinomial, drawn as conditional binomials from the slowest bucket down, exactly, until the top
-// 20 % of the probability is covered; the rest (the body, below the 80th percentile) goes into the
-// median's bucket. Only the tail matters to the analysis (the p99 and the counts above it), and the
-// tail's counts have exactly the distribution per-request draws would give.
+// multinomial, drawn exactly as conditional binomials. The tail (the slowest buckets holding the top
+// 20 % of the probability, from where it is 1e-12) is drawn bucket by bucket, most probable first, so
+// a few requests are placed after a few draws; the body (below the 80th percentile) all goes into the
+// median's bucket. Only the tail matters to the analysis (the p99 and the counts above it), and its
+// counts have exactly the distribution per-request draws would give.
 class LatencySampler {
  public:
   explicit LatencySampler(const SimulatedSet& set) {
     const double mu = std::log(set.latency_median_ms * 1000.0);
-    std::vector<double> mass(kLatencyBuckets);
-    for (std::size_t i = 0; i < kLatencyBuckets; ++i) {
-      const double lower = i == 0 ? 0.0 : normal_cdf((std::log(double(latency_bucket_lower(i))) - mu) / set.latency_sigma);
-      const auto upper_us = latency_bucket_upper(i);
-      const double upper = upper_us ? normal_cdf((std::log(double(*upper_us)) - mu) / set.latency_sigma) : 1.0;
-      mass[i] = upper - lower;
-    }
+    const auto cdf = [&](double micros) { return normal_cdf((std::log(micros) - mu) / set.latency_sigma); };
     body_ = latency_bucket(static_cast<std::uint64_t>(std::exp(mu)));
-    double covered = 0;
-    for (std::size_t i = kLatencyBuckets; i-- > body_ + 1 && covered < 0.2;) {
-      if (mass[i] < 1e-12 && covered == 0) continue;  // no draw for buckets nothing reaches
-      tail_.push_back({i, mass[i]});
-      covered += mass[i];
+    for (std::size_t i = kLatencyBuckets; i-- > body_ + 1 && tail_mass_ < 0.2;) {
+      const auto upper = latency_bucket_upper(i);
+      const double mass = (upper ? cdf(static_cast<double>(*upper)) : 1.0) - cdf(static_cast<double>(latency_bucket_lower(i)));
+      if (mass < 1e-12 && tail_.empty()) continue;  // no draw for buckets nothing reaches
+      tail_.push_back({i, mass});
+      tail_mass_ += mass;
     }
+    std::reverse(tail_.begin(), tail_.end());
   }
 
   void draw(std::uint64_t n, LatencyHistogram& out, std::mt19937_64& rng) const {
-    double left = 1.0;
-    for (const auto& [bucket, mass] : tail_) {
-      if (n == 0) return;
-      const double p = std::clamp(mass / left, 0.0, 1.0);
-      const auto x = std::binomial_distribution<std::uint64_t>(n, p)(rng);
-      out.counts[bucket] += x;
-      n -= x;
-      left -= mass;
+    std::uint64_t in_tail = binomial(n, tail_mass_, rng);
+    out.counts[body_] += n - in_tail;
+    double left = tail_mass_;
+    for (std::size_t i = 0; i < tail_.size() && in_tail > 0; ++i) {
+      const bool last = i + 1 == tail_.size();
+      const std::uint64_t x = last ? in_tail : binomial(in_tail, std::clamp(tail_[i].mass / left, 0.0, 1.0), rng);
+      out.counts[tail_[i].bucket] += x;
+      in_tail -= x;
+      left -= tail_[i].mass;
     }
-    out.counts[body_] += n;
   }
 
  private:
@@ -60,13 +61,10 @@ class LatencySampler {
     std::size_t bucket;
     double mass;
   };
-  std::vector<TailBucket> tail_;
+  std::vector<TailBucket> tail_;  // most probable (nearest the body) first
+  double tail_mass_ = 0;
   std::size_t body_ = 0;
 };
-
-std::uint64_t binomial(std::uint64_t n, double p, std::mt19937_64& rng) {
-  return n == 0 ? 0 : std::binomial_distribution<std::uint64_t>(n, p)(rng);
-}
 
 SetEvidence draw_set(std::uint64_t requests, const SimulatedSet& set, const LatencySampler& latency,
                      std::mt19937_64& rng) {

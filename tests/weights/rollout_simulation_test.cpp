@@ -30,7 +30,7 @@ TEST(RolloutSimulationTest, SameSeedSameRun) {
 }
 
 // Issue 11: stable 0.5 % errors, canary 20 %, 50 req/s, weight 10 %: median <= 10 s, p95 <= 30 s.
-// (Seen: median 5 s, p95 7 s.) The threshold rule needs its five one-minute checks: 300 s.
+// (These seeds: median 6 s, p95 12 s.) The threshold rule needs its five one-minute checks: 300 s.
 TEST(RolloutSimulationTest, BadCanaryAtTenPercentIsAbortedInSeconds) {
   const ScenarioSummary s = simulate(scenario(0.005, 0.2, 1000, seconds(600)), 200, 1);
   EXPECT_EQ(s.analysis.aborts, 200u);
@@ -40,7 +40,7 @@ TEST(RolloutSimulationTest, BadCanaryAtTenPercentIsAbortedInSeconds) {
   EXPECT_EQ(s.threshold_rule.median, 300.0);
 }
 
-// The same at weight 1 %: median <= 60 s (seen: about 30 s), although the window never holds
+// The same at weight 1 %: median <= 60 s (these seeds: 37 s), although the window never holds
 // min_requests canary requests: the judge does not wait for them.
 TEST(RolloutSimulationTest, BadCanaryAtOnePercentIsAbortedWithinAMinute) {
   const ScenarioSummary s = simulate(scenario(0.005, 0.2, 100, seconds(1800)), 100, 1);
@@ -50,8 +50,8 @@ TEST(RolloutSimulationTest, BadCanaryAtOnePercentIsAbortedWithinAMinute) {
 }
 
 // A/A for an hour (both sets 1 % errors, max_error_rate 1 %: the limit's own boundary; the same
-// latencies, so the p99 check is exercised too): false aborts in at most 1 % of the runs (seen: 0).
-// The threshold rule false-aborts most of them.
+// latencies, so the p99 check is exercised too): false aborts in at most 1 % of the runs (these
+// seeds: 0). The threshold rule false-aborts most of them (these seeds: all 200).
 TEST(RolloutSimulationTest, HealthyCanaryForAnHourIsRarelyAborted) {
   const ScenarioSummary s = simulate(scenario(0.01, 0.01, 1000, seconds(3600)), 200, 1);
   EXPECT_LE(s.analysis.aborts, 2u);

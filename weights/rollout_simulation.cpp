@@ -17,9 +17,45 @@ constexpr unsigned kRuleFailedChecks = 5;
 
 double normal_cdf(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
 
-std::uint64_t binomial(std::uint64_t n, double p, std::mt19937_64& rng) {
-  return n == 0 ? 0 : std::binomial_distribution<std::uint64_t>(n, p)(rng);
-}
+// Binomial draws with a fixed p, fast where the simulation spends its time (a small mean: by inversion,
+// one exp and a uniform, instead of a logarithm per geometric wait); the standard one elsewhere.
+class Binomial {
+ public:
+  explicit Binomial(double p) : p_(std::clamp(p, 0.0, 1.0)), flip_(p_ > 0.5) {
+    const double small = flip_ ? 1.0 - p_ : p_;
+    log_q_ = std::log1p(-small);
+    odds_ = small / (1.0 - small);
+  }
+
+  std::uint64_t operator()(std::uint64_t n, std::mt19937_64& rng) const {
+    if (n == 0 || p_ == 0.0) return 0;
+    if (p_ == 1.0) return n;
+    const double small = flip_ ? 1.0 - p_ : p_;
+    if (static_cast<double>(n) * small >= 10.0) return std::binomial_distribution<std::uint64_t>(n, p_)(rng);
+    const std::uint64_t x = invert(n, rng);
+    return flip_ ? n - x : x;
+  }
+
+ private:
+  // The smallest x whose cumulative probability passes a uniform draw; pmf(x+1) = pmf(x) * odds * (n-x)/(x+1).
+  std::uint64_t invert(std::uint64_t n, std::mt19937_64& rng) const {
+    const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;
+    double pmf = std::exp(static_cast<double>(n) * log_q_);
+    double cdf = pmf;
+    std::uint64_t x = 0;
+    while (u >= cdf && x < n) {
+      pmf *= odds_ * static_cast<double>(n - x) / static_cast<double>(x + 1);
+      ++x;
+      cdf += pmf;
+    }
+    return x;
+  }
+
+  double p_;
+  bool flip_;
+  double log_q_ = 0;
+  double odds_ = 0;
+};
 
 // Draws an interval's latency histogram without drawing each latency: the bucket counts are a
 // multinomial, drawn exactly as conditional binomials. The tail (the slowest buckets holding the top
@@ -41,18 +77,21 @@ class LatencySampler {
       tail_mass_ += mass;
     }
     std::reverse(tail_.begin(), tail_.end());
+    double left = tail_mass_;
+    for (const TailBucket& t : tail_) {
+      given_tail_.emplace_back(t.mass / left);  // the bucket's chance, given the tail and not an earlier bucket
+      left -= t.mass;
+    }
+    in_tail_ = Binomial(tail_mass_);
   }
 
   void draw(std::uint64_t n, LatencyHistogram& out, std::mt19937_64& rng) const {
-    std::uint64_t in_tail = binomial(n, tail_mass_, rng);
+    std::uint64_t in_tail = in_tail_(n, rng);
     out.counts[body_] += n - in_tail;
-    double left = tail_mass_;
     for (std::size_t i = 0; i < tail_.size() && in_tail > 0; ++i) {
-      const bool last = i + 1 == tail_.size();
-      const std::uint64_t x = last ? in_tail : binomial(in_tail, std::clamp(tail_[i].mass / left, 0.0, 1.0), rng);
+      const std::uint64_t x = i + 1 == tail_.size() ? in_tail : given_tail_[i](in_tail, rng);
       out.counts[tail_[i].bucket] += x;
       in_tail -= x;
-      left -= tail_[i].mass;
     }
   }
 
@@ -62,18 +101,29 @@ class LatencySampler {
     double mass;
   };
   std::vector<TailBucket> tail_;  // most probable (nearest the body) first
+  std::vector<Binomial> given_tail_;
   double tail_mass_ = 0;
+  Binomial in_tail_{0.0};
   std::size_t body_ = 0;
 };
 
-SetEvidence draw_set(std::uint64_t requests, const SimulatedSet& set, const LatencySampler& latency,
-                     std::mt19937_64& rng) {
-  SetEvidence evidence;
-  evidence.requests = requests;
-  evidence.errors = binomial(requests, set.error_rate, rng);
-  latency.draw(requests, evidence.latency, rng);
-  return evidence;
-}
+// One set's simulated responses in an interval.
+class SetSampler {
+ public:
+  explicit SetSampler(const SimulatedSet& set) : errors_(set.error_rate), latency_(set) {}
+
+  SetEvidence draw(std::uint64_t requests, std::mt19937_64& rng) const {
+    SetEvidence evidence;
+    evidence.requests = requests;
+    evidence.errors = errors_(requests, rng);
+    latency_.draw(requests, evidence.latency, rng);
+    return evidence;
+  }
+
+ private:
+  Binomial errors_;
+  LatencySampler latency_;
+};
 
 AbortSummary summarize(std::vector<double> times) {
   AbortSummary summary;
@@ -108,23 +158,23 @@ bool ThresholdRule::observe(std::chrono::seconds end, std::uint64_t canary_reque
 
 RunOutcome simulate_run(const SimulationScenario& scenario, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
-  const LatencySampler stable_latency(scenario.stable);
-  const LatencySampler canary_latency(scenario.canary);
+  const SetSampler stable(scenario.stable);
+  const SetSampler canary(scenario.canary);
   auto analysis = RolloutAnalysis::create(scenario.analysis).value();
   ThresholdRule rule;
-  const double weight = static_cast<double>(scenario.canary_weight) / config::kMaxBasisPoints;
+  const Binomial to_canary_draw(static_cast<double>(scenario.canary_weight) / config::kMaxBasisPoints);
   const auto check_every = std::max<std::int64_t>(1, scenario.analysis.interval.count() / 1000);
   std::poisson_distribution<std::uint64_t> arrivals(scenario.requests_per_second * static_cast<double>(kStep.count()));
   RunOutcome outcome;
   for (auto now = kStep; now <= scenario.duration && !(outcome.analysis_abort && outcome.threshold_rule_abort);
        now += kStep) {
     const std::uint64_t requests = arrivals(rng);
-    const std::uint64_t to_canary = binomial(requests, weight, rng);
+    const std::uint64_t to_canary = to_canary_draw(requests, rng);
     EvidenceInterval interval;
     interval.end = now;
     interval.canary_weight = scenario.canary_weight;
-    interval.stable = draw_set(requests - to_canary, scenario.stable, stable_latency, rng);
-    interval.canary = draw_set(to_canary, scenario.canary, canary_latency, rng);
+    interval.stable = stable.draw(requests - to_canary, rng);
+    interval.canary = canary.draw(to_canary, rng);
     const auto seconds = static_cast<double>(now.count());
     if (!outcome.analysis_abort) {
       analysis.observe(interval);

@@ -30,7 +30,7 @@ TEST(RolloutSimulationTest, SameSeedSameRun) {
 }
 
 // Issue 11: stable 0.5 % errors, canary 20 %, 50 req/s, weight 10 %: median <= 10 s, p95 <= 30 s.
-// (These seeds: median 6 s, p95 12 s.) The threshold rule needs its five one-minute checks: 300 s.
+// (These seeds: median 6 s, p95 11 s.) The threshold rule needs its five one-minute checks: 300 s.
 TEST(RolloutSimulationTest, BadCanaryAtTenPercentIsAbortedInSeconds) {
   const ScenarioSummary s = simulate(scenario(0.005, 0.2, 1000, seconds(600)), 200, 1);
   EXPECT_EQ(s.analysis.aborts, 200u);
@@ -40,7 +40,7 @@ TEST(RolloutSimulationTest, BadCanaryAtTenPercentIsAbortedInSeconds) {
   EXPECT_EQ(s.threshold_rule.median, 300.0);
 }
 
-// The same at weight 1 %: median <= 60 s (these seeds: 37 s), although the window never holds
+// The same at weight 1 %: median <= 60 s (these seeds: 42 s), although the window never holds
 // min_requests canary requests: the judge does not wait for them.
 TEST(RolloutSimulationTest, BadCanaryAtOnePercentIsAbortedWithinAMinute) {
   const ScenarioSummary s = simulate(scenario(0.005, 0.2, 100, seconds(1800)), 100, 1);

@@ -92,6 +92,19 @@ SetView read_set(Reader& r, const json::value& v, std::string_view where) {
       set.endpoints.push_back(std::move(ep));
     }
   }
+  if (const auto* sv = o->if_contains("served")) {
+    set.has_served = true;
+    json::error_code ec;
+    if (!sv->is_null()) {
+      set.served = sv->to_number<double>(ec);
+      if (ec) r.fail(std::string(where) + ".served is not a number");
+    }
+  }
+  if (const auto* n = o->if_contains("served_requests")) {
+    json::error_code ec;
+    set.served_requests = n->to_number<std::uint64_t>(ec);
+    if (ec) r.fail(std::string(where) + ".served_requests is not a count");
+  }
   return set;
 }
 

@@ -22,6 +22,9 @@ struct EndpointView {
 struct SetView {
   std::string selector;
   std::vector<EndpointView> endpoints;
+  bool has_served = false;           ///< the server sent "served" (contract section 7)
+  std::optional<double> served;      ///< percent of the last minute's requests; null before any
+  std::uint64_t served_requests = 0; ///< how many the set served in that minute
 };
 
 /// The status document of contract section 4 (also the answer of every change).

@@ -1,6 +1,7 @@
 // The readable outputs of canaryctl (see render.hpp), with weights computed in basis points.
 #include "ctl/render.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "ctl/table.hpp"
@@ -45,9 +46,43 @@ std::string canary_text(const StatusView& status) {
 
 std::string revision_text(const StatusView& status) { return "(revision " + std::to_string(status.revision) + ")"; }
 
+/// The SERVED cell: the last minute's share, "-" before any request.
+std::string served_text(const SetView& set) {
+  return set.served ? format_basis_points(std::llround(*set.served * 100.0)) + "%" : std::string("-");
+}
+
+/// Why a set may serve other than its weight, as far as status tells.
+std::string served_hint(const SetView& set) {
+  if (set.endpoints.empty()) return " (it has no endpoint)";
+  for (const auto& e : set.endpoints) {
+    if (e.healthy) return " (overrides, affinity, fallbacks or a weight change in the last minute)";
+  }
+  return " (it has no healthy endpoint)";
+}
+
+void add_served_warning(std::vector<std::string>& out, std::string_view name, const SetView& set,
+                        double configured, std::uint64_t requests) {
+  if (!set.served || requests < kServedWarningMinRequests) return;
+  const double off = *set.served - configured;
+  if (std::fabs(off) <= std::max(2.0, 0.2 * configured)) return;
+  out.push_back("warning: " + std::string(name) + " served " + served_text(set) + " of the last minute's " +
+                std::to_string(requests) + " requests but is configured at " +
+                format_basis_points(std::llround(configured * 100.0)) + "%" + served_hint(set));
+}
+
 }  // namespace
 
 std::string format_percent(double percent) { return format_basis_points(basis_points(percent)); }
+
+std::vector<std::string> served_warnings(const StatusView& status) {
+  std::vector<std::string> out;
+  if (!status.stable.has_served) return out;
+  const double canary = status.canary ? status.canary_weight : 0.0;
+  std::uint64_t requests = status.stable.served_requests + (status.canary ? status.canary->served_requests : 0);
+  add_served_warning(out, "stable", status.stable, 100.0 - canary, requests);
+  if (status.canary) add_served_warning(out, "canary", *status.canary, canary, requests);
+  return out;
+}
 
 std::string render_status(const StatusView& status) {
   const long long canary_bp = status.canary ? basis_points(status.canary_weight) : 0;
@@ -57,16 +92,25 @@ std::string render_status(const StatusView& status) {
   std::string out = "REVISION  " + revision + "  UPDATED  " + (status.updated_at.empty() ? "-" : status.updated_at) + "\n";
   out += "CANARY WEIGHT  " + format_basis_points(canary_bp) + "%\n\n";
 
-  std::vector<TableRow> rows{{"SET", "SELECTOR", "SHARE", "ENDPOINTS"}};
-  rows.push_back({"stable", status.stable.selector, format_basis_points(10000 - canary_bp) + "%",
-                  endpoints_text(status.stable)});
+  // SERVED (the last minute's share) beside SHARE (the configured one) when the server sends it.
+  const bool served = status.stable.has_served;
+  auto row = [served](std::string set, const SetView& view, long long bp) {
+    TableRow r{std::move(set), view.selector, format_basis_points(bp) + "%"};
+    if (served) r.push_back(served_text(view));
+    r.push_back(endpoints_text(view));
+    return r;
+  };
+  std::vector<TableRow> rows{served ? TableRow{"SET", "SELECTOR", "SHARE", "SERVED", "ENDPOINTS"}
+                                    : TableRow{"SET", "SELECTOR", "SHARE", "ENDPOINTS"}};
+  rows.push_back(row("stable", status.stable, 10000 - canary_bp));
   if (status.canary) {
-    rows.push_back({"canary", status.canary->selector, format_basis_points(canary_bp) + "%",
-                    endpoints_text(*status.canary)});
+    rows.push_back(row("canary", *status.canary, canary_bp));
   } else {
     rows.push_back({"canary", std::string(kNone)});
   }
-  return out + render_table(rows);
+  out += render_table(rows);
+  for (const auto& w : served_warnings(status)) out += w + "\n";
+  return out;
 }
 
 std::string render_history(const std::vector<RevisionView>& revisions) {

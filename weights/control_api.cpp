@@ -161,10 +161,19 @@ json::value endpoints_json(const config::Selector& set, const ServiceView& view)
   return out;
 }
 
-json::value set_json(const config::Selector& set, const ServiceView& view) {
+/// `served`: the percent of the last minute's requests the set served, null before any; `requests`: how
+/// many it served in that minute (contract section 7, "Served share").
+json::value set_json(const config::Selector& set, const ServiceView& view, std::optional<double> served,
+                     std::uint64_t requests) {
   json::object o;
   o["selector"] = set.to_string();
   o["endpoints"] = endpoints_json(set, view);
+  if (served) {
+    o["served"] = *served;
+  } else {
+    o["served"] = nullptr;
+  }
+  o["served_requests"] = requests;
   return o;
 }
 
@@ -175,9 +184,12 @@ std::string render_status(const RoutingState& state, const ServiceView& view, bo
   // A double: to_json_text prints it as 10.0 or 33.33, the contract's shape.
   o["canary_weight"] = config::weight_percent(state.canary_weight);
   o["updated_at"] = format_time(state.time);
-  o["stable"] = set_json(config::Selector::conjunction(view.service_selector, state.stable), view);
+  const auto& served = view.served;
+  o["stable"] = set_json(config::Selector::conjunction(view.service_selector, state.stable), view, served.stable,
+                         served.requests.stable);
   if (state.canary) {
-    o["canary"] = set_json(config::Selector::conjunction(view.service_selector, *state.canary), view);
+    o["canary"] = set_json(config::Selector::conjunction(view.service_selector, *state.canary), view, served.canary,
+                           served.requests.canary);
   } else {
     o["canary"] = nullptr;
   }

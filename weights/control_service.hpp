@@ -15,6 +15,7 @@
 #include "config/result.hpp"
 #include "config/selector.hpp"
 #include "weights/routing_history.hpp"
+#include "weights/served_share.hpp"
 #include "weights/state_backend.hpp"
 #include "weights/state_store.hpp"
 #include "weights/transitions.hpp"
@@ -33,6 +34,7 @@ struct EndpointStatus {
 struct ServiceView {
   config::Selector service_selector;
   std::vector<EndpointStatus> endpoints;
+  ServedNumbers served;  ///< the last minute's share per set (status' "served"); empty = no request yet
 };
 
 /// Owns the routing history and applies changes durably: a transition is computed, the new history is

@@ -128,7 +128,25 @@ weights::ServiceView Server::service_view() const {
     bool healthy = health_->healthy(name) && !ejection_.ejected(name);
     view.endpoints.push_back({std::move(name), ep.labels, healthy, ep.pod});
   }
+  view.served = served_.numbers();
   return view;
+}
+
+void Server::sample_served() {
+  weights::SetCounts totals;
+  for (const auto& w : workers_) {
+    const auto& m = w->metrics();
+    for (std::size_t cls = 0; cls < kCodeClassNames.size(); ++cls) {
+      totals.stable += m.requests(static_cast<std::size_t>(SetKind::Stable), cls);
+      totals.canary += m.requests(static_cast<std::size_t>(SetKind::Canary), cls);
+      totals.none += m.requests(static_cast<std::size_t>(SetKind::None), cls);
+    }
+  }
+  served_.sample(weights::ServedShare::Clock::now(), totals);
+  served_timer_.expires_after(weights::ServedShare::kInterval);
+  served_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) sample_served();
+  });
 }
 
 void Server::wait_signals() {
@@ -254,6 +272,7 @@ void Server::begin_drain(bool handover) {
   if (discovery_) discovery_->stop();
   if (state_watch_) state_watch_->stop();
   ejection_timer_.cancel();
+  served_timer_.cancel();
   for (auto& w : workers_) w->drain(handover);
   drain_deadline_.expires_after(config_.timeouts.drain);
   drain_deadline_.async_wait([this](boost::system::error_code ec) {

@@ -28,6 +28,7 @@
 #include "proxy/net/tls_context.hpp"
 #include "weights/control_api.hpp"
 #include "weights/control_service.hpp"
+#include "weights/served_share.hpp"
 
 namespace canaryd::proxy {
 
@@ -114,6 +115,8 @@ class Server {
   void on_discovered(std::vector<config::Endpoint> endpoints);
   void configure_ejection();
   void schedule_ejection_expiry();
+  /// Every ServedShare::kInterval: adds the workers' per-set request totals to the served share.
+  void sample_served();
   void wait_signals();
   void reload();
   /// Makes `next` (a reload's plan, its files read) the running configuration.
@@ -143,6 +146,8 @@ class Server {
   ConfigMapStateBackend* configmap_ = nullptr;  ///< owned by control_, when the state is shared
   std::unique_ptr<ConfigMapStateWatch> state_watch_;  ///< made with the state, started with the workers
   boost::asio::steady_timer ejection_timer_{io_};
+  weights::ServedShare served_;  ///< status' "served", sampled by served_timer_
+  boost::asio::steady_timer served_timer_{io_};
   // Before workers_: a worker's destruction ends its unfinished sessions, which count themselves out here.
   std::atomic<std::int64_t> open_connections_{0};
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -291,6 +291,7 @@ void Server::start_serving() {
   for (auto& w : workers_) w->start([this] { asio::post(io_, [this] { worker_finished(); }); });
   if (discovery_) discovery_->start();
   if (state_watch_) state_watch_->start();
+  sample_served();
 }
 
 void Server::log_serving() const {

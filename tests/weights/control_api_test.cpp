@@ -131,6 +131,22 @@ TEST_F(ControlApiTest, StatusIsTheContractDocument) {
   EXPECT_EQ(api_->status_json(), reply.body);
 }
 
+TEST_F(ControlApiTest, StatusCarriesTheServedShareOfEachSet) {
+  auto doc = ok(call("GET", "/api/status"));
+  EXPECT_TRUE(doc.at("stable").at("served").is_null()) << "null before any request";
+  EXPECT_TRUE(doc.at("canary").at("served").is_null());
+  EXPECT_EQ(doc.at("stable").at("served_requests"), 0);
+
+  ServedShare window;
+  window.sample(ServedShare::Clock::now(), {297, 100, 3});
+  view_.served = window.numbers();
+  doc = ok(call("GET", "/api/status"));
+  EXPECT_EQ(doc.at("stable").at("served").to_number<double>(), 74.3);
+  EXPECT_EQ(doc.at("canary").at("served").to_number<double>(), 25.0);
+  EXPECT_EQ(doc.at("canary").at("served_requests"), 100);
+  EXPECT_EQ(doc.at("stable").at("served_requests"), 297);
+}
+
 TEST_F(ControlApiTest, StatusIgnoresAQueryString) {
   ok(call("GET", "/api/status?pretty=1"));
   ok(call("GET", "/api/history?x"));

@@ -391,31 +391,42 @@ std::variant<ApiReply, ControlApi::Prepared> ControlApi::prepare(const ApiReques
   ctx.service_selector = view.service_selector;
   ctx.endpoint_labels.reserve(view.endpoints.size());
   for (const auto& ep : view.endpoints) ctx.endpoint_labels.push_back(ep.labels);
-  ctx.cause = std::move(cause);
+  ctx.cause = cause;
   ctx.now = now;
 
   // The revision the change is computed on, when its turn comes: the answer says "unchanged" when the
   // resulting state still has it.
-  auto base_revision = std::make_shared<std::uint64_t>(0);
+  auto base_revision = std::make_shared<std::uint64_t>(service_.current().revision);
   return Prepared{[c = std::move(c), ctx = std::move(ctx), base_revision](const RoutingHistory& h) {
                     *base_revision = h.current().revision;
                     return run_change(c, h, ctx);
                   },
-                  std::move(view), base_revision};
+                  std::move(view), base_revision, std::move(cause)};
 }
 
 void ControlApi::handle(const ApiRequest& req, Clock::time_point now, std::function<void(ApiReply)> done) const {
   auto prepared = prepare(req, now);
-  if (auto* reply = std::get_if<ApiReply>(&prepared)) return done(std::move(*reply));
+  if (auto* reply = std::get_if<ApiReply>(&prepared)) {
+    // A refusal before the service (or a read, which the transport does not audit): nothing changed.
+    const std::uint64_t revision = service_.current().revision;
+    reply->change = ChangeFacts{revision, revision, ""};
+    return done(std::move(*reply));
+  }
   Prepared& change = std::get<Prepared>(prepared);
   service_.apply(std::move(change.transition),
                  [view = std::move(change.view), base = std::move(change.base_revision),
-                  done = std::move(done)](ControlService::ApplyResult result) {
-                   if (!result) return done(error_reply(http_status(result.error().kind), result.error().message));
+                  cause = std::move(change.cause), done = std::move(done)](ControlService::ApplyResult result) {
+                   if (!result) {
+                     ApiReply reply = error_reply(http_status(result.error().kind), result.error().message);
+                     reply.change = ChangeFacts{*base, *base, cause};
+                     return done(std::move(reply));
+                   }
                    // The state this call produced, not whatever is current by now: the answer describes
                    // this change.
                    const RoutingState& state = *result;
-                   done(ApiReply{200, render_status(state, view, state.revision == *base)});
+                   ApiReply reply{200, render_status(state, view, state.revision == *base)};
+                   reply.change = ChangeFacts{*base, state.revision, cause};
+                   done(std::move(reply));
                  });
 }
 

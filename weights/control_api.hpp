@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -21,9 +22,19 @@ struct ApiRequest {
   std::string authorization;  ///< the Authorization header as received, "" when absent
 };
 
+/// What the audit line of a change call says (contract section 7): the revision it was computed on and
+/// the one it left, equal when nothing changed, and its cause.
+struct ChangeFacts {
+  std::uint64_t revision_before = 0;
+  std::uint64_t revision_after = 0;
+  std::string cause;
+};
+
 struct ApiReply {
   int status = 200;
   std::string body;  ///< JSON, or {"error": "..."}
+  /// Set by ControlApi::handle on every answer (the transport audits those that are not reads).
+  std::optional<ChangeFacts> change = std::nullopt;
 };
 
 /// The /api/* calls of contract section 4, independent of sockets: validates the request, runs the
@@ -51,6 +62,7 @@ class ControlApi {
     ControlService::Transition transition;
     ServiceView view;
     std::shared_ptr<std::uint64_t> base_revision;  ///< set by the transition when it runs
+    std::string cause;                              ///< for the audit line
   };
   /// Everything handle() decides without the service: the answer, or the change to run.
   /// Not a Result: an immediate answer (a 200 status document included) is not an error.

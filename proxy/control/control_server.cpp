@@ -35,10 +35,11 @@ constexpr std::size_t kReadSize = 4096;
 
 /// One accepted connection; the registry's Id names it.
 struct Connection {
-  Connection(tcp::socket socket, ControlConnections::Id connection_id)
-      : stream(std::move(socket)), id(connection_id) {}
+  Connection(tcp::socket socket, ControlConnections::Id connection_id, std::string peer_address)
+      : stream(std::move(socket)), id(connection_id), peer(std::move(peer_address)) {}
   beast::tcp_stream stream;
   ControlConnections::Id id;
+  std::string peer;  ///< the remote address, for the audit log
 
   void close() {
     boost::system::error_code ignored;
@@ -118,7 +119,7 @@ struct ControlServer::State : std::enable_shared_from_this<ControlServer::State>
     if (!evicted) return;  // every connection is in a request: this one is refused (closed here)
     for (auto victim : *evicted)
       if (auto it = open.find(victim); it != open.end()) it->second->close();
-    auto connection = std::make_shared<Connection>(std::move(socket), id);
+    auto connection = std::make_shared<Connection>(std::move(socket), id, peer.address().to_string());
     open.emplace(id, connection);
     asio::co_spawn(acceptor.get_executor(), serve(shared_from_this(), std::move(connection)), asio::detached);
   }
@@ -255,6 +256,7 @@ struct ControlServer::State : std::enable_shared_from_this<ControlServer::State>
     out.request.target = check.target.empty() || check.target_needs_slash ? "/" + std::string(check.target)
                                                                           : std::string(check.target);
     out.request.authorization = std::string(first_field(check, head, "authorization"));
+    out.request.remote = conn.peer;
     out.request.body.assign(reader.data().substr(*head_size, body_size));
     out.framing = ResponseFraming{check.method == "HEAD", check.keep_alive, check.http10};
     buffer.consume(*head_size + body_size);

@@ -22,6 +22,7 @@ struct ControlRequest {
   std::string target;
   std::string body;
   std::string authorization;
+  std::string remote;  ///< the peer's address ("127.0.0.1", "::1"), for the audit log
 };
 
 /// The handler's answer.

@@ -8,6 +8,10 @@
 
 #include "proxy/dataplane/worker.hpp"
 
+#ifndef CANARYD_VERSION
+#define CANARYD_VERSION "0.0.0"
+#endif
+
 namespace canaryd::proxy {
 namespace {
 
@@ -133,6 +137,15 @@ void add_discovery(const DiscoveryMetrics& discovery, std::vector<MetricFamily>&
                             MetricType::Counter, static_cast<double>(discovery.lists)));
 }
 
+/// canaryd_build_info{version}: always 1; the label says which build answers.
+void add_build_info(std::vector<MetricFamily>& families) {
+  MetricFamily info{"canaryd_build_info", "The running canaryd's version (the value is always 1)", MetricType::Gauge, {}};
+  auto m = labelled({{"version", CANARYD_VERSION}});
+  m.gauge.value = 1;
+  info.metric.push_back(std::move(m));
+  families.push_back(std::move(info));
+}
+
 }  // namespace
 
 std::string render_metrics(const std::vector<std::unique_ptr<Worker>>& workers, const RoutingSnapshot& snapshot,
@@ -143,6 +156,7 @@ std::string render_metrics(const std::vector<std::unique_ptr<Worker>>& workers, 
   add_routing(snapshot, families);
   add_connections(workers, families);
   if (discovery) add_discovery(*discovery, families);
+  add_build_info(families);
   return prometheus::TextSerializer().Serialize(families);
 }
 

@@ -26,6 +26,7 @@
 #include "proxy/kube/kube_discovery.hpp"
 #include "proxy/net/inherited_sockets.hpp"
 #include "proxy/net/tls_context.hpp"
+#include "weights/audit_line.hpp"
 #include "weights/control_api.hpp"
 #include "weights/control_service.hpp"
 #include "weights/served_share.hpp"
@@ -102,6 +103,10 @@ class Server {
   ControlReply metrics() const;
   /// An /api/ call (or an unknown path) for the control API; its 405 and 401 get their header fields.
   void handle_api(ControlRequest req, std::function<void(ControlReply)> done);
+  /// Writes the audit line of a call that is not a read (contract section 7); a 401 at most once a
+  /// second per source address.
+  void audit(const ControlRequest& req, const std::string& path, int status, const weights::ChangeFacts& facts,
+             const std::string& body);
 
   weights::ServiceView service_view() const;
   void publish();
@@ -157,6 +162,7 @@ class Server {
   std::vector<HandedSocket> listening_;  ///< what a hot upgrade hands over
   HotUpgrade upgrade_{io_};
   bool upgrading_ = false;  ///< from SIGUSR2 until the successor is ready or failed
+  weights::AuditRateLimiter unauthorized_audit_;  ///< one 401 line per second per source
   unsigned workers_running_ = 0;
   bool draining_ = false;
 };

@@ -1,8 +1,11 @@
 // The control port's answers: the probes (/healthz, /readyz, /metrics) from the process's own state,
 // everything else to the control API, both routed by the one route table (weights/control_routes.hpp).
+#include <boost/json/parse.hpp>
+
 #include "proxy/control/control_response.hpp"
 #include "proxy/control/metrics_exporter.hpp"
 #include "proxy/control/server.hpp"
+#include "proxy/net/log.hpp"
 #include "weights/control_routes.hpp"
 
 namespace canaryd::proxy {
@@ -16,7 +19,32 @@ ControlReply text(int status, std::string body) {
   return r;
 }
 
+/// The "error" member of an error answer's JSON body, "" when there is none.
+std::string error_message(const std::string& body) {
+  boost::system::error_code ec;
+  const boost::json::value doc = boost::json::parse(body, ec);
+  if (ec || !doc.is_object()) return "";
+  const boost::json::value* error = doc.get_object().if_contains("error");
+  return error && error->is_string() ? std::string(error->get_string()) : "";
+}
+
 }  // namespace
+
+void Server::audit(const ControlRequest& req, const std::string& path, int status,
+                   const weights::ChangeFacts& facts, const std::string& body) {
+  // Reads (status, history) leave no line; a failed authentication does, whatever the method, but at
+  // most one a second per source: the next line counts those left out.
+  const bool read_only = req.method == "GET" || req.method == "HEAD";
+  if (read_only && status != 401) return;
+  weights::AuditRecord record{req.remote, req.method + " " + path, status, facts.revision_before,
+                              facts.revision_after, facts.cause, status == 200 ? "" : error_message(body), 0};
+  if (status == 401) {
+    const auto admitted = unauthorized_audit_.admit(req.remote, weights::AuditRateLimiter::Clock::now());
+    if (!admitted) return;
+    record.suppressed = *admitted;
+  }
+  log_line(weights::format_audit_line(record));
+}
 
 void Server::handle_control(ControlRequest req, std::function<void(ControlReply)> done) {
   const std::string path = req.target.substr(0, req.target.find('?'));
@@ -38,6 +66,8 @@ void Server::handle_control(ControlRequest req, std::function<void(ControlReply)
     // here and be missing there. The caller retries against the successor.
     ControlReply r = control_error(503, "a hot upgrade is under way; try again in a moment");
     r.headers.emplace_back("Retry-After", "1");
+    const std::uint64_t revision = control_->current().revision;
+    audit(req, path, r.status, weights::ChangeFacts{revision, revision, ""}, r.body);
     return done(std::move(r));
   }
   handle_api(std::move(req), std::move(done));
@@ -64,10 +94,16 @@ ControlReply Server::metrics() const {
 
 void Server::handle_api(ControlRequest req, std::function<void(ControlReply)> done) {
   std::string path = req.target.substr(0, req.target.find('?'));
+  // What the audit line needs once the answer is known (the request itself moves on to the API).
+  ControlRequest audited{req.method, "", "", "", req.remote};
   // A change answers once it is stored: the reply comes later, and the thread serves on meanwhile.
   api_->handle(weights::ApiRequest{std::move(req.method), std::move(req.target), std::move(req.body),
                                    std::move(req.authorization)},
-               weights::Clock::now(), [path = std::move(path), done = std::move(done)](weights::ApiReply reply) {
+               weights::Clock::now(),
+               [this, audited = std::move(audited), path = std::move(path), done = std::move(done)](weights::ApiReply reply) {
+                 const std::uint64_t revision = control_->current().revision;
+                 audit(audited, path, reply.status, reply.change.value_or(weights::ChangeFacts{revision, revision, ""}),
+                       reply.body);
                  ControlReply r;
                  r.status = reply.status;
                  r.body = std::move(reply.body);

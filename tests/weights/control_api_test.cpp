@@ -666,3 +666,39 @@ TEST(ControlApiPendingWriteTest, AChangeIsAnsweredOnceStoredWhileReadsAnswerAtOn
 
 }  // namespace
 }  // namespace canaryd::weights
+
+// What the audit line reports (contract section 7): the revisions before and after and the cause, for a
+// change, a no-op, a refusal in the service and a refusal before it.
+namespace canaryd::weights {
+namespace {
+
+TEST_F(ControlApiTest, EveryAnswerCarriesTheFactsOfTheAuditLine) {
+  const ApiReply changed = call("PUT", "/api/weight", R"({"canary_weight": 20, "cause": "ramp"})");
+  ASSERT_TRUE(changed.change);
+  EXPECT_EQ(changed.change->revision_before, 1u);
+  EXPECT_EQ(changed.change->revision_after, 2u);
+  EXPECT_EQ(changed.change->cause, "ramp");
+
+  const ApiReply same = call("PUT", "/api/weight", R"({"canary_weight": 20})");
+  ASSERT_TRUE(same.change);
+  EXPECT_EQ(same.change->revision_before, 2u);
+  EXPECT_EQ(same.change->revision_after, 2u);
+  EXPECT_EQ(same.change->cause, "PUT /api/weight canary_weight=20");
+
+  const ApiReply conflict = call("PUT", "/api/weight", R"({"canary_weight": 30, "if_revision": 1, "cause": "old"})");
+  EXPECT_EQ(conflict.status, 409);
+  ASSERT_TRUE(conflict.change);
+  EXPECT_EQ(conflict.change->revision_before, 2u);
+  EXPECT_EQ(conflict.change->revision_after, 2u);
+  EXPECT_EQ(conflict.change->cause, "old");
+
+  const ApiReply bad = call("PUT", "/api/weight", R"({"canary_weight": 101})");
+  EXPECT_EQ(bad.status, 400);
+  ASSERT_TRUE(bad.change);
+  EXPECT_EQ(bad.change->revision_before, 2u);
+  EXPECT_EQ(bad.change->revision_after, 2u);
+  EXPECT_EQ(bad.change->cause, "");
+}
+
+}  // namespace
+}  // namespace canaryd::weights

@@ -44,6 +44,7 @@ ApiCall build_api_call(const Invocation& inv) {
       body.string("cause", inv.effective_cause());
       return {"PUT", "/api/weight", body.done()};
     case Command::Promote:
+      if (inv.force) body.raw("force", "true");
       body.string("cause", inv.effective_cause());
       return {"POST", "/api/promote", body.done()};
     case Command::Rollback:

@@ -124,6 +124,7 @@ Result<StatusView> parse_status(std::string_view text) {
   if (const auto* st = r.member(*o, "stable", "status")) s.stable = read_set(r, *st, "stable");
   if (const auto* c = o->if_contains("canary"); c != nullptr && !c->is_null()) s.canary = read_set(r, *c, "canary");
   if (const auto* u = o->if_contains("unchanged"); u != nullptr && u->is_bool()) s.unchanged = u->get_bool();
+  if (const auto* a = o->if_contains("aborted"); a != nullptr && a->is_bool()) s.aborted = a->get_bool();
   if (r.failed()) return r.failure();
   return s;
 }

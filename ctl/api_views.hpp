@@ -35,6 +35,7 @@ struct StatusView {
   SetView stable;
   std::optional<SetView> canary;
   bool unchanged = false;  ///< the answer to a change that changed nothing ("unchanged": true)
+  bool aborted = false;    ///< rolled back: the canary serves nothing until a weight is set again
 };
 
 /// One revision of GET /api/history.

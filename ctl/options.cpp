@@ -23,7 +23,7 @@ struct OptionSpec {
   Scope scope;
 };
 
-constexpr std::array<OptionSpec, 10> kOptions{{
+constexpr std::array<OptionSpec, 11> kOptions{{
     {"server", 's', true, Scope::Connection},
     {"token-file", 0, true, Scope::Connection},
     {"output", 'o', true, Scope::Connection},
@@ -34,6 +34,7 @@ constexpr std::array<OptionSpec, 10> kOptions{{
     {"remove", 0, false, Scope::Command},
     {"to-revision", 0, true, Scope::Command},
     {"if-revision", 0, true, Scope::Command},
+    {"force", 0, false, Scope::Command},
 }};
 
 const OptionSpec* find_long(std::string_view name) {
@@ -137,6 +138,7 @@ constexpr std::array<CommandName, 9> kCommands{{
 bool option_allowed(Command command, std::string_view option) {
   if (option == "cause" || option == "if-revision") return is_change(command);
   if (option == "to-revision") return command == Command::Undo;
+  if (option == "force") return command == Command::Promote;
   if (option == "weight") return command == Command::CanarySet;
   if (option == "remove") return command == Command::CanarySet || command == Command::CanaryRemove;
   return true;  // connection options
@@ -262,13 +264,14 @@ ParseResult parse_args(const std::vector<std::string>& args) {
     if (!inv.if_revision) return usage_error("--if-revision must be a positive integer, not \"" + *v + "\"");
   }
   if (const auto* v = opt("cause")) inv.cause = *v;
+  inv.force = opt("force") != nullptr;
   inv.default_cause = command_line_cause(s.cause_words);
   return inv;
 }
 
 std::string short_usage() {
   return "usage: canaryctl [-s URL] [--token-file FILE] [-o json|table] COMMAND [ARGS]\n"
-         "commands: status | history | weight PERCENT | promote | rollback | undo [--to-revision N]\n"
+         "commands: status | history | weight PERCENT | promote [--force] | rollback | undo [--to-revision N]\n"
          "          canary SELECTOR [--weight PERCENT] | canary --remove\n"
          "Run 'canaryctl --help' for more.\n";
 }
@@ -282,8 +285,10 @@ std::string full_help() {
          "  status                          the routing state: revision, weight, stable and canary sets\n"
          "  history                         the revisions kept, oldest first\n"
          "  weight PERCENT                  sends PERCENT (0-100, up to two decimals) of requests to canary\n"
-         "  promote                         the canary becomes stable; no canary afterwards\n"
-         "  rollback                        canary weight 0 at once; the canary set stays defined\n"
+         "  promote [--force]               the canary becomes stable; no canary afterwards; refused while\n"
+         "                                  no canary endpoint is healthy, unless --force\n"
+         "  rollback                        abort: the canary serves nothing at all (overrides included)\n"
+         "                                  until a weight is set again; the canary set stays defined\n"
          "  undo [--to-revision N]          restores revision N (default: the one before) as a new revision\n"
          "  canary SELECTOR [--weight P]    defines the canary set by label selector (weight default 0)\n"
          "  canary --remove                 removes the canary set\n"

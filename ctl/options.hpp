@@ -25,6 +25,7 @@ struct Invocation {
   std::string selector;                   ///< canary SELECTOR
   std::optional<std::uint64_t> to_revision;  ///< undo --to-revision
   std::optional<std::uint64_t> if_revision;  ///< --if-revision on a change
+  bool force = false;                     ///< promote --force: past the promote gate
   std::optional<std::string> cause;       ///< --cause, when given
   std::string default_cause;              ///< the command line without the connection options
 

@@ -90,7 +90,10 @@ std::string render_status(const StatusView& status) {
   std::string revision = std::to_string(status.revision);
   if (revision.size() < 8) revision.append(8 - revision.size(), ' ');
   std::string out = "REVISION  " + revision + "  UPDATED  " + (status.updated_at.empty() ? "-" : status.updated_at) + "\n";
-  out += "CANARY WEIGHT  " + format_basis_points(canary_bp) + "%\n\n";
+  out += "CANARY WEIGHT  " + format_basis_points(canary_bp) + "%";
+  // Abort means zero: said where the weight is, since overrides no longer reach the canary either.
+  if (status.aborted) out += "  ABORTED (the canary serves nothing until a weight is set)";
+  out += "\n\n";
 
   // SERVED (the last minute's share) beside SHARE (the configured one) when the server sends it.
   const bool served = status.stable.has_served;

@@ -193,6 +193,8 @@ std::string render_status(const RoutingState& state, const ServiceView& view, bo
   } else {
     o["canary"] = nullptr;
   }
+  // Always present (contract section 7): true from a rollback until a change sets a weight again.
+  o["aborted"] = state.aborted;
   if (unchanged) o["unchanged"] = true;
   return to_json_text(o);
 }
@@ -262,7 +264,19 @@ Result<Change, BadRequest> parse_undo(const Body& body, const std::string& call)
                 std::move(cause), std::nullopt};
 }
 
-/// promote, rollback and DELETE /api/canary: the only field is the optional cause.
+/// POST /api/promote: the optional `force` lifts the promote gate (a canary without a healthy endpoint).
+Result<Change, BadRequest> parse_promote(const Body& body, const std::string& call) {
+  if (auto checked = check_fields(body, {"force"}); !checked) return fail(std::move(checked).error());
+  bool force = false;
+  if (const json::value* f = body.members.if_contains("force")) {
+    if (!f->is_bool()) return fail(BadRequest{"force must be true or false"});
+    force = f->get_bool();
+  }
+  return Change{[force](const RoutingHistory& h, const TransitionContext& ctx) { return promote(h, ctx, force); },
+                force ? call + " force=true" : call, std::nullopt};
+}
+
+/// rollback and DELETE /api/canary: the only field is the optional cause.
 Result<Change, BadRequest> parse_cause_only(const Body& body, const std::string& call,
                                                   TransitionResult (*transition)(const RoutingHistory&,
                                                                                  const TransitionContext&)) {
@@ -289,7 +303,7 @@ Result<Change, BadRequest> parse_change(ControlCall call, const Body& body, cons
     case ControlCall::SetWeight: return parse_set_weight(body, name);
     case ControlCall::DefineCanary: return parse_define_canary(body, name);
     case ControlCall::Undo: return parse_undo(body, name);
-    case ControlCall::Promote: return parse_cause_only(body, name, promote);
+    case ControlCall::Promote: return parse_promote(body, name);
     case ControlCall::Rollback: return parse_cause_only(body, name, rollback);
     default: return parse_cause_only(body, name, remove_canary);  // DELETE /api/canary
   }
@@ -390,7 +404,11 @@ std::variant<ApiReply, ControlApi::Prepared> ControlApi::prepare(const ApiReques
   TransitionContext ctx;
   ctx.service_selector = view.service_selector;
   ctx.endpoint_labels.reserve(view.endpoints.size());
-  for (const auto& ep : view.endpoints) ctx.endpoint_labels.push_back(ep.labels);
+  ctx.endpoint_healthy.reserve(view.endpoints.size());
+  for (const auto& ep : view.endpoints) {
+    ctx.endpoint_labels.push_back(ep.labels);
+    ctx.endpoint_healthy.push_back(ep.healthy);
+  }
   ctx.cause = cause;
   ctx.now = now;
 

@@ -23,6 +23,9 @@ json::object revision_to_json(const RoutingState& r) {
   // Basis points, an integer: a percent as a double would not survive every round trip exactly.
   o["canary_weight_bp"] = r.canary_weight;
   o["cause"] = r.cause;
+  // Only when set: files written before the flag existed, and every state that is not aborted, read
+  // the same.
+  if (r.aborted) o["aborted"] = true;
   return o;
 }
 
@@ -38,14 +41,15 @@ Result<RoutingState> revision_from_json(const json::value& v, const std::string&
   const json::object* obj = v.if_object();
   if (obj == nullptr) return fail(where + ": must be an object");
   static const std::set<std::string, std::less<>> kKeys = {"revision", "time",           "stable",
-                                                          "canary",   "canary_weight_bp", "cause"};
+                                                          "canary",   "canary_weight_bp", "cause",
+                                                          "aborted"};
   for (const auto& kv : *obj) {
     if (!kKeys.contains(std::string_view(kv.key()))) {
       return fail(where + ": unknown field \"" + std::string(kv.key()) + "\"");
     }
   }
   for (const auto& key : kKeys) {
-    if (!obj->contains(key)) return fail(where + ": missing field \"" + key + "\"");
+    if (key != "aborted" && !obj->contains(key)) return fail(where + ": missing field \"" + key + "\"");
   }
 
   RoutingState state;
@@ -83,6 +87,12 @@ Result<RoutingState> revision_from_json(const json::value& v, const std::string&
   const json::string* cause = obj->at("cause").if_string();
   if (cause == nullptr) return fail(where + ".cause: must be a string");
   state.cause = std::string(*cause);
+
+  if (const json::value* aborted = obj->if_contains("aborted")) {
+    if (!aborted->is_bool()) return fail(where + ".aborted: must be true or false");
+    state.aborted = aborted->get_bool();
+    if (state.aborted && !state.canary) return fail(where + ".aborted: must be false when canary is null");
+  }
   return state;
 }
 

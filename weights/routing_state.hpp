@@ -21,6 +21,9 @@ struct RoutingState {
   config::Selector stable;
   std::optional<config::Selector> canary;
   config::BasisPoints canary_weight = 0;  ///< 0 whenever canary is empty
+  /// Set by a rollback (abort means zero): the canary serves nothing at all, overrides and fallback
+  /// included, until a change sets a weight again (set_weight, define_canary, undo, promote).
+  bool aborted = false;
   std::string cause;
   Clock::time_point time{};
 

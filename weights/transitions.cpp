@@ -12,6 +12,8 @@ RoutingState next_revision(const RoutingHistory& h, const TransitionContext& ctx
   next.revision = h.current().revision + 1;
   next.time = ctx.now;
   next.cause = ctx.cause;
+  // Every change but a rollback sets a weight or the sets, and so ends an abort; rollback sets it again.
+  next.aborted = false;
   return next;
 }
 
@@ -61,21 +63,26 @@ TransitionResult set_weight(const RoutingHistory& h, config::BasisPoints weight,
   return unless_unchanged(h, std::move(next));
 }
 
-TransitionResult promote(const RoutingHistory& h, const TransitionContext& ctx) {
+TransitionResult promote(const RoutingHistory& h, const TransitionContext& ctx, bool force) {
   const RoutingState& cur = h.current();
   if (!cur.canary) return no_canary();
   // Promoting a canary that selects nothing would leave the service without a stable set: refuse, like a
-  // Deployment that never becomes available.
+  // Deployment that never becomes available. Force does not lift this: there is nothing to promote.
   const auto canary_set = config::Selector::conjunction(ctx.service_selector, *cur.canary);
   bool any = false;
-  for (const auto& labels : ctx.endpoint_labels) {
-    if (canary_set.matches(labels)) {
-      any = true;
-      break;
-    }
+  bool any_healthy = false;
+  for (std::size_t i = 0; i < ctx.endpoint_labels.size(); ++i) {
+    if (!canary_set.matches(ctx.endpoint_labels[i])) continue;
+    any = true;
+    if (i >= ctx.endpoint_healthy.size() || ctx.endpoint_healthy[i]) any_healthy = true;
   }
   if (!any) {
     return conflict("canary set " + canary_set.to_string() + " has no endpoint; nothing to promote");
+  }
+  // The promote gate (contract section 7): promoting a canary that is down is an outage.
+  if (!any_healthy && !force) {
+    return conflict("canary set " + canary_set.to_string() +
+                    " has no healthy endpoint; promoting it would fail every request (force to promote anyway)");
   }
   RoutingState next = next_revision(h, ctx);
   next.stable = *cur.canary;
@@ -88,6 +95,7 @@ TransitionResult rollback(const RoutingHistory& h, const TransitionContext& ctx)
   if (!h.current().canary) return no_canary();
   RoutingState next = next_revision(h, ctx);
   next.canary_weight = 0;
+  next.aborted = true;
   return unless_unchanged(h, std::move(next));
 }
 

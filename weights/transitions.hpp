@@ -32,6 +32,9 @@ struct TransitionError {
 struct TransitionContext {
   config::Selector service_selector;
   std::vector<config::Labels> endpoint_labels;  ///< labels of every known endpoint
+  /// Health of endpoint_labels[i] (the promote gate looks at it); an endpoint without an entry counts
+  /// as healthy.
+  std::vector<bool> endpoint_healthy;
   std::string cause;
   Clock::time_point now{};
 };
@@ -42,11 +45,14 @@ struct TransitionContext {
 /// ControlService persists and publishes.
 using TransitionResult = Result<RoutingState, TransitionError>;
 
-/// Sets the canary percent; Conflict without a canary set.
+/// Sets the canary percent and clears an abort (the same 0 after a rollback is a new revision);
+/// Conflict without a canary set.
 TransitionResult set_weight(const RoutingHistory& h, config::BasisPoints weight, const TransitionContext& ctx);
-/// stable := canary, canary := none, weight := 0; Conflict without a canary or when it matches no endpoint.
-TransitionResult promote(const RoutingHistory& h, const TransitionContext& ctx);
-/// weight := 0, the canary stays defined; Conflict without a canary set.
+/// stable := canary, canary := none, weight := 0; Conflict without a canary or when it matches no endpoint,
+/// and (the promote gate) when none of its endpoints is healthy unless `force`.
+TransitionResult promote(const RoutingHistory& h, const TransitionContext& ctx, bool force = false);
+/// weight := 0 and aborted (abort means zero), the canary stays defined; Conflict without a canary set.
+/// A second rollback while aborted changes nothing.
 TransitionResult rollback(const RoutingHistory& h, const TransitionContext& ctx);
 /// Restores selectors and weight of `to_revision` (default: the one before the current) as a new
 /// revision; NotFound when it is not in the history.

@@ -55,6 +55,7 @@ std::shared_ptr<RoutingSnapshot> build_snapshot(const config::Config& cfg, const
     snap->sets[in_stable ? 0 : 1].push_back(std::move(up));
   }
   snap->canary_weight = state.canary ? state.canary_weight : 0;
+  snap->canary_aborted = state.canary && state.aborted;
   snap->revision = state.revision;
   snap->override_header = cfg.routing.override_header;
   snap->response_header = cfg.routing.response_header;

@@ -37,6 +37,8 @@ struct UpstreamEndpoint {
 struct RoutingSnapshot {
   std::array<std::vector<UpstreamEndpoint>, 2> sets;  ///< [Stable], [Canary]
   config::BasisPoints canary_weight = 0;
+  /// The routing state's abort flag: the canary set serves nothing, whatever a request asks for.
+  bool canary_aborted = false;
   std::uint64_t revision = 0;
   std::string override_header;
   std::string response_header;

@@ -19,6 +19,11 @@ bool has_healthy(const std::vector<UpstreamEndpoint>& set) {
 }
 
 SetChoice choose_set(const RoutingSnapshot& snapshot, const RouteHints& hints, weights::Splitter& splitter) {
+  // Abort means zero: no override, no draw, no fallback reaches an aborted canary.
+  if (snapshot.canary_aborted) {
+    if (has_healthy(snapshot.set(SetKind::Stable))) return {SetKind::Stable, false};
+    return {SetKind::None, false};
+  }
   SetKind chosen = SetKind::Stable;
   if (hints.forced == ForcedSet::Canary)
     chosen = SetKind::Canary;

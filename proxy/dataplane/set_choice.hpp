@@ -28,7 +28,8 @@ struct SetChoice {
 /// True when some endpoint of `set` is healthy.
 bool has_healthy(const std::vector<UpstreamEndpoint>& set);
 
-/// The set for one request, in this order: the override field; then the weight, drawn from
+/// The set for one request, in this order: an aborted canary gets nothing (abort means zero: stable or
+/// no set, never the canary, whatever the override field asks); the override field; then the weight, drawn from
 /// `splitter` (only when nothing forced the choice, so that forced requests do not move the split);
 /// then, if that set has no healthy endpoint, the other set. New rules (a targeting cookie, sticky
 /// affinity, an aborted canary getting no traffic) go into this function, in that order of precedence.

@@ -99,5 +99,16 @@ TEST(ApiCallTest, CausesAreEscapedAsJsonStrings) {
   EXPECT_EQ(body_of(c).at("cause").as_string(), "say \"go\"\n\\");
 }
 
+TEST(ApiCallTest, PromoteForceSendsForceTrue) {
+  auto p = call_for({"promote", "--force"});
+  EXPECT_EQ(body_of(p), boost::json::parse(R"({"force": true, "cause": "canaryctl promote --force"})"));
+  EXPECT_FALSE(body_of(call_for({"promote"})).as_object().contains("force"));
+}
+
+TEST(ApiCallTest, ForceAppliesOnlyToPromote) {
+  EXPECT_FALSE(parse_args({"rollback", "--force"}).ok());
+  EXPECT_FALSE(parse_args({"weight", "10", "--force"}).ok());
+}
+
 }  // namespace
 }  // namespace canaryd::ctl

@@ -144,5 +144,21 @@ TEST(RenderConfirmationTest, NamesTheNewState) {
             "undone: now revision 5 (weight 0%, stable name=nginx,version=v2, canary <none>)\n");
 }
 
+TEST(RenderStatusTest, SaysWhenTheCanaryIsAborted) {
+  auto s = status_from(kStatus);
+  EXPECT_EQ(render_status(s).find("ABORTED"), std::string::npos);
+  s.aborted = true;
+  s.canary_weight = 0;
+  const auto text = render_status(s);
+  EXPECT_NE(text.find("CANARY WEIGHT  0%  ABORTED"), std::string::npos) << text;
+}
+
+TEST(RenderStatusTest, ReadsTheAbortFlagFromTheStatus) {
+  EXPECT_FALSE(status_from(kStatus).aborted);
+  EXPECT_TRUE(status_from(R"({"revision": 3, "canary_weight": 0, "updated_at": "2026-11-27T15:00:00Z", "aborted": true,
+      "stable": {"selector": "name=nginx,version=v1", "endpoints": []},
+      "canary": {"selector": "name=nginx,version=v2", "endpoints": []}})").aborted);
+}
+
 }  // namespace
 }  // namespace canaryd::ctl

@@ -138,6 +138,15 @@ TEST(RoutingSnapshotTest, WeightIsZeroWhenTheStateHasNoCanary) {
             (std::vector<std::string>{"127.0.0.1:18081", "127.0.0.1:18082", "127.0.0.1:18083"}));
 }
 
+// Abort means zero: the routing state's flag reaches the workers with the snapshot (set_choice applies it).
+TEST(RoutingSnapshotTest, TheAbortFlagIsCarried) {
+  EndpointRegistry registry;
+  weights::RoutingState st = tutorial_state(0);
+  EXPECT_FALSE(build(tutorial_config(), st, registry).snap->canary_aborted);
+  st.aborted = true;
+  EXPECT_TRUE(build(tutorial_config(), st, registry).snap->canary_aborted);
+}
+
 TEST(RoutingSnapshotTest, FullWeightIsCarriedAsIs) {
   EndpointRegistry registry;
   const auto b = build(tutorial_config(), tutorial_state(config::kMaxBasisPoints), registry);

@@ -110,5 +110,33 @@ TEST(FailureStreaks, SuccessResetsAndZeroThresholdIsOff) {
   EXPECT_EQ(reports, 0);
 }
 
+// Abort means zero (contract section 7): after a rollback the canary gets no request at all.
+RoutingSnapshot aborted(bool stable_healthy, config::BasisPoints weight) {
+  RoutingSnapshot s = snapshot(stable_healthy, true, weight);
+  s.canary_aborted = true;
+  return s;
+}
+
+TEST(SetChoice, AbortedCanaryIgnoresTheOverride) {
+  weights::Splitter splitter;
+  const SetChoice c = choose_set(aborted(true, 0), {ForcedSet::Canary}, splitter);
+  EXPECT_EQ(c.set, SetKind::Stable);
+  EXPECT_FALSE(c.fell_back);
+}
+
+TEST(SetChoice, AbortedCanaryGetsNoDrawEvenWithAWeight) {
+  weights::Splitter splitter;
+  const RoutingSnapshot s = aborted(true, 10000);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(choose_set(s, {}, splitter).set, SetKind::Stable);
+}
+
+TEST(SetChoice, AbortedCanaryIsNoFallback) {
+  weights::Splitter splitter;
+  EXPECT_EQ(choose_set(aborted(false, 0), {}, splitter).set, SetKind::None);
+  EXPECT_EQ(choose_set(aborted(false, 0), {ForcedSet::Canary}, splitter).set, SetKind::None);
+  EXPECT_EQ(choose_set(aborted(false, 0), {ForcedSet::Stable}, splitter).set, SetKind::None);
+}
+
 }  // namespace
 }  // namespace canaryd::proxy
+

@@ -127,7 +127,8 @@ TEST_F(ControlApiTest, StatusIsTheContractDocument) {
   EXPECT_EQ(canary.at("selector"), "name=nginx,version=v2");
   ASSERT_EQ(canary.at("endpoints").as_array().size(), 1u);
   EXPECT_EQ(canary.at("endpoints").at(0).at("healthy"), false);
-  EXPECT_EQ(doc.as_object().size(), 5u);
+  EXPECT_EQ(doc.at("aborted"), false);
+  EXPECT_EQ(doc.as_object().size(), 6u);
   EXPECT_EQ(api_->status_json(), reply.body);
 }
 
@@ -239,6 +240,7 @@ TEST_F(ControlApiTest, SetWeightWithoutCanaryIs409) {
 }
 
 TEST_F(ControlApiTest, PromoteMakesTheCanaryStable) {
+  view_.endpoints[2].healthy = true;  // the promote gate wants a healthy canary endpoint
   ok(call("PUT", "/api/weight", R"({"canary_weight": 50})"));
   const auto doc = ok(call("POST", "/api/promote", R"({"cause": "looks good"})"));
   EXPECT_EQ(doc.at("revision"), 3);
@@ -467,7 +469,7 @@ TEST_F(ControlApiTest, AChangeThatChangesNothingIsUnchangedAndWritesNothing) {
   EXPECT_EQ(service_->history().revisions().size(), 3u);
   EXPECT_NE(stored(), file_before);  // r3 was written ...
   const std::string file_r3 = stored();
-  ok(call("PUT", "/api/weight", R"({"canary_weight": 0})"));
+  ok(call("POST", "/api/rollback"));
   EXPECT_EQ(stored(), file_r3) << "... the unchanged ones were not";
   // A real change still answers without "unchanged".
   doc = ok(call("PUT", "/api/weight", R"({"canary_weight": 1})"));
@@ -662,6 +664,27 @@ TEST(ControlApiPendingWriteTest, AChangeIsAnsweredOnceStoredWhileReadsAnswerAtOn
   ASSERT_TRUE(change.has_value());
   EXPECT_EQ(change->status, 200) << change->body;
   EXPECT_EQ(json::parse(change->body).at("revision"), 2);
+}
+
+// The promote gate: the demo view's only canary endpoint is unhealthy.
+TEST_F(ControlApiTest, PromoteOfACanaryWithoutAHealthyEndpointIs409UnlessForced) {
+  const auto refused = call("POST", "/api/promote");
+  EXPECT_EQ(refused.status, 409) << refused.body;
+  EXPECT_NE(refused.body.find("no healthy endpoint"), std::string::npos) << refused.body;
+  EXPECT_EQ(revision(), 1u);
+  EXPECT_EQ(call("POST", "/api/promote", R"({"force": "yes"})").status, 400);
+  const auto doc = ok(call("POST", "/api/promote", R"({"force": true})"));
+  EXPECT_EQ(doc.at("stable").at("selector"), "name=nginx,version=v2");
+  EXPECT_EQ(service_->current().cause, "POST /api/promote force=true");
+}
+
+TEST_F(ControlApiTest, StatusSaysAbortedFromARollbackUntilAWeightIsSet) {
+  EXPECT_EQ(ok(call("POST", "/api/rollback")).at("aborted"), true);
+  EXPECT_NE(api_->status_json().find(R"("aborted":true)"), std::string::npos);
+  const auto doc = ok(call("PUT", "/api/weight", R"({"canary_weight": 0})"));
+  EXPECT_EQ(doc.at("aborted"), false);
+  EXPECT_FALSE(doc.as_object().contains("unchanged"));
+  EXPECT_EQ(revision(), 3u);
 }
 
 }  // namespace

@@ -224,6 +224,41 @@ TEST_F(StateStoreTest, WrongTypesAndInconsistenciesAreCorrupt) {
   }
 }
 
+// The abort flag (contract section 7) is kept by the state file (and the ConfigMap, which stores the
+// same document); a file written before the flag existed loads as not aborted.
+TEST_F(StateStoreTest, TheAbortFlagRoundTrips) {
+  auto h = sample_history();
+  RoutingState s = h.current();
+  s.revision = 4;
+  s.canary = sel("version=v3");
+  s.aborted = true;
+  h.push(s);
+  const auto loaded = history_from_json(history_to_json(h), 10);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  EXPECT_EQ(*loaded, h);
+  EXPECT_TRUE(loaded->current().aborted);
+  const auto doc = boost::json::parse(history_to_json(h));
+  EXPECT_EQ(doc.at("revisions").as_array()[3].at("aborted"), true);
+  EXPECT_FALSE(doc.at("revisions").as_array()[2].as_object().contains("aborted"));
+}
+
+TEST_F(StateStoreTest, AFileWithoutTheAbortFlagLoadsAsNotAborted) {
+  const std::string old =
+      R"({"format":1,"history_limit":10,"revisions":[{"revision":1,"time":"2026-11-27T15:00:00Z",)"
+      R"("stable":"version=v1","canary":"version=v2","canary_weight_bp":0,"cause":"initial"}]})";
+  const auto loaded = history_from_json(old, 10);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  EXPECT_FALSE(loaded->current().aborted);
+}
+
+TEST_F(StateStoreTest, AnAbortFlagThatIsNotABooleanOrWithoutCanaryIsCorrupt) {
+  const std::string head = R"({"format":1,"history_limit":10,"revisions":[{"revision":1,"time":"2026-11-27T15:00:00Z",)";
+  EXPECT_FALSE(history_from_json(head + R"("stable":"version=v1","canary":"version=v2","canary_weight_bp":0,)"
+                                        R"("cause":"x","aborted":"yes"}]})", 10).ok());
+  EXPECT_FALSE(history_from_json(head + R"("stable":"version=v1","canary":null,"canary_weight_bp":0,)"
+                                        R"("cause":"x","aborted":true}]})", 10).ok());
+}
+
 TEST_F(StateStoreTest, HistoryFromJsonReportsWithoutThePath) {
   std::string error;
   EXPECT_FALSE(noting_error(history_from_json("{", 10), error));

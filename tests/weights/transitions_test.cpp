@@ -203,12 +203,13 @@ TEST_F(TransitionsTest, AChangeThatRoutesAsNowIsTheCurrentStateItself) {
   expect_unchanged(define_canary(history_, sel("version=v2"), 2500, ctx_));
   accept(rollback(history_, ctx_));  // r3
   expect_unchanged(rollback(history_, ctx_));
+  accept(set_weight(history_, 0, ctx_));  // r4: the same 0 ends the abort (contract section 7)
   expect_unchanged(set_weight(history_, 0, ctx_));
-  expect_unchanged(undo(history_, 1, ctx_));  // r1 routed as r3 does
+  expect_unchanged(undo(history_, 1, ctx_));  // r1 routed as r4 does
   // Any difference is a change: the weight, the canary selector, or the stable one.
-  EXPECT_EQ(accept(set_weight(history_, 1, ctx_)).revision, 4u);
-  EXPECT_EQ(accept(define_canary(history_, sel("version=v3"), 1, ctx_)).revision, 5u);
-  EXPECT_EQ(accept(undo(history_, std::nullopt, ctx_)).revision, 6u);
+  EXPECT_EQ(accept(set_weight(history_, 1, ctx_)).revision, 5u);
+  EXPECT_EQ(accept(define_canary(history_, sel("version=v3"), 1, ctx_)).revision, 6u);
+  EXPECT_EQ(accept(undo(history_, std::nullopt, ctx_)).revision, 7u);
 }
 
 TEST_F(TransitionsTest, HistoryKeepsOnlyTheNewestRevisions) {
@@ -225,6 +226,66 @@ TEST(SetsDisjointTest, UsesTheServiceSelector) {
   EXPECT_FALSE(sets_disjoint(sel("name=nginx"), sel("version=v1"), sel("tier=web")));
   // The service selector alone can make two sets disjoint (both sets are empty there).
   EXPECT_TRUE(sets_disjoint(sel("!version"), sel("version=v1"), sel("tier=web")));
+}
+
+// The promote gate (contract section 7): a canary whose endpoints are all down is not promoted unless
+// forced. In the fixture the one v2 endpoint is the third.
+TEST_F(TransitionsTest, PromoteOfACanaryWithoutAHealthyEndpointIsAConflict) {
+  ctx_.endpoint_healthy = {true, true, false, true};
+  const auto err = refused(promote(history_, ctx_));
+  EXPECT_EQ(err.kind, TransitionError::Kind::Conflict);
+  EXPECT_NE(err.message.find("no healthy endpoint"), std::string::npos) << err.message;
+}
+
+TEST_F(TransitionsTest, ForcedPromoteOfACanaryWithoutAHealthyEndpointPromotes) {
+  ctx_.endpoint_healthy = {true, true, false, true};
+  const auto& s = accept(promote(history_, ctx_, true));
+  EXPECT_EQ(s.stable, sel("version=v2"));
+  EXPECT_FALSE(s.canary);
+}
+
+TEST_F(TransitionsTest, TheGateLooksOnlyAtTheCanarysEndpoints) {
+  ctx_.endpoint_healthy = {false, false, true, false};  // stable down, canary up
+  EXPECT_EQ(accept(promote(history_, ctx_)).stable, sel("version=v2"));
+}
+
+TEST_F(TransitionsTest, ForceDoesNotPromoteACanaryWithoutAnyEndpoint) {
+  accept(define_canary(history_, sel("version=v9"), 0, ctx_));
+  EXPECT_EQ(refused(promote(history_, ctx_, true)).kind, TransitionError::Kind::Conflict);
+}
+
+// Abort means zero: rollback sets the flag, a second rollback changes nothing, a weight clears it.
+TEST_F(TransitionsTest, RollbackAbortsAndASecondRollbackIsUnchanged) {
+  accept(set_weight(history_, 2500, ctx_));
+  EXPECT_FALSE(history_.current().aborted);
+  const auto& s = accept(rollback(history_, ctx_));
+  EXPECT_TRUE(s.aborted);
+  expect_unchanged(rollback(history_, ctx_));
+}
+
+TEST_F(TransitionsTest, RollbackAtWeightZeroStillAborts) {
+  const auto& s = accept(rollback(history_, ctx_));  // r1 has weight 0 already
+  EXPECT_EQ(s.revision, 2u);
+  EXPECT_TRUE(s.aborted);
+}
+
+TEST_F(TransitionsTest, TheSameZeroWeightAfterAnAbortClearsItAsANewRevision) {
+  accept(rollback(history_, ctx_));
+  const auto r = set_weight(history_, 0, ctx_);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value().revision, history_.current().revision + 1);
+  EXPECT_FALSE(r.value().aborted);
+}
+
+TEST_F(TransitionsTest, DefineCanaryUndoAndPromoteClearTheAbort) {
+  accept(set_weight(history_, 1000, ctx_));
+  accept(rollback(history_, ctx_));
+  EXPECT_FALSE(define_canary(history_, sel("version=v3"), 0, ctx_).value().aborted);
+  EXPECT_FALSE(undo(history_, std::nullopt, ctx_).value().aborted);
+  EXPECT_FALSE(promote(history_, ctx_).value().aborted);
+  // Undo to the aborted revision itself restores its weight, not the abort.
+  accept(set_weight(history_, 500, ctx_));
+  EXPECT_FALSE(accept(undo(history_, 3, ctx_)).aborted);
 }
 
 }  // namespace

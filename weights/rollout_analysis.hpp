@@ -23,25 +23,15 @@
 #include <string>
 
 #include "config/result.hpp"
+#include "config/rollout_plan.hpp"
 #include "weights/e_process.hpp"
 #include "weights/rollout_evidence.hpp"
 
 namespace canaryd::weights {
 
-/// A plan's `analysis:` map (contract section 7); the defaults are the contract's.
-struct AnalysisSettings {
-  std::chrono::milliseconds interval{10'000};  // between threshold checks
-  std::chrono::milliseconds window{60'000};
-  std::uint64_t min_requests = 50;  // canary requests in the window before a threshold check runs
-  double max_error_rate = 1;        // percent of canary responses
-  double max_error_ratio = 2;       // the judge's null: canary error rate <= this x stable's
-  double alpha = 0.01;
-  double max_p99_ratio = 1.5;
-  unsigned failure_limit = 2;
-};
-
-/// Why settings cannot be analysed, e.g. "analysis.alpha: must be between 0 and 1 (exclusive)".
-Result<void> validate(const AnalysisSettings& settings);
+/// The analysis settings live with the plan (config/rollout_plan.hpp); validate() is there too.
+using config::AnalysisSettings;
+using config::validate;
 
 enum class VerdictKind { pass, fail, inconclusive };
 const char* verdict_name(VerdictKind kind);

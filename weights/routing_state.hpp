@@ -9,6 +9,7 @@
 
 #include "config/selector.hpp"
 #include "config/weight.hpp"
+#include "weights/rollout_record.hpp"
 
 namespace canaryd::weights {
 
@@ -24,6 +25,9 @@ struct RoutingState {
   /// Set by a rollback (abort means zero): the canary serves nothing at all, overrides and fallback
   /// included, until a change sets a weight again (set_weight, define_canary, undo, promote).
   bool aborted = false;
+  /// The rollout this revision belongs to, or the last one that ran (finished rollouts stay, so GET
+  /// /api/rollout shows how it ended); absent before the first rollout.
+  std::optional<RolloutRecord> rollout;
   std::string cause;
   Clock::time_point time{};
 

@@ -10,6 +10,12 @@ namespace canaryd::weights {
 
 namespace {
 
+/// Deadlines in whole seconds, rounded up: the state file and the API print seconds, and a pause is
+/// never cut short by the rounding.
+std::chrono::system_clock::time_point deadline(std::chrono::system_clock::time_point now, std::chrono::milliseconds pause) {
+  return std::chrono::ceil<std::chrono::seconds>(now + pause);
+}
+
 Failure<TransitionError> conflict(std::string message) {
   return fail(TransitionError{TransitionError::Kind::Conflict, std::move(message)});
 }
@@ -59,11 +65,11 @@ TransitionResult enter_step(const RoutingHistory& h, RoutingState next, unsigned
       break;
     case config::PauseKind::Timed:
       record.phase = RolloutPhase::Progressing;
-      record.pause_until = ctx.now + s->pause_for;
+      record.pause_until = deadline(ctx.now, s->pause_for);
       break;
     case config::PauseKind::None:
       record.phase = RolloutPhase::Progressing;
-      record.pause_until = ctx.now;
+      record.pause_until = deadline(ctx.now, std::chrono::milliseconds(0));
       break;
   }
   next.cause = step_cause(record.plan, step);
@@ -139,7 +145,7 @@ TransitionResult resume_rollout(const RoutingHistory& h, const TransitionContext
   if ((*record)->phase == RolloutPhase::Progressing) return h.current();
   RoutingState next = next_revision(h, ctx);
   RolloutRecord& r = *next.rollout;
-  r.pause_until = ctx.now + r.pause_left.value_or(std::chrono::milliseconds(0));
+  r.pause_until = deadline(ctx.now, r.pause_left.value_or(std::chrono::milliseconds(0)));
   r.pause_left.reset();
   r.phase = RolloutPhase::Progressing;
   r.reason.clear();

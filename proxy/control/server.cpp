@@ -149,6 +149,12 @@ void Server::sample_served() {
   });
 }
 
+void Server::sum_evidence(weights::SetEvidence& stable, weights::SetEvidence& canary) const {
+  // PLACEHOLDER until the workers count weight-placed evidence (r11-evidence).
+  (void)stable;
+  (void)canary;
+}
+
 void Server::wait_signals() {
   signals_.async_wait([this](boost::system::error_code ec, int sig) {
     if (ec) return;
@@ -245,6 +251,8 @@ void Server::begin_upgrade() {
 
 void Server::quiesce_control(std::function<void()> done) {
   control_server_->pause();
+  // The successor drives the rollout from the state it loads; two drivers would race for each step.
+  rollout_->stop();
   // A change already queued is answered before the successor reads the state: otherwise it could be
   // acknowledged here and missing there.
   control_->when_idle([this, done = std::move(done)]() mutable { asio::post(io_, std::move(done)); });
@@ -258,6 +266,7 @@ void Server::on_upgrade_done(Result<pid_t, UpgradeFailure> outcome) {
              (failure.pid > 0 ? " (pid " + std::to_string(failure.pid) + ")" : "") + ": " + failure.why +
              "; this canaryd keeps serving");
     control_server_->resume();
+    rollout_->start();
     return;
   }
   log_line("hot upgrade: the new canaryd (pid " + std::to_string(*outcome) + ") serves; draining");
@@ -273,6 +282,7 @@ void Server::begin_drain(bool handover) {
   if (state_watch_) state_watch_->stop();
   ejection_timer_.cancel();
   served_timer_.cancel();
+  rollout_->stop();
   for (auto& w : workers_) w->drain(handover);
   drain_deadline_.expires_after(config_.timeouts.drain);
   drain_deadline_.async_wait([this](boost::system::error_code ec) {

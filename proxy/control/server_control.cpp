@@ -87,7 +87,7 @@ ControlReply Server::readiness() const {
 ControlReply Server::metrics() const {
   DiscoveryMetrics dm;
   if (discovery_) dm = DiscoveryMetrics{discovery_->reachable(), discovery_->lists()};
-  ControlReply r = text(200, render_metrics(workers_, *snapshot_, discovery_ ? &dm : nullptr));
+  ControlReply r = text(200, render_metrics(workers_, *snapshot_, RolloutMetrics{}, discovery_ ? &dm : nullptr));
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   return r;
 }

@@ -149,12 +149,6 @@ void Server::sample_served() {
   });
 }
 
-void Server::sum_evidence(weights::SetEvidence& stable, weights::SetEvidence& canary) const {
-  // PLACEHOLDER until the workers count weight-placed evidence (r11-evidence).
-  (void)stable;
-  (void)canary;
-}
-
 void Server::wait_signals() {
   signals_.async_wait([this](boost::system::error_code ec, int sig) {
     if (ec) return;

@@ -123,8 +123,6 @@ class Server {
   void schedule_ejection_expiry();
   /// Every ServedShare::kInterval: adds the workers' per-set request totals to the served share.
   void sample_served();
-  /// The workers' cumulative weight-placed evidence per set (the rollout driver's source).
-  void sum_evidence(weights::SetEvidence& stable, weights::SetEvidence& canary) const;
   void wait_signals();
   void reload();
   /// Makes `next` (a reload's plan, its files read) the running configuration.

@@ -181,7 +181,7 @@ Result<void, StartupError> Server::load_state() {
   api_ = std::make_unique<weights::ControlApi>(*control_, *token, [this] { return service_view(); });
   rollout_ = std::make_unique<RolloutDriver>(
       io_, *control_, [this] { return service_view(); },
-      [this](weights::SetEvidence& stable, weights::SetEvidence& canary) { sum_evidence(stable, canary); },
+      [this] { return sum_rollout_evidence(workers_); },
       replica_identity());
   api_->set_rollout_hooks({[this] { return config_.rollout; }, [this] { return rollout_->live(); },
                            rollout_->identity()});

@@ -2,7 +2,6 @@
 // fields refused, weights by their text, no coercion of strings to numbers).
 #include "weights/rollout_plan_json.hpp"
 
-#include <cmath>
 #include <initializer_list>
 #include <string>
 #include <string_view>

@@ -288,12 +288,13 @@ Result<Change, BadRequest> parse_rollout_start(const Body& body, const std::stri
 Result<Change, BadRequest> parse_rollout_call(ControlCall call, const Body& body, const std::string& name) {
   if (auto checked = check_fields(body, {}); !checked) return fail(std::move(checked).error());
   switch (call) {
-    case ControlCall::RolloutPause: return Change{pause_rollout, name, std::nullopt};
-    case ControlCall::RolloutResume: return Change{resume_rollout, name, std::nullopt};
+    // No default cause: the transitions name the step ("rollout paused at step 2/4") unless given one.
+    case ControlCall::RolloutPause: return Change{pause_rollout, "", std::nullopt};
+    case ControlCall::RolloutResume: return Change{resume_rollout, "", std::nullopt};
     case ControlCall::RolloutAbort:
       return Change{[](const RoutingHistory& h, const TransitionContext& ctx) { return abort_rollout(h, ctx.cause, ctx); },
                     "aborted by an operator", std::nullopt};
-    default: return Change{promote_rollout, name, std::nullopt};
+    default: return Change{promote_rollout, "", std::nullopt};
   }
 }
 

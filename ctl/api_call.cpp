@@ -46,6 +46,16 @@ std::string rollout_start_body(const Invocation& inv, std::string_view plan_json
   return body.appended_to(plan_json);
 }
 
+/// The last word of POST /api/rollout/ACTION.
+std::string rollout_action(Command command) {
+  switch (command) {
+    case Command::RolloutPause: return "pause";
+    case Command::RolloutResume: return "resume";
+    case Command::RolloutAbort: return "abort";
+    default: return "promote";
+  }
+}
+
 }  // namespace
 
 ApiCall build_api_call(const Invocation& inv, std::string_view plan_json) {
@@ -88,17 +98,12 @@ ApiCall build_api_call(const Invocation& inv, std::string_view plan_json) {
     case Command::RolloutStatus:
       return {"GET", "/api/rollout", ""};
     case Command::RolloutPause:
-      body.string("cause", inv.effective_cause());
-      return {"POST", "/api/rollout/pause", body.done()};
     case Command::RolloutResume:
-      body.string("cause", inv.effective_cause());
-      return {"POST", "/api/rollout/resume", body.done()};
     case Command::RolloutAbort:
-      body.string("cause", inv.effective_cause());
-      return {"POST", "/api/rollout/abort", body.done()};
     case Command::RolloutPromote:
+      // An abort's cause becomes the rollout's reason.
       body.string("cause", inv.effective_cause());
-      return {"POST", "/api/rollout/promote", body.done()};
+      return {"POST", "/api/rollout/" + rollout_action(inv.command), body.done()};
     case Command::Wait:
       return {"GET", inv.wait_for == WaitFor::Healthy ? "/api/status" : "/api/rollout", ""};
   }

@@ -22,20 +22,6 @@ void print_body(std::ostream& out, const std::string& body) {
   if (body.empty() || body.back() != '\n') out << '\n';
 }
 
-bool is_rollout(Command command) {
-  switch (command) {
-    case Command::RolloutStart:
-    case Command::RolloutStatus:
-    case Command::RolloutPause:
-    case Command::RolloutResume:
-    case Command::RolloutAbort:
-    case Command::RolloutPromote:
-      return true;
-    default:
-      return false;
-  }
-}
-
 /// The readable output of a successful answer, or an explanation when the answer is not canaryd's.
 int print_table(Command command, const HttpResponse& res, const ServerUrl& server, std::ostream& out,
                 std::ostream& err) {

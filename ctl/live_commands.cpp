@@ -24,6 +24,18 @@ struct Fetched {
   std::string text;  ///< the body when Ok, else the message
 };
 
+/// Prints why a poll got nothing and returns the exit status that says so.
+int report(const Fetched& f, std::ostream& err) {
+  const bool unreachable = f.kind == Fetched::Kind::Unreachable;
+  err << (unreachable ? "canaryctl: " : "error: ") << f.text << "\n";
+  return unreachable ? kExitUnreachable : kExitRefused;
+}
+
+/// A poll that ends the command: a refusal, or no answer at all on the first poll.
+bool is_final(const Fetched& f, bool first) {
+  return f.kind == Fetched::Kind::Refused || (first && f.kind == Fetched::Kind::Unreachable);
+}
+
 class Poller {
  public:
   Poller(const Connection& c, Transport& t) : connection_(c), transport_(t) {}
@@ -69,13 +81,8 @@ class Screen {
 std::variant<std::string, int> status_frame(Poller& poller, const Connection& c, Pacer& pacer, bool first,
                                             std::ostream& err) {
   const Fetched status = poller.get("/api/status");
-  if (status.kind != Fetched::Kind::Ok) {
-    if (first || status.kind == Fetched::Kind::Refused) {
-      err << (status.kind == Fetched::Kind::Unreachable ? "canaryctl: " : "error: ") << status.text << "\n";
-      return status.kind == Fetched::Kind::Unreachable ? kExitUnreachable : kExitRefused;
-    }
-    return status.text + " (retrying)\n";
-  }
+  if (is_final(status, first)) return report(status, err);
+  if (status.kind == Fetched::Kind::Unreachable) return status.text + " (retrying)\n";
   auto view = parse_status(status.text);
   if (!view) {
     err << "canaryctl: " << c.server.text << " answered but not as canaryd does: " << view.error().message << "\n";
@@ -105,10 +112,7 @@ int watch_rollout(const Connection& c, Poller& poller, Pacer& pacer, std::ostrea
   Screen screen(out, pacer.redraws_in_place());
   for (bool first = true;; first = false) {
     const Fetched r = poller.get("/api/rollout");
-    if (r.kind == Fetched::Kind::Refused || (first && r.kind == Fetched::Kind::Unreachable)) {
-      err << (r.kind == Fetched::Kind::Unreachable ? "canaryctl: " : "error: ") << r.text << "\n";
-      return r.kind == Fetched::Kind::Unreachable ? kExitUnreachable : kExitRefused;
-    }
+    if (is_final(r, first)) return report(r, err);
     if (r.kind == Fetched::Kind::Unreachable) {
       screen.draw(r.text + " (retrying)\n");
     } else {
@@ -144,10 +148,7 @@ int wait(const Invocation& inv, Poller& poller, Pacer& pacer, std::ostream& out,
   for (bool first = true;; first = false) {
     const Fetched r = poller.get(path);
     std::string pending;
-    if (r.kind == Fetched::Kind::Refused || (first && r.kind == Fetched::Kind::Unreachable)) {
-      err << (r.kind == Fetched::Kind::Unreachable ? "canaryctl: " : "error: ") << r.text << "\n";
-      return r.kind == Fetched::Kind::Unreachable ? kExitUnreachable : kExitRefused;
-    }
+    if (is_final(r, first)) return report(r, err);
     if (r.kind == Fetched::Kind::Unreachable) {
       pending = r.text;
     } else {

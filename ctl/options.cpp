@@ -225,6 +225,10 @@ Result<void, UsageError> read_watch_and_wait(Invocation& inv, const std::string*
 
 }  // namespace
 
+bool is_rollout(Command command) {
+  return command >= Command::RolloutStart && command <= Command::RolloutPromote;
+}
+
 bool is_change(Command command) {
   switch (command) {
     case Command::Weight:
@@ -233,14 +237,9 @@ bool is_change(Command command) {
     case Command::Undo:
     case Command::CanarySet:
     case Command::CanaryRemove:
-    case Command::RolloutStart:
-    case Command::RolloutPause:
-    case Command::RolloutResume:
-    case Command::RolloutAbort:
-    case Command::RolloutPromote:
       return true;
     default:
-      return false;
+      return is_rollout(command) && command != Command::RolloutStatus;
   }
 }
 

@@ -77,6 +77,9 @@ ParseResult parse_args(const std::vector<std::string>& args);
 /// True for the commands that change the routing state (they take --cause).
 bool is_change(Command command);
 
+/// True for `rollout ...` (their answer is the GET /api/rollout document).
+bool is_rollout(Command command);
+
 /// The few lines printed under a usage error.
 std::string short_usage();
 

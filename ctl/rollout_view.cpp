@@ -121,10 +121,12 @@ Result<RolloutView> parse_rollout(std::string_view text) {
   return v;
 }
 
-std::string step_text(const RolloutView& v) {
+std::string step_fraction(const RolloutView& v) {
   if (!v.step) return {};
-  return "step " + std::to_string(*v.step) + (v.steps ? "/" + std::to_string(*v.steps) : std::string());
+  return std::to_string(*v.step) + (v.steps ? "/" + std::to_string(*v.steps) : std::string());
 }
+
+std::string step_text(const RolloutView& v) { return v.step ? "step " + step_fraction(v) : std::string(); }
 
 std::string pause_text(const RolloutView& v, std::chrono::system_clock::time_point now) {
   if (v.phase == "paused") return "paused: `canaryctl rollout resume` continues";
@@ -154,7 +156,7 @@ std::string p99_text(const std::optional<double>& ms) { return ms ? format_perce
 std::string render_rollout(const RolloutView& v, std::chrono::system_clock::time_point now) {
   if (v.phase == "none") return "no rollout (start one with `canaryctl rollout start`)\n";
   std::vector<TableRow> head{{"PHASE", v.phase}};
-  std::string step = step_text(v);
+  std::string step = step_fraction(v);
   if (v.canary_weight) step += (step.empty() ? "" : "  ") + ("weight " + format_percent(*v.canary_weight) + "%");
   if (!step.empty()) head.push_back({"STEP", step});
   if (auto pause = pause_text(v, now); !pause.empty()) head.push_back({"PAUSE", pause});

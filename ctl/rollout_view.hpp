@@ -44,7 +44,9 @@ struct RolloutView {
 /// Parses the document; only "phase" is required. The error names what is malformed.
 Result<RolloutView> parse_rollout(std::string_view json);
 
-/// "step 2/4", or "" when the document has no step.
+/// "2/4", or "" when the document has no step.
+std::string step_fraction(const RolloutView& view);
+/// "step 2/4", or "".
 std::string step_text(const RolloutView& view);
 
 /// The pause as an operator reads it at `now`: "until 10:00:00Z (1m20s left)", "manual: canaryctl

@@ -194,6 +194,54 @@ Result<void, UsageError> expect_arguments(std::string_view command, const std::v
   return {};
 }
 
+/// The command a line names: its words ("rollout start") for messages, and the arguments after them.
+struct NamedCommand {
+  Command command;
+  std::string name;
+  std::vector<std::string> rest;
+};
+
+Result<NamedCommand, UsageError> select_command(const std::vector<std::string>& positionals, bool remove) {
+  if (positionals.empty()) return usage_error("missing command");
+  NamedCommand c{Command::Help, positionals.front(), {positionals.begin() + 1, positionals.end()}};
+  const CommandName* found = find_command(kCommands, c.name);
+  if (found == nullptr) return usage_error("unknown command \"" + c.name + "\"");
+  c.command = found->command;
+  if (c.command == Command::CanarySet && remove) c.command = Command::CanaryRemove;
+  if (c.name == "rollout") {
+    if (c.rest.empty()) return usage_error("rollout needs a subcommand: start|status|pause|resume|abort|promote");
+    const CommandName* sub = find_command(kRolloutCommands, c.rest.front());
+    if (sub == nullptr) return usage_error("unknown rollout subcommand \"" + c.rest.front() + "\"");
+    c.command = sub->command;
+    c.name += " " + c.rest.front();
+    c.rest.erase(c.rest.begin());
+  }
+  return c;
+}
+
+/// The positional arguments of the command: PERCENT, SELECTOR, or none.
+Result<void, UsageError> read_arguments(Invocation& inv, const std::string& name, const std::vector<std::string>& rest) {
+  switch (inv.command) {
+    case Command::Weight: {
+      auto arguments = expect_arguments(name, rest, 1, "one PERCENT");
+      if (!arguments) return arguments;
+      auto text = percent_json_text(rest[0]);
+      if (!text) return usage_error("PERCENT must be a number, not \"" + rest[0] + "\"");
+      inv.percent = *text;
+      return {};
+    }
+    case Command::CanarySet: {
+      auto arguments = expect_arguments(name, rest, 1, "one SELECTOR (or --remove)");
+      if (!arguments) return arguments;
+      if (rest[0].empty()) return usage_error("SELECTOR must not be empty");
+      inv.selector = rest[0];
+      return {};
+    }
+    default:
+      return expect_arguments(name, rest, 0, "");
+  }
+}
+
 /// The options of `rollout start`, the watching commands and `wait` (option_allowed already checked
 /// which command takes which).
 Result<void, UsageError> read_watch_and_wait(Invocation& inv, const std::string* file, const std::string* watch,
@@ -279,21 +327,10 @@ ParseResult parse_args(const std::vector<std::string>& args) {
     }
   }
 
-  if (s.positionals.empty()) return usage_error("missing command");
-  std::string name = s.positionals.front();
-  std::vector<std::string> rest(s.positionals.begin() + 1, s.positionals.end());
-  const CommandName* found = find_command(kCommands, name);
-  if (found == nullptr) return usage_error("unknown command \"" + name + "\"");
-  inv.command = found->command;
-  if (inv.command == Command::CanarySet && opt("remove") != nullptr) inv.command = Command::CanaryRemove;
-  if (name == "rollout") {
-    if (rest.empty()) return usage_error("rollout needs a subcommand: start|status|pause|resume|abort|promote");
-    const CommandName* sub = find_command(kRolloutCommands, rest.front());
-    if (sub == nullptr) return usage_error("unknown rollout subcommand \"" + rest.front() + "\"");
-    inv.command = sub->command;
-    name += " " + rest.front();
-    rest.erase(rest.begin());
-  }
+  auto selected = select_command(s.positionals, opt("remove") != nullptr);
+  if (!selected) return fail(std::move(selected).error());
+  const auto& [command, name, rest] = *selected;
+  inv.command = command;
 
   for (const auto& [option, value] : s.options) {
     if (!option_allowed(inv.command, option)) {
@@ -302,42 +339,7 @@ ParseResult parse_args(const std::vector<std::string>& args) {
     }
   }
 
-  Result<void, UsageError> arguments;
-  switch (inv.command) {
-    case Command::Help:
-    case Command::Version:
-    case Command::Status:
-    case Command::History:
-    case Command::Promote:
-    case Command::Rollback:
-    case Command::Undo:
-    case Command::CanaryRemove:
-    case Command::RolloutStart:
-    case Command::RolloutStatus:
-    case Command::RolloutPause:
-    case Command::RolloutResume:
-    case Command::RolloutAbort:
-    case Command::RolloutPromote:
-    case Command::Wait:
-      arguments = expect_arguments(name, rest, 0, "");
-      break;
-    case Command::Weight:
-      arguments = expect_arguments(name, rest, 1, "one PERCENT");
-      if (arguments) {
-        auto text = percent_json_text(rest[0]);
-        if (!text) return usage_error("PERCENT must be a number, not \"" + rest[0] + "\"");
-        inv.percent = *text;
-      }
-      break;
-    case Command::CanarySet:
-      arguments = expect_arguments(name, rest, 1, "one SELECTOR (or --remove)");
-      if (arguments) {
-        if (rest[0].empty()) return usage_error("SELECTOR must not be empty");
-        inv.selector = rest[0];
-      }
-      break;
-  }
-  if (!arguments) return fail(std::move(arguments).error());
+  if (auto arguments = read_arguments(inv, name, rest); !arguments) return fail(std::move(arguments).error());
 
   if (const auto* v = opt("weight")) {
     auto text = percent_json_text(*v);

@@ -39,7 +39,7 @@ class JsonObjectText {
 
 /// `rollout start`: the plan with --cause and --if-revision added; an empty body (the server's plan)
 /// when there is neither a plan nor an option. The steps' causes are the server's ("rollout step 1/4:
-/// weight 5"), so the command line is not sent as a default cause here.
+/// weight 5"), so the command line is not sent as a default cause for any rollout command.
 std::string rollout_start_body(const Invocation& inv, std::string_view plan_json, JsonObjectText& body) {
   if (inv.cause) body.string("cause", *inv.cause);
   if (plan_json.empty()) return body.empty() ? std::string() : body.done();
@@ -101,9 +101,10 @@ ApiCall build_api_call(const Invocation& inv, std::string_view plan_json) {
     case Command::RolloutResume:
     case Command::RolloutAbort:
     case Command::RolloutPromote:
-      // An abort's cause becomes the rollout's reason.
-      body.string("cause", inv.effective_cause());
-      return {"POST", "/api/rollout/" + rollout_action(inv.command), body.done()};
+      // Only an explicit --cause (an abort's becomes the rollout's reason): without one canaryd records
+      // its own, which says the step ("rollout paused at step 2/4").
+      if (inv.cause) body.string("cause", *inv.cause);
+      return {"POST", "/api/rollout/" + rollout_action(inv.command), body.empty() ? std::string() : body.done()};
     case Command::Wait:
       return {"GET", inv.wait_for == WaitFor::Healthy ? "/api/status" : "/api/rollout", ""};
   }

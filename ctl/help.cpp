@@ -54,7 +54,7 @@ constexpr std::array<Topic, 9> kTopics{{
     {"rollout abort",
      "usage: canaryctl rollout abort [--cause TEXT]\n\n"
      "Aborts the rollout: the canary serves nothing at all (abort means zero), phase aborted, with the\n"
-     "cause as its reason.\n"},
+     "cause as its reason (without --cause, canaryd's own).\n"},
     {"rollout promote",
      "usage: canaryctl rollout promote\n\n"
      "Skips the remaining steps and promotes the canary (refused while no canary endpoint is healthy).\n"},
@@ -112,7 +112,8 @@ std::string full_help() {
          "  -s, --server URL     control address (env CANARYD_URL, default http://127.0.0.1:9901)\n"
          "  --token-file FILE    file holding the API token (env CANARYD_TOKEN holds the token itself)\n"
          "  -o, --output FORMAT  json (the server's answer as is) or table (default)\n"
-         "  --cause TEXT         recorded with a change (default: the canaryctl command line)\n"
+         "  --cause TEXT         recorded with a change (default: the canaryctl command line; for rollout\n"
+         "                       commands canaryd's own cause, which names the step)\n"
          "  --if-revision N      a change applies only while the current revision is N (else refused)\n"
          "  -h, --help           this text; 'canaryctl COMMAND --help' for one command\n"
          "  --version            the version\n"

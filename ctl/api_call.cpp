@@ -102,7 +102,7 @@ ApiCall build_api_call(const Invocation& inv, std::string_view plan_json) {
     case Command::RolloutAbort:
     case Command::RolloutPromote:
       // Only an explicit --cause (an abort's becomes the rollout's reason): without one canaryd records
-      // its own, which says the step ("rollout paused at step 2/4").
+      // its own.
       if (inv.cause) body.string("cause", *inv.cause);
       return {"POST", "/api/rollout/" + rollout_action(inv.command), body.empty() ? std::string() : body.done()};
     case Command::Wait:

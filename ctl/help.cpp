@@ -113,7 +113,7 @@ std::string full_help() {
          "  --token-file FILE    file holding the API token (env CANARYD_TOKEN holds the token itself)\n"
          "  -o, --output FORMAT  json (the server's answer as is) or table (default)\n"
          "  --cause TEXT         recorded with a change (default: the canaryctl command line; for rollout\n"
-         "                       commands canaryd's own cause, which names the step)\n"
+         "                       commands, canaryd's own cause)\n"
          "  --if-revision N      a change applies only while the current revision is N (else refused)\n"
          "  -h, --help           this text; 'canaryctl COMMAND --help' for one command\n"
          "  --version            the version\n"

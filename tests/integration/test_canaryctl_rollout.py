@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -125,8 +126,8 @@ class RolloutCtlTest(IntegrationTest):
         self.assertIn("the canary is aborted", p.stderr)
 
     def test_a_plan_with_short_pauses_completes_and_wait_exits_0(self):
-        d = self.daemon()
-        self.ctl_ok(d, "rollout", "start", "-f", self.plan("short.yaml", SHORT_PLAN), "--cause", "release 1.2")
+        d = self.daemon(plan_body=False, extra=FAST_PROBES + "rollout:\n" + textwrap.indent(SHORT_PLAN, "  "))
+        self.start_configured(d)
         started = time.monotonic()
         p = d.ctl("wait", "--timeout", "30s")
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
@@ -146,6 +147,23 @@ class RolloutCtlTest(IntegrationTest):
         self.assertRegex(p.stdout, r"PHASE\s+completed")
         # the last rollout stays completed: a later wait passes at once
         self.assertEqual(d.ctl("wait").returncode, 0)
+
+    def test_a_plan_file_is_sent_as_json(self):
+        d = self.daemon()
+        out = self.ctl_ok(d, "rollout", "start", "-f", self.plan("file.yaml", MANUAL_PLAN), "--cause", "release 1.2")
+        self.assertRegex(out, r"^rollout started: paused at step 1/3, weight 10%")
+        self.ctl_ok(d, "rollout", "resume")
+        wait_until(lambda: self.rollout(d)["step"] == 2, message="the rollout at step 2")
+        # 33.33 reached the server as written (canaryd refuses a weight it would have to round)
+        self.assertEqual(d.status()["canary_weight"], 33.33)
+        self.ctl_ok(d, "rollout", "abort")
+        # a plan from standard input (-f -), the map alone
+        p = subprocess.run([os.path.join(support.BIN_DIR, "canaryctl"), "-s", "%s:%d" % (LOOPBACK, d.control),
+                            "rollout", "start", "-f", "-"], input=SHORT_PLAN, capture_output=True, text=True,
+                           timeout=10)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertRegex(p.stdout, r"^rollout started: progressing at step 1/3, weight 20%")
+        self.assertEqual(d.ctl("wait", "--timeout", "30s").returncode, 0)
 
     def test_a_plan_the_server_refuses_shows_its_message(self):
         d = self.daemon()

@@ -37,25 +37,12 @@ SHORT_PLAN = """steps:
 class RolloutCtlTest(IntegrationTest):
     NGINX = True
 
-    def daemon(self, plan_body=True, **kw):
+    def daemon(self, **kw):
         kw.setdefault("extra", FAST_PROBES)
-        d = self.canaryd(**kw)
-        s, doc = d.api("GET", "/api/rollout")
-        if s == 404:
-            self.skipTest("this canaryd has no /api/rollout yet (the server part of issue 11)")
-        # TEMPORARY while the server part is being merged: a canaryd that cannot take a plan body yet
-        # (its placeholder plan_from_json) says so; an empty plan is refused either way and starts nothing.
-        s, doc = d.api("POST", "/api/rollout", {"steps": []}) if plan_body else (0, {})
-        if s == 400 and "not supported yet" in doc.get("error", ""):
-            self.skipTest("this canaryd cannot take a plan body yet: " + doc["error"])
-        return d
+        return self.canaryd(**kw)
 
     def start_configured(self, d):
-        p = d.ctl("rollout", "start")
-        if p.returncode == 1 and "no plan" in p.stderr:  # TEMPORARY, as in daemon()
-            self.skipTest("this canaryd does not hand POST /api/rollout its config's plan yet: " + p.stderr)
-        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-        return p.stdout
+        return self.ctl_ok(d, "rollout", "start")
 
     def plan(self, name, text):
         return self.work.file(name, text)
@@ -73,7 +60,7 @@ class RolloutCtlTest(IntegrationTest):
 
     def test_start_manual_pause_resume_pause_abort_and_wait(self):
         # without -f: the plan of canaryd's own config
-        d = self.daemon(plan_body=False, extra=FAST_PROBES + MANUAL_PLAN)
+        d = self.daemon(extra=FAST_PROBES + MANUAL_PLAN)
         out = self.start_configured(d)
         self.assertRegex(out, r"^rollout started: paused at step 1/3, weight 10%")
         out = self.ctl_ok(d, "rollout", "status")
@@ -126,7 +113,7 @@ class RolloutCtlTest(IntegrationTest):
         self.assertIn("the canary is aborted", p.stderr)
 
     def test_a_plan_with_short_pauses_completes_and_wait_exits_0(self):
-        d = self.daemon(plan_body=False, extra=FAST_PROBES + "rollout:\n" + textwrap.indent(SHORT_PLAN, "  "))
+        d = self.daemon(extra=FAST_PROBES + "rollout:\n" + textwrap.indent(SHORT_PLAN, "  "))
         self.start_configured(d)
         started = time.monotonic()
         p = d.ctl("wait", "--timeout", "30s")

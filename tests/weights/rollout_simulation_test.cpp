@@ -51,11 +51,12 @@ TEST(RolloutSimulationTest, BadCanaryAtOnePercentIsAbortedWithinAMinute) {
 
 // A/A for an hour (both sets 1 % errors, max_error_rate 1 %: the limit's own boundary; the same
 // latencies, so the p99 check is exercised too): false aborts in at most 1 % of the runs (these
-// seeds: 0). The threshold rule false-aborts most of them (these seeds: all 200).
+// seeds: 0). The threshold rule false-aborts most of them (these seeds: all 100). 100 runs keep the
+// sanitizer build's run of this subset well under 30 s; the full table is bench/rollout_sim.cpp's.
 TEST(RolloutSimulationTest, HealthyCanaryForAnHourIsRarelyAborted) {
-  const ScenarioSummary s = simulate(scenario(0.01, 0.01, 1000, seconds(3600)), 200, 1);
-  EXPECT_LE(s.analysis.aborts, 2u);
-  EXPECT_GT(s.threshold_rule.aborts, 100u);
+  const ScenarioSummary s = simulate(scenario(0.01, 0.01, 1000, seconds(3600)), 100, 1);
+  EXPECT_LE(s.analysis.aborts, 1u);
+  EXPECT_GT(s.threshold_rule.aborts, 50u);
 }
 
 }  // namespace

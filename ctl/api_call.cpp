@@ -22,14 +22,43 @@ class JsonObjectText {
     raw(name, boost::json::serialize(boost::json::string(value)));
   }
   std::string done() const { return text_.empty() ? "{}" : text_ + "}"; }
+  bool empty() const { return text_.empty(); }
+  /// The members written so far appended to `object`, a JSON object's text ending in '}'.
+  std::string appended_to(std::string_view object) const {
+    if (text_.empty()) return std::string(object);
+    std::string out(object.substr(0, object.rfind('}')));
+    const bool has_members = out.find_first_not_of(" \t\r\n{") != std::string::npos;
+    out += has_members ? "," : "";
+    out += text_.substr(1);  // without the '{'
+    return out + "}";
+  }
 
  private:
   std::string text_;
 };
 
+/// `rollout start`: the plan with --cause and --if-revision added; an empty body (the server's plan)
+/// when there is neither a plan nor an option. The steps' causes are the server's ("rollout step 1/4:
+/// weight 5"), so the command line is not sent as a default cause for any rollout command.
+std::string rollout_start_body(const Invocation& inv, std::string_view plan_json, JsonObjectText& body) {
+  if (inv.cause) body.string("cause", *inv.cause);
+  if (plan_json.empty()) return body.empty() ? std::string() : body.done();
+  return body.appended_to(plan_json);
+}
+
+/// The last word of POST /api/rollout/ACTION.
+std::string rollout_action(Command command) {
+  switch (command) {
+    case Command::RolloutPause: return "pause";
+    case Command::RolloutResume: return "resume";
+    case Command::RolloutAbort: return "abort";
+    default: return "promote";
+  }
+}
+
 }  // namespace
 
-ApiCall build_api_call(const Invocation& inv) {
+ApiCall build_api_call(const Invocation& inv, std::string_view plan_json) {
   JsonObjectText body;
   if (inv.if_revision && is_change(inv.command)) body.raw("if_revision", std::to_string(*inv.if_revision));
   switch (inv.command) {
@@ -64,6 +93,20 @@ ApiCall build_api_call(const Invocation& inv) {
       // an optional {"cause"} there too.
       body.string("cause", inv.effective_cause());
       return {"DELETE", "/api/canary", body.done()};
+    case Command::RolloutStart:
+      return {"POST", "/api/rollout", rollout_start_body(inv, plan_json, body)};
+    case Command::RolloutStatus:
+      return {"GET", "/api/rollout", ""};
+    case Command::RolloutPause:
+    case Command::RolloutResume:
+    case Command::RolloutAbort:
+    case Command::RolloutPromote:
+      // Only an explicit --cause (an abort's becomes the rollout's reason): without one canaryd records
+      // its own.
+      if (inv.cause) body.string("cause", *inv.cause);
+      return {"POST", "/api/rollout/" + rollout_action(inv.command), body.empty() ? std::string() : body.done()};
+    case Command::Wait:
+      return {"GET", inv.wait_for == WaitFor::Healthy ? "/api/status" : "/api/rollout", ""};
   }
   return {"GET", "/api/status", ""};
 }

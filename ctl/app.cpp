@@ -4,7 +4,10 @@
 
 #include "ctl/api_call.hpp"
 #include "ctl/api_views.hpp"
+#include "ctl/live_commands.hpp"
+#include "ctl/plan_file.hpp"
 #include "ctl/render.hpp"
+#include "ctl/rollout_view.hpp"
 #include "ctl/terminal_text.hpp"
 
 #ifndef CANARYD_VERSION
@@ -23,7 +26,15 @@ void print_body(std::ostream& out, const std::string& body) {
 int print_table(Command command, const HttpResponse& res, const ServerUrl& server, std::ostream& out,
                 std::ostream& err) {
   std::string error;
-  if (command == Command::History) {
+  if (is_rollout(command)) {
+    auto rollout = parse_rollout(res.body);
+    if (rollout) {
+      out << (command == Command::RolloutStatus ? render_rollout(*rollout, std::chrono::system_clock::now())
+                                                : render_rollout_confirmation(command, *rollout));
+      return kExitOk;
+    }
+    error = rollout.error().message;
+  } else if (command == Command::History) {
     auto history = parse_history(res.body);
     if (history) {
       out << render_history(*history);
@@ -48,6 +59,12 @@ int print_table(Command command, const HttpResponse& res, const ServerUrl& serve
 
 int run(const std::vector<std::string>& args, const Environment& env, Transport& transport, std::ostream& out,
         std::ostream& err) {
+  RealPacer pacer;
+  return run(args, env, transport, out, err, pacer);
+}
+
+int run(const std::vector<std::string>& args, const Environment& env, Transport& transport, std::ostream& out,
+        std::ostream& err, Pacer& pacer) {
   auto parsed = parse_args(args);
   if (!parsed) {
     err << "canaryctl: " << parsed.error().message << "\n" << short_usage();
@@ -55,7 +72,8 @@ int run(const std::vector<std::string>& args, const Environment& env, Transport&
   }
   const auto& inv = *parsed;
   if (inv.command == Command::Help) {
-    out << full_help();
+    const std::string topic = command_help(inv.help_topic);
+    out << (topic.empty() ? full_help() : topic);
     return kExitOk;
   }
   if (inv.command == Command::Version) {
@@ -69,8 +87,18 @@ int run(const std::vector<std::string>& args, const Environment& env, Transport&
     return kExitUsage;
   }
   const auto& conn = *connection;
+  if (is_live(inv)) return run_live(inv, conn, transport, pacer, out, err);
 
-  const ApiCall call = build_api_call(inv);
+  std::string plan;
+  if (inv.plan_file) {
+    auto read = read_plan_file(*inv.plan_file);
+    if (!read) {
+      err << "canaryctl: " << read.error().message << "\n";
+      return kExitUsage;
+    }
+    plan = std::move(read).value();
+  }
+  const ApiCall call = build_api_call(inv, plan);
   const HttpRequest request{call.method, conn.server.base_path + call.path, call.body, conn.token};
   auto result = transport.send(conn.server, request);
   if (!result) {

@@ -1,4 +1,6 @@
 // canaryctl's entry point: hands the arguments, the environment and a real HTTP client to ctl::run.
+#include <unistd.h>
+
 #include <cstdlib>
 #include <iostream>
 #include <optional>
@@ -7,6 +9,7 @@
 
 #include "ctl/app.hpp"
 #include "ctl/http_client.hpp"
+#include "ctl/pacer.hpp"
 
 namespace {
 
@@ -22,5 +25,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
   canaryd::ctl::Environment env{env_var("CANARYD_URL"), env_var("CANARYD_TOKEN")};
   canaryd::ctl::HttpClient client;
-  return canaryd::ctl::run(args, env, client, std::cout, std::cerr);
+  // On a terminal the live views redraw in place; piped, they append frames.
+  canaryd::ctl::RealPacer pacer(isatty(STDOUT_FILENO) == 1);
+  return canaryd::ctl::run(args, env, client, std::cout, std::cerr, pacer);
 }

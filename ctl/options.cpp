@@ -7,6 +7,7 @@
 #include <map>
 #include <string_view>
 
+#include "config/duration.hpp"
 #include "ctl/cause.hpp"
 #include "ctl/numbers.hpp"
 
@@ -23,7 +24,7 @@ struct OptionSpec {
   Scope scope;
 };
 
-constexpr std::array<OptionSpec, 11> kOptions{{
+constexpr std::array<OptionSpec, 15> kOptions{{
     {"server", 's', true, Scope::Connection},
     {"token-file", 0, true, Scope::Connection},
     {"output", 'o', true, Scope::Connection},
@@ -35,6 +36,11 @@ constexpr std::array<OptionSpec, 11> kOptions{{
     {"to-revision", 0, true, Scope::Command},
     {"if-revision", 0, true, Scope::Command},
     {"force", 0, false, Scope::Command},
+    {"file", 'f', true, Scope::Command},
+    // How to watch or wait says nothing about the change itself.
+    {"watch", 'w', false, Scope::Connection},
+    {"for", 0, true, Scope::Connection},
+    {"timeout", 0, true, Scope::Connection},
 }};
 
 const OptionSpec* find_long(std::string_view name) {
@@ -122,7 +128,7 @@ struct CommandName {
   Command command;
 };
 
-constexpr std::array<CommandName, 9> kCommands{{
+constexpr std::array<CommandName, 11> kCommands{{
     {"status", Command::Status},
     {"history", Command::History},
     {"weight", Command::Weight},
@@ -132,7 +138,37 @@ constexpr std::array<CommandName, 9> kCommands{{
     {"canary", Command::CanarySet},  // --remove turns it into CanaryRemove
     {"help", Command::Help},
     {"version", Command::Version},
+    {"rollout", Command::RolloutStatus},  // the subcommand word picks which rollout command
+    {"wait", Command::Wait},
 }};
+
+constexpr std::array<CommandName, 6> kRolloutCommands{{
+    {"start", Command::RolloutStart},
+    {"status", Command::RolloutStatus},
+    {"pause", Command::RolloutPause},
+    {"resume", Command::RolloutResume},
+    {"abort", Command::RolloutAbort},
+    {"promote", Command::RolloutPromote},
+}};
+
+template <std::size_t N>
+const CommandName* find_command(const std::array<CommandName, N>& table, std::string_view name) {
+  const auto it = std::find_if(table.begin(), table.end(), [name](const CommandName& c) { return c.name == name; });
+  return it == table.end() ? nullptr : &*it;
+}
+
+/// The help topic a line asks about: "wait", "rollout start", or "" when it names no command.
+std::string help_topic(const std::vector<std::string>& positionals) {
+  std::size_t first = 0;
+  if (!positionals.empty() && positionals[0] == "help") first = 1;  // `canaryctl help rollout start`
+  if (positionals.size() <= first) return {};
+  const std::string& name = positionals[first];
+  if (find_command(kCommands, name) == nullptr || name == "help" || name == "version") return {};
+  if (name == "rollout" && positionals.size() > first + 1 && find_command(kRolloutCommands, positionals[first + 1])) {
+    return name + " " + positionals[first + 1];
+  }
+  return name;
+}
 
 /// Which command options each command accepts.
 bool option_allowed(Command command, std::string_view option) {
@@ -140,6 +176,9 @@ bool option_allowed(Command command, std::string_view option) {
   if (option == "to-revision") return command == Command::Undo;
   if (option == "force") return command == Command::Promote;
   if (option == "weight") return command == Command::CanarySet;
+  if (option == "file") return command == Command::RolloutStart;
+  if (option == "watch") return command == Command::Status || command == Command::RolloutStatus;
+  if (option == "for" || option == "timeout") return command == Command::Wait;
   if (option == "remove") return command == Command::CanarySet || command == Command::CanaryRemove;
   return true;  // connection options
 }
@@ -155,7 +194,88 @@ Result<void, UsageError> expect_arguments(std::string_view command, const std::v
   return {};
 }
 
+/// The command a line names: its words ("rollout start") for messages, and the arguments after them.
+struct NamedCommand {
+  Command command;
+  std::string name;
+  std::vector<std::string> rest;
+};
+
+Result<NamedCommand, UsageError> select_command(const std::vector<std::string>& positionals, bool remove) {
+  if (positionals.empty()) return usage_error("missing command");
+  NamedCommand c{Command::Help, positionals.front(), {positionals.begin() + 1, positionals.end()}};
+  const CommandName* found = find_command(kCommands, c.name);
+  if (found == nullptr) return usage_error("unknown command \"" + c.name + "\"");
+  c.command = found->command;
+  if (c.command == Command::CanarySet && remove) c.command = Command::CanaryRemove;
+  if (c.name == "rollout") {
+    if (c.rest.empty()) return usage_error("rollout needs a subcommand: start|status|pause|resume|abort|promote");
+    const CommandName* sub = find_command(kRolloutCommands, c.rest.front());
+    if (sub == nullptr) return usage_error("unknown rollout subcommand \"" + c.rest.front() + "\"");
+    c.command = sub->command;
+    c.name += " " + c.rest.front();
+    c.rest.erase(c.rest.begin());
+  }
+  return c;
+}
+
+/// The positional arguments of the command: PERCENT, SELECTOR, or none.
+Result<void, UsageError> read_arguments(Invocation& inv, const std::string& name, const std::vector<std::string>& rest) {
+  switch (inv.command) {
+    case Command::Weight: {
+      auto arguments = expect_arguments(name, rest, 1, "one PERCENT");
+      if (!arguments) return arguments;
+      auto text = percent_json_text(rest[0]);
+      if (!text) return usage_error("PERCENT must be a number, not \"" + rest[0] + "\"");
+      inv.percent = *text;
+      return {};
+    }
+    case Command::CanarySet: {
+      auto arguments = expect_arguments(name, rest, 1, "one SELECTOR (or --remove)");
+      if (!arguments) return arguments;
+      if (rest[0].empty()) return usage_error("SELECTOR must not be empty");
+      inv.selector = rest[0];
+      return {};
+    }
+    default:
+      return expect_arguments(name, rest, 0, "");
+  }
+}
+
+/// The options of `rollout start`, the watching commands and `wait` (option_allowed already checked
+/// which command takes which).
+Result<void, UsageError> read_watch_and_wait(Invocation& inv, const std::string* file, const std::string* watch,
+                                             const std::string* wait_for, const std::string* timeout) {
+  if (file != nullptr) {
+    if (file->empty()) return usage_error("-f needs a file name");
+    inv.plan_file = *file;
+  }
+  inv.watch = watch != nullptr;
+  if (inv.watch && inv.output == OutputFormat::Json) {
+    return usage_error("--watch draws a live view; it does not combine with -o json");
+  }
+  if (wait_for != nullptr) {
+    if (*wait_for == "completed") {
+      inv.wait_for = WaitFor::Completed;
+    } else if (*wait_for == "healthy") {
+      inv.wait_for = WaitFor::Healthy;
+    } else {
+      return usage_error("--for must be completed or healthy, not \"" + *wait_for + "\"");
+    }
+  }
+  if (timeout != nullptr) {
+    auto d = config::parse_duration(*timeout);
+    if (!d) return usage_error("--timeout must be a duration such as 90s, 10m or 1h, not \"" + *timeout + "\"");
+    inv.timeout = *d;
+  }
+  return {};
+}
+
 }  // namespace
+
+bool is_rollout(Command command) {
+  return command >= Command::RolloutStart && command <= Command::RolloutPromote;
+}
 
 bool is_change(Command command) {
   switch (command) {
@@ -167,7 +287,7 @@ bool is_change(Command command) {
     case Command::CanaryRemove:
       return true;
     default:
-      return false;
+      return is_rollout(command) && command != Command::RolloutStatus;
   }
 }
 
@@ -183,7 +303,10 @@ ParseResult parse_args(const std::vector<std::string>& args) {
   };
 
   // Asking for help or the version always works, whatever else the line says.
-  if (opt("help") != nullptr) return inv;
+  if (opt("help") != nullptr || (!s.positionals.empty() && s.positionals[0] == "help")) {
+    inv.help_topic = help_topic(s.positionals);
+    return inv;
+  }
   if (opt("version") != nullptr) {
     inv.command = Command::Version;
     return inv;
@@ -204,14 +327,10 @@ ParseResult parse_args(const std::vector<std::string>& args) {
     }
   }
 
-  if (s.positionals.empty()) return usage_error("missing command");
-  const std::string& name = s.positionals.front();
-  const std::vector<std::string> rest(s.positionals.begin() + 1, s.positionals.end());
-  const auto found = std::find_if(kCommands.begin(), kCommands.end(),
-                                  [&name](const CommandName& c) { return c.name == name; });
-  if (found == kCommands.end()) return usage_error("unknown command \"" + name + "\"");
-  inv.command = found->command;
-  if (inv.command == Command::CanarySet && opt("remove") != nullptr) inv.command = Command::CanaryRemove;
+  auto selected = select_command(s.positionals, opt("remove") != nullptr);
+  if (!selected) return fail(std::move(selected).error());
+  const auto& [command, name, rest] = *selected;
+  inv.command = command;
 
   for (const auto& [option, value] : s.options) {
     if (!option_allowed(inv.command, option)) {
@@ -220,35 +339,7 @@ ParseResult parse_args(const std::vector<std::string>& args) {
     }
   }
 
-  Result<void, UsageError> arguments;
-  switch (inv.command) {
-    case Command::Help:
-    case Command::Version:
-    case Command::Status:
-    case Command::History:
-    case Command::Promote:
-    case Command::Rollback:
-    case Command::Undo:
-    case Command::CanaryRemove:
-      arguments = expect_arguments(name, rest, 0, "");
-      break;
-    case Command::Weight:
-      arguments = expect_arguments(name, rest, 1, "one PERCENT");
-      if (arguments) {
-        auto text = percent_json_text(rest[0]);
-        if (!text) return usage_error("PERCENT must be a number, not \"" + rest[0] + "\"");
-        inv.percent = *text;
-      }
-      break;
-    case Command::CanarySet:
-      arguments = expect_arguments(name, rest, 1, "one SELECTOR (or --remove)");
-      if (arguments) {
-        if (rest[0].empty()) return usage_error("SELECTOR must not be empty");
-        inv.selector = rest[0];
-      }
-      break;
-  }
-  if (!arguments) return fail(std::move(arguments).error());
+  if (auto arguments = read_arguments(inv, name, rest); !arguments) return fail(std::move(arguments).error());
 
   if (const auto* v = opt("weight")) {
     auto text = percent_json_text(*v);
@@ -265,45 +356,11 @@ ParseResult parse_args(const std::vector<std::string>& args) {
   }
   if (const auto* v = opt("cause")) inv.cause = *v;
   inv.force = opt("force") != nullptr;
+  if (auto watching = read_watch_and_wait(inv, opt("file"), opt("watch"), opt("for"), opt("timeout")); !watching) {
+    return fail(std::move(watching).error());
+  }
   inv.default_cause = command_line_cause(s.cause_words);
   return inv;
-}
-
-std::string short_usage() {
-  return "usage: canaryctl [-s URL] [--token-file FILE] [-o json|table] COMMAND [ARGS]\n"
-         "commands: status | history | weight PERCENT | promote [--force] | rollback | undo [--to-revision N]\n"
-         "          canary SELECTOR [--weight PERCENT] | canary --remove\n"
-         "Run 'canaryctl --help' for more.\n";
-}
-
-std::string full_help() {
-  return "canaryctl: drives canaryd's control API.\n"
-         "\n"
-         "usage: canaryctl [options] COMMAND [ARGS]\n"
-         "\n"
-         "commands:\n"
-         "  status                          the routing state: revision, weight, stable and canary sets\n"
-         "  history                         the revisions kept, oldest first\n"
-         "  weight PERCENT                  sends PERCENT (0-100, up to two decimals) of requests to canary\n"
-         "  promote [--force]               the canary becomes stable; no canary afterwards; refused while\n"
-         "                                  no canary endpoint is healthy, unless --force\n"
-         "  rollback                        abort: the canary serves nothing at all (overrides included)\n"
-         "                                  until a weight is set again; the canary set stays defined\n"
-         "  undo [--to-revision N]          restores revision N (default: the one before) as a new revision\n"
-         "  canary SELECTOR [--weight P]    defines the canary set by label selector (weight default 0)\n"
-         "  canary --remove                 removes the canary set\n"
-         "\n"
-         "options:\n"
-         "  -s, --server URL     control address (env CANARYD_URL, default http://127.0.0.1:9901)\n"
-         "  --token-file FILE    file holding the API token (env CANARYD_TOKEN holds the token itself)\n"
-         "  -o, --output FORMAT  json (the server's answer as is) or table (default)\n"
-         "  --cause TEXT         recorded with a change (default: the canaryctl command line)\n"
-         "  --if-revision N      a change applies only while the current revision is N (else refused)\n"
-         "  -h, --help           this text\n"
-         "  --version            the version\n"
-         "\n"
-         "A change that changes nothing (the same weight again) is reported as unchanged and exits 0.\n"
-         "exit status: 0 ok, 1 the server refused, 2 usage error, 3 cannot reach the server\n";
 }
 
 }  // namespace canaryd::ctl

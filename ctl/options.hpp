@@ -2,16 +2,42 @@
 // error, and the help texts.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/result.hpp"
 
 namespace canaryd::ctl {
 
-enum class Command { Help, Version, Status, History, Weight, Promote, Rollback, Undo, CanarySet, CanaryRemove };
+enum class Command {
+  Help,
+  Version,
+  Status,
+  History,
+  Weight,
+  Promote,
+  Rollback,
+  Undo,
+  CanarySet,
+  CanaryRemove,
+  RolloutStart,    ///< rollout start [-f plan.yaml]
+  RolloutStatus,   ///< rollout status [--watch]
+  RolloutPause,    ///< rollout pause
+  RolloutResume,   ///< rollout resume
+  RolloutAbort,    ///< rollout abort [--cause TEXT]
+  RolloutPromote,  ///< rollout promote
+  Wait,            ///< wait [--for completed|healthy] [--timeout D]
+};
+
+/// What `wait` waits for.
+enum class WaitFor { Completed, Healthy };
+
+/// `wait`'s default --timeout.
+inline constexpr std::chrono::milliseconds kDefaultWaitTimeout{10 * 60 * 1000};
 
 enum class OutputFormat { Table, Json };
 
@@ -27,6 +53,11 @@ struct Invocation {
   std::optional<std::uint64_t> if_revision;  ///< --if-revision on a change
   bool force = false;                     ///< promote --force: past the promote gate
   std::optional<std::string> cause;       ///< --cause, when given
+  std::optional<std::string> plan_file;   ///< rollout start -f FILE
+  bool watch = false;                     ///< status --watch, rollout status --watch
+  WaitFor wait_for = WaitFor::Completed;  ///< wait --for
+  std::chrono::milliseconds timeout = kDefaultWaitTimeout;  ///< wait --timeout
+  std::string help_topic;                 ///< `rollout --help`, `help wait`: the command asked about
   std::string default_cause;              ///< the command line without the connection options
 
   /// What a change records: --cause, else the command line.
@@ -46,10 +77,17 @@ ParseResult parse_args(const std::vector<std::string>& args);
 /// True for the commands that change the routing state (they take --cause).
 bool is_change(Command command);
 
+/// True for `rollout ...` (their answer is the GET /api/rollout document).
+bool is_rollout(Command command);
+
 /// The few lines printed under a usage error.
 std::string short_usage();
 
 /// The --help text.
 std::string full_help();
+
+/// The help of one command ("status", "wait", "rollout", "rollout start" ...); empty for a topic without
+/// its own text (the caller prints full_help()).
+std::string command_help(std::string_view topic);
 
 }  // namespace canaryd::ctl

@@ -1,0 +1,132 @@
+// canaryctl's help texts: the short usage under a usage error, the full --help, and the help of each
+// command (`canaryctl rollout start --help`, `canaryctl help wait`).
+#include <array>
+#include <string>
+#include <string_view>
+
+#include "ctl/options.hpp"
+
+namespace canaryd::ctl {
+namespace {
+
+struct Topic {
+  std::string_view name;
+  std::string_view text;
+};
+
+constexpr std::string_view kOptionsHint = "\nRun 'canaryctl --help' for the connection options (-s, --token-file, -o).\n";
+
+constexpr std::array<Topic, 9> kTopics{{
+    {"status",
+     "usage: canaryctl status [--watch]\n"
+     "\n"
+     "The routing state: revision, canary weight, and per set its selector, configured share (SHARE),\n"
+     "the share it actually served in the last minute (SERVED) and its endpoints.\n"
+     "\n"
+     "  -w, --watch  a live view redrawn every second until interrupted (Ctrl-C): per set the configured\n"
+     "               and served share as bars, req/s, error rate and p99 (from a running rollout's\n"
+     "               analysis), healthy endpoints, and the rollout's step and verdict\n"},
+    {"rollout",
+     "usage: canaryctl rollout start [-f plan.yaml] [--cause TEXT] [--if-revision N]\n"
+     "       canaryctl rollout status [--watch]\n"
+     "       canaryctl rollout pause|resume|promote\n"
+     "       canaryctl rollout abort [--cause TEXT]\n"
+     "\n"
+     "A rollout is a plan of steps that canaryd walks by itself (weight, pause, promote), watched by\n"
+     "its analysis, which may abort it. Run 'canaryctl rollout SUBCOMMAND --help' for each.\n"},
+    {"rollout start",
+     "usage: canaryctl rollout start [-f plan.yaml] [--cause TEXT] [--if-revision N]\n"
+     "\n"
+     "Starts a rollout at step 1. The plan file is the `rollout:` map of the config (steps, analysis),\n"
+     "either alone or under a top-level `rollout:` key (a whole canaryd config works too). Without -f\n"
+     "canaryd runs the plan of its own config. canaryd validates the plan and names the wrong field.\n"
+     "\n"
+     "  -f, --file FILE   the plan (YAML; - reads standard input)\n"},
+    {"rollout status",
+     "usage: canaryctl rollout status [--watch]\n"
+     "\n"
+     "Where the rollout stands: phase, step i/N, weight, the pause, the analysis' verdict and per set\n"
+     "requests, error rate and p99, and the reason.\n"
+     "\n"
+     "  -w, --watch  refreshes every second until the rollout is completed or aborted (or there is none)\n"},
+    {"rollout pause", "usage: canaryctl rollout pause\n\nHolds the rollout at its step (a timed pause keeps the time it has left).\n"},
+    {"rollout resume", "usage: canaryctl rollout resume\n\nContinues a paused rollout; ends a manual pause.\n"},
+    {"rollout abort",
+     "usage: canaryctl rollout abort [--cause TEXT]\n\n"
+     "Aborts the rollout: the canary serves nothing at all (abort means zero), phase aborted, with the\n"
+     "cause as its reason (without --cause, canaryd's own).\n"},
+    {"rollout promote",
+     "usage: canaryctl rollout promote\n\n"
+     "Skips the remaining steps and promotes the canary (refused while no canary endpoint is healthy).\n"},
+    {"wait",
+     "usage: canaryctl wait [--for completed|healthy] [--timeout 10m]\n"
+     "\n"
+     "Polls every second until the condition holds, for CI pipelines that gate on a release.\n"
+     "\n"
+     "  --for completed  (default) the rollout completed; fails at once when it is aborted or there is none\n"
+     "  --for healthy    stable, and canary if defined, each have a healthy endpoint and nothing is\n"
+     "                   aborted; fails at once when the canary is aborted\n"
+     "  --timeout D      give up after D (90s, 10m, 1h; default 10m)\n"
+     "\n"
+     "Prints one line saying what happened. exit status: 0 reached, 1 aborted, nothing to wait for or\n"
+     "timed out, 2 usage error, 3 canaryd could not be reached (a restart while waiting is waited out)\n"},
+}};
+
+}  // namespace
+
+std::string short_usage() {
+  return "usage: canaryctl [-s URL] [--token-file FILE] [-o json|table] COMMAND [ARGS]\n"
+         "commands: status [--watch] | history | weight PERCENT | promote [--force] | rollback | undo [--to-revision N]\n"
+         "          canary SELECTOR [--weight PERCENT] | canary --remove\n"
+         "          rollout start|status|pause|resume|abort|promote | wait [--for completed|healthy] [--timeout D]\n"
+         "Run 'canaryctl --help' for more.\n";
+}
+
+std::string full_help() {
+  return "canaryctl: drives canaryd's control API.\n"
+         "\n"
+         "usage: canaryctl [options] COMMAND [ARGS]\n"
+         "\n"
+         "commands:\n"
+         "  status [--watch]                the routing state: revision, weight, stable and canary sets;\n"
+         "                                  --watch: a live view refreshed every second\n"
+         "  history                         the revisions kept, oldest first\n"
+         "  weight PERCENT                  sends PERCENT (0-100, up to two decimals) of requests to canary\n"
+         "  promote [--force]               the canary becomes stable; no canary afterwards; refused while\n"
+         "                                  no canary endpoint is healthy, unless --force\n"
+         "  rollback                        abort: the canary serves nothing at all (overrides included)\n"
+         "                                  until a weight is set again; the canary set stays defined\n"
+         "  undo [--to-revision N]          restores revision N (default: the one before) as a new revision\n"
+         "  canary SELECTOR [--weight P]    defines the canary set by label selector (weight default 0)\n"
+         "  canary --remove                 removes the canary set\n"
+         "  rollout start [-f plan.yaml]    starts a rollout (the plan file, or the config's plan)\n"
+         "  rollout status [--watch]        the rollout's phase, step, pause, analysis and reason\n"
+         "  rollout pause|resume            holds or continues the rollout at its step\n"
+         "  rollout abort [--cause TEXT]    aborts it: the canary serves nothing\n"
+         "  rollout promote                 skips the remaining steps and promotes\n"
+         "  wait [--for completed|healthy] [--timeout 10m]\n"
+         "                                  exits 0 once the rollout completed (or the sets are healthy),\n"
+         "                                  1 on abort or timeout\n"
+         "\n"
+         "options:\n"
+         "  -s, --server URL     control address (env CANARYD_URL, default http://127.0.0.1:9901)\n"
+         "  --token-file FILE    file holding the API token (env CANARYD_TOKEN holds the token itself)\n"
+         "  -o, --output FORMAT  json (the server's answer as is) or table (default)\n"
+         "  --cause TEXT         recorded with a change (default: the canaryctl command line; for rollout\n"
+         "                       commands, canaryd's own cause)\n"
+         "  --if-revision N      a change applies only while the current revision is N (else refused)\n"
+         "  -h, --help           this text; 'canaryctl COMMAND --help' for one command\n"
+         "  --version            the version\n"
+         "\n"
+         "A change that changes nothing (the same weight again) is reported as unchanged and exits 0.\n"
+         "exit status: 0 ok, 1 the server refused, 2 usage error, 3 cannot reach the server\n";
+}
+
+std::string command_help(std::string_view topic) {
+  for (const auto& t : kTopics) {
+    if (t.name == topic) return std::string(t.text) + std::string(kOptionsHint);
+  }
+  return {};
+}
+
+}  // namespace canaryd::ctl

@@ -12,6 +12,7 @@
 #include "config/address.hpp"
 #include "config/labels.hpp"
 #include "config/result.hpp"
+#include "config/rollout_plan.hpp"
 #include "config/selector.hpp"
 #include "config/weight.hpp"
 
@@ -127,6 +128,9 @@ struct Config {
   std::optional<KubernetesDiscovery> discovery;  ///< present: endpoints come from the API server
   /// Routing state in this ConfigMap of discovery's namespace instead of state_file; empty: the file.
   std::string state_configmap;
+  /// The default rollout plan (`rollout:`): what POST /api/rollout with an empty body starts. Absent:
+  /// such a call has no plan to run.
+  std::optional<RolloutPlan> rollout;
 
   /// service.selector AND service.stable
   Selector stable_selector() const { return Selector::conjunction(service.selector, service.stable); }

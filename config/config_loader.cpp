@@ -14,6 +14,7 @@
 #include "config/config.hpp"
 #include "config/duration.hpp"
 #include "config/kubeconfig.hpp"
+#include "config/rollout_loader.hpp"
 #include "config/yaml_fields.hpp"
 
 namespace canaryd::config {
@@ -119,7 +120,7 @@ class Loader {
     const auto present =
         detail::visit_map(root, "",
                           {"listen", "threads", "control", "state_file", "history_limit", "endpoints", "service",
-                           "routing", "timeouts", "limits", "health", "discovery", "state"},
+                           "routing", "timeouts", "limits", "health", "discovery", "state", "rollout"},
                           diags_, [this](const std::string& key, const YAML::Node& value, const std::string& path) {
                             load_root_field(key, value, path);
                           });
@@ -170,6 +171,8 @@ class Loader {
       load_discovery(value, path);
     } else if (key == "state") {
       load_state(value, path);
+    } else if (key == "rollout") {
+      config_.rollout = detail::read_rollout_plan(value, path, diags_);
     }
   }
 

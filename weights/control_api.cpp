@@ -9,6 +9,8 @@
 #include "weights/api_error.hpp"
 #include "weights/cause_rule.hpp"
 #include "weights/json_text.hpp"
+#include "weights/rollout_plan_json.hpp"
+#include "weights/rollout_transitions.hpp"
 #include "weights/utf8.hpp"
 
 namespace canaryd::weights {
@@ -284,6 +286,37 @@ Result<Change, BadRequest> parse_cause_only(const Body& body, const std::string&
   return Change{transition, call, std::nullopt};
 }
 
+/// POST /api/rollout: the plan in the body, or the config's when the body has none.
+Result<Change, BadRequest> parse_rollout_start(const Body& body, const std::string& call, const RolloutHooks& hooks) {
+  if (auto checked = check_fields(body, {"steps", "analysis"}); !checked) return fail(std::move(checked).error());
+  std::optional<config::RolloutPlan> plan;
+  if (body.members.contains("steps") || body.members.contains("analysis")) {
+    auto parsed = plan_from_json(body.members, body.numbers);
+    if (!parsed) return fail(BadRequest{parsed.error().message});
+    plan = std::move(parsed).value();
+  } else if (hooks.configured_plan) {
+    plan = hooks.configured_plan();
+  }
+  if (!plan) return fail(BadRequest{"no plan: send one (\"steps\": [...]) or configure rollout: in the config file"});
+  return Change{[plan = std::move(*plan), driver = hooks.driver](const RoutingHistory& h, const TransitionContext& ctx) {
+                  return start_rollout(h, plan, driver, ctx);
+                },
+                call, std::nullopt};
+}
+
+/// The rollout calls without a plan: pause, resume, abort (its cause is the reason), promote.
+Result<Change, BadRequest> parse_rollout_call(ControlCall call, const Body& body, const std::string& name) {
+  if (auto checked = check_fields(body, {}); !checked) return fail(std::move(checked).error());
+  switch (call) {
+    case ControlCall::RolloutPause: return Change{pause_rollout, name, std::nullopt};
+    case ControlCall::RolloutResume: return Change{resume_rollout, name, std::nullopt};
+    case ControlCall::RolloutAbort:
+      return Change{[](const RoutingHistory& h, const TransitionContext& ctx) { return abort_rollout(h, ctx.cause, ctx); },
+                    "aborted by an operator", std::nullopt};
+    default: return Change{promote_rollout, name, std::nullopt};
+  }
+}
+
 /// The fields every change call takes: the optional if_revision, and the cause (given or default).
 Result<void, BadRequest> read_common_fields(const Body& body, Change& change, std::string& cause) {
   if (const json::value* r = body.members.if_contains("if_revision")) {
@@ -298,8 +331,14 @@ Result<void, BadRequest> read_common_fields(const Body& body, Change& change, st
 }
 
 /// The change a call asks for, read from its body.
-Result<Change, BadRequest> parse_change(ControlCall call, const Body& body, const std::string& name) {
+Result<Change, BadRequest> parse_change(ControlCall call, const Body& body, const std::string& name,
+                                       const RolloutHooks& hooks) {
   switch (call) {
+    case ControlCall::RolloutStart: return parse_rollout_start(body, name, hooks);
+    case ControlCall::RolloutPause:
+    case ControlCall::RolloutResume:
+    case ControlCall::RolloutAbort:
+    case ControlCall::RolloutPromote: return parse_rollout_call(call, body, name);
     case ControlCall::SetWeight: return parse_set_weight(body, name);
     case ControlCall::DefineCanary: return parse_define_canary(body, name);
     case ControlCall::Undo: return parse_undo(body, name);
@@ -346,6 +385,10 @@ std::string ControlApi::status_json() const {
   return render_status(service_.current(), view);
 }
 
+std::string ControlApi::rollout_json() const { return render_rollout(service_.current(), rollout_live()); }
+
+RolloutLive ControlApi::rollout_live() const { return rollout_.live ? rollout_.live() : RolloutLive{}; }
+
 std::string ControlApi::history_json() const {
   const ServiceView view = view_ ? view_() : ServiceView{};
   const RoutingHistory history = service_.history();
@@ -386,13 +429,14 @@ std::variant<ApiReply, ControlApi::Prepared> ControlApi::prepare(const ApiReques
 
   if (route->call == ControlCall::Status) return ApiReply{200, status_json()};
   if (route->call == ControlCall::History) return ApiReply{200, history_json()};
+  if (route->call == ControlCall::RolloutStatus) return ApiReply{200, rollout_json()};
 
   // Every remaining call changes the state. Its body is validated completely before anything runs, so
   // malformed input never reaches the service.
   auto parsed = body_object(req.body, route->body == BodyRule::Optional);
   if (!parsed) return error_reply(400, parsed.error().message);
   const Body& body = *parsed;
-  auto change = parse_change(route->call, body, req.method + " " + path);
+  auto change = parse_change(route->call, body, req.method + " " + path, rollout_);
   if (!change) return error_reply(400, change.error().message);
   Change& c = *change;
   std::string cause;
@@ -401,16 +445,7 @@ std::variant<ApiReply, ControlApi::Prepared> ControlApi::prepare(const ApiReques
   // The view is taken once, as the call arrives: the transition checks against it (also when it waits its
   // turn behind a pending write) and the reply shows the same endpoints.
   ServiceView view = view_ ? view_() : ServiceView{};
-  TransitionContext ctx;
-  ctx.service_selector = view.service_selector;
-  ctx.endpoint_labels.reserve(view.endpoints.size());
-  ctx.endpoint_healthy.reserve(view.endpoints.size());
-  for (const auto& ep : view.endpoints) {
-    ctx.endpoint_labels.push_back(ep.labels);
-    ctx.endpoint_healthy.push_back(ep.healthy);
-  }
-  ctx.cause = cause;
-  ctx.now = now;
+  TransitionContext ctx = transition_context(view, cause, now);
 
   // The revision the change is computed on, when its turn comes: the answer says "unchanged" when the
   // resulting state still has it.
@@ -419,7 +454,7 @@ std::variant<ApiReply, ControlApi::Prepared> ControlApi::prepare(const ApiReques
                     *base_revision = h.current().revision;
                     return run_change(c, h, ctx);
                   },
-                  std::move(view), base_revision, std::move(cause)};
+                  std::move(view), base_revision, std::move(cause), is_rollout_call(route->call)};
 }
 
 void ControlApi::handle(const ApiRequest& req, Clock::time_point now, std::function<void(ApiReply)> done) const {
@@ -432,8 +467,9 @@ void ControlApi::handle(const ApiRequest& req, Clock::time_point now, std::funct
   }
   Prepared& change = std::get<Prepared>(prepared);
   service_.apply(std::move(change.transition),
-                 [view = std::move(change.view), base = std::move(change.base_revision),
-                  cause = std::move(change.cause), done = std::move(done)](ControlService::ApplyResult result) {
+                 [this, view = std::move(change.view), base = std::move(change.base_revision),
+                  cause = std::move(change.cause), rollout_reply = change.rollout_reply,
+                  done = std::move(done)](ControlService::ApplyResult result) {
                    if (!result) {
                      ApiReply reply = error_reply(http_status(result.error().kind), result.error().message);
                      reply.change = ChangeFacts{*base, *base, cause};
@@ -442,7 +478,10 @@ void ControlApi::handle(const ApiRequest& req, Clock::time_point now, std::funct
                    // The state this call produced, not whatever is current by now: the answer describes
                    // this change.
                    const RoutingState& state = *result;
-                   ApiReply reply{200, render_status(state, view, state.revision == *base)};
+                   const bool unchanged = state.revision == *base;
+                   // The rollout calls answer with the rollout document, the others with the status.
+                   ApiReply reply{200, rollout_reply ? render_rollout(state, rollout_live(), unchanged)
+                                                     : render_status(state, view, unchanged)};
                    reply.change = ChangeFacts{*base, state.revision, cause};
                    done(std::move(reply));
                  });

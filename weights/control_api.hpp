@@ -11,6 +11,7 @@
 
 #include "weights/control_routes.hpp"
 #include "weights/control_service.hpp"
+#include "weights/rollout_api.hpp"
 
 namespace canaryd::weights {
 
@@ -48,6 +49,9 @@ class ControlApi {
   /// this returns; a change is answered once the service has stored it (or failed to).
   void handle(const ApiRequest& req, Clock::time_point now, std::function<void(ApiReply)> done) const;
 
+  /// What the rollout calls need from the process (the configured plan, the driver's live view).
+  void set_rollout_hooks(RolloutHooks hooks) { rollout_ = std::move(hooks); }
+
   /// Replaces the token (reload).
   void set_token(std::string token) { token_ = std::move(token); }
 
@@ -55,6 +59,8 @@ class ControlApi {
   std::string status_json() const;
   /// {"revisions": [...]} oldest first.
   std::string history_json() const;
+  /// GET /api/rollout (contract section 7).
+  std::string rollout_json() const;
 
  private:
   /// A valid change request, ready for the service: its transition, and the endpoints its answer shows.
@@ -63,12 +69,16 @@ class ControlApi {
     ServiceView view;
     std::shared_ptr<std::uint64_t> base_revision;  ///< set by the transition when it runs
     std::string cause;                              ///< for the audit line
+    bool rollout_reply = false;                     ///< answered with the rollout document
   };
   /// Everything handle() decides without the service: the answer, or the change to run.
   /// Not a Result: an immediate answer (a 200 status document included) is not an error.
   std::variant<ApiReply, Prepared> prepare(const ApiRequest& req, Clock::time_point now) const;
 
+  RolloutLive rollout_live() const;
+
   ControlService& service_;
+  RolloutHooks rollout_;
   std::string token_;
   std::function<ServiceView()> view_;
 };

@@ -22,6 +22,12 @@ enum class ControlCall {
   Undo,
   DefineCanary,
   RemoveCanary,
+  RolloutStatus,
+  RolloutStart,
+  RolloutPause,
+  RolloutResume,
+  RolloutAbort,
+  RolloutPromote,
 };
 
 /// What a call does with its body.
@@ -40,7 +46,7 @@ struct ControlRoute {
 };
 
 // The rows of one path follow each other, in the order a 405's Allow lists their methods.
-inline constexpr std::array<ControlRoute, 11> kControlRoutes = {{
+inline constexpr std::array<ControlRoute, 17> kControlRoutes = {{
     {"/healthz", "GET", ControlCall::Healthz, BodyRule::Ignored},
     {"/readyz", "GET", ControlCall::Readyz, BodyRule::Ignored},
     {"/metrics", "GET", ControlCall::Metrics, BodyRule::Ignored},
@@ -52,11 +58,24 @@ inline constexpr std::array<ControlRoute, 11> kControlRoutes = {{
     {"/api/canary", "PUT", ControlCall::DefineCanary, BodyRule::Required},
     {"/api/canary", "DELETE", ControlCall::RemoveCanary, BodyRule::Optional},
     {"/api/history", "GET", ControlCall::History, BodyRule::Ignored},
+    {"/api/rollout", "GET", ControlCall::RolloutStatus, BodyRule::Ignored},
+    {"/api/rollout", "POST", ControlCall::RolloutStart, BodyRule::Optional},
+    {"/api/rollout/pause", "POST", ControlCall::RolloutPause, BodyRule::Optional},
+    {"/api/rollout/resume", "POST", ControlCall::RolloutResume, BodyRule::Optional},
+    {"/api/rollout/abort", "POST", ControlCall::RolloutAbort, BodyRule::Optional},
+    {"/api/rollout/promote", "POST", ControlCall::RolloutPromote, BodyRule::Optional},
 }};
 
 /// The probes are the process's own answers, outside the API: plain text, never behind the token.
 constexpr bool is_probe(ControlCall call) {
   return call == ControlCall::Healthz || call == ControlCall::Readyz || call == ControlCall::Metrics;
+}
+
+/// The rollout's change calls answer with the rollout document (GET /api/rollout's), not the status.
+constexpr bool is_rollout_call(ControlCall call) {
+  return call == ControlCall::RolloutStart || call == ControlCall::RolloutPause ||
+         call == ControlCall::RolloutResume || call == ControlCall::RolloutAbort ||
+         call == ControlCall::RolloutPromote;
 }
 
 /// The first route of `path`, whatever its method; null when the path is not in the table.

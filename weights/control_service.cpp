@@ -4,6 +4,20 @@
 
 namespace canaryd::weights {
 
+TransitionContext transition_context(const ServiceView& view, std::string cause, Clock::time_point now) {
+  TransitionContext ctx;
+  ctx.service_selector = view.service_selector;
+  ctx.endpoint_labels.reserve(view.endpoints.size());
+  ctx.endpoint_healthy.reserve(view.endpoints.size());
+  for (const auto& ep : view.endpoints) {
+    ctx.endpoint_labels.push_back(ep.labels);
+    ctx.endpoint_healthy.push_back(ep.healthy);
+  }
+  ctx.cause = std::move(cause);
+  ctx.now = now;
+  return ctx;
+}
+
 ControlService::ControlService(RoutingHistory history, StateStore store)
     : ControlService(std::move(history), std::make_unique<FileStateBackend>(std::move(store))) {}
 

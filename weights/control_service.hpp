@@ -37,6 +37,9 @@ struct ServiceView {
   ServedNumbers served;  ///< the last minute's share per set (status' "served"); empty = no request yet
 };
 
+/// What a transition may look at, taken from the service as it is now.
+TransitionContext transition_context(const ServiceView& view, std::string cause, Clock::time_point now);
+
 /// Owns the routing history and applies changes durably: a transition is computed, the new history is
 /// written to the backend, and only once the backend confirmed the write does it become current and
 /// `on_change` run. A write may take a while (a ConfigMap on a slow API server) and never blocks the

@@ -6,6 +6,46 @@ namespace canaryd::weights {
 
 namespace {
 
+Failure<TransitionError> refuse(TransitionError::Kind kind, std::string message) {
+  return fail(TransitionError{kind, std::move(message)});
+}
+
+Failure<TransitionError> conflict(std::string message) {
+  return refuse(TransitionError::Kind::Conflict, std::move(message));
+}
+
+Failure<TransitionError> no_canary() { return conflict("no canary set is defined"); }
+
+// The API validates weights before calling; this guards other callers (reload, tests) from an
+// out-of-range value that the splitter would turn into "always canary".
+Result<void, TransitionError> check_weight(config::BasisPoints weight) {
+  if (weight > config::kMaxBasisPoints) {
+    return refuse(TransitionError::Kind::InvalidArgument, "canary_weight must be from 0 to 100");
+  }
+  return {};
+}
+
+/// A running rollout owns the weight and the sets: a manual change would be overwritten by its next
+/// step, so it is refused; rollback and promote end the rollout instead (see rollout_transitions.hpp).
+Result<void, TransitionError> no_rollout_running(const RoutingHistory& h) {
+  const auto& rollout = h.current().rollout;
+  if (!rollout || !rollout->active()) return {};
+  return conflict("a rollout is in progress (step " + std::to_string(rollout->step) + "/" +
+                  std::to_string(rollout->steps()) + ", " + phase_name(rollout->phase) +
+                  "): pause, abort or promote it (canaryctl rollout pause|abort|promote) before changing the routing by hand");
+}
+
+/// Ends a running rollout carried into `next` (rollback: aborted; promote: completed).
+void finish_rollout(RoutingState& next, RolloutPhase phase, std::string reason) {
+  if (!next.rollout || !next.rollout->active()) return;
+  next.rollout->phase = phase;
+  next.rollout->pause_until.reset();
+  next.rollout->pause_left.reset();
+  next.rollout->reason = std::move(reason);
+}
+
+}  // namespace
+
 /// The current state with the bookkeeping of a new revision; callers change only what the call is about.
 RoutingState next_revision(const RoutingHistory& h, const TransitionContext& ctx) {
   RoutingState next = h.current();
@@ -30,32 +70,24 @@ RoutingState unless_unchanged(const RoutingHistory& h, RoutingState next) {
   return same == cur ? cur : next;
 }
 
-Failure<TransitionError> refuse(TransitionError::Kind kind, std::string message) {
-  return fail(TransitionError{kind, std::move(message)});
-}
-
-Failure<TransitionError> conflict(std::string message) {
-  return refuse(TransitionError::Kind::Conflict, std::move(message));
-}
-
-Failure<TransitionError> no_canary() { return conflict("no canary set is defined"); }
-
-// The API validates weights before calling; this guards other callers (reload, tests) from an
-// out-of-range value that the splitter would turn into "always canary".
-Result<void, TransitionError> check_weight(config::BasisPoints weight) {
-  if (weight > config::kMaxBasisPoints) {
-    return refuse(TransitionError::Kind::InvalidArgument, "canary_weight must be from 0 to 100");
+CanaryEndpoints canary_endpoints(const RoutingState& state, const TransitionContext& ctx) {
+  CanaryEndpoints found;
+  if (!state.canary) return found;
+  const auto canary_set = config::Selector::conjunction(ctx.service_selector, *state.canary);
+  for (std::size_t i = 0; i < ctx.endpoint_labels.size(); ++i) {
+    if (!canary_set.matches(ctx.endpoint_labels[i])) continue;
+    found.any = true;
+    if (i >= ctx.endpoint_healthy.size() || ctx.endpoint_healthy[i]) found.any_healthy = true;
   }
-  return {};
+  return found;
 }
-
-}  // namespace
 
 bool sets_disjoint(const config::Selector& service, const config::Selector& a, const config::Selector& b) {
   return config::Selector::conjunction(service, a).provably_disjoint(config::Selector::conjunction(service, b));
 }
 
 TransitionResult set_weight(const RoutingHistory& h, config::BasisPoints weight, const TransitionContext& ctx) {
+  if (auto free = no_rollout_running(h); !free) return fail(std::move(free).error());
   if (auto checked = check_weight(weight); !checked) return fail(std::move(checked).error());
   if (!h.current().canary) return no_canary();
   RoutingState next = next_revision(h, ctx);
@@ -69,13 +101,7 @@ TransitionResult promote(const RoutingHistory& h, const TransitionContext& ctx, 
   // Promoting a canary that selects nothing would leave the service without a stable set: refuse, like a
   // Deployment that never becomes available. Force does not lift this: there is nothing to promote.
   const auto canary_set = config::Selector::conjunction(ctx.service_selector, *cur.canary);
-  bool any = false;
-  bool any_healthy = false;
-  for (std::size_t i = 0; i < ctx.endpoint_labels.size(); ++i) {
-    if (!canary_set.matches(ctx.endpoint_labels[i])) continue;
-    any = true;
-    if (i >= ctx.endpoint_healthy.size() || ctx.endpoint_healthy[i]) any_healthy = true;
-  }
+  const auto [any, any_healthy] = canary_endpoints(cur, ctx);
   if (!any) {
     return conflict("canary set " + canary_set.to_string() + " has no endpoint; nothing to promote");
   }
@@ -88,6 +114,7 @@ TransitionResult promote(const RoutingHistory& h, const TransitionContext& ctx, 
   next.stable = *cur.canary;
   next.canary.reset();
   next.canary_weight = 0;
+  finish_rollout(next, RolloutPhase::Completed, "promoted");
   return next;
 }
 
@@ -96,10 +123,12 @@ TransitionResult rollback(const RoutingHistory& h, const TransitionContext& ctx)
   RoutingState next = next_revision(h, ctx);
   next.canary_weight = 0;
   next.aborted = true;
+  finish_rollout(next, RolloutPhase::Aborted, ctx.cause.empty() ? "rolled back" : "rolled back: " + ctx.cause);
   return unless_unchanged(h, std::move(next));
 }
 
 TransitionResult undo(const RoutingHistory& h, std::optional<std::uint64_t> to_revision, const TransitionContext& ctx) {
+  if (auto free = no_rollout_running(h); !free) return fail(std::move(free).error());
   const RoutingState* target = nullptr;
   if (to_revision) {
     target = h.find(*to_revision);
@@ -128,6 +157,7 @@ TransitionResult undo(const RoutingHistory& h, std::optional<std::uint64_t> to_r
 TransitionResult define_canary(const RoutingHistory& h, const config::Selector& canary, config::BasisPoints weight,
                                const TransitionContext& ctx) {
   if (auto checked = check_weight(weight); !checked) return fail(std::move(checked).error());
+  if (auto free = no_rollout_running(h); !free) return fail(std::move(free).error());
   const RoutingState& cur = h.current();
   if (!sets_disjoint(ctx.service_selector, cur.stable, canary)) {
     return conflict("canary set " + config::Selector::conjunction(ctx.service_selector, canary).to_string() +
@@ -141,6 +171,7 @@ TransitionResult define_canary(const RoutingHistory& h, const config::Selector& 
 }
 
 TransitionResult remove_canary(const RoutingHistory& h, const TransitionContext& ctx) {
+  if (auto free = no_rollout_running(h); !free) return fail(std::move(free).error());
   // Removing what is not there changes nothing: 200 and no revision, so a cleanup script can run twice.
   if (!h.current().canary) return h.current();
   RoutingState next = next_revision(h, ctx);

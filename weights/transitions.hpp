@@ -63,6 +63,21 @@ TransitionResult define_canary(const RoutingHistory& h, const config::Selector& 
 /// Removes the canary set (weight 0); without one, nothing changes.
 TransitionResult remove_canary(const RoutingHistory& h, const TransitionContext& ctx);
 
+/// Whether the canary set of `state` has an endpoint in `ctx`, and a healthy one (the promote gate and
+/// the rollout's "steps never move while the canary has no healthy endpoint").
+struct CanaryEndpoints {
+  bool any = false;
+  bool any_healthy = false;
+};
+CanaryEndpoints canary_endpoints(const RoutingState& state, const TransitionContext& ctx);
+
+/// The current state with the bookkeeping of a new revision (number, time, cause; the abort cleared):
+/// what every transition starts from.
+RoutingState next_revision(const RoutingHistory& h, const TransitionContext& ctx);
+/// `next`, or the current state itself (same revision) when `next` differs from it only in that
+/// bookkeeping: a change that changes nothing creates no revision.
+RoutingState unless_unchanged(const RoutingHistory& h, RoutingState next);
+
 /// True when service AND a and service AND b can never match the same labels.
 bool sets_disjoint(const config::Selector& service, const config::Selector& a, const config::Selector& b);
 

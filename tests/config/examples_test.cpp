@@ -66,5 +66,19 @@ TEST(ExamplesTest, FullExampleIsValidAndShowsTheDefaults) {
   EXPECT_EQ(c.service.canary_weight, 0u);
 }
 
+// The full example also shows a rollout plan, with the analysis at its defaults.
+TEST(ExamplesTest, FullExampleHasTheContractsRolloutPlan) {
+  const LoadResult r = load_config_file(example_path("full.yaml"));
+  ASSERT_TRUE(r.ok()) << join(r ? std::vector<std::string>{} : r.error());
+  ASSERT_TRUE(r->rollout.has_value());
+  const RolloutPlan& plan = *r->rollout;
+  ASSERT_EQ(plan.steps.size(), 4u);
+  EXPECT_EQ(plan.steps[0].weight, BasisPoints{500});
+  EXPECT_EQ(plan.steps[1].pause, PauseKind::Manual);
+  EXPECT_TRUE(plan.steps[3].promote);
+  ASSERT_TRUE(plan.analysis.has_value());
+  EXPECT_EQ(*plan.analysis, AnalysisSettings{});
+}
+
 }  // namespace
 }  // namespace canaryd::config

@@ -137,6 +137,23 @@ void add_discovery(const DiscoveryMetrics& discovery, std::vector<MetricFamily>&
                             MetricType::Counter, static_cast<double>(discovery.lists)));
 }
 
+/// canaryd_rollout_phase{phase} (one series per phase, 1 for the current one), canaryd_rollout_step and
+/// canaryd_rollout_aborts_total.
+void add_rollout(const RolloutMetrics& rollout, std::vector<MetricFamily>& families) {
+  MetricFamily phase{"canaryd_rollout_phase", "The rollout's phase: 1 for the current one, 0 for the others",
+                     MetricType::Gauge, {}};
+  for (const std::string_view name : kRolloutPhaseNames) {
+    auto m = labelled({{"phase", std::string(name)}});
+    m.gauge.value = name == rollout.phase ? 1 : 0;
+    phase.metric.push_back(std::move(m));
+  }
+  families.push_back(std::move(phase));
+  families.push_back(single("canaryd_rollout_step", "The rollout's step in force, counted from 1; 0 without a rollout",
+                            MetricType::Gauge, static_cast<double>(rollout.step)));
+  families.push_back(single("canaryd_rollout_aborts_total", "Rollouts this process aborted since it started",
+                            MetricType::Counter, static_cast<double>(rollout.aborts)));
+}
+
 /// canaryd_build_info{version}: always 1; the label says which build answers.
 void add_build_info(std::vector<MetricFamily>& families) {
   MetricFamily info{"canaryd_build_info", "The running canaryd's version (the value is always 1)", MetricType::Gauge, {}};
@@ -149,13 +166,14 @@ void add_build_info(std::vector<MetricFamily>& families) {
 }  // namespace
 
 std::string render_metrics(const std::vector<std::unique_ptr<Worker>>& workers, const RoutingSnapshot& snapshot,
-                           const DiscoveryMetrics* discovery) {
+                           const RolloutMetrics& rollout, const DiscoveryMetrics* discovery) {
   std::vector<MetricFamily> families;
   add_requests(workers, families);
   add_failures(workers, families);
   add_routing(snapshot, families);
   add_connections(workers, families);
   if (discovery) add_discovery(*discovery, families);
+  add_rollout(rollout, families);
   add_build_info(families);
   return prometheus::TextSerializer().Serialize(families);
 }

@@ -1,9 +1,11 @@
-// The /metrics page: contract section 5's metric families in Prometheus text format, summed over workers.
+// The /metrics page: contract section 5's and section 7's (rollout) metric families in Prometheus text format, summed over workers.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "proxy/dataplane/routing_snapshot.hpp"
@@ -18,10 +20,21 @@ struct DiscoveryMetrics {
   std::uint64_t lists = 0;  ///< successful pod lists: the first one and every relist
 };
 
-/// Renders contract section 5 in the Prometheus text format (prometheus-cpp's TextSerializer), summing
-/// the per-worker counters at scrape time, plus the discovery families when `discovery` is given.
-/// Main thread only.
+/// Where the rollout stands, for contract section 7's rollout families.
+struct RolloutMetrics {
+  std::string_view phase = "none";  ///< none|progressing|paused|completed|aborted
+  unsigned step = 0;                ///< the step in force, from 1; 0 without a rollout
+  std::uint64_t aborts = 0;         ///< rollouts this process aborted since it started
+};
+
+/// The phases canaryd_rollout_phase has a series for, in order.
+inline constexpr std::array<std::string_view, 5> kRolloutPhaseNames = {"none", "progressing", "paused", "completed",
+                                                                       "aborted"};
+
+/// Renders contract sections 5 and 7 in the Prometheus text format (prometheus-cpp's TextSerializer),
+/// summing the per-worker counters at scrape time, plus the discovery families when `discovery` is
+/// given. Main thread only.
 std::string render_metrics(const std::vector<std::unique_ptr<Worker>>& workers, const RoutingSnapshot& snapshot,
-                           const DiscoveryMetrics* discovery = nullptr);
+                           const RolloutMetrics& rollout, const DiscoveryMetrics* discovery = nullptr);
 
 }  // namespace canaryd::proxy

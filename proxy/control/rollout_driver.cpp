@@ -45,11 +45,7 @@ RolloutDriver::RolloutDriver(boost::asio::io_context& io, weights::ControlServic
 
 void RolloutDriver::start() {
   // Whatever the workers counted before now is no rollout's evidence.
-  weights::SetEvidence stable;
-  weights::SetEvidence canary;
-  evidence_(stable, canary);
-  seen_stable_ = stable;
-  seen_canary_ = canary;
+  seen_ = evidence_();
   weight_in_force_ = routed_weight(service_.current());
   schedule();
 }
@@ -71,18 +67,15 @@ void RolloutDriver::before_publish() {
 }
 
 weights::EvidenceInterval RolloutDriver::sample() {
-  weights::SetEvidence stable;
-  weights::SetEvidence canary;
-  evidence_(stable, canary);
+  EvidenceTotals now = evidence_();
+  EvidenceTotals delta = now;
+  delta -= seen_;
+  seen_ = std::move(now);
   weights::EvidenceInterval interval;
   interval.end = duration_cast<milliseconds>(std::chrono::steady_clock::now() - epoch_);
   interval.canary_weight = weight_in_force_;
-  interval.stable = stable;
-  interval.stable -= seen_stable_;
-  interval.canary = canary;
-  interval.canary -= seen_canary_;
-  seen_stable_ = std::move(stable);
-  seen_canary_ = std::move(canary);
+  interval.stable = std::move(delta.stable);
+  interval.canary = std::move(delta.canary);
   return interval;
 }
 

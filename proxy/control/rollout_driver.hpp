@@ -13,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "proxy/control/rollout_evidence_totals.hpp"
 #include "weights/control_service.hpp"
 #include "weights/rollout_analysis.hpp"
 #include "weights/rollout_api.hpp"
@@ -26,8 +27,8 @@ class RolloutDriver {
  public:
   static constexpr std::chrono::milliseconds kTick{500};
 
-  /// Adds the workers' cumulative weight-placed evidence per set to `stable` and `canary`.
-  using EvidenceSource = std::function<void(weights::SetEvidence& stable, weights::SetEvidence& canary)>;
+  /// The workers' cumulative weight-placed evidence per set.
+  using EvidenceSource = std::function<EvidenceTotals()>;
 
   RolloutDriver(boost::asio::io_context& io, weights::ControlService& service,
                 std::function<weights::ServiceView()> view, EvidenceSource evidence, std::string identity);
@@ -64,8 +65,7 @@ class RolloutDriver {
   boost::asio::steady_timer timer_;
   std::chrono::steady_clock::time_point epoch_;
 
-  weights::SetEvidence seen_stable_;  ///< cumulative totals at the last sample
-  weights::SetEvidence seen_canary_;
+  EvidenceTotals seen_;  ///< cumulative totals at the last sample
   config::BasisPoints weight_in_force_ = 0;  ///< the canary weight the data plane routes with
 
   std::uint64_t analysed_ = 0;  ///< started_revision of the rollout the analysis belongs to

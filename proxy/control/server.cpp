@@ -245,6 +245,8 @@ void Server::begin_upgrade() {
 
 void Server::quiesce_control(std::function<void()> done) {
   control_server_->pause();
+  // The successor drives the rollout from the state it loads; two drivers would race for each step.
+  rollout_->stop();
   // A change already queued is answered before the successor reads the state: otherwise it could be
   // acknowledged here and missing there.
   control_->when_idle([this, done = std::move(done)]() mutable { asio::post(io_, std::move(done)); });
@@ -258,6 +260,7 @@ void Server::on_upgrade_done(Result<pid_t, UpgradeFailure> outcome) {
              (failure.pid > 0 ? " (pid " + std::to_string(failure.pid) + ")" : "") + ": " + failure.why +
              "; this canaryd keeps serving");
     control_server_->resume();
+    rollout_->start();
     return;
   }
   log_line("hot upgrade: the new canaryd (pid " + std::to_string(*outcome) + ") serves; draining");
@@ -273,6 +276,7 @@ void Server::begin_drain(bool handover) {
   if (state_watch_) state_watch_->stop();
   ejection_timer_.cancel();
   served_timer_.cancel();
+  rollout_->stop();
   for (auto& w : workers_) w->drain(handover);
   drain_deadline_.expires_after(config_.timeouts.drain);
   drain_deadline_.async_wait([this](boost::system::error_code ec) {

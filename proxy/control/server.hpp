@@ -19,6 +19,7 @@
 #include "proxy/control/health_checker.hpp"
 #include "proxy/control/hot_upgrade.hpp"
 #include "proxy/control/passive_ejection.hpp"
+#include "proxy/control/rollout_driver.hpp"
 #include "proxy/dataplane/routing_snapshot.hpp"
 #include "proxy/dataplane/worker.hpp"
 #include "proxy/kube/configmap_state_watch.hpp"
@@ -153,6 +154,7 @@ class Server {
   boost::asio::steady_timer ejection_timer_{io_};
   weights::ServedShare served_;  ///< status' "served", sampled by served_timer_
   boost::asio::steady_timer served_timer_{io_};
+  std::unique_ptr<RolloutDriver> rollout_;  ///< drives and judges the rollout in the routing state
   // Before workers_: a worker's destruction ends its unfinished sessions, which count themselves out here.
   std::atomic<std::int64_t> open_connections_{0};
   std::vector<std::unique_ptr<Worker>> workers_;

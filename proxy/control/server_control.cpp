@@ -87,7 +87,13 @@ ControlReply Server::readiness() const {
 ControlReply Server::metrics() const {
   DiscoveryMetrics dm;
   if (discovery_) dm = DiscoveryMetrics{discovery_->reachable(), discovery_->lists()};
-  ControlReply r = text(200, render_metrics(workers_, *snapshot_, discovery_ ? &dm : nullptr));
+  RolloutMetrics rollout;
+  if (const auto& record = control_->current().rollout) {
+    rollout.phase = weights::phase_name(record->phase);
+    rollout.step = record->step;
+  }
+  rollout.aborts = rollout_->aborts();
+  ControlReply r = text(200, render_metrics(workers_, *snapshot_, rollout, discovery_ ? &dm : nullptr));
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   return r;
 }

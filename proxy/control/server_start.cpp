@@ -174,8 +174,17 @@ Result<void, StartupError> Server::load_state() {
   auto token = control_token(config_);
   if (!token) return fail(StartupError{config_.source + ": " + token.error().message});
   control_ = std::make_unique<weights::ControlService>(std::move(*history), std::move(*backend));
-  control_->set_on_change([this](const weights::RoutingState&) { publish(); });
+  control_->set_on_change([this](const weights::RoutingState&) {
+    if (rollout_) rollout_->before_publish();
+    publish();
+  });
   api_ = std::make_unique<weights::ControlApi>(*control_, *token, [this] { return service_view(); });
+  rollout_ = std::make_unique<RolloutDriver>(
+      io_, *control_, [this] { return service_view(); },
+      [this] { return sum_rollout_evidence(workers_); },
+      replica_identity());
+  api_->set_rollout_hooks({[this] { return config_.rollout; }, [this] { return rollout_->live(); },
+                           rollout_->identity()});
   if (configmap_) {
     auto client = make_kube();
     if (!client) return fail(std::move(client).error());
@@ -292,6 +301,7 @@ void Server::start_serving() {
   if (discovery_) discovery_->start();
   if (state_watch_) state_watch_->start();
   sample_served();
+  rollout_->start();
 }
 
 void Server::log_serving() const {

@@ -136,6 +136,7 @@ bool Exchange::route() {
   if (choice.set == SetKind::None) return false;
   if (choice.fell_back) ctx_.metrics.record_fallback(choice.set == SetKind::Stable ? SetKind::Canary : SetKind::Stable);
   chosen_ = choice.set;
+  weight_placed_ = choice.weight_placed;
   resend_safe_ = resend_safe(check_.method, body_expected_);
   attempt_.first_index = ctx_.next_index(chosen_);
   attempt_.connects_left = snap_.retries + 1;
@@ -298,13 +299,14 @@ asio::awaitable<RelayResult> Exchange::relay_body() {
 
 ExchangeOutcome Exchange::finish_response(const RelayResult& relayed) {
   const int status = response_.status;
-  if (relayed.failed == RelayResult::Side::Read)
+  const bool upstream_failed = relayed.failed == RelayResult::Side::Read;
+  if (upstream_failed)
     ctx_.metrics.record_upstream_error(
         chosen_, relayed.error == beast::error::timeout ? UpstreamErrorKind::Timeout : UpstreamErrorKind::Reset);
   if (!relayed) {
     // Never present a truncated body as complete: the client sees the connection end mid-message.
     drop_upstream();
-    record_request(chosen_, status);
+    record_request(chosen_, status, upstream_failed);
     return ExchangeOutcome::Abort;
   }
   if (plan_.upstream_keep && scratch_->upstream.size() == 0 && !ctx_.draining)
@@ -328,8 +330,9 @@ asio::awaitable<ExchangeOutcome> Exchange::reply(LocalReply r, bool keep_alive, 
   co_return keep_alive ? ExchangeOutcome::KeepAlive : ExchangeOutcome::Close;
 }
 
-void Exchange::record_request(SetKind set, int status) {
-  ctx_.metrics.record_request(set, static_cast<unsigned>(status), steady_clock::now() - started_);
+void Exchange::record_request(SetKind set, int status, bool upstream_failed) {
+  ctx_.metrics.record_request(set, static_cast<unsigned>(status), steady_clock::now() - started_,
+                              {weight_placed_, upstream_failed});
 }
 
 void Exchange::drop_upstream() {

@@ -95,7 +95,9 @@ class Exchange {
   boost::asio::awaitable<ExchangeOutcome> reply(LocalReply reply, bool keep_alive, SetKind set);
   /// Ends the exchange mid-message: the upstream connection is dropped, the client's closed at once.
   ExchangeOutcome abort();
-  void record_request(SetKind set, int status);
+  /// Counts the finished request in the worker's metrics, and as rollout evidence when the weight
+  /// placed it; `upstream_failed`: the response broke off on the upstream's side.
+  void record_request(SetKind set, int status, bool upstream_failed = false);
   void drop_upstream();
   std::string_view upstream_head() const;
   /// Keep-alive for a local reply before the request body was read: only when it has none.
@@ -120,6 +122,7 @@ class Exchange {
   // and the trailer section are bounded like the header.
   ChunkedDecoder chunked_body_;
   SetKind chosen_ = SetKind::None;
+  bool weight_placed_ = false;  ///< SetChoice::weight_placed: the request is rollout evidence
   UpstreamAttempt attempt_;
   HeadRead got_;
   ResponseHead response_;

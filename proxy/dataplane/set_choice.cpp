@@ -21,18 +21,18 @@ bool has_healthy(const std::vector<UpstreamEndpoint>& set) {
 SetChoice choose_set(const RoutingSnapshot& snapshot, const RouteHints& hints, weights::Splitter& splitter) {
   // Abort means zero: no override, no draw, no fallback reaches an aborted canary.
   if (snapshot.canary_aborted) {
-    if (has_healthy(snapshot.set(SetKind::Stable))) return {SetKind::Stable, false};
-    return {SetKind::None, false};
+    if (has_healthy(snapshot.set(SetKind::Stable))) return {SetKind::Stable, false, false};
+    return {SetKind::None, false, false};
   }
   SetKind chosen = SetKind::Stable;
   if (hints.forced == ForcedSet::Canary)
     chosen = SetKind::Canary;
   else if (hints.forced == ForcedSet::None && splitter.next_is_canary(snapshot.canary_weight))
     chosen = SetKind::Canary;
-  if (has_healthy(snapshot.set(chosen))) return {chosen, false};
+  if (has_healthy(snapshot.set(chosen))) return {chosen, false, hints.forced == ForcedSet::None};
   const SetKind other = chosen == SetKind::Stable ? SetKind::Canary : SetKind::Stable;
-  if (!has_healthy(snapshot.set(other))) return {SetKind::None, false};
-  return {other, true};
+  if (!has_healthy(snapshot.set(other))) return {SetKind::None, false, false};
+  return {other, true, false};
 }
 
 }  // namespace canaryd::proxy

@@ -23,6 +23,7 @@
 #include "proxy/dataplane/session_context.hpp"
 #include "proxy/dataplane/upstream_pool.hpp"
 #include "proxy/dataplane/worker_metrics.hpp"
+#include "weights/rollout_evidence.hpp"
 #include "weights/splitter.hpp"
 
 namespace canaryd::proxy {
@@ -67,6 +68,9 @@ class Worker {
 
   /// Main thread at scrape time, worker thread otherwise.
   WorkerMetrics& metrics() { return metrics_; }
+  /// Main thread: adds this worker's rollout evidence for `set` (Stable or Canary) so far to `sum`:
+  /// the requests the weight placed, their errors and latencies (counters that only grow).
+  void add_rollout_evidence(SetKind set, weights::SetEvidence& sum) const { metrics_.evidence(set).add_to(sum); }
 
  private:
   void accept_loop(boost::asio::ip::tcp::acceptor& acceptor, std::size_t listener);

@@ -1,5 +1,6 @@
-// One worker's request, error and connection counters: written by that worker alone without a locked
-// instruction, summed by the main thread for /metrics.
+// One worker's request, error and connection counters, and its rollout evidence per set: written by
+// that worker alone without a locked instruction, summed by the main thread for /metrics and the
+// rollout analysis.
 #pragma once
 
 #include <array>
@@ -8,6 +9,7 @@
 #include <cstdint>
 
 #include "proxy/dataplane/routing_snapshot.hpp"
+#include "weights/rollout_evidence.hpp"
 
 namespace canaryd::proxy {
 
@@ -18,14 +20,23 @@ enum class UpstreamErrorKind : std::uint8_t { Connect = 0, Timeout = 1, Reset = 
 inline constexpr std::array<const char*, 3> kUpstreamErrorNames = {"connect", "timeout", "reset"};
 inline constexpr std::array<const char*, 4> kCodeClassNames = {"2xx", "3xx", "4xx", "5xx"};
 
+/// How a finished request counts for the rollout analysis.
+struct RolloutSample {
+  bool weight_placed = false;    ///< SetChoice::weight_placed: only these requests are evidence
+  bool upstream_failed = false;  ///< the upstream broke the response off: an error whatever its status
+};
+
 /// One worker's counters. Only the owning worker writes (a relaxed load and store, no locked
 /// instruction); the main thread reads them when /metrics is scraped and sums over workers.
 class WorkerMetrics {
  public:
   using Counter = std::atomic<std::uint64_t>;
 
-  /// Worker thread: one finished request.
-  void record_request(SetKind set, unsigned status, std::chrono::steady_clock::duration took) {
+  /// Worker thread: one finished request. When the weight placed it, it is also rollout evidence for
+  /// its set: an error when the status is 5xx (canaryd's own 502/503/504 included) or the upstream
+  /// failed mid-response, with the whole exchange's latency.
+  void record_request(SetKind set, unsigned status, std::chrono::steady_clock::duration took,
+                      RolloutSample sample = {}) {
     auto s = static_cast<std::size_t>(set);
     std::size_t cls = status < 300 ? 0 : status < 400 ? 1 : status < 500 ? 2 : 3;
     bump(requests_[s][cls]);
@@ -35,6 +46,7 @@ class WorkerMetrics {
     bump(buckets_[s][b]);
     auto us = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(took).count());
     duration_us_[s].store(duration_us_[s].load(std::memory_order_relaxed) + us, std::memory_order_relaxed);
+    if (sample.weight_placed && s < evidence_.size()) evidence_[s].record(status >= 500 || sample.upstream_failed, us);
   }
   /// Worker thread.
   void record_upstream_error(SetKind set, UpstreamErrorKind kind) {
@@ -54,6 +66,8 @@ class WorkerMetrics {
     return upstream_errors_[set][kind].load(std::memory_order_relaxed);
   }
   std::uint64_t fallbacks(std::size_t from) const { return fallback_[from].load(std::memory_order_relaxed); }
+  /// The rollout evidence of `set` (Stable or Canary) so far; SetCounters::add_to sums it.
+  const weights::SetCounters& evidence(SetKind set) const { return evidence_[static_cast<std::size_t>(set)]; }
   std::int64_t client_connections() const { return client_connections_.load(std::memory_order_relaxed); }
   std::int64_t upstream_connections() const { return upstream_connections_.load(std::memory_order_relaxed); }
 
@@ -68,6 +82,7 @@ class WorkerMetrics {
   std::array<Counter, 3> duration_us_{};
   std::array<std::array<Counter, 3>, 2> upstream_errors_{};
   std::array<Counter, 2> fallback_{};
+  std::array<weights::SetCounters, 2> evidence_{};  ///< stable, canary: the requests the weight placed
   std::atomic<std::int64_t> client_connections_{0};
   std::atomic<std::int64_t> upstream_connections_{0};
 };

@@ -160,6 +160,24 @@ class MetricsTest(IntegrationTest):
         self.assertEqual(m.value("canaryd_endpoints", set="stable", health="healthy"), 1)
         self.assertEqual(m.value("canaryd_endpoints", set="canary"), 0)
 
+    def test_rollout_families_without_a_rollout(self):
+        # Contract section 7: one canaryd_rollout_phase series per phase, 1 for the current one ("none"
+        # while no rollout ever ran), the step 0, no abort; canaryd_build_info{version} is 1.
+        d = self.canaryd(canary_weight=10)
+        keepalive_requests(d.listen, 10)
+        m = d.metrics()
+        self.assertEqual(m.types.get("canaryd_rollout_phase"), "gauge")
+        self.assertEqual(m.types.get("canaryd_rollout_step"), "gauge")
+        self.assertEqual(m.types.get("canaryd_rollout_aborts_total"), "counter")
+        phases = {lab.get("phase"): v for lab, v in m.find("canaryd_rollout_phase")}
+        self.assertEqual(phases, {"none": 1, "progressing": 0, "paused": 0, "completed": 0, "aborted": 0})
+        self.assertEqual(m.find("canaryd_rollout_step"), [({}, 0)])
+        self.assertEqual(m.find("canaryd_rollout_aborts_total"), [({}, 0)])
+        info = m.find("canaryd_build_info")
+        self.assertEqual(len(info), 1)
+        self.assertTrue(info[0][0].get("version"), info)
+        self.assertEqual(info[0][1], 1)
+
 
 if __name__ == "__main__":
     support.main()

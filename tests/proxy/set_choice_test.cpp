@@ -137,6 +137,40 @@ TEST(SetChoice, AbortedCanaryIsNoFallback) {
   EXPECT_EQ(choose_set(aborted(false, 0), {ForcedSet::Stable}, splitter).set, SetKind::None);
 }
 
+// Rollout evidence (contract section 7): only the requests the weight placed count.
+TEST(SetChoice, TheWeightPlacesEveryDrawnRequestInEitherSet) {
+  const RoutingSnapshot s = snapshot(true, true, 5000);
+  weights::Splitter splitter;
+  const SetChoice first = choose_set(s, {}, splitter);
+  const SetChoice second = choose_set(s, {}, splitter);
+  EXPECT_NE(first.set, second.set);  // one stable, one canary at 50 %
+  EXPECT_TRUE(first.weight_placed);
+  EXPECT_TRUE(second.weight_placed);
+}
+
+TEST(SetChoice, AForcedRequestIsNotPlacedByTheWeight) {
+  const RoutingSnapshot s = snapshot(true, true, 5000);
+  weights::Splitter splitter;
+  EXPECT_FALSE(choose_set(s, {ForcedSet::Canary}, splitter).weight_placed);
+  EXPECT_FALSE(choose_set(s, {ForcedSet::Stable}, splitter).weight_placed);
+}
+
+TEST(SetChoice, AFallbackIsNotPlacedByTheWeight) {
+  weights::Splitter splitter;
+  SetChoice c = choose_set(snapshot(true, false, 10000), {}, splitter);
+  EXPECT_TRUE(c.fell_back);
+  EXPECT_FALSE(c.weight_placed);
+  c = choose_set(snapshot(false, true, 0), {}, splitter);
+  EXPECT_EQ(c.set, SetKind::Canary);
+  EXPECT_FALSE(c.weight_placed);
+}
+
+TEST(SetChoice, NoSetOrAnAbortedCanaryIsNotPlacedByTheWeight) {
+  weights::Splitter splitter;
+  EXPECT_FALSE(choose_set(snapshot(false, false, 5000), {}, splitter).weight_placed);
+  EXPECT_FALSE(choose_set(aborted(true, 5000), {}, splitter).weight_placed);
+  EXPECT_FALSE(choose_set(aborted(false, 5000), {}, splitter).weight_placed);
+}
+
 }  // namespace
 }  // namespace canaryd::proxy
-

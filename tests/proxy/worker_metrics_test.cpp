@@ -160,5 +160,54 @@ TEST(WorkerMetricsTest, ConnectionGaugesGoUpAndDown) {
   EXPECT_EQ(m->upstream_connections(), -1);
 }
 
+// Rollout evidence: the requests the weight placed, per set, with their errors and latencies.
+weights::SetEvidence evidence(const WorkerMetrics& m, SetKind set) {
+  weights::SetEvidence sum;
+  m.evidence(set).add_to(sum);
+  return sum;
+}
+
+TEST(WorkerMetricsTest, OnlyRequestsTheWeightPlacedAreRolloutEvidence) {
+  const auto m = std::make_unique<WorkerMetrics>();
+  m->record_request(SetKind::Canary, 200, milliseconds(1));                 // forced or a fallback
+  m->record_request(SetKind::Canary, 500, milliseconds(1), {false, true});  // forced, and failed
+  m->record_request(SetKind::Canary, 200, milliseconds(1), {true, false});
+  m->record_request(SetKind::Stable, 200, milliseconds(1), {true, false});
+  m->record_request(SetKind::Stable, 200, milliseconds(1), {true, false});
+  m->record_request(SetKind::None, 503, milliseconds(1), {true, false});  // no set: nobody's evidence
+  EXPECT_EQ(evidence(*m, SetKind::Canary).requests, 1u);
+  EXPECT_EQ(evidence(*m, SetKind::Canary).errors, 0u);
+  EXPECT_EQ(evidence(*m, SetKind::Stable).requests, 2u);
+  EXPECT_EQ(evidence(*m, SetKind::Stable).errors, 0u);
+  EXPECT_EQ(requests_total(*m, kCanary), 3u);  // the request counters still see every request
+  EXPECT_EQ(requests_total(*m, kNone), 1u);
+}
+
+TEST(WorkerMetricsTest, RolloutErrorsAre5xxAndUpstreamFailuresNot4xx) {
+  const auto m = std::make_unique<WorkerMetrics>();
+  const RolloutSample placed{true, false};
+  for (unsigned status : {200u, 204u, 301u, 404u, 429u, 499u})
+    m->record_request(SetKind::Canary, status, milliseconds(1), placed);
+  EXPECT_EQ(evidence(*m, SetKind::Canary).requests, 6u);
+  EXPECT_EQ(evidence(*m, SetKind::Canary).errors, 0u);
+  for (unsigned status : {500u, 502u, 503u, 504u}) m->record_request(SetKind::Canary, status, milliseconds(1), placed);
+  m->record_request(SetKind::Canary, 200, milliseconds(1), {true, true});  // the body broke off
+  EXPECT_EQ(evidence(*m, SetKind::Canary).requests, 11u);
+  EXPECT_EQ(evidence(*m, SetKind::Canary).errors, 5u);
+  EXPECT_EQ(evidence(*m, SetKind::Stable).requests, 0u);
+}
+
+TEST(WorkerMetricsTest, RolloutLatencyIsTheWholeExchangeInMicroseconds) {
+  const auto m = std::make_unique<WorkerMetrics>();
+  m->record_request(SetKind::Stable, 200, microseconds(30), {true, false});
+  m->record_request(SetKind::Stable, 200, milliseconds(250), {true, false});
+  m->record_request(SetKind::Stable, 200, milliseconds(250), {true, false});
+  const weights::SetEvidence e = evidence(*m, SetKind::Stable);
+  EXPECT_EQ(e.latency.total(), 3u);
+  EXPECT_EQ(e.latency.counts[0], 1u);
+  EXPECT_EQ(e.latency.counts[weights::latency_bucket(250000)], 2u);
+  EXPECT_NE(weights::latency_bucket(250000), weights::latency_bucket(250));  // not milliseconds
+}
+
 }  // namespace
 }  // namespace canaryd::proxy

@@ -11,9 +11,6 @@
 namespace canaryd::config::detail {
 namespace {
 
-constexpr std::uint64_t kMaxMinRequests = 1'000'000'000;
-constexpr std::uint64_t kMaxFailureLimit = 1000;
-
 /// A plain YAML number (`1`, `0.5`, `1e-3`), finite; quoted text, `.inf` and `.nan` are refused.
 std::optional<double> read_number(const YAML::Node& node, std::string_view path, Diagnostics& diags) {
   if (node.IsScalar() && !is_string_scalar(node)) {
@@ -60,7 +57,7 @@ std::optional<RolloutStep> read_step(const YAML::Node& node, const std::string& 
               } else if (auto b = read_bool(value, field, diags); !b) {
                 ok = false;
               } else if (!*b) {
-                diags.add(field, "must be true (a step {promote: true} ends the rollout); leave it out otherwise");
+                diags.add(field, "must be true (the step {promote: true} ends the rollout)");
                 ok = false;
               } else {
                 step.promote = true;

@@ -8,14 +8,18 @@ namespace canaryd::config {
 Result<void> validate(const AnalysisSettings& s) {
   if (s.interval.count() <= 0) return fail("analysis.interval: must be positive");
   if (s.window < s.interval) return fail("analysis.window: must be at least analysis.interval");
-  if (s.min_requests == 0) return fail("analysis.min_requests: must be at least 1");
+  if (s.min_requests == 0 || s.min_requests > kMaxMinRequests) {
+    return fail("analysis.min_requests: must be an integer from 1 to " + std::to_string(kMaxMinRequests));
+  }
   if (!(s.max_error_rate > 0 && s.max_error_rate < 100)) {
     return fail("analysis.max_error_rate: must be between 0 and 100 (exclusive)");
   }
   if (!(s.max_error_ratio >= 1)) return fail("analysis.max_error_ratio: must be at least 1");
   if (!(s.alpha > 0 && s.alpha < 1)) return fail("analysis.alpha: must be between 0 and 1 (exclusive)");
   if (!(s.max_p99_ratio >= 1)) return fail("analysis.max_p99_ratio: must be at least 1");
-  if (s.failure_limit == 0) return fail("analysis.failure_limit: must be at least 1");
+  if (s.failure_limit == 0 || s.failure_limit > kMaxFailureLimit) {
+    return fail("analysis.failure_limit: must be an integer from 1 to " + std::to_string(kMaxFailureLimit));
+  }
   return {};
 }
 

@@ -27,6 +27,10 @@ struct AnalysisSettings {
   bool operator==(const AnalysisSettings&) const = default;
 };
 
+/// The largest min_requests and failure_limit a plan may ask for.
+inline constexpr std::uint64_t kMaxMinRequests = 1'000'000'000;
+inline constexpr unsigned kMaxFailureLimit = 1000;
+
 /// Why settings cannot be analysed, e.g. "analysis.alpha: must be between 0 and 1 (exclusive)" (the
 /// path starts at `analysis`; a caller prefixes where the map was, e.g. "rollout.").
 Result<void> validate(const AnalysisSettings& settings);

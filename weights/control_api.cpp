@@ -58,29 +58,10 @@ Result<void, BadRequest> check_fields(const Body& body, std::initializer_list<st
   return {};
 }
 
-std::string_view kind_name(const json::value& v) {
-  switch (v.kind()) {
-    case json::kind::null: return "null";
-    case json::kind::bool_: return "a boolean";
-    case json::kind::string: return "a string";
-    case json::kind::array: return "an array";
-    case json::kind::object: return "an object";
-    default: return "a number";
-  }
-}
-
-/// canary_weight: a JSON number only. "30" (a string), true and null are refused rather than coerced.
-/// The number is judged by its text with the config's rule, never by the double it parsed to:
-/// 33.3300000001 and 0.000000001 are refused, not rounded to 33.33 and 0.
+/// canary_weight: a JSON number judged by its text (json_weight).
 Result<config::BasisPoints, BadRequest> read_weight(const Body& body, std::string_view name) {
-  const json::value& v = body.members.at(name);
-  const std::string* text = body.numbers.find("/" + std::string(name));
-  if (!v.is_number() || text == nullptr) {
-    return fail(BadRequest{std::string(name) + ": must be a number from 0 to 100 with at most two decimals, got " +
-                      std::string(kind_name(v))});
-  }
-  auto bp = config::parse_weight_text(*text);
-  if (!bp) return fail(BadRequest{std::string(name) + ": " + bp.error().message});
+  auto bp = json_weight(body.members.at(name), body.numbers.find("/" + std::string(name)), name);
+  if (!bp) return fail(BadRequest{std::move(bp).error().message});
   return *bp;
 }
 
@@ -288,10 +269,9 @@ Result<Change, BadRequest> parse_cause_only(const Body& body, const std::string&
 
 /// POST /api/rollout: the plan in the body, or the config's when the body has none.
 Result<Change, BadRequest> parse_rollout_start(const Body& body, const std::string& call, const RolloutHooks& hooks) {
-  if (auto checked = check_fields(body, {"steps", "analysis"}); !checked) return fail(std::move(checked).error());
   std::optional<config::RolloutPlan> plan;
-  if (body.members.contains("steps") || body.members.contains("analysis")) {
-    auto parsed = plan_from_json(body.members, body.numbers);
+  if (has_plan_fields(body.members)) {
+    auto parsed = plan_from_json(json::value(body.members), &body.numbers);
     if (!parsed) return fail(BadRequest{parsed.error().message});
     plan = std::move(parsed).value();
   } else if (hooks.configured_plan) {

@@ -292,4 +292,26 @@ std::string to_json_text(const boost::json::value& v) {
   return out;
 }
 
+std::string_view json_kind_name(const boost::json::value& v) {
+  switch (v.kind()) {
+    case json::kind::null: return "null";
+    case json::kind::bool_: return "a boolean";
+    case json::kind::string: return "a string";
+    case json::kind::array: return "an array";
+    case json::kind::object: return "an object";
+    default: return "a number";
+  }
+}
+
+Result<config::BasisPoints> json_weight(const boost::json::value& v, const std::string* written,
+                                        std::string_view field) {
+  if (!v.is_number()) {
+    return fail(std::string(field) + ": must be a number from 0 to 100 with at most two decimals, got " +
+                std::string(json_kind_name(v)));
+  }
+  auto bp = config::parse_weight_text(written != nullptr ? *written : to_json_text(v));
+  if (!bp) return fail(std::string(field) + ": " + bp.error().message);
+  return *bp;
+}
+
 }  // namespace canaryd::weights

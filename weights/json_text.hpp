@@ -11,6 +11,7 @@
 #include <boost/json.hpp>
 
 #include "config/result.hpp"
+#include "config/weight.hpp"
 
 namespace canaryd::weights {
 
@@ -38,5 +39,17 @@ Result<boost::json::value> parse_json(std::string_view text, NumberTexts* number
 /// becomes U+FFFD so that the output is always valid JSON, and every control character (C0, DEL and C1,
 /// not only the C0 that JSON requires) is escaped, so the text never drives a terminal. Any thread.
 std::string to_json_text(const boost::json::value& v);
+
+/// How a value reads in an error message: "null", "a boolean", "a string", "an array", "an object",
+/// "a number".
+std::string_view json_kind_name(const boost::json::value& v);
+
+/// A canary weight in a JSON document (PUT /api/weight, a rollout plan's steps): a JSON number only ("30",
+/// true and null are refused rather than coerced), judged with the config's rule by `written`, its text
+/// as NumberTexts kept it, never by the double it parsed to: 33.3300000001 and 0.000000001 are refused,
+/// not rounded. Without a text (JSON that canaryd wrote itself) the number's shortest form stands in.
+/// The error starts with `field`: "canary_weight: must be a number from 0 to 100 ...".
+Result<config::BasisPoints> json_weight(const boost::json::value& v, const std::string* written,
+                                        std::string_view field);
 
 }  // namespace canaryd::weights

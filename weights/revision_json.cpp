@@ -26,6 +26,9 @@ json::object revision_to_json(const RoutingState& r) {
   // Only when set: files written before the flag existed, and every state that is not aborted, read
   // the same.
   if (r.aborted) o["aborted"] = true;
+  // The rollout this revision belongs to (or the last one that ran); absent before the first rollout,
+  // so older files read the same.
+  if (r.rollout) o["rollout"] = rollout_to_json(*r.rollout);
   return o;
 }
 
@@ -42,14 +45,15 @@ Result<RoutingState> revision_from_json(const json::value& v, const std::string&
   if (obj == nullptr) return fail(where + ": must be an object");
   static const std::set<std::string, std::less<>> kKeys = {"revision", "time",           "stable",
                                                           "canary",   "canary_weight_bp", "cause",
-                                                          "aborted"};
+                                                          "aborted",  "rollout"};
   for (const auto& kv : *obj) {
     if (!kKeys.contains(std::string_view(kv.key()))) {
       return fail(where + ": unknown field \"" + std::string(kv.key()) + "\"");
     }
   }
   for (const auto& key : kKeys) {
-    if (key != "aborted" && !obj->contains(key)) return fail(where + ": missing field \"" + key + "\"");
+    const bool optional = key == "aborted" || key == "rollout";
+    if (!optional && !obj->contains(key)) return fail(where + ": missing field \"" + key + "\"");
   }
 
   RoutingState state;
@@ -92,6 +96,12 @@ Result<RoutingState> revision_from_json(const json::value& v, const std::string&
     if (!aborted->is_bool()) return fail(where + ".aborted: must be true or false");
     state.aborted = aborted->get_bool();
     if (state.aborted && !state.canary) return fail(where + ".aborted: must be false when canary is null");
+  }
+
+  if (const json::value* rollout = obj->if_contains("rollout")) {
+    auto record = rollout_from_json(*rollout, where + ".rollout");
+    if (!record) return fail(std::move(record).error());
+    state.rollout = std::move(*record);
   }
   return state;
 }

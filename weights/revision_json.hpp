@@ -15,7 +15,8 @@
 
 namespace canaryd::weights {
 
-/// {"revision", "time", "stable", "canary", "canary_weight_bp", "cause"}.
+/// {"revision", "time", "stable", "canary", "canary_weight_bp", "cause"}, and "aborted" when set and
+/// "rollout" (rollout_record.hpp) when the state carries a rollout.
 boost::json::object revision_to_json(const RoutingState& r);
 
 /// The length of revision_to_json(r) as JSON text.

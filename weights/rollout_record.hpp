@@ -39,8 +39,10 @@ struct RolloutRecord {
   bool operator==(const RolloutRecord&) const = default;
 };
 
-/// The record in the state file's JSON (durations as text "2m", times RFC 3339, weights in basis
-/// points), and back; the error names the field under `where`.
+/// The record in the state file's JSON: {"plan" (rollout_plan_json.hpp: weights as percent numbers,
+/// durations as text "2m"), "phase", "step", "pause_until" (RFC 3339 UTC, with milliseconds when there
+/// are any) and "pause_left_ms" when set, "reason", "driver", "started_revision"}, and back, checked
+/// (the plan valid, the phase known, the step within 1..steps); the error names the field under `where`.
 boost::json::object rollout_to_json(const RolloutRecord& r);
 Result<RolloutRecord> rollout_from_json(const boost::json::value& v, const std::string& where);
 

@@ -15,7 +15,8 @@ TEST(ControlRoutes, EveryPathOfTheControlPortIsInTheTable) {
   for (const auto& r : kControlRoutes) paths.insert(std::string(r.path));
   EXPECT_EQ(paths, (std::set<std::string>{"/healthz", "/readyz", "/metrics", "/api/status", "/api/weight",
                                           "/api/promote", "/api/rollback", "/api/undo", "/api/canary",
-                                          "/api/history"}));
+                                          "/api/history", "/api/rollout", "/api/rollout/pause",
+                                          "/api/rollout/resume", "/api/rollout/abort", "/api/rollout/promote"}));
 }
 
 TEST(ControlRoutes, ARouteIsFoundByPathAndExactMethod) {

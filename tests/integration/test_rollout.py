@@ -384,7 +384,11 @@ class HealthyRolloutTest(RolloutTestBase):
         self.assertEqual(st["canary_weight"], 0.0)
         self.assertEqual(d.history()[-1]["cause"], "rollout aborted: dashboards look wrong")
         self.assertEqual(self.served_by(d, headers={"X-Canary": "always"}), {(200, "stable", "v1")})
-        # A second abort, or pause/resume, of a finished rollout.
+        # A second abort changes nothing; pause of a finished rollout is refused.
+        rev = d.status()["revision"]
+        s, doc = d.api("POST", "/api/rollout/abort", {})
+        self.assertEqual((s, doc.get("unchanged"), doc.get("phase")), (200, True, "aborted"), doc)
+        self.assertEqual(d.status()["revision"], rev)
         s, doc = d.api("POST", "/api/rollout/pause", {})
         self.assertEqual((s, doc.get("kind")), (409, "conflict"), doc)
         # A new rollout may start after an abort, and clears it.

@@ -26,10 +26,11 @@ const weights::RolloutRecord* running(const weights::RoutingState& state) {
 
 }  // namespace
 
-std::string replica_identity() {
+std::string replica_identity(bool shared_state) {
   if (const char* pod = std::getenv("POD_NAME"); pod != nullptr && *pod != '\0') return pod;
   std::array<char, 256> host{};
   if (gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
+  if (!shared_state) return host.data();
   return std::string(host.data()) + ":" + std::to_string(getpid());
 }
 

@@ -20,8 +20,10 @@
 
 namespace canaryd::proxy {
 
-/// This replica's name in a rollout record: $POD_NAME (the downward API), else hostname:pid.
-std::string replica_identity();
+/// This replica's name in a rollout record: $POD_NAME (the downward API); else, with a shared state
+/// (a ConfigMap), hostname:pid; with a state file, the hostname alone: one file has one writer, so a
+/// restarted process is the same replica and continues the rollout at its deadline, not a takeover later.
+std::string replica_identity(bool shared_state);
 
 class RolloutDriver {
  public:

@@ -182,7 +182,7 @@ Result<void, StartupError> Server::load_state() {
   rollout_ = std::make_unique<RolloutDriver>(
       io_, *control_, [this] { return service_view(); },
       [this] { return sum_rollout_evidence(workers_); },
-      replica_identity());
+      replica_identity(configmap_ != nullptr));
   api_->set_rollout_hooks({[this] { return config_.rollout; }, [this] { return rollout_->live(); },
                            rollout_->identity()});
   if (configmap_) {

@@ -16,7 +16,6 @@ import subprocess
 import sys
 import threading
 import time
-import unittest
 import http.client
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -319,10 +318,6 @@ class HealthyRolloutTest(RolloutTestBase):
         self.assertEqual(d.status()["canary_weight"], 10.0)
         self.assertEqual(self.rollout_causes(d), ["rollout step 1/3: weight 10"])
 
-    # Server bug (reported): the record's driver is "host:pid", so the restarted process is another
-    # replica to it and moves the step only kDriverTakeover (30 s) after the deadline, not at it. Remove
-    # the decorator once a restarted single process continues on time.
-    @unittest.expectedFailure
     def test_after_a_restart_the_step_moves_at_its_deadline(self):
         d, _, deadline = self.restarted_mid_step("6s")
         r = self.wait_step(d, 2, timeout=30)

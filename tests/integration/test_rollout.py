@@ -519,7 +519,7 @@ class HoldTest(RolloutTestBase):
         canary_port = free_port()
         canary = self.nginx_server([(canary_port, "v2")])
         d = self.canaryd(endpoints=[(self.v1[0], "v1"), (canary_port, "v2")], extra=FAST_PROBES)
-        doc = self.start_rollout(d, plan({"weight": 10, "pause": "3s"}, {"weight": 50, "pause": "1h"},
+        doc = self.start_rollout(d, plan({"weight": 10, "pause": "5s"}, {"weight": 50, "pause": "1h"},
                                          {"promote": True}))
         deadline = rfc3339_seconds(doc["pause_until"])
         canary.stop()

@@ -285,7 +285,7 @@ Result<Change, BadRequest> parse_rollout_start(const Body& body, const std::stri
 }
 
 /// The rollout calls without a plan: pause, resume, abort (its cause is the reason), promote.
-Result<Change, BadRequest> parse_rollout_call(ControlCall call, const Body& body, const std::string& name) {
+Result<Change, BadRequest> parse_rollout_call(ControlCall call, const Body& body) {
   if (auto checked = check_fields(body, {}); !checked) return fail(std::move(checked).error());
   switch (call) {
     // No default cause: the transitions name the step ("rollout paused at step 2/4") unless given one.
@@ -319,7 +319,7 @@ Result<Change, BadRequest> parse_change(ControlCall call, const Body& body, cons
     case ControlCall::RolloutPause:
     case ControlCall::RolloutResume:
     case ControlCall::RolloutAbort:
-    case ControlCall::RolloutPromote: return parse_rollout_call(call, body, name);
+    case ControlCall::RolloutPromote: return parse_rollout_call(call, body);
     case ControlCall::SetWeight: return parse_set_weight(body, name);
     case ControlCall::DefineCanary: return parse_define_canary(body, name);
     case ControlCall::Undo: return parse_undo(body, name);

@@ -11,6 +11,7 @@
 
 #include "config/address.hpp"
 #include "config/labels.hpp"
+#include "config/cidr.hpp"
 #include "config/result.hpp"
 #include "config/rollout_plan.hpp"
 #include "config/selector.hpp"
@@ -64,6 +65,12 @@ struct Routing {
   std::string override_header = "X-Canary";   ///< "" disables
   std::string response_header = "X-Canary-Set";  ///< "" disables
   unsigned retries = 2;
+  std::string override_cookie;          ///< a cookie whose value always|never forces the set; "" disables
+  std::vector<Cidr> override_sources;   ///< whose overrides are honoured; empty: every client
+  struct Affinity {
+    std::string key;         ///< "cookie:NAME", "header:NAME", "client_ip", or "" (none)
+    std::string set_cookie;  ///< "" or the NAME of key cookie:NAME
+  } affinity;
 };
 
 struct Timeouts {

@@ -577,9 +577,16 @@ class Loader {
   void load_routing(const YAML::Node& node, const std::string& path) {
     if (!detail::expect_section(node, path, "a map {override_header, response_header, retries}", diags_)) return;
     if (node.IsNull()) return;
-    detail::visit_map(node, path, {"override_header", "response_header", "retries"}, diags_,
-                      [this](const std::string& key, const YAML::Node& value, const std::string& field) {
-                        if (key == "retries") {
+    detail::visit_map(node, path,
+                      {"override_header", "response_header", "retries", "override_cookie", "override_sources", "affinity"},
+                      diags_, [this](const std::string& key, const YAML::Node& value, const std::string& field) {
+                        if (key == "override_cookie") {
+                          if (auto v = detail::read_string(value, field, diags_)) config_.routing.override_cookie = *v;
+                        } else if (key == "override_sources") {
+                          load_sources(value, field);
+                        } else if (key == "affinity") {
+                          load_affinity(value, field);
+                        } else if (key == "retries") {
                           auto v = detail::read_integer(value, field, 0, kMaxRetries, diags_);
                           if (v) config_.routing.retries = static_cast<unsigned>(*v);
                         } else if (auto name = read_header_name(value, field)) {
@@ -587,6 +594,29 @@ class Loader {
                                                                   : config_.routing.response_header;
                           target = *name;
                         }
+                      });
+  }
+
+  // Temporary (r12-dp): the targeting keys until r12-core's loader lands.
+  void load_sources(const YAML::Node& node, const std::string& path) {
+    if (!node.IsSequence()) return diags_.add(path, "must be a list of CIDRs");
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const std::string field = path + "[" + std::to_string(i) + "]";
+      auto text = detail::read_string(node[i], field, diags_);
+      if (!text) continue;
+      auto cidr = Cidr::parse(*text);
+      if (!cidr) diags_.add(field, cidr.error().message);
+      else config_.routing.override_sources.push_back(*cidr);
+    }
+  }
+
+  void load_affinity(const YAML::Node& node, const std::string& path) {
+    if (!node.IsMap()) return diags_.add(path, "must be a map {key, set_cookie}");
+    detail::visit_map(node, path, {"key", "set_cookie"}, diags_,
+                      [this](const std::string& key, const YAML::Node& value, const std::string& field) {
+                        auto v = detail::read_string(value, field, diags_);
+                        if (!v) return;
+                        (key == "key" ? config_.routing.affinity.key : config_.routing.affinity.set_cookie) = *v;
                       });
   }
 

@@ -33,9 +33,7 @@ Result<Cidr> Cidr::parse(std::string_view text) {
 }
 
 bool Cidr::contains(const boost::asio::ip::address& address) const {
-  const auto b = as_v6_bytes(address.is_v6() && address.to_v6().is_v4_mapped()
-                                 ? boost::asio::ip::address(address.to_v6().to_v4())
-                                 : address);
+  const auto b = as_v6_bytes(address);  // an IPv4-mapped IPv6 address has the IPv4 one's bytes
   unsigned left = prefix;
   for (std::size_t i = 0; i < 16 && left > 0; ++i) {
     const unsigned n = left >= 8 ? 8 : left;

@@ -20,11 +20,40 @@ std::string EndpointRegistry::identity(const config::Endpoint& ep) {
 }
 
 
+bool RoutingSnapshot::override_allowed(const boost::asio::ip::address& peer) const {
+  if (override_sources.empty()) return true;
+  for (const auto& cidr : override_sources)
+    if (cidr.contains(peer)) return true;
+  return false;
+}
+
+namespace {
+
+// routing.affinity.key: "cookie:NAME", "header:NAME", "client_ip" or "" (validated by the config).
+void set_affinity(const config::Routing& routing, RoutingSnapshot& snap) {
+  const std::string& key = routing.affinity.key;
+  if (key == "client_ip") {
+    snap.affinity_kind = AffinityKind::ClientIp;
+  } else if (key.starts_with("cookie:")) {
+    snap.affinity_kind = AffinityKind::Cookie;
+    snap.affinity_name = key.substr(7);
+  } else if (key.starts_with("header:")) {
+    snap.affinity_kind = AffinityKind::Header;
+    snap.affinity_name = key.substr(7);
+  }
+  if (snap.affinity_kind == AffinityKind::Cookie && routing.affinity.set_cookie == snap.affinity_name)
+    snap.set_cookie = routing.affinity.set_cookie;
+}
+
+}  // namespace
+
 std::shared_ptr<RoutingSnapshot> build_snapshot(const config::Config& cfg, const weights::RoutingState& state,
                                                 EndpointRegistry& registry, std::vector<std::string>& problems,
                                                 const std::function<bool(const std::string&)>& is_healthy,
                                                 const TlsSetup* tls) {
   auto snap = std::make_shared<RoutingSnapshot>();
+  static std::uint64_t serials = 0;  // main thread only
+  snap->serial = ++serials;
   auto stable = config::Selector::conjunction(cfg.service.selector, state.stable);
   std::optional<config::Selector> canary;
   if (state.canary) canary = config::Selector::conjunction(cfg.service.selector, *state.canary);
@@ -59,6 +88,10 @@ std::shared_ptr<RoutingSnapshot> build_snapshot(const config::Config& cfg, const
   snap->revision = state.revision;
   snap->override_header = cfg.routing.override_header;
   snap->response_header = cfg.routing.response_header;
+  snap->override_cookie = cfg.routing.override_cookie;
+  snap->override_sources = cfg.routing.override_sources;
+  set_affinity(cfg.routing, *snap);
+  snap->affinity_salt = state.affinity_salt;
   snap->retries = cfg.routing.retries;
   snap->timeouts = cfg.timeouts;
   snap->limits = cfg.limits;

@@ -22,27 +22,22 @@ std::string EndpointRegistry::identity(const config::Endpoint& ep) {
 
 bool RoutingSnapshot::override_allowed(const boost::asio::ip::address& peer) const {
   if (override_sources.empty()) return true;
-  for (const auto& cidr : override_sources)
-    if (cidr.contains(peer)) return true;
-  return false;
+  if (peer.is_v4()) return config::any_contains(override_sources, peer.to_v4().to_bytes());
+  return config::any_contains(override_sources, peer.to_v6().to_bytes());
 }
 
 namespace {
 
-// routing.affinity.key: "cookie:NAME", "header:NAME", "client_ip" or "" (validated by the config).
-void set_affinity(const config::Routing& routing, RoutingSnapshot& snap) {
-  const std::string& key = routing.affinity.key;
-  if (key == "client_ip") {
-    snap.affinity_kind = AffinityKind::ClientIp;
-  } else if (key.starts_with("cookie:")) {
-    snap.affinity_kind = AffinityKind::Cookie;
-    snap.affinity_name = key.substr(7);
-  } else if (key.starts_with("header:")) {
-    snap.affinity_kind = AffinityKind::Header;
-    snap.affinity_name = key.substr(7);
-  }
-  if (snap.affinity_kind == AffinityKind::Cookie && routing.affinity.set_cookie == snap.affinity_name)
-    snap.set_cookie = routing.affinity.set_cookie;
+// routing.affinity (validated by the config: set_cookie names the key's cookie).
+void set_affinity(const config::Affinity& affinity, RoutingSnapshot& snap) {
+  using Key = config::Affinity::Key;
+  snap.affinity_kind = affinity.key == Key::Cookie   ? AffinityKind::Cookie
+                       : affinity.key == Key::Header ? AffinityKind::Header
+                       : affinity.key == Key::ClientIp ? AffinityKind::ClientIp
+                                                       : AffinityKind::None;
+  snap.affinity_name = affinity.name;
+  if (snap.affinity_kind == AffinityKind::Cookie && affinity.set_cookie == affinity.name)
+    snap.set_cookie = affinity.set_cookie;
 }
 
 }  // namespace
@@ -90,7 +85,7 @@ std::shared_ptr<RoutingSnapshot> build_snapshot(const config::Config& cfg, const
   snap->response_header = cfg.routing.response_header;
   snap->override_cookie = cfg.routing.override_cookie;
   snap->override_sources = cfg.routing.override_sources;
-  set_affinity(cfg.routing, *snap);
+  set_affinity(cfg.routing.affinity, *snap);
   snap->affinity_salt = state.affinity_salt;
   snap->retries = cfg.routing.retries;
   snap->timeouts = cfg.timeouts;

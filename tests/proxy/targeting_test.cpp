@@ -144,20 +144,23 @@ TEST(OverrideSourcesTest, MatchesThePeerAgainstEachBlock) {
   EXPECT_FALSE(s.override_allowed(ip("::ffff:127.0.0.1")));
 }
 
-config::Config targeting_config(std::string key, std::string set_cookie) {
+config::Config targeting_config(config::Affinity::Key key, std::string name, std::string set_cookie) {
   config::Config cfg;
   cfg.routing.override_cookie = "canary";
-  cfg.routing.affinity.key = std::move(key);
+  cfg.routing.affinity.key = key;
+  cfg.routing.affinity.name = std::move(name);
   cfg.routing.affinity.set_cookie = std::move(set_cookie);
   return cfg;
 }
+
+using Key = config::Affinity::Key;
 
 TEST(TargetingSnapshotTest, CarriesTheAffinityKeyPrecomputed) {
   EndpointRegistry registry;
   std::vector<std::string> problems;
   weights::RoutingState st;
   st.affinity_salt = 42;
-  auto s = build_snapshot(targeting_config("cookie:user", "user"), st, registry, problems);
+  auto s = build_snapshot(targeting_config(Key::Cookie, "user", "user"), st, registry, problems);
   EXPECT_EQ(s->affinity_kind, AffinityKind::Cookie);
   EXPECT_EQ(s->affinity_name, "user");
   EXPECT_EQ(s->set_cookie, "user");
@@ -165,15 +168,15 @@ TEST(TargetingSnapshotTest, CarriesTheAffinityKeyPrecomputed) {
   EXPECT_EQ(s->route_fields().affinity_cookie, "user");
   EXPECT_EQ(s->route_fields().override_cookie, "canary");
   EXPECT_EQ(s->route_fields().affinity_header, "");
-  s = build_snapshot(targeting_config("header:X-User", ""), st, registry, problems);
+  s = build_snapshot(targeting_config(Key::Header, "X-User", ""), st, registry, problems);
   EXPECT_EQ(s->affinity_kind, AffinityKind::Header);
   EXPECT_EQ(s->route_fields().affinity_header, "X-User");
   EXPECT_EQ(s->route_fields().affinity_cookie, "");
-  s = build_snapshot(targeting_config("client_ip", ""), st, registry, problems);
+  s = build_snapshot(targeting_config(Key::ClientIp, "", ""), st, registry, problems);
   EXPECT_EQ(s->affinity_kind, AffinityKind::ClientIp);
-  s = build_snapshot(targeting_config("", ""), st, registry, problems);
+  s = build_snapshot(targeting_config(Key::None, "", ""), st, registry, problems);
   EXPECT_EQ(s->affinity_kind, AffinityKind::None);
-  const auto other = build_snapshot(targeting_config("", ""), st, registry, problems);
+  const auto other = build_snapshot(targeting_config(Key::None, "", ""), st, registry, problems);
   EXPECT_NE(s->serial, other->serial) << "each snapshot has its own serial";
 }
 

@@ -22,7 +22,7 @@ inline ForcedSet forced_set(std::optional<std::string_view> value) { return forc
 struct RouteHints {
   ForcedSet forced = ForcedSet::None;         ///< the override field
   ForcedSet cookie = ForcedSet::None;         ///< the override cookie
-  std::optional<std::uint32_t> bucket;  ///< the affinity key's bucket, when the request has the key
+  std::optional<std::uint32_t> bucket = std::nullopt;  ///< the affinity key's bucket, when the request has the key
 };
 
 struct SetChoice {

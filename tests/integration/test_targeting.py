@@ -21,16 +21,16 @@ def curl(port, *args, n=1):
     """n GETs of / with curl (one process, one kept-alive connection); each response's headers, as a
     list of {lower-case name: [values]}."""
     url = "http://%s:%d/" % (LOOPBACK, port)
-    cmd = ["curl", "-s", "-o", "/dev/null", "-D", "-", "--max-time", "30"] + list(args)
+    cmd = ["curl", "-s", "--max-time", "30"]
     for i in range(n):
-        cmd += (["--next"] + list(args) if i else []) + [url]
+        cmd += (["--next"] if i else []) + list(args) + ["-o", "/dev/null", "-D", "-", url]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=True).stdout
     heads = []
-    for block in re.split(r"\r\n\r\n", out):
+    for block in re.split(r"\n\n", out):
         if not block.startswith("HTTP/"):
             continue
         h = collections.defaultdict(list)
-        for line in block.split("\r\n")[1:]:
+        for line in block.split("\n")[1:]:
             name, _, value = line.partition(":")
             h[name.strip().lower()].append(value.strip())
         heads.append(h)

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/address.hpp"
+#include "config/cidr.hpp"
 #include "config/labels.hpp"
 #include "config/result.hpp"
 #include "config/rollout_plan.hpp"
@@ -60,8 +61,25 @@ struct Service {
   BasisPoints canary_weight = 0;   ///< initial weight, used only without a state file
 };
 
+/// Sticky users (routing.affinity, contract section 8): what identifies a user, whose bucket then places
+/// it (weights/affinity.hpp).
+struct Affinity {
+  enum class Key : std::uint8_t { None, Cookie, Header, ClientIp };
+  Key key = Key::None;
+  std::string name;        ///< the cookie's or the header's name (Cookie, Header); empty otherwise
+  /// "" or the affinity cookie's name (then key is Cookie with this name): clients without the cookie
+  /// get one with a random value, so their next requests stick.
+  std::string set_cookie;
+  bool operator==(const Affinity&) const = default;
+};
+
 struct Routing {
   std::string override_header = "X-Canary";   ///< "" disables
+  std::string override_cookie;                ///< a cookie whose value always|never forces the set; "" disables
+  /// Whose overrides (header and cookie) are honoured, matched against the TCP peer only; empty: every
+  /// client's.
+  std::vector<Cidr> override_sources;
+  Affinity affinity;
   std::string response_header = "X-Canary-Set";  ///< "" disables
   unsigned retries = 2;
 };

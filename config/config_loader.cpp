@@ -575,13 +575,26 @@ class Loader {
   }
 
   void load_routing(const YAML::Node& node, const std::string& path) {
-    if (!detail::expect_section(node, path, "a map {override_header, response_header, retries}", diags_)) return;
+    if (!detail::expect_section(node, path,
+                                "a map {override_header, override_cookie, override_sources, affinity, "
+                                "response_header, retries}",
+                                diags_)) {
+      return;
+    }
     if (node.IsNull()) return;
-    detail::visit_map(node, path, {"override_header", "response_header", "retries"}, diags_,
-                      [this](const std::string& key, const YAML::Node& value, const std::string& field) {
+    detail::visit_map(node, path,
+                      {"override_header", "override_cookie", "override_sources", "affinity", "response_header",
+                       "retries"},
+                      diags_, [this](const std::string& key, const YAML::Node& value, const std::string& field) {
                         if (key == "retries") {
                           auto v = detail::read_integer(value, field, 0, kMaxRetries, diags_);
                           if (v) config_.routing.retries = static_cast<unsigned>(*v);
+                        } else if (key == "override_sources") {
+                          load_override_sources(value, field);
+                        } else if (key == "affinity") {
+                          load_affinity(value, field);
+                        } else if (key == "override_cookie") {
+                          if (auto name = read_cookie_name(value, field)) config_.routing.override_cookie = *name;
                         } else if (auto name = read_header_name(value, field)) {
                           auto& target = key == "override_header" ? config_.routing.override_header
                                                                   : config_.routing.response_header;
@@ -590,10 +603,80 @@ class Loader {
                       });
   }
 
+  void load_override_sources(const YAML::Node& node, const std::string& path) {
+    if (!node.IsSequence()) {
+      diags_.add(path, "must be a list of CIDR blocks like [10.0.0.0/8, \"::1/128\"], got " +
+                           detail::describe_node(node));
+      return;
+    }
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const std::string item = detail::item_path(path, i);
+      auto text = detail::read_string(node[i], item, diags_);
+      if (!text) continue;
+      auto block = Cidr::parse(*text);
+      if (!block) {
+        diags_.add(item, block.error().message);
+        continue;
+      }
+      config_.routing.override_sources.push_back(*block);
+    }
+  }
+
+  void load_affinity(const YAML::Node& node, const std::string& path) {
+    if (!detail::expect_section(node, path, "a map {key, set_cookie}", diags_) || node.IsNull()) return;
+    auto& affinity = config_.routing.affinity;
+    detail::visit_map(node, path, {"key", "set_cookie"}, diags_,
+                      [&](const std::string& key, const YAML::Node& value, const std::string& field) {
+                        if (key == "set_cookie") {
+                          if (auto name = read_cookie_name(value, field)) affinity.set_cookie = *name;
+                        } else if (auto text = detail::read_string(value, field, diags_)) {
+                          read_affinity_key(*text, field);
+                        }
+                      });
+    if (affinity.set_cookie.empty()) return;
+    if (affinity.key != Affinity::Key::Cookie || affinity.name != affinity.set_cookie) {
+      diags_.add(detail::child_path(path, "set_cookie"),
+                 "names the cookie canaryd sets for affinity, so affinity.key must be \"cookie:" +
+                     affinity.set_cookie + "\"");
+    }
+  }
+
+  /// "cookie:NAME", "header:NAME", "client_ip" or "".
+  void read_affinity_key(const std::string& text, const std::string& field) {
+    auto& affinity = config_.routing.affinity;
+    const std::string_view view(text);
+    const auto colon = view.find(':');
+    const std::string_view kind = view.substr(0, colon);
+    const std::string name = colon == std::string_view::npos ? "" : std::string(view.substr(colon + 1));
+    if (text.empty()) {
+      affinity.key = Affinity::Key::None;
+    } else if (text == "client_ip") {
+      affinity.key = Affinity::Key::ClientIp;
+    } else if ((kind == "cookie" || kind == "header") && colon != std::string_view::npos &&
+               is_http_field_name(name)) {
+      // A cookie name is an HTTP token too (RFC 6265), so one check serves both.
+      affinity.key = kind == "cookie" ? Affinity::Key::Cookie : Affinity::Key::Header;
+      affinity.name = name;
+    } else {
+      diags_.add(field, "must be \"cookie:NAME\", \"header:NAME\", \"client_ip\" or \"\" (none), got \"" +
+                            text + "\"");
+    }
+  }
+
+  std::optional<std::string> read_cookie_name(const YAML::Node& value, const std::string& field) {
+    // A cookie name is an HTTP token as a header name is (RFC 6265).
+    return read_token(value, field, "a cookie name");
+  }
+
   std::optional<std::string> read_header_name(const YAML::Node& value, const std::string& field) {
+    return read_token(value, field, "an HTTP header name");
+  }
+
+  /// A string that is "" or an HTTP token, described as `what` in the error.
+  std::optional<std::string> read_token(const YAML::Node& value, const std::string& field, const std::string& what) {
     auto name = detail::read_string(value, field, diags_);
     if (name && !name->empty() && !is_http_field_name(*name)) {
-      diags_.add(field, "must be an HTTP header name (letters, digits and !#$%&'*+-.^_`|~) or \"\" to disable, got \"" +
+      diags_.add(field, "must be " + what + " (letters, digits and !#$%&'*+-.^_`|~) or \"\" to disable, got \"" +
                             *name + "\"");
       return std::nullopt;
     }

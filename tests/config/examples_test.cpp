@@ -56,6 +56,9 @@ TEST(ExamplesTest, FullExampleIsValidAndShowsTheDefaults) {
   EXPECT_EQ(c.routing.override_header, defaults.routing.override_header);
   EXPECT_EQ(c.routing.response_header, defaults.routing.response_header);
   EXPECT_EQ(c.routing.retries, defaults.routing.retries);
+  EXPECT_EQ(c.routing.override_cookie, defaults.routing.override_cookie);
+  EXPECT_EQ(c.routing.override_sources, defaults.routing.override_sources);
+  EXPECT_EQ(c.routing.affinity, defaults.routing.affinity);
   EXPECT_EQ(c.timeouts.connect, defaults.timeouts.connect);
   EXPECT_EQ(c.timeouts.upstream, defaults.timeouts.upstream);
   EXPECT_EQ(c.timeouts.client_header, defaults.timeouts.client_header);

@@ -55,8 +55,11 @@ class Client:
         self.req = ("GET %%s HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: canaryd-callgrind\r\nAccept: */*\r\n\r\n"
                     % (common.LOOPBACK, port))
 
-    def get(self, path):
-        self.sock.sendall((self.req % path).encode())
+    def get(self, path, cookie=None):
+        req = self.req % path
+        if cookie:
+            req = req[:-2] + "Cookie: %s\r\n\r\n" % cookie
+        self.sock.sendall(req.encode())
         status, fields, _ = read_response(self.sock)
         if "content-length" not in fields:
             raise RuntimeError("response without Content-Length: %r" % fields)
@@ -90,6 +93,9 @@ def main():
     ap.add_argument("--path", default="/612b", help="/612b (default) or /64k")
     ap.add_argument("--workdir", help="keep configs, logs and callgrind.out here (default: temporary)")
     ap.add_argument("--no-install", action="store_true", help="do not apt-get install valgrind")
+    ap.add_argument("--cookies", action="store_true", help="each request carries its own Cookie: user=N")
+    ap.add_argument("--affinity", action="store_true",
+                    help="--cookies, and canaryd routes by them (routing.affinity.key: cookie:user)")
     args = ap.parse_args()
 
     bin_dir = args.bin_dir if os.path.isabs(args.bin_dir) or os.path.exists(args.bin_dir) \
@@ -123,7 +129,9 @@ def main():
             s = start_upstream(v, base, p, html)
             servers.append(s)
             s.wait_ready(args.path)
-        proxy = start_proxy("canaryd", base, pp, p1, p2, wrapper)
+        routing = "{affinity: {key: 'cookie:user'}}" if args.affinity else ""
+        proxy = start_proxy("canaryd", base, pp, p1, p2, wrapper, routing=routing)
+        keyed = args.cookies or args.affinity
         servers.append(proxy)
         proxy.wait_ready(args.path, timeout=60.0)
         pid = proxy.proc.pid    # exec'd: valgrind itself
@@ -135,8 +143,8 @@ def main():
         versions = {"v1": 0, "v2": 0}
         errors = 0
         t0 = time.monotonic()
-        for _ in range(args.requests):
-            status, version = client.get(args.path)
+        for i in range(args.requests):
+            status, version = client.get(args.path, "user=%d" % i if keyed else None)
             if status != 200 or version not in versions:
                 errors += 1
             else:
@@ -155,7 +163,8 @@ def main():
     print("canaryd %s, %s, %d keep-alive requests on one connection after %d warm-up (%.1f s under valgrind)"
           % (canaryd_bin, args.path, args.requests, args.warmup, wall))
     print("Ir total %d; v2 share %.1f %%; errors %d; canaryd exit status %s" % (ir, share, errors, rc))
-    print("instructions per proxied request: %.0f" % (ir / args.requests))
+    print("instructions per proxied request%s: %.0f"
+          % (" (affinity)" if args.affinity else " (keyed cookies)" if args.cookies else "", ir / args.requests))
     print("callgrind output: %s (callgrind_annotate %s)" % (out_file, out_file))
     return 1 if errors else 0
 

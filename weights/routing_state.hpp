@@ -25,7 +25,7 @@ struct RoutingState {
   /// Set by a rollback (abort means zero): the canary serves nothing at all, overrides and fallback
   /// included, until a change sets a weight again (set_weight, define_canary, undo, promote).
   bool aborted = false;
-  std::uint64_t affinity_salt = 0;  ///< stand-in for r12-core's field, until it lands
+  std::uint64_t affinity_salt = 0;  ///< the affinity salt of the canary definition
   /// The rollout this revision belongs to, or the last one that ran (finished rollouts stay, so GET
   /// /api/rollout shows how it ended); absent before the first rollout.
   std::optional<RolloutRecord> rollout;

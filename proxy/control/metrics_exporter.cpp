@@ -81,6 +81,24 @@ void add_failures(const Workers& workers, std::vector<MetricFamily>& families) {
   families.push_back(std::move(fallback));
 }
 
+/// canaryd_routing_decisions_total{set, reason}: which rule chose the set of each routed request
+/// (contract section 8), so that override-placed requests are counted apart from weight and affinity.
+void add_decisions(const Workers& workers, std::vector<MetricFamily>& families) {
+  MetricFamily decisions{"canaryd_routing_decisions_total",
+                         "Routed requests by the set chosen and the rule that chose it", MetricType::Counter, {}};
+  for (std::size_t set = 0; set < kSetNames.size(); ++set) {
+    for (std::size_t reason = 0; reason < kRouteReasons; ++reason) {
+      std::uint64_t n = 0;
+      for (const auto& w : workers) n += w->metrics().decisions(set, reason);
+      const char* name = weights::reason_name(static_cast<weights::RouteReason>(reason));
+      auto m = labelled({{"reason", name}, {"set", kSetNames[set]}});
+      m.counter.value = static_cast<double>(n);
+      decisions.metric.push_back(std::move(m));
+    }
+  }
+  families.push_back(std::move(decisions));
+}
+
 /// A family of one unlabelled gauge or counter.
 MetricFamily single(std::string name, std::string help, MetricType type, double value) {
   MetricFamily f{std::move(name), std::move(help), type, {}};
@@ -170,6 +188,7 @@ std::string render_metrics(const std::vector<std::unique_ptr<Worker>>& workers, 
   std::vector<MetricFamily> families;
   add_requests(workers, families);
   add_failures(workers, families);
+  add_decisions(workers, families);
   add_routing(snapshot, families);
   add_connections(workers, families);
   if (discovery) add_discovery(*discovery, families);

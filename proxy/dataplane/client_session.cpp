@@ -42,6 +42,11 @@ ClientSession::ClientSession(SessionContext& context, asio::ip::tcp::socket sock
       accepted_(steady_clock::now()) {
   error_code ec;
   client_ip_ = peer.address().to_string();
+  peer_address_ = peer.address();
+  if (peer_address_.is_v6() && peer_address_.to_v6().is_v4_mapped()) {
+    peer_address_ = asio::ip::make_address_v4(asio::ip::v4_mapped, peer_address_.to_v6());
+    client_key_ip_ = peer_address_.to_string();
+  }
   client_.socket().set_option(asio::ip::tcp::no_delay(true), ec);
   client_.socket().non_blocking(true, ec);  // write_all writes directly first; it must never block
   client_buffer_.reserve(kIdleBuffer);
@@ -51,6 +56,15 @@ ClientSession::ClientSession(SessionContext& context, asio::ip::tcp::socket sock
 ClientSession::~ClientSession() {
   ctx_.metrics.client_connections(-1);
   ctx_.open_connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+ClientSide ClientSession::client_side() {
+  const RoutingSnapshot& snap = *ctx_.snapshot;
+  if (snap.serial != override_serial_) {
+    override_allowed_ = snap.override_allowed(peer_address_);
+    override_serial_ = snap.serial;
+  }
+  return {client_, client_buffer_, client_ip_, client_key_ip_.empty() ? client_ip_ : client_key_ip_, override_allowed_};
 }
 
 bool ClientSession::input_pending() {
@@ -118,7 +132,7 @@ asio::awaitable<void> ClientSession::run() {
     }
     first = false;
     served_one_ = true;
-    const ExchangeOutcome outcome = co_await Exchange::serve(ctx_, {client_, client_buffer_, client_ip_}, head_size);
+    const ExchangeOutcome outcome = co_await Exchange::serve(ctx_, client_side(), head_size);
     if (outcome == ExchangeOutcome::Abort) {
       error_code ec;
       client_.socket().close(ec);

@@ -47,6 +47,8 @@ class ClientSession : public SessionHook {
   boost::asio::awaitable<HeadResult> read_head(std::size_t& head_size, bool first);
   /// Arms the header timer for the next head and returns whether its first byte is still to come.
   bool start_head_wait(const RoutingSnapshot& snap, bool first);
+  /// The client's side for the next exchange, under the worker's current snapshot.
+  ClientSide client_side();
   /// True when bytes of the client's are buffered here or wait in the kernel (or we cannot tell).
   bool input_pending();
   boost::asio::awaitable<bool> handshake();
@@ -60,6 +62,12 @@ class ClientSession : public SessionHook {
   FlexStream client_;
   boost::beast::flat_buffer client_buffer_;
   std::string client_ip_;
+  std::string client_key_ip_;  ///< ClientSide::key_ip when it differs from client_ip_ (IPv4-mapped)
+  boost::asio::ip::address peer_address_;  ///< IPv4-mapped IPv6 as IPv4
+  /// Whether the peer's overrides count, under the snapshot of serial override_serial_: asked once per
+  /// connection and snapshot, not per request.
+  bool override_allowed_ = true;
+  std::uint64_t override_serial_ = 0;
   boost::asio::steady_timer header_timer_;
   std::uint64_t header_timer_generation_ = 0;
   std::chrono::steady_clock::time_point accepted_;  ///< the first request's client_header counts from here

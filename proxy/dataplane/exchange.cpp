@@ -9,12 +9,14 @@
 #include "proxy/dataplane/chunked_relay.hpp"
 #include "proxy/dataplane/length_relay.hpp"
 #include "proxy/dataplane/set_choice.hpp"
+#include "proxy/http/cookies.hpp"
 #include "proxy/http/head_rewrite.hpp"
 #include "proxy/http/http_text.hpp"
 #include "proxy/http/resend_policy.hpp"
 #include "proxy/http/response_plan.hpp"
 #include "proxy/net/descriptor_shortage.hpp"
 #include "proxy/net/no_throw.hpp"
+#include "weights/affinity.hpp"
 
 namespace canaryd::proxy {
 namespace asio = boost::asio;
@@ -51,10 +53,11 @@ const char* set_name(SetKind set) { return set == SetKind::None ? nullptr : kSet
 }  // namespace
 
 asio::awaitable<void> send_local_reply(SessionContext& ctx, FlexStream& client, LocalReply reply, bool keep_alive,
-                                       const char* set_name) {
+                                       const char* set_name, const char* reason) {
   const auto snap = ctx.snapshot;
-  LocalReplyFraming framing{keep_alive, {}, {}};
-  if (set_name && !snap->response_header.empty()) framing = {keep_alive, snap->response_header, set_name};
+  LocalReplyFraming framing{keep_alive, {}, {}, {}};
+  if (set_name && !snap->response_header.empty())
+    framing = {keep_alive, snap->response_header, set_name, reason ? std::string_view(reason) : std::string_view{}};
   std::string out;
   render_local_reply(reply, framing, out);
   client.tcp().expires_after(snap->timeouts.upstream);
@@ -69,7 +72,7 @@ Exchange::Exchange(SessionContext& ctx, ClientSide client, std::size_t head_size
       started_(steady_clock::now()),
       scratch_(ctx.scratch.take()),
       head_(take_request_head(*scratch_, client.buffer, head_size)),
-      check_(check_request_head(head_, snap_.override_header)),
+      check_(check_request_head(head_, snap_.route_fields())),
       chunked_body_(snap_.limits.max_body_bytes, snap_.limits.max_header_bytes) {}
 
 asio::awaitable<ExchangeOutcome> Exchange::serve(SessionContext& ctx, ClientSide client, std::size_t head_size) {
@@ -131,8 +134,31 @@ std::optional<LocalReply> Exchange::admit() {
   return std::nullopt;
 }
 
+RouteHints Exchange::route_hints() {
+  RouteHints hints;
+  // Overrides count only from override_sources (the TCP peer's address, checked once per connection).
+  if (client_.override_allowed) {
+    hints.forced = forced_set(check_.has_override, check_.override_value);
+    hints.cookie = forced_set(check_.override_cookie);
+  }
+  std::string_view key;
+  if (snap_.affinity_kind == AffinityKind::ClientIp)
+    key = client_.key_ip;
+  else if (snap_.affinity_kind != AffinityKind::None)
+    key = check_.affinity_key.value_or(std::string_view{});
+  if (key.empty() && !snap_.set_cookie.empty()) {
+    // A client without the affinity cookie gets one, and is routed by it from this request on.
+    issued_cookie_ = make_cookie_value(ctx_.random(), ctx_.random());
+    key = issued_cookie_->view();
+  }
+  if (!key.empty()) hints.bucket = weights::affinity_bucket(key, snap_.affinity_salt);
+  return hints;
+}
+
 bool Exchange::route() {
-  const SetChoice choice = choose_set(snap_, {forced_set(check_.has_override, check_.override_value)}, ctx_.splitter);
+  const SetChoice choice = choose_set(snap_, route_hints(), ctx_.splitter);
+  reason_ = choice.reason;
+  ctx_.metrics.record_decision(choice.set, choice.reason);
   if (choice.set == SetKind::None) return false;
   if (choice.fell_back) ctx_.metrics.record_fallback(choice.set == SetKind::Stable ? SetKind::Canary : SetKind::Stable);
   chosen_ = choice.set;
@@ -275,6 +301,11 @@ std::optional<LocalReply> Exchange::start_response() {
   rewrite.via_entry = response_.http10 ? kViaEntryHttp10 : kViaEntry;
   rewrite.set_header = snap_.response_header;
   rewrite.set_name = kSetNames[static_cast<std::size_t>(chosen_)];
+  if (!snap_.response_header.empty()) rewrite.reason = weights::reason_name(reason_);
+  if (issued_cookie_) {
+    rewrite.set_cookie_name = snap_.set_cookie;
+    rewrite.set_cookie_value = issued_cookie_->view();
+  }
   rewrite.chunked = plan_.chunked;
   rewrite.codings_to_content_encoding = plan_.codings_to_content_encoding;
   rewrite.connection = plan_.connection;
@@ -326,7 +357,9 @@ ExchangeOutcome Exchange::abort() {
 
 asio::awaitable<ExchangeOutcome> Exchange::reply(LocalReply r, bool keep_alive, SetKind set) {
   record_request(set, r.status);
-  co_await send_local_reply(ctx_, client_.stream, r, keep_alive, set_name(set));
+  // The reason goes with the set it explains (none before routing, or when no set could serve).
+  co_await send_local_reply(ctx_, client_.stream, r, keep_alive, set_name(set),
+                            set == SetKind::None ? nullptr : weights::reason_name(reason_));
   co_return keep_alive ? ExchangeOutcome::KeepAlive : ExchangeOutcome::Close;
 }
 

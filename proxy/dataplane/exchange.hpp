@@ -18,7 +18,9 @@
 #include "proxy/dataplane/body_relay.hpp"
 #include "proxy/dataplane/head_reader.hpp"
 #include "proxy/dataplane/session_context.hpp"
+#include "proxy/dataplane/set_choice.hpp"
 #include "proxy/http/chunked_decoder.hpp"
+#include "proxy/http/cookies.hpp"
 #include "proxy/http/local_reply.hpp"
 #include "proxy/http/request_validator.hpp"
 #include "proxy/http/response_head.hpp"
@@ -37,12 +39,18 @@ struct ClientSide {
   FlexStream& stream;
   boost::beast::flat_buffer& buffer;  ///< the request head at its start; body bytes may follow
   std::string_view ip;
+  /// The affinity key of routing.affinity.key client_ip: the peer address's text, an IPv4-mapped IPv6
+  /// address as plain IPv4 (so a client hashes the same whatever the listener's family).
+  std::string_view key_ip;
+  /// The TCP peer is in routing.override_sources (or the list is empty): its overrides count.
+  bool override_allowed = true;
 };
 
 /// Writes a local reply to the client (text/plain; with the set header naming `set_name` when that is
 /// not null and the snapshot names a response header).
+/// `reason`: X-Canary-Reason's value beside the set's (null: none).
 boost::asio::awaitable<void> send_local_reply(SessionContext& ctx, FlexStream& client, LocalReply reply,
-                                              bool keep_alive, const char* set_name);
+                                              bool keep_alive, const char* set_name, const char* reason = nullptr);
 
 /// One upstream attempt's connection: where it goes and what the request may still spend.
 struct UpstreamAttempt {
@@ -68,6 +76,9 @@ class Exchange {
 
   /// The reply refusing the request before it is routed, if any.
   std::optional<LocalReply> admit();
+  /// What the routing reads of this request (its overrides when they count, its affinity bucket);
+  /// issues the affinity cookie when routing.affinity.set_cookie asks and the request has none.
+  RouteHints route_hints();
   /// Chooses the set (choose_set); false when neither has a healthy endpoint.
   bool route();
   /// Takes a pooled connection or connects, trying further endpoints of the set on connect failure.
@@ -123,6 +134,8 @@ class Exchange {
   ChunkedDecoder chunked_body_;
   SetKind chosen_ = SetKind::None;
   bool weight_placed_ = false;  ///< SetChoice::weight_placed: the request is rollout evidence
+  weights::RouteReason reason_ = weights::RouteReason::Weight;  ///< SetChoice::reason: X-Canary-Reason
+  std::optional<CookieValue> issued_cookie_;  ///< the affinity cookie this response gives the client
   UpstreamAttempt attempt_;
   HeadRead got_;
   ResponseHead response_;

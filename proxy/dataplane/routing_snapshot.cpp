@@ -20,11 +20,35 @@ std::string EndpointRegistry::identity(const config::Endpoint& ep) {
 }
 
 
+bool RoutingSnapshot::override_allowed(const boost::asio::ip::address& peer) const {
+  if (override_sources.empty()) return true;
+  if (peer.is_v4()) return config::any_contains(override_sources, peer.to_v4().to_bytes());
+  return config::any_contains(override_sources, peer.to_v6().to_bytes());
+}
+
+namespace {
+
+// routing.affinity (validated by the config: set_cookie names the key's cookie).
+void set_affinity(const config::Affinity& affinity, RoutingSnapshot& snap) {
+  using Key = config::Affinity::Key;
+  snap.affinity_kind = affinity.key == Key::Cookie   ? AffinityKind::Cookie
+                       : affinity.key == Key::Header ? AffinityKind::Header
+                       : affinity.key == Key::ClientIp ? AffinityKind::ClientIp
+                                                       : AffinityKind::None;
+  snap.affinity_name = affinity.name;
+  if (snap.affinity_kind == AffinityKind::Cookie && affinity.set_cookie == affinity.name)
+    snap.set_cookie = affinity.set_cookie;
+}
+
+}  // namespace
+
 std::shared_ptr<RoutingSnapshot> build_snapshot(const config::Config& cfg, const weights::RoutingState& state,
                                                 EndpointRegistry& registry, std::vector<std::string>& problems,
                                                 const std::function<bool(const std::string&)>& is_healthy,
                                                 const TlsSetup* tls) {
   auto snap = std::make_shared<RoutingSnapshot>();
+  static std::uint64_t serials = 0;  // main thread only
+  snap->serial = ++serials;
   auto stable = config::Selector::conjunction(cfg.service.selector, state.stable);
   std::optional<config::Selector> canary;
   if (state.canary) canary = config::Selector::conjunction(cfg.service.selector, *state.canary);
@@ -59,6 +83,10 @@ std::shared_ptr<RoutingSnapshot> build_snapshot(const config::Config& cfg, const
   snap->revision = state.revision;
   snap->override_header = cfg.routing.override_header;
   snap->response_header = cfg.routing.response_header;
+  snap->override_cookie = cfg.routing.override_cookie;
+  snap->override_sources = cfg.routing.override_sources;
+  set_affinity(cfg.routing.affinity, *snap);
+  snap->affinity_salt = state.affinity_salt;
   snap->retries = cfg.routing.retries;
   snap->timeouts = cfg.timeouts;
   snap->limits = cfg.limits;

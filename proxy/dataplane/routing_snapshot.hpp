@@ -13,6 +13,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "config/config.hpp"
+#include "proxy/http/request_validator.hpp"
 #include "proxy/net/tls_context.hpp"
 #include "weights/routing_state.hpp"
 
@@ -32,6 +33,9 @@ struct UpstreamEndpoint {
   std::shared_ptr<const UpstreamTls> tls;  ///< null: plain HTTP
 };
 
+/// What a request's affinity key is (routing.affinity.key).
+enum class AffinityKind : std::uint8_t { None, Cookie, Header, ClientIp };
+
 /// Everything a worker needs to route and proxy a request, immutable once published. Built on the main
 /// thread for every change (API call, reload) and posted to each worker as shared_ptr<const>.
 struct RoutingSnapshot {
@@ -40,8 +44,17 @@ struct RoutingSnapshot {
   /// The routing state's abort flag: the canary set serves nothing, whatever a request asks for.
   bool canary_aborted = false;
   std::uint64_t revision = 0;
+  /// Distinct for every snapshot built in this process (what a session's per-snapshot answers key on).
+  std::uint64_t serial = 0;
   std::string override_header;
   std::string response_header;
+  // Targeting (contract section 8), precomputed from the config so that a request parses nothing.
+  std::string override_cookie;                ///< "" disables
+  std::vector<config::Cidr> override_sources;  ///< whose overrides count; empty: every client
+  AffinityKind affinity_kind = AffinityKind::None;
+  std::string affinity_name;  ///< the cookie's or header's name of the affinity key
+  std::string set_cookie;     ///< "" or the affinity cookie canaryd gives clients without one
+  std::uint64_t affinity_salt = 0;  ///< the routing state's: the canary definition's slice of users
   unsigned retries = 2;
   config::Timeouts timeouts;
   config::Limits limits;
@@ -58,6 +71,14 @@ struct RoutingSnapshot {
   unsigned ejection_threshold = 0;
 
   const std::vector<UpstreamEndpoint>& set(SetKind k) const { return sets[static_cast<std::size_t>(k)]; }
+  /// The fields and cookies check_request_head reports for the routing.
+  RouteFieldNames route_fields() const {
+    return {override_header, override_cookie, affinity_kind == AffinityKind::Cookie ? affinity_name : std::string_view{},
+            affinity_kind == AffinityKind::Header ? affinity_name : std::string_view{}};
+  }
+  /// Whether the overrides of a client at `peer` (the TCP peer, never X-Forwarded-For) count. A
+  /// session asks once per snapshot, not per request.
+  bool override_allowed(const boost::asio::ip::address& peer) const;
 };
 
 /// Hands out one id per distinct endpoint (its address and how we speak to it: plain, or TLS with

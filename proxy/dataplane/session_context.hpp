@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <random>
 #include <span>
 
 #include <boost/asio/io_context.hpp>
@@ -38,6 +39,8 @@ struct SessionContext {
   FailureStreaks& failure_streaks;
   /// Client connections of the whole process (limits.max_connections).
   std::atomic<std::int64_t>& open_connections;
+  /// The worker's random numbers (the affinity cookies canaryd gives out).
+  std::mt19937_64& random;
 
   std::uint32_t next_index(SetKind set) { return round_robin[static_cast<std::size_t>(set)]++; }
   /// How a request to `endpoint` went, for passive ejection (FailureStreaks::record).

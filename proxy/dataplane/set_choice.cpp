@@ -19,20 +19,24 @@ bool has_healthy(const std::vector<UpstreamEndpoint>& set) {
 }
 
 SetChoice choose_set(const RoutingSnapshot& snapshot, const RouteHints& hints, weights::Splitter& splitter) {
-  // Abort means zero: no override, no draw, no fallback reaches an aborted canary.
-  if (snapshot.canary_aborted) {
-    if (has_healthy(snapshot.set(SetKind::Stable))) return {SetKind::Stable, false, false};
-    return {SetKind::None, false, false};
-  }
-  SetKind chosen = SetKind::Stable;
-  if (hints.forced == ForcedSet::Canary)
-    chosen = SetKind::Canary;
-  else if (hints.forced == ForcedSet::None && splitter.next_is_canary(snapshot.canary_weight))
-    chosen = SetKind::Canary;
-  if (has_healthy(snapshot.set(chosen))) return {chosen, false, hints.forced == ForcedSet::None};
-  const SetKind other = chosen == SetKind::Stable ? SetKind::Canary : SetKind::Stable;
-  if (!has_healthy(snapshot.set(other))) return {SetKind::None, false, false};
-  return {other, true, false};
+  weights::RouteFacts facts;
+  facts.canary_aborted = snapshot.canary_aborted;
+  facts.weight = snapshot.canary_weight;
+  facts.header = hints.forced;
+  facts.cookie = hints.cookie;
+  facts.bucket = hints.bucket;
+  facts.stable_healthy = has_healthy(snapshot.set(SetKind::Stable));
+  facts.canary_healthy = has_healthy(snapshot.set(SetKind::Canary));
+  const weights::RouteDecision d =
+      weights::decide_route(facts, [&] { return splitter.next_is_canary(snapshot.canary_weight); });
+  SetChoice choice;
+  choice.set = d.set == weights::RouteSet::Stable ? SetKind::Stable
+               : d.set == weights::RouteSet::Canary ? SetKind::Canary
+                                                     : SetKind::None;
+  choice.fell_back = d.reason == weights::RouteReason::Fallback && choice.set != SetKind::None;
+  choice.weight_placed = d.evidence;
+  choice.reason = d.reason;
+  return choice;
 }
 
 }  // namespace canaryd::proxy

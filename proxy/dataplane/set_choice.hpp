@@ -2,22 +2,27 @@
 // function of the request's routing hints, the snapshot and the worker's splitter. No sockets.
 #pragma once
 
+#include <optional>
 #include <string_view>
 
 #include "proxy/dataplane/routing_snapshot.hpp"
+#include "weights/route_decision.hpp"
 #include "weights/splitter.hpp"
 
 namespace canaryd::proxy {
 
-/// What the routing override field asks for: "always" (canary) or "never" (stable), case-insensitive;
-/// any other value, or no field, asks nothing.
-enum class ForcedSet : std::uint8_t { None, Canary, Stable };
+/// What an override (the field or the cookie) asks for: "always" (canary) or "never" (stable),
+/// case-insensitive; any other value, or none, asks nothing.
+using ForcedSet = weights::Forced;
 ForcedSet forced_set(bool has_override, std::string_view override_value);
+inline ForcedSet forced_set(std::optional<std::string_view> value) { return forced_set(value.has_value(), value.value_or("")); }
 
-/// What of the request routing looks at. The targeting issue adds its hints here (a cookie, an
-/// affinity key).
+/// What of the request routing looks at, gathered by the caller (overrides from outside
+/// override_sources already dropped).
 struct RouteHints {
-  ForcedSet forced = ForcedSet::None;
+  ForcedSet forced = ForcedSet::None;         ///< the override field
+  ForcedSet cookie = ForcedSet::None;         ///< the override cookie
+  std::optional<std::uint32_t> bucket;  ///< the affinity key's bucket, when the request has the key
 };
 
 struct SetChoice {
@@ -27,16 +32,16 @@ struct SetChoice {
   /// back. Only these requests are evidence for the rollout analysis (each judged at the weight in
   /// force), since an error among them comes from the canary with probability equal to its share.
   bool weight_placed = false;
+  weights::RouteReason reason = weights::RouteReason::Weight;  ///< X-Canary-Reason, the metrics' reason
 };
 
 /// True when some endpoint of `set` is healthy.
 bool has_healthy(const std::vector<UpstreamEndpoint>& set);
 
-/// The set for one request, in this order: an aborted canary gets nothing (abort means zero: stable or
-/// no set, never the canary, whatever the override field asks); the override field; then the weight, drawn from
-/// `splitter` (only when nothing forced the choice, so that forced requests do not move the split);
-/// then, if that set has no healthy endpoint, the other set. New rules (a targeting cookie, sticky
-/// affinity, an aborted canary getting no traffic) go into this function, in that order of precedence.
+/// The set for one request: weights::decide_route (the one precedence: abort, override field, override
+/// cookie, affinity, weight; then fallback) over the request's hints, the snapshot's weight and the
+/// sets' health, with `splitter` as the weight's draw (only when nothing else decided, so that forced
+/// and keyed requests do not move the split).
 SetChoice choose_set(const RoutingSnapshot& snapshot, const RouteHints& hints, weights::Splitter& splitter);
 
 }  // namespace canaryd::proxy

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <random>
 #include <span>
 #include <thread>
 #include <vector>
@@ -97,11 +98,12 @@ class Worker {
   std::array<std::uint32_t, 2> rr_{};
   std::atomic<std::int64_t>& open_connections_;
   FailureStreaks failure_streaks_;
+  std::mt19937_64 random_{(std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}()};
   bool draining_ = false;
   // What each session may use of this worker. It only refers to io_ and pool_, which come after it so
   // that it outlives the sessions io_ destroys.
   SessionContext context_{io_,      snapshot_, splitter_, pool_, scratch_,         std::span<char>(shared_buffer_),
-                          metrics_, draining_, rr_,       failure_streaks_, open_connections_};
+                          metrics_, draining_, rr_,       failure_streaks_, open_connections_, random_};
   // One thread runs it, and only that thread touches its sockets (the main thread only posts), so the
   // reactor need not lock each descriptor.
   boost::asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};

@@ -10,6 +10,7 @@
 
 #include "proxy/dataplane/routing_snapshot.hpp"
 #include "weights/rollout_evidence.hpp"
+#include "weights/route_decision.hpp"
 
 namespace canaryd::proxy {
 
@@ -18,6 +19,8 @@ inline constexpr std::array<double, 12> kDurationBuckets = {0.001, 0.0025, 0.005
                                                             0.1,   0.25,   0.5,   1.0,  2.5,   10.0};
 enum class UpstreamErrorKind : std::uint8_t { Connect = 0, Timeout = 1, Reset = 2 };
 inline constexpr std::array<const char*, 3> kUpstreamErrorNames = {"connect", "timeout", "reset"};
+/// How many weights::RouteReason values there are (header ... aborted).
+inline constexpr std::size_t kRouteReasons = 6;
 inline constexpr std::array<const char*, 4> kCodeClassNames = {"2xx", "3xx", "4xx", "5xx"};
 
 /// How a finished request counts for the rollout analysis.
@@ -54,6 +57,10 @@ class WorkerMetrics {
   }
   /// Worker thread: the chosen set had no healthy endpoint and `from` fell back to the other.
   void record_fallback(SetKind from) { bump(fallback_[static_cast<std::size_t>(from)]); }
+  /// Worker thread: which rule chose `set` for a request (canaryd_routing_decisions_total).
+  void record_decision(SetKind set, weights::RouteReason reason) {
+    bump(decisions_[static_cast<std::size_t>(set)][static_cast<std::size_t>(reason)]);
+  }
   /// Worker thread: +1 / -1 open connections.
   void client_connections(int delta) { add(client_connections_, delta); }
   void upstream_connections(int delta) { add(upstream_connections_, delta); }
@@ -64,6 +71,9 @@ class WorkerMetrics {
   std::uint64_t duration_us(std::size_t set) const { return duration_us_[set].load(std::memory_order_relaxed); }
   std::uint64_t upstream_errors(std::size_t set, std::size_t kind) const {
     return upstream_errors_[set][kind].load(std::memory_order_relaxed);
+  }
+  std::uint64_t decisions(std::size_t set, std::size_t reason) const {
+    return decisions_[set][reason].load(std::memory_order_relaxed);
   }
   std::uint64_t fallbacks(std::size_t from) const { return fallback_[from].load(std::memory_order_relaxed); }
   /// The rollout evidence of `set` (Stable or Canary) so far; SetCounters::add_to sums it.
@@ -82,6 +92,7 @@ class WorkerMetrics {
   std::array<Counter, 3> duration_us_{};
   std::array<std::array<Counter, 3>, 2> upstream_errors_{};
   std::array<Counter, 2> fallback_{};
+  std::array<std::array<Counter, kRouteReasons>, 3> decisions_{};  ///< [set][weights::RouteReason]
   std::array<weights::SetCounters, 2> evidence_{};  ///< stable, canary: the requests the weight placed
   std::atomic<std::int64_t> client_connections_{0};
   std::atomic<std::int64_t> upstream_connections_{0};

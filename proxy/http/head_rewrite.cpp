@@ -2,6 +2,8 @@
 // head_rewrite.hpp): hop-by-hop fields dropped, Content-Length, Via and X-Forwarded-* written anew.
 #include "proxy/http/head_rewrite.hpp"
 
+#include "proxy/http/cookies.hpp"
+
 #include <array>
 #include <ostream>  // Beast's status.ipp prints a status_view without including it
 
@@ -204,6 +206,7 @@ void write_client_response(std::string_view head, const ResponseHead& response, 
     if (joined_coding && is_content_encoding(head, f)) continue;
     const std::string_view name = FieldIndex::name(head, f);
     if (!rw.set_header.empty() && iequals(name, rw.set_header)) continue;
+    if (!rw.reason.empty() && iequals(name, kReasonHeader)) continue;
     if (named.contains(name)) continue;
     append_line(out, head, f);
   }
@@ -214,6 +217,8 @@ void write_client_response(std::string_view head, const ResponseHead& response, 
   }
   append_joined(out, head, response.fields, named, FieldKind::Via, "Via", rw.via_entry);
   if (!rw.set_header.empty()) append_field(out, rw.set_header, rw.set_name);
+  if (!rw.reason.empty()) append_field(out, kReasonHeader, rw.reason);
+  if (!rw.set_cookie_name.empty()) append_set_cookie(out, rw.set_cookie_name, rw.set_cookie_value);
   if (rw.chunked) {
     out.append("Transfer-Encoding: ");
     if (response.transfer_coded) append_transfer_codings(out, head, response.fields);

@@ -13,6 +13,8 @@ namespace canaryd::proxy {
 /// Our entry in Via for a message received as HTTP/1.1 (RFC 9110 7.6.3 names the received version).
 inline constexpr std::string_view kViaEntry = "1.1 canaryd";
 inline constexpr std::string_view kViaEntryHttp10 = "1.0 canaryd";
+/// The response field naming the rule that chose the set (contract section 8), beside the set's.
+inline constexpr std::string_view kReasonHeader = "X-Canary-Reason";
 
 // The heads a proxied exchange sends are written straight from the received header blocks into one
 // string: fields are copied as they came, in order, except those dropped or replaced; nothing is
@@ -42,6 +44,11 @@ struct ClientResponseRewrite {
   std::string_view via_entry = kViaEntry;
   std::string_view set_header;  ///< the field that names the set (replacing any received one); empty: none
   std::string_view set_name;
+  /// X-Canary-Reason's value (the rule that chose the set; replacing any received one); empty: none.
+  std::string_view reason;
+  /// A Set-Cookie field giving the client its affinity cookie (append_set_cookie); empty name: none.
+  std::string_view set_cookie_name;
+  std::string_view set_cookie_value;
   /// The body goes as chunked (it came chunked or until close), after the upstream's other transfer
   /// codings, which stay with the body: `Transfer-Encoding: gzip, chunked`.
   bool chunked = false;

@@ -72,6 +72,11 @@ void render_local_reply(const LocalReply& reply, const LocalReplyFraming& framin
     out += framing.field_value;
     out += "\r\n";
   }
+  if (!framing.reason.empty()) {
+    out += "X-Canary-Reason: ";
+    out += framing.reason;
+    out += "\r\n";
+  }
   out += framing.keep_alive ? "\r\n" : "Connection: close\r\n\r\n";
   out += reply.text;
   out += '\n';
@@ -81,7 +86,7 @@ std::string_view refusal_reply() {
   // Rendered on the first refusal, then only read: a refused client costs no allocation.
   static const std::string rendered = [] {
     std::string out;
-    render_local_reply(local_reply::kTooManyConnections, {false, "Retry-After", "1"}, out);
+    render_local_reply(local_reply::kTooManyConnections, {false, "Retry-After", "1", {}}, out);
     return out;
   }();
   return rendered;

@@ -42,6 +42,7 @@ struct LocalReplyFraming {
   bool keep_alive = false;  ///< false: "Connection: close"
   std::string_view field_name;
   std::string_view field_value;
+  std::string_view reason;  ///< X-Canary-Reason's value, beside the set's field; empty: none
 };
 
 /// The complete HTTP/1.1 response for `reply`, text/plain, its Content-Length computed, into `out`.

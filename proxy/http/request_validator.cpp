@@ -1,6 +1,8 @@
 // The request head check of request_validator.hpp: request line, field lines and body framing, in place.
 #include "proxy/http/request_validator.hpp"
 
+#include "proxy/http/cookies.hpp"
+
 #include "proxy/http/http_text.hpp"
 
 #include <array>
@@ -228,7 +230,23 @@ Problem check_field_value(FieldKind kind, std::string_view value, RequestCheck& 
 }
 
 // One field line (without its CRLF), at `field`'s place in `head`.
-Problem check_field_line(std::string_view head, std::string_view field, std::string_view override_header,
+// The routing's view of a field line: the override field, its cookie, the affinity key.
+void note_route_field(std::string_view name, std::string_view value, const RouteFieldNames& names,
+                      RequestCheck& result) {
+  if (!names.override_header.empty() && !result.has_override && iequals(name, names.override_header)) {
+    result.has_override = true;
+    result.override_value = value;
+  }
+  if (!names.affinity_header.empty() && !result.affinity_key && iequals(name, names.affinity_header))
+    result.affinity_key = value;
+  if ((names.override_cookie.empty() && names.affinity_cookie.empty()) || !iequals(name, "cookie")) return;
+  if (!names.override_cookie.empty() && !result.override_cookie)
+    result.override_cookie = find_cookie(value, names.override_cookie);
+  if (!names.affinity_cookie.empty() && !result.affinity_key)
+    result.affinity_key = find_cookie(value, names.affinity_cookie);
+}
+
+Problem check_field_line(std::string_view head, std::string_view field, const RouteFieldNames& names,
                          RequestCheck& result, FieldTally& tally) {
   if (field.size() > kMaxFieldLine) return {431, "header field too large"};
   if (++tally.field_count > kMaxFields) return {431, "too many header fields"};
@@ -246,10 +264,7 @@ Problem check_field_line(std::string_view head, std::string_view field, std::str
   const std::size_t value_at = value.empty() ? line_at + colon + 1 : static_cast<std::size_t>(value.data() - head.data());
   result.fields.add(line_at, name.size(), value_at, value.size(), kind);  // kMaxFields < its capacity
   if (Problem p = check_field_value(kind, value, result, tally)) return p;
-  if (!override_header.empty() && !result.has_override && iequals(name, override_header)) {
-    result.has_override = true;
-    result.override_value = value;
-  }
+  note_route_field(name, value, names, result);
   return {};
 }
 
@@ -268,7 +283,7 @@ Problem check_framing(RequestCheck& result, const FieldTally& tally) {
 
 }  // namespace
 
-RequestCheck check_request_head(std::string_view head, std::string_view override_header) {
+RequestCheck check_request_head(std::string_view head, const RouteFieldNames& names) {
   if (const char* why = line_break_problem(head)) return reject(400, why);
   std::size_t eol = head.find("\r\n");
   if (eol == std::string_view::npos) return reject(400, "incomplete request line");
@@ -283,7 +298,7 @@ RequestCheck check_request_head(std::string_view head, std::string_view override
     if (end == pos) break;  // the empty line
     std::string_view field = head.substr(pos, end - pos);
     pos = end + 2;
-    if (Problem p = check_field_line(head, field, override_header, result, tally)) return reject(p.status, p.reason);
+    if (Problem p = check_field_line(head, field, names, result, tally)) return reject(p.status, p.reason);
   }
   result.keep_alive = tally.connection.persistent(result.http10);
   result.connection_names_fields = tally.connection.names_fields;

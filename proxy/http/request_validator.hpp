@@ -10,6 +10,14 @@
 
 namespace canaryd::proxy {
 
+/// The names of the fields and cookies the routing reads (contract section 8), each empty when unused.
+struct RouteFieldNames {
+  std::string_view override_header;
+  std::string_view override_cookie;
+  std::string_view affinity_cookie;
+  std::string_view affinity_header;
+};
+
 /// What our own check of a raw request header block found. The Beast in Debian's Boost 1.81 predates
 /// its request-smuggling fixes, so framing is decided here, before Beast parses anything.
 struct RequestCheck {
@@ -35,6 +43,10 @@ struct RequestCheck {
   std::string_view expect;          ///< the first Expect value
   bool has_override = false;
   std::string_view override_value;  ///< the first value of the routing override field
+  // The routing's cookies and affinity header (RouteFieldNames), views into the head. Of several Cookie
+  // fields, the first that holds the cookie wins; of several affinity header fields, the first.
+  std::optional<std::string_view> override_cookie;
+  std::optional<std::string_view> affinity_key;
   FieldIndex fields;                ///< every field line, classified
 };
 
@@ -44,7 +56,11 @@ struct RequestCheck {
 /// controls in values, Host present exactly once on HTTP/1.1, and the body framing: Content-Length as
 /// 1*DIGIT (duplicates must agree), Transfer-Encoding exactly `chunked` and never with Content-Length.
 /// `override_header`: the name of the routing override field, whose first value is reported.
-RequestCheck check_request_head(std::string_view head, std::string_view override_header = {});
+/// `names`: the routing's fields and cookies (RouteFieldNames), whose values are reported.
+RequestCheck check_request_head(std::string_view head, const RouteFieldNames& names);
+inline RequestCheck check_request_head(std::string_view head, std::string_view override_header = {}) {
+  return check_request_head(head, RouteFieldNames{override_header, {}, {}, {}});
+}
 
 /// Where the header block ends (index just past CRLF CRLF), or npos. `from` lets a caller resume.
 std::size_t find_head_end(std::string_view data, std::size_t from = 0);

@@ -15,6 +15,7 @@ TransitionContext transition_context(const ServiceView& view, std::string cause,
   }
   ctx.cause = std::move(cause);
   ctx.now = now;
+  ctx.fresh_salt = random_affinity_salt();
   return ctx;
 }
 

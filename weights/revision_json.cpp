@@ -1,6 +1,8 @@
 // One revision to and from its JSON object (see revision_json.hpp).
 #include "weights/revision_json.hpp"
 
+#include <charconv>
+#include <cstdio>
 #include <set>
 
 #include "weights/json_text.hpp"
@@ -8,6 +10,26 @@
 namespace canaryd::weights {
 
 namespace json = boost::json;
+
+namespace {
+
+std::string salt_text(std::uint64_t salt) {
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(salt));
+  return text;
+}
+
+/// 1 to 16 hex digits, as salt_text writes them.
+std::optional<std::uint64_t> parse_salt(const json::value& v) {
+  const json::string* text = v.if_string();
+  if (text == nullptr || text->empty() || text->size() > 16) return std::nullopt;
+  std::uint64_t salt = 0;
+  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), salt, 16);
+  if (ec != std::errc{} || end != text->data() + text->size()) return std::nullopt;
+  return salt;
+}
+
+}  // namespace
 
 json::object revision_to_json(const RoutingState& r) {
   json::object o;
@@ -26,6 +48,9 @@ json::object revision_to_json(const RoutingState& r) {
   // Only when set: files written before the flag existed, and every state that is not aborted, read
   // the same.
   if (r.aborted) o["aborted"] = true;
+  // As 16 hex digits in a string: a JSON number above 2^53 does not survive every JSON tool (jq,
+  // JavaScript) exactly. Only when set, so files of states without one read as before.
+  if (r.affinity_salt != 0) o["affinity_salt"] = salt_text(r.affinity_salt);
   // The rollout this revision belongs to (or the last one that ran); absent before the first rollout,
   // so older files read the same.
   if (r.rollout) o["rollout"] = rollout_to_json(*r.rollout);
@@ -45,14 +70,14 @@ Result<RoutingState> revision_from_json(const json::value& v, const std::string&
   if (obj == nullptr) return fail(where + ": must be an object");
   static const std::set<std::string, std::less<>> kKeys = {"revision", "time",           "stable",
                                                           "canary",   "canary_weight_bp", "cause",
-                                                          "aborted",  "rollout"};
+                                                          "aborted",  "rollout",          "affinity_salt"};
   for (const auto& kv : *obj) {
     if (!kKeys.contains(std::string_view(kv.key()))) {
       return fail(where + ": unknown field \"" + std::string(kv.key()) + "\"");
     }
   }
   for (const auto& key : kKeys) {
-    const bool optional = key == "aborted" || key == "rollout";
+    const bool optional = key == "aborted" || key == "rollout" || key == "affinity_salt";
     if (!optional && !obj->contains(key)) return fail(where + ": missing field \"" + key + "\"");
   }
 
@@ -96,6 +121,12 @@ Result<RoutingState> revision_from_json(const json::value& v, const std::string&
     if (!aborted->is_bool()) return fail(where + ".aborted: must be true or false");
     state.aborted = aborted->get_bool();
     if (state.aborted && !state.canary) return fail(where + ".aborted: must be false when canary is null");
+  }
+
+  if (const json::value* salt = obj->if_contains("affinity_salt")) {
+    const auto parsed = parse_salt(*salt);
+    if (!parsed) return fail(where + ".affinity_salt: must be a string of 1 to 16 hex digits");
+    state.affinity_salt = *parsed;
   }
 
   if (const json::value* rollout = obj->if_contains("rollout")) {

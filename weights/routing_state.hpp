@@ -25,7 +25,10 @@ struct RoutingState {
   /// Set by a rollback (abort means zero): the canary serves nothing at all, overrides and fallback
   /// included, until a change sets a weight again (set_weight, define_canary, undo, promote).
   bool aborted = false;
-  std::uint64_t affinity_salt = 0;  ///< the affinity salt of the canary definition
+  /// The affinity salt of the canary definition (weights/affinity.hpp): a new canary draws a new one,
+  /// so each canary exposes a different slice of users; kept with the state so every replica and worker
+  /// places a key alike, and undo restores it with its canary. 0 in files written before it existed.
+  std::uint64_t affinity_salt = 0;
   /// The rollout this revision belongs to, or the last one that ran (finished rollouts stay, so GET
   /// /api/rollout shows how it ended); absent before the first rollout.
   std::optional<RolloutRecord> rollout;

@@ -2,6 +2,8 @@
 // current one, or says why it cannot.
 #include "weights/transitions.hpp"
 
+#include <random>
+
 namespace canaryd::weights {
 
 namespace {
@@ -45,6 +47,11 @@ void finish_rollout(RoutingState& next, RolloutPhase phase, std::string reason) 
 }
 
 }  // namespace
+
+std::uint64_t random_affinity_salt() {
+  std::random_device device;
+  return (static_cast<std::uint64_t>(device()) << 32) ^ device();
+}
 
 /// The current state with the bookkeeping of a new revision; callers change only what the call is about.
 RoutingState next_revision(const RoutingHistory& h, const TransitionContext& ctx) {
@@ -151,6 +158,9 @@ TransitionResult undo(const RoutingHistory& h, std::optional<std::uint64_t> to_r
   next.stable = target->stable;
   next.canary = target->canary;
   next.canary_weight = target->canary ? target->canary_weight : 0;
+  // Its users go where they went then (a promote in between does not reshuffle them either: the salt
+  // only matters while a canary is defined).
+  next.affinity_salt = target->affinity_salt;
   return unless_unchanged(h, std::move(next));
 }
 
@@ -165,6 +175,8 @@ TransitionResult define_canary(const RoutingHistory& h, const config::Selector& 
                     config::Selector::conjunction(ctx.service_selector, cur.stable).to_string());
   }
   RoutingState next = next_revision(h, ctx);
+  // A new canary definition exposes a new slice of users; the same one again keeps its slice.
+  if (cur.canary != canary) next.affinity_salt = ctx.fresh_salt;
   next.canary = canary;
   next.canary_weight = weight;
   return unless_unchanged(h, std::move(next));

@@ -37,7 +37,13 @@ struct TransitionContext {
   std::vector<bool> endpoint_healthy;
   std::string cause;
   Clock::time_point now{};
+  /// A random salt drawn for this call (transition_context() draws one): the affinity salt of a canary
+  /// that define_canary defines.
+  std::uint64_t fresh_salt = 0;
 };
+
+/// A random 64-bit affinity salt (std::random_device): for each call's context and the first revision.
+std::uint64_t random_affinity_salt();
 
 /// A new state (revision = current + 1) or the reason there is none. A change that would route exactly
 /// as now (the same weight again, a second rollback) yields the current state itself, with its
@@ -54,10 +60,12 @@ TransitionResult promote(const RoutingHistory& h, const TransitionContext& ctx, 
 /// weight := 0 and aborted (abort means zero), the canary stays defined; Conflict without a canary set.
 /// A second rollback while aborted changes nothing.
 TransitionResult rollback(const RoutingHistory& h, const TransitionContext& ctx);
-/// Restores selectors and weight of `to_revision` (default: the one before the current) as a new
-/// revision; NotFound when it is not in the history.
+/// Restores selectors, weight and affinity salt of `to_revision` (default: the one before the current)
+/// as a new revision, so its users go where they went then; NotFound when it is not in the history.
 TransitionResult undo(const RoutingHistory& h, std::optional<std::uint64_t> to_revision, const TransitionContext& ctx);
-/// Defines a new canary set; Conflict when it is not provably disjoint from stable.
+/// Defines a new canary set with a new affinity salt (ctx.fresh_salt), so a new canary exposes a new slice
+/// of users; the same selector as the current canary keeps its salt (its users stay where they are).
+/// Conflict when it is not provably disjoint from stable.
 TransitionResult define_canary(const RoutingHistory& h, const config::Selector& canary, config::BasisPoints weight,
                                const TransitionContext& ctx);
 /// Removes the canary set (weight 0); without one, nothing changes.

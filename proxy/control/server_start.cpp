@@ -31,6 +31,7 @@ weights::RoutingState initial_state(const config::Config& cfg) {
   s.canary = cfg.service.canary;
   s.canary_weight = cfg.service.canary ? cfg.service.canary_weight : 0;
   s.cause = "initial configuration";
+  s.affinity_salt = weights::random_affinity_salt();  // the configured canary's slice of users
   s.time = weights::Clock::now();
   return s;
 }

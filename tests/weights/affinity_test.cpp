@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/weights/affinity_keys.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -21,25 +23,8 @@ namespace {
 constexpr std::uint64_t kSalt = 0x6a09e667f3bcc908ULL;
 constexpr std::size_t kKeys = 100000;
 
-/// `n` distinct keys: half user ids as a site might put in a header ("user-0", "user-1", ...: nearly
-/// the same bytes, the hard case for a weak hash), half 32 random hex digits like a cookie canaryd
-/// sets itself (seeded).
-std::vector<std::string> distinct_keys(std::size_t n) {
-  std::vector<std::string> keys;
-  keys.reserve(n);
-  for (std::size_t i = 0; i < n / 2; ++i) keys.push_back("user-" + std::to_string(i));
-  std::mt19937_64 rng(20261205);
-  char hex[33];
-  while (keys.size() < n) {
-    std::snprintf(hex, sizeof hex, "%016llx%016llx", static_cast<unsigned long long>(rng()),
-                  static_cast<unsigned long long>(rng()));
-    keys.emplace_back(hex);
-  }
-  return keys;
-}
-
 const std::vector<std::string>& keys() {
-  static const std::vector<std::string> all = distinct_keys(kKeys);
+  static const std::vector<std::string> all = test_support::distinct_affinity_keys(kKeys, 20261205);
   return all;
 }
 

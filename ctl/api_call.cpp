@@ -56,6 +56,23 @@ std::string rollout_action(Command command) {
   }
 }
 
+/// route: {"cookies": {...}, "headers": {...}, "client_ip": "..."} for POST /api/explain. A name given
+/// twice keeps its first value (the data plane reads the first one too).
+std::string explain_body(const Invocation& inv) {
+  boost::json::object body;
+  const auto add = [&body](std::string_view field, const std::vector<std::pair<std::string, std::string>>& pairs) {
+    if (pairs.empty()) return;
+    boost::json::object o;
+    for (const auto& [name, value] : pairs)
+      if (!o.contains(name)) o[name] = value;
+    body[field] = std::move(o);
+  };
+  add("cookies", inv.cookies);
+  add("headers", inv.headers);
+  if (inv.client_ip) body["client_ip"] = *inv.client_ip;
+  return boost::json::serialize(body);
+}
+
 }  // namespace
 
 ApiCall build_api_call(const Invocation& inv, std::string_view plan_json) {
@@ -105,6 +122,8 @@ ApiCall build_api_call(const Invocation& inv, std::string_view plan_json) {
       // its own.
       if (inv.cause) body.string("cause", *inv.cause);
       return {"POST", "/api/rollout/" + rollout_action(inv.command), body.empty() ? std::string() : body.done()};
+    case Command::Route:
+      return {"POST", "/api/explain", explain_body(inv)};
     case Command::Wait:
       return {"GET", inv.wait_for == WaitFor::Healthy ? "/api/status" : "/api/rollout", ""};
   }

@@ -8,6 +8,7 @@
 #include "ctl/plan_file.hpp"
 #include "ctl/render.hpp"
 #include "ctl/rollout_view.hpp"
+#include "ctl/route_view.hpp"
 #include "ctl/terminal_text.hpp"
 
 #ifndef CANARYD_VERSION
@@ -34,6 +35,13 @@ int print_table(Command command, const HttpResponse& res, const ServerUrl& serve
       return kExitOk;
     }
     error = rollout.error().message;
+  } else if (command == Command::Route) {
+    auto route = parse_route(res.body);
+    if (route) {
+      out << render_route(*route);
+      return kExitOk;
+    }
+    error = route.error().message;
   } else if (command == Command::History) {
     auto history = parse_history(res.body);
     if (history) {

@@ -16,7 +16,7 @@ struct Topic {
 
 constexpr std::string_view kOptionsHint = "\nRun 'canaryctl --help' for the connection options (-s, --token-file, -o).\n";
 
-constexpr std::array<Topic, 9> kTopics{{
+constexpr std::array<Topic, 10> kTopics{{
     {"status",
      "usage: canaryctl status [--watch]\n"
      "\n"
@@ -70,6 +70,19 @@ constexpr std::array<Topic, 9> kTopics{{
      "\n"
      "Prints one line saying what happened. exit status: 0 reached, 1 aborted, nothing to wait for or\n"
      "timed out, 2 usage error, 3 canaryd could not be reached (a restart while waiting is waited out)\n"},
+    {"route",
+     "usage: canaryctl route [--cookie NAME=VALUE]... [--header NAME=VALUE]... [--client-ip IP]\n"
+     "\n"
+     "Which set a request with these cookies, headers and client address would go to now, and the rule\n"
+     "that decided (abort, override header, override cookie, affinity, weight, then fallback), computed\n"
+     "by canaryd with the data plane's own precedence (POST /api/explain). Changes nothing.\n"
+     "\n"
+     "  --cookie NAME=VALUE  a cookie of the request (repeatable)\n"
+     "  --header NAME=VALUE  a header of the request (repeatable)\n"
+     "  --client-ip IP       the client's address (override_sources, affinity key client_ip); without it\n"
+     "                       the request counts as coming from outside override_sources\n"
+     "\n"
+     "Prints e.g. \"canary (affinity: bucket 1234 < 3000, the weight 30% in basis points)\".\n"},
 }};
 
 }  // namespace
@@ -79,6 +92,7 @@ std::string short_usage() {
          "commands: status [--watch] | history | weight PERCENT | promote [--force] | rollback | undo [--to-revision N]\n"
          "          canary SELECTOR [--weight PERCENT] | canary --remove\n"
          "          rollout start|status|pause|resume|abort|promote | wait [--for completed|healthy] [--timeout D]\n"
+         "          route [--cookie NAME=V] [--header NAME=V] [--client-ip IP]\n"
          "Run 'canaryctl --help' for more.\n";
 }
 
@@ -107,6 +121,8 @@ std::string full_help() {
          "  wait [--for completed|healthy] [--timeout 10m]\n"
          "                                  exits 0 once the rollout completed (or the sets are healthy),\n"
          "                                  1 on abort or timeout\n"
+         "  route [--cookie NAME=V] [--header NAME=V] [--client-ip IP]\n"
+         "                                  which set such a request goes to now, and why\n"
          "\n"
          "options:\n"
          "  -s, --server URL     control address (env CANARYD_URL, default http://127.0.0.1:9901)\n"

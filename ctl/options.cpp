@@ -22,9 +22,10 @@ struct OptionSpec {
   char short_name;        ///< 0 when there is none
   bool takes_value;
   Scope scope;
+  bool repeatable = false;  ///< may be given more than once (route --cookie, --header)
 };
 
-constexpr std::array<OptionSpec, 15> kOptions{{
+constexpr std::array<OptionSpec, 18> kOptions{{
     {"server", 's', true, Scope::Connection},
     {"token-file", 0, true, Scope::Connection},
     {"output", 'o', true, Scope::Connection},
@@ -41,6 +42,10 @@ constexpr std::array<OptionSpec, 15> kOptions{{
     {"watch", 'w', false, Scope::Connection},
     {"for", 0, true, Scope::Connection},
     {"timeout", 0, true, Scope::Connection},
+    // route describes a request; it changes nothing, so there is no cause to record.
+    {"cookie", 0, true, Scope::Connection, true},
+    {"header", 0, true, Scope::Connection, true},
+    {"client-ip", 0, true, Scope::Connection},
 }};
 
 const OptionSpec* find_long(std::string_view name) {
@@ -62,6 +67,7 @@ Failure<UsageError> usage_error(std::string message) { return fail(UsageError{st
 /// The raw split of a command line before any command-specific rule.
 struct Scanned {
   std::map<std::string, std::string, std::less<>> options;  ///< name -> value ("" for flags)
+  std::map<std::string, std::vector<std::string>, std::less<>> repeated;  ///< every value of a repeatable one
   std::vector<std::string> positionals;
   std::vector<std::string> cause_words;
 };
@@ -113,7 +119,8 @@ Result<Scanned, UsageError> scan(const std::vector<std::string>& args) {
       return usage_error("option " + shown + " takes no value");
     }
 
-    if (!s.options.emplace(std::string(spec->name), value).second) {
+    if (spec->repeatable) s.repeated[std::string(spec->name)].push_back(value);
+    if (!s.options.emplace(std::string(spec->name), value).second && !spec->repeatable) {
       return usage_error("option --" + std::string(spec->name) + " given twice");
     }
     if (spec->scope == Scope::Command) {
@@ -128,7 +135,7 @@ struct CommandName {
   Command command;
 };
 
-constexpr std::array<CommandName, 11> kCommands{{
+constexpr std::array<CommandName, 12> kCommands{{
     {"status", Command::Status},
     {"history", Command::History},
     {"weight", Command::Weight},
@@ -140,6 +147,7 @@ constexpr std::array<CommandName, 11> kCommands{{
     {"version", Command::Version},
     {"rollout", Command::RolloutStatus},  // the subcommand word picks which rollout command
     {"wait", Command::Wait},
+    {"route", Command::Route},
 }};
 
 constexpr std::array<CommandName, 6> kRolloutCommands{{
@@ -179,6 +187,7 @@ bool option_allowed(Command command, std::string_view option) {
   if (option == "file") return command == Command::RolloutStart;
   if (option == "watch") return command == Command::Status || command == Command::RolloutStatus;
   if (option == "for" || option == "timeout") return command == Command::Wait;
+  if (option == "cookie" || option == "header" || option == "client-ip") return command == Command::Route;
   if (option == "remove") return command == Command::CanarySet || command == Command::CanaryRemove;
   return true;  // connection options
 }
@@ -271,6 +280,39 @@ Result<void, UsageError> read_watch_and_wait(Invocation& inv, const std::string*
   return {};
 }
 
+/// route's --cookie/--header NAME=VALUE (split at the first '='; the value may be empty).
+Result<std::vector<std::pair<std::string, std::string>>, UsageError> read_pairs(
+    std::string_view option, const std::vector<std::string>& values) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& v : values) {
+    const auto eq = v.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return usage_error("--" + std::string(option) + " must be NAME=VALUE, not \"" + v + "\"");
+    }
+    out.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+  }
+  return out;
+}
+
+/// route's options: the request to explain.
+Result<void, UsageError> read_route(Invocation& inv, const Scanned& s) {
+  const auto values = [&s](std::string_view name) {
+    auto it = s.repeated.find(name);
+    return it == s.repeated.end() ? std::vector<std::string>{} : it->second;
+  };
+  auto cookies = read_pairs("cookie", values("cookie"));
+  if (!cookies) return fail(std::move(cookies).error());
+  inv.cookies = std::move(cookies).value();
+  auto headers = read_pairs("header", values("header"));
+  if (!headers) return fail(std::move(headers).error());
+  inv.headers = std::move(headers).value();
+  if (auto it = s.options.find("client-ip"); it != s.options.end()) {
+    if (it->second.empty()) return usage_error("--client-ip needs an address");
+    inv.client_ip = it->second;
+  }
+  return {};
+}
+
 }  // namespace
 
 bool is_rollout(Command command) {
@@ -359,6 +401,7 @@ ParseResult parse_args(const std::vector<std::string>& args) {
   if (auto watching = read_watch_and_wait(inv, opt("file"), opt("watch"), opt("for"), opt("timeout")); !watching) {
     return fail(std::move(watching).error());
   }
+  if (auto route = read_route(inv, s); !route) return fail(std::move(route).error());
   inv.default_cause = command_line_cause(s.cause_words);
   return inv;
 }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "config/result.hpp"
@@ -31,6 +32,7 @@ enum class Command {
   RolloutAbort,    ///< rollout abort [--cause TEXT]
   RolloutPromote,  ///< rollout promote
   Wait,            ///< wait [--for completed|healthy] [--timeout D]
+  Route,           ///< route [--cookie NAME=V]... [--header NAME=V]... [--client-ip IP]: POST /api/explain
 };
 
 /// What `wait` waits for.
@@ -57,6 +59,9 @@ struct Invocation {
   bool watch = false;                     ///< status --watch, rollout status --watch
   WaitFor wait_for = WaitFor::Completed;  ///< wait --for
   std::chrono::milliseconds timeout = kDefaultWaitTimeout;  ///< wait --timeout
+  std::vector<std::pair<std::string, std::string>> cookies;  ///< route --cookie NAME=V, in order
+  std::vector<std::pair<std::string, std::string>> headers;  ///< route --header NAME=V, in order
+  std::optional<std::string> client_ip;                      ///< route --client-ip
   std::string help_topic;                 ///< `rollout --help`, `help wait`: the command asked about
   std::string default_cause;              ///< the command line without the connection options
 

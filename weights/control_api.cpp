@@ -3,6 +3,7 @@
 #include "weights/control_api.hpp"
 
 #include <initializer_list>
+#include <random>
 
 #include "config/labels.hpp"
 #include "config/result.hpp"
@@ -370,6 +371,18 @@ std::string ControlApi::rollout_json() const { return render_rollout(service_.cu
 
 RolloutLive ControlApi::rollout_live() const { return rollout_.live ? rollout_.live() : RolloutLive{}; }
 
+ApiReply ControlApi::explain_reply(const std::string& body) const {
+  auto req = parse_explain_request(body);
+  if (!req) return error_reply(400, req.error().message);
+  const ServiceView view = view_ ? view_() : ServiceView{};
+  const RoutingState& state = service_.current();
+  // Where the data plane would draw, explain draws too (the answer says how likely each set is).
+  thread_local std::mt19937 rng{std::random_device{}()};
+  const auto draw = std::uniform_int_distribution<std::uint32_t>(0, config::kMaxBasisPoints - 1)(rng);
+  const ExplainRules rules = explain_rules_ ? explain_rules_() : ExplainRules{};
+  return ApiReply{200, render_explanation(explain(*req, rules, state, set_health(state, view), draw))};
+}
+
 std::string ControlApi::history_json() const {
   const ServiceView view = view_ ? view_() : ServiceView{};
   const RoutingHistory history = service_.history();
@@ -411,6 +424,7 @@ std::variant<ApiReply, ControlApi::Prepared> ControlApi::prepare(const ApiReques
   if (route->call == ControlCall::Status) return ApiReply{200, status_json()};
   if (route->call == ControlCall::History) return ApiReply{200, history_json()};
   if (route->call == ControlCall::RolloutStatus) return ApiReply{200, rollout_json()};
+  if (route->call == ControlCall::Explain) return explain_reply(req.body);
 
   // Every remaining call changes the state. Its body is validated completely before anything runs, so
   // malformed input never reaches the service.

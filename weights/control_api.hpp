@@ -11,6 +11,7 @@
 
 #include "weights/control_routes.hpp"
 #include "weights/control_service.hpp"
+#include "weights/explain.hpp"
 #include "weights/rollout_api.hpp"
 
 namespace canaryd::weights {
@@ -52,6 +53,9 @@ class ControlApi {
   /// What the rollout calls need from the process (the configured plan, the driver's live view).
   void set_rollout_hooks(RolloutHooks hooks) { rollout_ = std::move(hooks); }
 
+  /// The config's routing rules, which POST /api/explain applies (read at each call, so a reload counts).
+  void set_explain_rules(std::function<ExplainRules()> rules) { explain_rules_ = std::move(rules); }
+
   /// Replaces the token (reload).
   void set_token(std::string token) { token_ = std::move(token); }
 
@@ -61,6 +65,8 @@ class ControlApi {
   std::string history_json() const;
   /// GET /api/rollout (contract section 7).
   std::string rollout_json() const;
+  /// POST /api/explain (contract section 8): 200 with the explanation, or 400 for a malformed body.
+  ApiReply explain_reply(const std::string& body) const;
 
  private:
   /// A valid change request, ready for the service: its transition, and the endpoints its answer shows.
@@ -79,6 +85,7 @@ class ControlApi {
 
   ControlService& service_;
   RolloutHooks rollout_;
+  std::function<ExplainRules()> explain_rules_;
   std::string token_;
   std::function<ServiceView()> view_;
 };

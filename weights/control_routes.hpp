@@ -28,6 +28,7 @@ enum class ControlCall {
   RolloutResume,
   RolloutAbort,
   RolloutPromote,
+  Explain,  ///< where a described request would go now and why (contract section 8); changes nothing
 };
 
 /// What a call does with its body.
@@ -46,7 +47,7 @@ struct ControlRoute {
 };
 
 // The rows of one path follow each other, in the order a 405's Allow lists their methods.
-inline constexpr std::array<ControlRoute, 17> kControlRoutes = {{
+inline constexpr std::array<ControlRoute, 18> kControlRoutes = {{
     {"/healthz", "GET", ControlCall::Healthz, BodyRule::Ignored},
     {"/readyz", "GET", ControlCall::Readyz, BodyRule::Ignored},
     {"/metrics", "GET", ControlCall::Metrics, BodyRule::Ignored},
@@ -64,11 +65,19 @@ inline constexpr std::array<ControlRoute, 17> kControlRoutes = {{
     {"/api/rollout/resume", "POST", ControlCall::RolloutResume, BodyRule::Optional},
     {"/api/rollout/abort", "POST", ControlCall::RolloutAbort, BodyRule::Optional},
     {"/api/rollout/promote", "POST", ControlCall::RolloutPromote, BodyRule::Optional},
+    {"/api/explain", "POST", ControlCall::Explain, BodyRule::Optional},
 }};
 
 /// The probes are the process's own answers, outside the API: plain text, never behind the token.
 constexpr bool is_probe(ControlCall call) {
   return call == ControlCall::Healthz || call == ControlCall::Readyz || call == ControlCall::Metrics;
+}
+
+/// The calls that change nothing: no revision, no audit line (POST /api/explain is a read sent as a POST,
+/// since its question is a JSON body).
+constexpr bool is_read(ControlCall call) {
+  return call == ControlCall::Status || call == ControlCall::History || call == ControlCall::RolloutStatus ||
+         call == ControlCall::Explain;
 }
 
 /// The rollout's change calls answer with the rollout document (GET /api/rollout's), not the status.

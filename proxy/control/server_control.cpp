@@ -28,13 +28,20 @@ std::string error_message(const std::string& body) {
   return error && error->is_string() ? std::string(error->get_string()) : "";
 }
 
+/// A call that changes nothing: any GET or HEAD, and the reads sent as a POST (explain).
+bool is_read_call(const std::string& method, const std::string& path) {
+  if (method == "GET" || method == "HEAD") return true;
+  const weights::ControlRoute* route = weights::find_route(path, method);
+  return route != nullptr && weights::is_read(route->call);
+}
+
 }  // namespace
 
 void Server::audit(const ControlRequest& req, const std::string& path, int status,
                    const weights::ChangeFacts& facts, const std::string& body) {
-  // Reads (status, history) leave no line; a failed authentication does, whatever the method, but at
-  // most one a second per source: the next line counts those left out.
-  const bool read_only = req.method == "GET" || req.method == "HEAD";
+  // Reads (status, history, explain) leave no line; a failed authentication does, whatever the method,
+  // but at most one a second per source: the next line counts those left out.
+  const bool read_only = is_read_call(req.method, path);
   if (read_only && status != 401) return;
   weights::AuditRecord record{req.remote, req.method + " " + path, status, facts.revision_before,
                               facts.revision_after, facts.cause, status == 200 ? "" : error_message(body), 0};
@@ -48,7 +55,7 @@ void Server::audit(const ControlRequest& req, const std::string& path, int statu
 
 void Server::handle_control(ControlRequest req, std::function<void(ControlReply)> done) {
   const std::string path = req.target.substr(0, req.target.find('?'));
-  const bool read_only = req.method == "GET" || req.method == "HEAD";
+  const bool read_only = is_read_call(req.method, path);
   if (const weights::ControlRoute* row = weights::find_path(path); row && weights::is_probe(row->call)) {
     // A HEAD arrives as GET (ControlServer); the table lists GET.
     const weights::ControlRoute* route = weights::find_route(path, read_only ? "GET" : req.method);

@@ -186,6 +186,8 @@ Result<void, StartupError> Server::load_state() {
       replica_identity(configmap_ != nullptr));
   api_->set_rollout_hooks({[this] { return config_.rollout; }, [this] { return rollout_->live(); },
                            rollout_->identity()});
+  // Read at each call: a reload's routing rules count at once.
+  api_->set_explain_rules([this] { return weights::explain_rules(config_.routing); });
   if (configmap_) {
     auto client = make_kube();
     if (!client) return fail(std::move(client).error());

@@ -16,7 +16,8 @@ TEST(ControlRoutes, EveryPathOfTheControlPortIsInTheTable) {
   EXPECT_EQ(paths, (std::set<std::string>{"/healthz", "/readyz", "/metrics", "/api/status", "/api/weight",
                                           "/api/promote", "/api/rollback", "/api/undo", "/api/canary",
                                           "/api/history", "/api/rollout", "/api/rollout/pause",
-                                          "/api/rollout/resume", "/api/rollout/abort", "/api/rollout/promote"}));
+                                          "/api/rollout/resume", "/api/rollout/abort", "/api/rollout/promote",
+                                          "/api/explain"}));
 }
 
 TEST(ControlRoutes, ARouteIsFoundByPathAndExactMethod) {

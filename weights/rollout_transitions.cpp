@@ -41,8 +41,7 @@ TransitionResult enter_step(const RoutingHistory& h, RoutingState next, unsigned
   const bool past_last = step > record.steps();
   const config::RolloutStep* s = past_last ? nullptr : &record.plan.steps[step - 1];
   if (past_last || s->promote) {
-    TransitionContext promoting = ctx;
-    auto promoted = promote(h, promoting, false);
+    auto promoted = promote(h, ctx, false);
     if (!promoted) return promoted;
     RoutingState done = std::move(*promoted);
     RolloutRecord finished = std::move(record);

@@ -28,8 +28,8 @@ struct RouteHints {
 struct SetChoice {
   SetKind set = SetKind::None;  ///< None: neither set has a healthy endpoint (the request gets 503)
   bool fell_back = false;       ///< the set first chosen had no healthy endpoint; `set` is the other one
-  /// The weight placed the request: nothing forced it (no override, no abort) and it did not fall
-  /// back. Only these requests are evidence for the rollout analysis (each judged at the weight in
+  /// The weight or the affinity placed the request: nothing forced it (no override, no abort) and it
+  /// did not fall back. Only these requests are evidence for the rollout analysis (each judged at the weight in
   /// force), since an error among them comes from the canary with probability equal to its share.
   bool weight_placed = false;
   weights::RouteReason reason = weights::RouteReason::Weight;  ///< X-Canary-Reason, the metrics' reason

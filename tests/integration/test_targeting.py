@@ -7,6 +7,7 @@ decided, and after a rollback no request of any kind reaches the canary."""
 import collections
 import os
 import re
+import signal
 import subprocess
 import sys
 
@@ -131,6 +132,22 @@ class TargetingTest(IntegrationTest):
             got = {served(h) for h in curl(d2.listen, "-H", "X-User: " + u, n=20)}
             self.assertEqual(len(got), 1, got)
             self.assertEqual(next(iter(got))[1], "affinity")
+
+    def test_a_reload_applies_the_targeting_keys(self):
+        d = self.canaryd(canary_weight=0)
+        self.assertEqual(served(curl(d.listen, "-b", "user=u1", "-H", "X-Canary: always")[0]), ("canary", "header"))
+        offset = len(d.log())
+        d.write_config(routing=self.keyed(override_sources=["10.0.0.0/8"]), canary_weight=0)
+        d.send_signal(signal.SIGHUP)
+        d.wait_log(r"reloaded", after=offset)
+        for h in curl(d.listen, "-b", "user=u1; canary=always", "-H", "X-Canary: always", n=5):
+            self.assertEqual(served(h), ("stable", "affinity"), "after the reload: key decides, overrides ignored")
+        offset = len(d.log())
+        d.write_config(routing={})
+        d.send_signal(signal.SIGHUP)
+        d.wait_log(r"reloaded", after=offset)
+        self.assertEqual(served(curl(d.listen, "-b", "user=u1", "-H", "X-Canary: always")[0]), ("canary", "header"))
+        self.assertEqual(served(curl(d.listen, "-b", "user=u1")[0]), ("stable", "weight"))
 
     def test_no_reason_without_response_header(self):
         d = self.canaryd(canary_weight=50, routing=self.keyed(response_header=""))

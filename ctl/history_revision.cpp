@@ -2,6 +2,7 @@
 #include "ctl/history_revision.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 #include <boost/json.hpp>
 

@@ -1,6 +1,8 @@
 // canaryctl version (see version_command.hpp): two reads at most, status then metrics.
 #include "ctl/version_command.hpp"
 
+#include <algorithm>
+
 #include <boost/json.hpp>
 
 #include "ctl/app.hpp"

@@ -210,7 +210,7 @@ class Manifests(unittest.TestCase):
             ("Service", NS, "nginx-svc"), ("Service", NS, "canaryd-control"),
             ("NetworkPolicy", NS, "canaryd"), ("PodDisruptionBudget", NS, "canaryd"),
         ]))
-        # the namespace comes first: kubectl apply -f deploy/ takes the files in name order
+        # the namespace comes first: kustomization.yaml lists the files in name order
         self.assertEqual(self.docs[0][1]["kind"], "Namespace")
         # no Secret: the control token is made in the cluster, never taken from the repository
         self.assertFalse([d for _, d in self.docs if d["kind"] == "Secret"])

@@ -81,6 +81,7 @@ ApiCall build_api_call(const Invocation& inv, std::string_view plan_json) {
   switch (inv.command) {
     case Command::Help:
     case Command::Version:
+    case Command::Completion:
     case Command::Status:
       return {"GET", "/api/status", ""};
     case Command::History:

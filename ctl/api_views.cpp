@@ -188,4 +188,13 @@ std::string refusal_message(int status, std::string_view reason, std::string_vie
   return out;
 }
 
+std::string unauthorized_hint(bool token_sent) {
+  if (!token_sent) {
+    return "hint: canaryd wants its control API token and none was sent: pass --token-file FILE (a file "
+           "holding the token) or set CANARYD_TOKEN to the token itself";
+  }
+  return "hint: canaryd refused the token sent (from --token-file, else CANARYD_TOKEN): it must be the one in "
+         "the file canaryd's control.token_file names";
+}
+
 }  // namespace canaryd::ctl

@@ -62,4 +62,8 @@ bool is_json(std::string_view text);
 /// start of whatever came back (a proxy in between may answer in HTML); printable either way.
 std::string refusal_message(int status, std::string_view reason, std::string_view body);
 
+/// The line printed under a 401: where canaryctl takes the token from (--token-file, CANARYD_TOKEN),
+/// worded after whether one was sent. No trailing newline.
+std::string unauthorized_hint(bool token_sent);
+
 }  // namespace canaryd::ctl

@@ -2,18 +2,19 @@
 // error, and choose the exit status.
 #include "ctl/app.hpp"
 
+#include <boost/json.hpp>
+
 #include "ctl/api_call.hpp"
 #include "ctl/api_views.hpp"
+#include "ctl/completion.hpp"
+#include "ctl/history_revision.hpp"
 #include "ctl/live_commands.hpp"
 #include "ctl/plan_file.hpp"
 #include "ctl/render.hpp"
 #include "ctl/rollout_view.hpp"
 #include "ctl/route_view.hpp"
 #include "ctl/terminal_text.hpp"
-
-#ifndef CANARYD_VERSION
-#define CANARYD_VERSION "0.0.0"
-#endif
+#include "ctl/version_command.hpp"
 
 namespace canaryd::ctl {
 namespace {
@@ -63,6 +64,39 @@ int print_table(Command command, const HttpResponse& res, const ServerUrl& serve
   return kExitRefused;
 }
 
+/// The refusal on stderr, with the token hint under a 401.
+void print_refusal(const HttpResponse& res, const Connection& conn, bool message, std::ostream& err) {
+  if (message) err << "error: " << refusal_message(res.status, res.reason, res.body) << "\n";
+  if (res.status == 401) err << unauthorized_hint(!conn.token.empty()) << "\n";
+}
+
+/// history --revision N: the one revision from GET /api/history, in full (or its JSON under -o json).
+int print_revision(const Invocation& inv, const HttpResponse& res, const ServerUrl& server, std::ostream& out,
+                   std::ostream& err) {
+  auto history = parse_history(res.body);
+  if (!history) {
+    err << "canaryctl: " << server.text << " answered " << res.status
+        << " but not as canaryd does: " << history.error().message << "\n";
+    return kExitRefused;
+  }
+  const std::uint64_t n = *inv.revision;
+  if (inv.output == OutputFormat::Json) {
+    if (auto doc = revision_json(res.body, n)) {
+      print_body(out, json_for_terminal(*doc));
+      return kExitOk;
+    }
+  } else if (auto text = render_revision(*history, n)) {
+    out << *text;
+    return kExitOk;
+  }
+  const std::string message = missing_revision_message(*history, n);
+  if (inv.output == OutputFormat::Json) {
+    out << boost::json::serialize(boost::json::object{{"error", message}}) << "\n";
+  }
+  err << "error: " << message << "\n";
+  return kExitRefused;
+}
+
 }  // namespace
 
 int run(const std::vector<std::string>& args, const Environment& env, Transport& transport, std::ostream& out,
@@ -84,8 +118,12 @@ int run(const std::vector<std::string>& args, const Environment& env, Transport&
     out << (topic.empty() ? full_help() : topic);
     return kExitOk;
   }
-  if (inv.command == Command::Version) {
-    out << "canaryctl " CANARYD_VERSION "\n";
+  if (inv.command == Command::Completion) {
+    out << completion_script(inv.shell);
+    return kExitOk;
+  }
+  if (inv.command == Command::Version && inv.client_only) {
+    out << "canaryctl " << client_version() << "\n";
     return kExitOk;
   }
 
@@ -95,6 +133,7 @@ int run(const std::vector<std::string>& args, const Environment& env, Transport&
     return kExitUsage;
   }
   const auto& conn = *connection;
+  if (inv.command == Command::Version) return run_version(inv, conn, transport, out, err);
   if (is_live(inv)) return run_live(inv, conn, transport, pacer, out, err);
 
   std::string plan;
@@ -118,13 +157,16 @@ int run(const std::vector<std::string>& args, const Environment& env, Transport&
   const bool ok = res.status >= 200 && res.status < 300;
   if (inv.output == OutputFormat::Json && (ok || is_json(res.body))) {
     // Scripts read the server's own document on stdout, refusals included; the exit status tells which.
+    if (ok && inv.revision) return print_revision(inv, res, conn.server, out, err);
     print_body(out, json_for_terminal(res.body));
+    print_refusal(res, conn, false, err);
     return ok ? kExitOk : kExitRefused;
   }
   if (!ok) {
-    err << "error: " << refusal_message(res.status, res.reason, res.body) << "\n";
+    print_refusal(res, conn, true, err);
     return kExitRefused;
   }
+  if (inv.revision) return print_revision(inv, res, conn.server, out, err);
   return print_table(inv.command, res, conn.server, out, err);
 }
 

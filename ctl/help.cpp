@@ -16,7 +16,7 @@ struct Topic {
 
 constexpr std::string_view kOptionsHint = "\nRun 'canaryctl --help' for the connection options (-s, --token-file, -o).\n";
 
-constexpr std::array<Topic, 10> kTopics{{
+constexpr std::array<Topic, 19> kTopics{{
     {"status",
      "usage: canaryctl status [--watch]\n"
      "\n"
@@ -26,6 +26,67 @@ constexpr std::array<Topic, 10> kTopics{{
      "  -w, --watch  a live view redrawn every second until interrupted (Ctrl-C): per set the configured\n"
      "               and served share as bars, req/s, error rate and p99 (from a running rollout's\n"
      "               analysis), healthy endpoints, and the rollout's step and verdict\n"},
+    {"history",
+     "usage: canaryctl history [--revision N]\n"
+     "\n"
+     "The revisions kept (the config's history_limit), oldest first, one row each: weight, stable and\n"
+     "canary selectors and the change's cause, like `kubectl rollout history`.\n"
+     "\n"
+     "  --revision N  that one revision in full: its time, weight, both selectors, the whole cause, and\n"
+     "                what changed from the revision before it (exit 1 when N is not kept)\n"},
+    {"weight",
+     "usage: canaryctl weight PERCENT [--cause TEXT] [--if-revision N]\n"
+     "\n"
+     "Sends PERCENT of the requests to the canary set (0 to 100, up to two decimals: 2.5, 33.33); the\n"
+     "rest go to stable. Ends a rollback's abort. Refused when no canary set is defined.\n"},
+    {"promote",
+     "usage: canaryctl promote [--force] [--cause TEXT] [--if-revision N]\n"
+     "\n"
+     "The canary becomes stable (stable selector := canary selector), no canary afterwards, weight 0.\n"
+     "Refused while no canary endpoint is healthy.\n"
+     "\n"
+     "  --force  promote anyway, past that check\n"},
+    {"rollback",
+     "usage: canaryctl rollback [--cause TEXT] [--if-revision N]\n"
+     "\n"
+     "Abort: the canary serves nothing at all (override headers and cookies included) until a weight is\n"
+     "set again. The canary set stays defined.\n"},
+    {"undo",
+     "usage: canaryctl undo [--to-revision N] [--cause TEXT] [--if-revision N]\n"
+     "\n"
+     "Restores the selectors and weight of revision N (default: the one before the current) as a new\n"
+     "revision. 'canaryctl history' lists the revisions kept.\n"},
+    {"canary",
+     "usage: canaryctl canary SELECTOR [--weight PERCENT] [--cause TEXT] [--if-revision N]\n"
+     "       canary --remove [--cause TEXT] [--if-revision N]\n"
+     "\n"
+     "Defines the canary set by label selector (\"version=v3\", \"version in (v3)\"), joined with the\n"
+     "service selector; its weight defaults to 0. Refused when it overlaps the stable set.\n"
+     "\n"
+     "  --weight PERCENT  the new canary's weight\n"
+     "  --remove          removes the canary set (weight 0)\n"},
+    {"version",
+     "usage: canaryctl version [--client]\n"
+     "\n"
+     "Prints canaryctl's version and the version of the canaryd it talks to (from /api/status, else\n"
+     "from canaryd_build_info in /metrics, which needs no token). -o json prints {\"client\", \"server\"}.\n"
+     "When canaryd cannot be reached, prints the client's version and exits 3.\n"
+     "\n"
+     "  --client  only canaryctl's version; no call (as 'canaryctl --version')\n"},
+    {"completion",
+     "usage: canaryctl completion bash|zsh\n"
+     "\n"
+     "Prints a shell completion script for commands, rollout subcommands and options.\n"
+     "\n"
+     "  bash:  source <(canaryctl completion bash)        (in ~/.bashrc), or\n"
+     "         canaryctl completion bash > /etc/bash_completion.d/canaryctl\n"
+     "  zsh:   source <(canaryctl completion zsh)         (in ~/.zshrc, after compinit), or\n"
+     "         canaryctl completion zsh > \"${fpath[1]}/_canaryctl\"\n"},
+    {"help",
+     "usage: canaryctl help [COMMAND]\n"
+     "       canaryctl COMMAND --help\n"
+     "\n"
+     "The help of one command, or without COMMAND the whole help ('canaryctl --help').\n"},
     {"rollout",
      "usage: canaryctl rollout start [-f plan.yaml] [--cause TEXT] [--if-revision N]\n"
      "       canaryctl rollout status [--watch]\n"
@@ -89,11 +150,11 @@ constexpr std::array<Topic, 10> kTopics{{
 
 std::string short_usage() {
   return "usage: canaryctl [-s URL] [--token-file FILE] [-o json|table] COMMAND [ARGS]\n"
-         "commands: status [--watch] | history | weight PERCENT | promote [--force] | rollback | undo [--to-revision N]\n"
+         "commands: status [--watch] | history [--revision N] | weight PERCENT | promote [--force] | rollback | undo [--to-revision N]\n"
          "          canary SELECTOR [--weight PERCENT] | canary --remove\n"
          "          rollout start|status|pause|resume|abort|promote | wait [--for completed|healthy] [--timeout D]\n"
-         "          route [--cookie NAME=V] [--header NAME=V] [--client-ip IP]\n"
-         "Run 'canaryctl --help' for more.\n";
+         "          route [--cookie NAME=V] [--header NAME=V] [--client-ip IP] | version | completion bash|zsh\n"
+         "Run 'canaryctl --help' for more, 'canaryctl COMMAND --help' for one command.\n";
 }
 
 std::string full_help() {
@@ -104,7 +165,7 @@ std::string full_help() {
          "commands:\n"
          "  status [--watch]                the routing state: revision, weight, stable and canary sets;\n"
          "                                  --watch: a live view refreshed every second\n"
-         "  history                         the revisions kept, oldest first\n"
+         "  history [--revision N]          the revisions kept, oldest first; --revision: one in full\n"
          "  weight PERCENT                  sends PERCENT (0-100, up to two decimals) of requests to canary\n"
          "  promote [--force]               the canary becomes stable; no canary afterwards; refused while\n"
          "                                  no canary endpoint is healthy, unless --force\n"
@@ -123,6 +184,9 @@ std::string full_help() {
          "                                  1 on abort or timeout\n"
          "  route [--cookie NAME=V] [--header NAME=V] [--client-ip IP]\n"
          "                                  which set such a request goes to now, and why\n"
+         "  version [--client]              canaryctl's version and the server's\n"
+         "  completion bash|zsh             a shell completion script (source <(canaryctl completion bash))\n"
+         "  help [COMMAND]                  this text, or one command's ('canaryctl COMMAND --help' too)\n"
          "\n"
          "options:\n"
          "  -s, --server URL     control address (env CANARYD_URL, default http://127.0.0.1:9901)\n"
@@ -132,9 +196,10 @@ std::string full_help() {
          "                       commands, canaryd's own cause)\n"
          "  --if-revision N      a change applies only while the current revision is N (else refused)\n"
          "  -h, --help           this text; 'canaryctl COMMAND --help' for one command\n"
-         "  --version            the version\n"
+         "  --version            canaryctl's version (no call; 'canaryctl version' adds the server's)\n"
          "\n"
          "A change that changes nothing (the same weight again) is reported as unchanged and exits 0.\n"
+         "A 401 means canaryd wants its API token: --token-file FILE, or CANARYD_TOKEN=the token.\n"
          "exit status: 0 ok, 1 the server refused, 2 usage error, 3 cannot reach the server\n";
 }
 

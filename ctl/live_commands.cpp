@@ -47,7 +47,9 @@ class Poller {
               "cannot reach canaryd at " + connection_.server.text + ": " + result.error().message};
     }
     if (result->status < 200 || result->status >= 300) {
-      return {Fetched::Kind::Refused, refusal_message(result->status, result->reason, result->body)};
+      std::string message = refusal_message(result->status, result->reason, result->body);
+      if (result->status == 401) message += "\n" + unauthorized_hint(!connection_.token.empty());
+      return {Fetched::Kind::Refused, std::move(message)};
     }
     return {Fetched::Kind::Ok, std::move(result->body)};
   }

@@ -25,7 +25,7 @@ struct OptionSpec {
   bool repeatable = false;  ///< may be given more than once (route --cookie, --header)
 };
 
-constexpr std::array<OptionSpec, 18> kOptions{{
+constexpr std::array<OptionSpec, 20> kOptions{{
     {"server", 's', true, Scope::Connection},
     {"token-file", 0, true, Scope::Connection},
     {"output", 'o', true, Scope::Connection},
@@ -46,6 +46,9 @@ constexpr std::array<OptionSpec, 18> kOptions{{
     {"cookie", 0, true, Scope::Connection, true},
     {"header", 0, true, Scope::Connection, true},
     {"client-ip", 0, true, Scope::Connection},
+    // history --revision N reads; version --client asks nothing of the server.
+    {"revision", 0, true, Scope::Connection},
+    {"client", 0, false, Scope::Connection},
 }};
 
 const OptionSpec* find_long(std::string_view name) {
@@ -135,7 +138,7 @@ struct CommandName {
   Command command;
 };
 
-constexpr std::array<CommandName, 12> kCommands{{
+constexpr std::array<CommandName, 13> kCommands{{
     {"status", Command::Status},
     {"history", Command::History},
     {"weight", Command::Weight},
@@ -148,6 +151,7 @@ constexpr std::array<CommandName, 12> kCommands{{
     {"rollout", Command::RolloutStatus},  // the subcommand word picks which rollout command
     {"wait", Command::Wait},
     {"route", Command::Route},
+    {"completion", Command::Completion},
 }};
 
 constexpr std::array<CommandName, 6> kRolloutCommands{{
@@ -171,7 +175,7 @@ std::string help_topic(const std::vector<std::string>& positionals) {
   if (!positionals.empty() && positionals[0] == "help") first = 1;  // `canaryctl help rollout start`
   if (positionals.size() <= first) return {};
   const std::string& name = positionals[first];
-  if (find_command(kCommands, name) == nullptr || name == "help" || name == "version") return {};
+  if (find_command(kCommands, name) == nullptr) return {};
   if (name == "rollout" && positionals.size() > first + 1 && find_command(kRolloutCommands, positionals[first + 1])) {
     return name + " " + positionals[first + 1];
   }
@@ -189,6 +193,8 @@ bool option_allowed(Command command, std::string_view option) {
   if (option == "for" || option == "timeout") return command == Command::Wait;
   if (option == "cookie" || option == "header" || option == "client-ip") return command == Command::Route;
   if (option == "remove") return command == Command::CanarySet || command == Command::CanaryRemove;
+  if (option == "revision") return command == Command::History;
+  if (option == "client") return command == Command::Version;
   return true;  // connection options
 }
 
@@ -244,6 +250,15 @@ Result<void, UsageError> read_arguments(Invocation& inv, const std::string& name
       if (!arguments) return arguments;
       if (rest[0].empty()) return usage_error("SELECTOR must not be empty");
       inv.selector = rest[0];
+      return {};
+    }
+    case Command::Completion: {
+      auto arguments = expect_arguments(name, rest, 1, "one SHELL (bash or zsh)");
+      if (!arguments) return arguments;
+      if (rest[0] != "bash" && rest[0] != "zsh") {
+        return usage_error("completion: SHELL must be bash or zsh, not \"" + rest[0] + "\"");
+      }
+      inv.shell = rest[0];
       return {};
     }
     default:
@@ -315,6 +330,24 @@ Result<void, UsageError> read_route(Invocation& inv, const Scanned& s) {
 
 }  // namespace
 
+std::vector<std::string_view> command_names() {
+  std::vector<std::string_view> out;
+  for (const auto& c : kCommands) out.push_back(c.name);
+  return out;
+}
+
+std::vector<std::string_view> rollout_subcommand_names() {
+  std::vector<std::string_view> out;
+  for (const auto& c : kRolloutCommands) out.push_back(c.name);
+  return out;
+}
+
+std::vector<OptionName> option_names() {
+  std::vector<OptionName> out;
+  for (const auto& o : kOptions) out.push_back({o.name, o.short_name, o.takes_value});
+  return out;
+}
+
 bool is_rollout(Command command) {
   return command >= Command::RolloutStart && command <= Command::RolloutPromote;
 }
@@ -351,6 +384,7 @@ ParseResult parse_args(const std::vector<std::string>& args) {
   }
   if (opt("version") != nullptr) {
     inv.command = Command::Version;
+    inv.client_only = true;  // `--version` stays what it was: the client's, without a call
     return inv;
   }
 
@@ -396,6 +430,11 @@ ParseResult parse_args(const std::vector<std::string>& args) {
     inv.if_revision = parse_positive_integer(*v);
     if (!inv.if_revision) return usage_error("--if-revision must be a positive integer, not \"" + *v + "\"");
   }
+  if (const auto* v = opt("revision")) {
+    inv.revision = parse_positive_integer(*v);
+    if (!inv.revision) return usage_error("--revision must be a positive integer, not \"" + *v + "\"");
+  }
+  inv.client_only = opt("client") != nullptr;
   if (const auto* v = opt("cause")) inv.cause = *v;
   inv.force = opt("force") != nullptr;
   if (auto watching = read_watch_and_wait(inv, opt("file"), opt("watch"), opt("for"), opt("timeout")); !watching) {

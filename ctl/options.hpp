@@ -33,6 +33,7 @@ enum class Command {
   RolloutPromote,  ///< rollout promote
   Wait,            ///< wait [--for completed|healthy] [--timeout D]
   Route,           ///< route [--cookie NAME=V]... [--header NAME=V]... [--client-ip IP]: POST /api/explain
+  Completion,      ///< completion bash|zsh: prints a shell completion script, no call
 };
 
 /// What `wait` waits for.
@@ -53,6 +54,9 @@ struct Invocation {
   std::string selector;                   ///< canary SELECTOR
   std::optional<std::uint64_t> to_revision;  ///< undo --to-revision
   std::optional<std::uint64_t> if_revision;  ///< --if-revision on a change
+  std::optional<std::uint64_t> revision;     ///< history --revision N: that one revision in full
+  bool client_only = false;               ///< version --client (and --version): no call to the server
+  std::string shell;                      ///< completion SHELL: "bash" or "zsh"
   bool force = false;                     ///< promote --force: past the promote gate
   std::optional<std::string> cause;       ///< --cause, when given
   std::optional<std::string> plan_file;   ///< rollout start -f FILE
@@ -91,8 +95,19 @@ std::string short_usage();
 /// The --help text.
 std::string full_help();
 
-/// The help of one command ("status", "wait", "rollout", "rollout start" ...); empty for a topic without
-/// its own text (the caller prints full_help()).
+/// The command words (`status`, `rollout` ...), the rollout subcommands and the long options with
+/// their short forms, for the shell completion scripts (completion.hpp).
+std::vector<std::string_view> command_names();
+std::vector<std::string_view> rollout_subcommand_names();
+struct OptionName {
+  std::string_view long_name;  ///< without the dashes
+  char short_name;             ///< 0 when there is none
+  bool takes_value;
+};
+std::vector<OptionName> option_names();
+
+/// The help of one command ("status", "wait", "rollout", "rollout start" ...); every command has one.
+/// Empty for a topic without its own text (the caller prints full_help()).
 std::string command_help(std::string_view topic);
 
 }  // namespace canaryd::ctl

@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
 """canaryctl against a real canaryd (contract section 4): every command and option, tables and
--o json, --cause and the recorded command line, token and server options, exit codes 0/1/2/3."""
+-o json, --cause and the recorded command line, token and server options, exit codes 0/1/2/3; the
+kubectl habits: COMMAND --help, completion bash|zsh (sourced by the real shells), version (client and
+server), history --revision N, and the token hint under a 401."""
 
 import json
 import os
 import re
+import shutil
+import subprocess
 import sys
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import support  # noqa: E402
@@ -188,6 +193,129 @@ class CtlTest(IntegrationTest):
         p = run_ctl(["--version"])
         self.assertEqual(p.returncode, 0)
         self.assertRegex(p.stdout, r"canaryctl \d+\.\d+\.\d+")
+
+    # ------------------------------------------------------------ kubectl habits
+
+    COMMANDS = ("status", "history", "weight", "promote", "rollback", "undo", "canary", "version", "completion",
+                "route", "wait", "rollout start", "rollout status", "rollout pause", "rollout resume",
+                "rollout abort", "rollout promote")
+
+    def test_every_command_has_its_help(self):
+        for command in self.COMMANDS:
+            with self.subTest(command=command):
+                for flag in ("--help", "-h"):
+                    p = run_ctl(command.split() + [flag], env={"CANARYD_URL": "http://127.0.0.1:1"})
+                    self.assertEqual(p.returncode, 0, p.stderr)
+                    self.assertTrue(p.stdout.startswith("usage: canaryctl " + command), p.stdout)
+                    self.assertNotIn("\ncommands:\n", p.stdout, "the whole help instead of the command's")
+                self.assertEqual(run_ctl(["help"] + command.split()).stdout, p.stdout)
+
+    def completion_script(self, shell):
+        p = run_ctl(["completion", shell])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        path = self.work.file("canaryctl." + shell, p.stdout)
+        return path
+
+    def bash_complete(self, script, *words):
+        """What bash completes for the command line `words` (the last one being completed), with the
+        script sourced as a user's ~/.bashrc would: the function `complete -p canaryctl` names is called
+        with COMP_WORDS/COMP_CWORD set as readline sets them."""
+        quoted = " ".join("'%s'" % w for w in words)
+        program = ('source "$1"; set -- $(complete -p canaryctl); while [ $# -gt 0 ] && [ "$1" != -F ]; do shift; '
+                   'done; [ "$2" = _canaryctl ] || exit 9; COMP_WORDS=(%s); COMP_CWORD=%d; COMPREPLY=(); "$2"; '
+                   'printf "%%s\n" "${COMPREPLY[@]}"' % (quoted, len(words) - 1))
+        r = subprocess.run(["bash", "--norc", "-c", program, "bash", script], capture_output=True, text=True,
+                           timeout=10)
+        self.assertNotEqual(r.returncode, 9, "the script registers no completion function for canaryctl")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stderr, "")
+        return sorted(w for w in r.stdout.split("\n") if w)
+
+    def test_bash_completion(self):
+        script = self.completion_script("bash")
+        # compgen sees what bash would offer for `canaryctl ro<TAB>`
+        self.assertEqual(self.bash_complete(script, "canaryctl", "ro"), ["rollback", "rollout", "route"])
+        self.assertIn("status", self.bash_complete(script, "canaryctl", ""))
+        self.assertEqual(self.bash_complete(script, "canaryctl", "rollout", "p"), ["pause", "promote"])
+        self.assertEqual(self.bash_complete(script, "canaryctl", "-s", "http://x:1", "rollout", "res"), ["resume"])
+        self.assertEqual(self.bash_complete(script, "canaryctl", "-o", ""), ["json", "table"])
+        self.assertEqual(self.bash_complete(script, "canaryctl", "status", "--w"), ["--watch", "--weight"])
+        self.assertEqual(self.bash_complete(script, "canaryctl", "wait", "--for", "h"), ["healthy"])
+        self.assertEqual(self.bash_complete(script, "canaryctl", "completion", ""), ["bash", "zsh"])
+        self.assertEqual(self.bash_complete(script, "canaryctl", "weight", ""), [])
+        self.assertEqual(self.bash_complete(script, "canaryctl", "history", "--rev"), ["--revision"])
+
+    def test_zsh_completion(self):
+        zsh = shutil.which("zsh")
+        if not zsh:
+            # Not in CI's package list: the script is then only checked by the unit tests' word lists.
+            raise unittest.SkipTest("zsh is not installed (Debian: zsh)")
+        script = self.completion_script("zsh")
+        r = subprocess.run([zsh, "-n", script], capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # sourced after compinit, as a ~/.zshrc line does: it registers _canaryctl for canaryctl
+        home = self.work.path
+        r = subprocess.run([zsh, "-f", "-c", 'autoload -U compinit; compinit -u -d "$2/zcompdump"; source "$1"; '
+                                             'print -r -- "${_comps[canaryctl]}"; whence -w _canaryctl',
+                            "zsh", script, home], capture_output=True, text=True, timeout=20)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.split(), ["_canaryctl", "_canaryctl:", "function"])
+
+    def test_version_prints_client_and_server(self):
+        d = self.daemon(token="v-token")      # the version is read without the token
+        server = subprocess.run([d.bin, "--version"], capture_output=True, text=True, timeout=10).stdout.split()[-1]
+        client = run_ctl(["--version"]).stdout.split()[-1]
+        p = d.ctl("version")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, "canaryctl %s\ncanaryd %s (http://127.0.0.1:%d)\n" % (client, server, d.control))
+        p = d.ctl("-o", "json", "version", token="v-token")
+        self.assertEqual(json.loads(p.stdout), {"client": client, "server": server})
+        p = d.ctl("version", "--client")
+        self.assertEqual(p.stdout, "canaryctl %s\n" % client)
+        # no server: the client's version, then exit 3 as for every unreachable server
+        p = run_ctl(["-s", "http://127.0.0.1:%d" % free_port(), "version"])
+        self.assertEqual(p.returncode, 3)
+        self.assertEqual(p.stdout, "canaryctl %s\n" % client)
+        self.assertIn("cannot reach canaryd", p.stderr)
+
+    def test_history_revision_in_full(self):
+        d = self.daemon(canary_weight=10)
+        cause = "a cause long enough to be worth reading in full: " + "x" * 200
+        self.ok(d, "weight", "20", "--cause", cause)
+        self.ok(d, "weight", "25")
+        out = self.ok(d, "history", "--revision", "2")
+        fields = dict(re.match(r"^([a-z -]+):\s+(.*)$", line).groups() for line in out.splitlines())
+        server = [r for r in json.loads(http_request(d.control, "GET", "/api/history").body)["revisions"]
+                  if r["revision"] == 2][0]
+        self.assertEqual(fields["revision"], "2")
+        self.assertEqual(fields["time"], server["time"])
+        self.assertEqual(fields["canary weight"], "20%")
+        self.assertEqual(fields["stable"], "name=nginx,version=v1")
+        self.assertEqual(fields["canary"], "name=nginx,version=v2")
+        self.assertEqual(fields["change-cause"], cause)
+        self.assertEqual(fields["changes"], "since revision 1: canary weight 10% -> 20%")
+        self.assertEqual(json.loads(self.ok(d, "-o", "json", "history", "--revision", "2")), server)
+        # a revision the history does not hold: a clear error, exit 1 (as the server's 404 for undo)
+        p = d.ctl("history", "--revision", "99")
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stdout, "")
+        self.assertIn("revision 99 is not in the history (it keeps revisions 1 to 3", p.stderr)
+        self.assertEqual(d.ctl("history", "--revision", "0").returncode, 2)
+
+    def test_unauthorized_hints_at_the_token(self):
+        d = self.daemon(token="hint-token")
+        for args in (("status",), ("weight", "5"), ("-o", "json", "status"), ("wait", "--for", "healthy")):
+            with self.subTest(args=args):
+                p = d.ctl(*args)
+                self.assertEqual(p.returncode, 1)
+                self.assertIn("hint: ", p.stderr)
+                self.assertIn("--token-file", p.stderr)
+                self.assertIn("CANARYD_TOKEN", p.stderr)
+        p = d.ctl("status", token="wrong")
+        self.assertIn("refused the token sent", p.stderr)
+        p = d.ctl("status", token="hint-token")
+        self.assertEqual(p.returncode, 0)
+        self.assertNotIn("hint", p.stderr)
 
 
 if __name__ == "__main__":

@@ -94,6 +94,8 @@ RESOURCES = [
              _ALL_VERBS, []),
     Resource("networking.k8s.io", "v1", "networkpolicies", "networkpolicy", "NetworkPolicy", True, ["netpol"],
              _ALL_VERBS, []),
+    Resource("policy", "v1", "poddisruptionbudgets", "poddisruptionbudget", "PodDisruptionBudget", True, ["pdb"],
+             _ALL_VERBS, []),
 ]
 _BY_GV_PLURAL = {(r.group, r.version, r.plural): r for r in RESOURCES}
 

@@ -169,6 +169,17 @@ class FreshMetricsTest(IntegrationTest):
         self.assertLess(abs(m.value("canaryd_last_change_timestamp_seconds") - want), 1.5, promoted)
         self.assertLess(abs(m.value("canaryd_last_change_timestamp_seconds") - time.time()), 5)
 
+    def test_at_start_the_last_change_is_the_loaded_revisions_time(self):
+        state = self.work.file("old.state.json", json.dumps({
+            "format": 1, "history_limit": 10, "revisions": [{
+                "revision": 7, "time": "2024-01-02T03:04:05Z", "stable": "version=v1", "canary": "version=v2",
+                "canary_weight_bp": 2500, "cause": "PUT /api/weight", "affinity_salt": "a53ae7a3e65de4e8"}]}))
+        d = self.canaryd(state_file=state)
+        m = d.metrics()
+        self.assertEqual(m.value("canaryd_revision"), 7)
+        self.assertEqual(m.value("canaryd_canary_weight_percent"), 25)
+        self.assertEqual(m.value("canaryd_last_change_timestamp_seconds"), calendar.timegm((2024, 1, 2, 3, 4, 5)))
+
     def test_reloads_count_by_result(self):
         d = self.canaryd()
         log_mark = len(d.log())

@@ -6,6 +6,7 @@
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
 
+#include "proxy/control/process_stats.hpp"
 #include "proxy/dataplane/worker.hpp"
 
 #ifndef CANARYD_VERSION
@@ -181,10 +182,51 @@ void add_build_info(std::vector<MetricFamily>& families) {
   families.push_back(std::move(info));
 }
 
+/// canaryd_set_info, canaryd_last_change_timestamp_seconds and canaryd_config_reloads_total{result}.
+void add_state(const StateMetrics& state, std::vector<MetricFamily>& families) {
+  MetricFamily info{"canaryd_set_info",
+                    "The pods each set serves now, as a label selector (the value is always 1): join on set",
+                    MetricType::Gauge, {}};
+  for (const auto& s : state.sets) {
+    auto m = labelled({{"selector", s.selector}, {"set", s.set}});
+    m.gauge.value = 1;
+    info.metric.push_back(std::move(m));
+  }
+  families.push_back(std::move(info));
+  families.push_back(single("canaryd_last_change_timestamp_seconds",
+                            "When the routing state in force was made (its revision's time), seconds since the epoch",
+                            MetricType::Gauge, state.last_change_seconds));
+  MetricFamily reloads{"canaryd_config_reloads_total", "SIGHUP reloads: applied (success) or refused (failure)",
+                       MetricType::Counter, {}};
+  auto ok = labelled({{"result", "success"}});
+  ok.counter.value = static_cast<double>(state.reloads.success);
+  auto failed = labelled({{"result", "failure"}});
+  failed.counter.value = static_cast<double>(state.reloads.failure);
+  reloads.metric.push_back(std::move(ok));
+  reloads.metric.push_back(std::move(failed));
+  families.push_back(std::move(reloads));
+}
+
+/// The process_* families under the names Prometheus client libraries give them.
+void add_process(const ProcessStats& p, std::vector<MetricFamily>& families) {
+  families.push_back(single("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
+                            MetricType::Counter, p.cpu_seconds));
+  families.push_back(single("process_resident_memory_bytes", "Resident memory size in bytes.", MetricType::Gauge,
+                            p.resident_bytes));
+  families.push_back(single("process_virtual_memory_bytes", "Virtual memory size in bytes.", MetricType::Gauge,
+                            p.virtual_bytes));
+  families.push_back(single("process_open_fds", "Number of open file descriptors.", MetricType::Gauge, p.open_fds));
+  families.push_back(single("process_max_fds", "Maximum number of open file descriptors.", MetricType::Gauge,
+                            p.max_fds));
+  families.push_back(single("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
+                            MetricType::Gauge, p.start_time_seconds));
+}
+
 }  // namespace
 
 std::string render_metrics(const std::vector<std::unique_ptr<Worker>>& workers, const RoutingSnapshot& snapshot,
-                           const RolloutMetrics& rollout, const DiscoveryMetrics* discovery) {
+                           const RolloutMetrics& rollout, const DiscoveryMetrics* discovery,
+                           const StateMetrics& state) {
   std::vector<MetricFamily> families;
   add_requests(workers, families);
   add_failures(workers, families);
@@ -194,6 +236,8 @@ std::string render_metrics(const std::vector<std::unique_ptr<Worker>>& workers, 
   if (discovery) add_discovery(*discovery, families);
   add_rollout(rollout, families);
   add_build_info(families);
+  add_state(state, families);
+  add_process(read_process_stats(), families);
   return prometheus::TextSerializer().Serialize(families);
 }
 

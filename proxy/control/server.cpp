@@ -153,7 +153,9 @@ void Server::wait_signals() {
   signals_.async_wait([this](boost::system::error_code ec, int sig) {
     if (ec) return;
     if (sig == SIGHUP) {
+      const std::uint64_t applied = reloads_.success;
       reload();
+      if (reloads_.success == applied) ++reloads_.failure;  // refused: apply_reload did not run
     } else if (sig == SIGUSR2) {
       begin_upgrade();
     } else if (!draining_) {
@@ -202,6 +204,7 @@ void Server::reload() {
 }
 
 void Server::apply_reload(config::Config next, TlsSetup tls, std::string token) {
+  ++reloads_.success;
   config_ = std::move(next);
   tls_ = std::move(tls);
   update_connection_budget(workers_.size(), true);

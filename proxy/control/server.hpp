@@ -18,6 +18,7 @@
 #include "proxy/control/control_server.hpp"
 #include "proxy/control/health_checker.hpp"
 #include "proxy/control/hot_upgrade.hpp"
+#include "proxy/control/metrics_exporter.hpp"
 #include "proxy/control/passive_ejection.hpp"
 #include "proxy/control/rollout_driver.hpp"
 #include "proxy/dataplane/routing_snapshot.hpp"
@@ -164,6 +165,7 @@ class Server {
   std::vector<HandedSocket> listening_;  ///< what a hot upgrade hands over
   HotUpgrade upgrade_{io_};
   bool upgrading_ = false;  ///< from SIGUSR2 until the successor is ready or failed
+  ReloadCounts reloads_;  ///< canaryd_config_reloads_total{result}
   weights::AuditRateLimiter unauthorized_audit_;  ///< one 401 line per second per source
   unsigned workers_running_ = 0;
   bool draining_ = false;

@@ -1,5 +1,7 @@
 // The control port's answers: the probes (/healthz, /readyz, /metrics) from the process's own state,
 // everything else to the control API, both routed by the one route table (weights/control_routes.hpp).
+#include <chrono>
+
 #include <boost/json/parse.hpp>
 
 #include "proxy/control/control_response.hpp"
@@ -100,7 +102,15 @@ ControlReply Server::metrics() const {
     rollout.step = record->step;
   }
   rollout.aborts = rollout_->aborts();
-  ControlReply r = text(200, render_metrics(workers_, *snapshot_, rollout, discovery_ ? &dm : nullptr));
+  const weights::RoutingState& current = control_->current();
+  const config::Selector& service = config_.service.selector;
+  StateMetrics state;
+  state.sets.push_back({"stable", config::Selector::conjunction(service, current.stable).to_string()});
+  if (current.canary) state.sets.push_back({"canary", config::Selector::conjunction(service, *current.canary).to_string()});
+  state.last_change_seconds =
+      std::chrono::duration<double>(current.time.time_since_epoch()).count();
+  state.reloads = reloads_;
+  ControlReply r = text(200, render_metrics(workers_, *snapshot_, rollout, discovery_ ? &dm : nullptr, state));
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   return r;
 }

@@ -13,6 +13,7 @@
 
 #include "proxy/control/metrics_exporter.hpp"
 #include "proxy/dataplane/worker.hpp"
+#include "tests/proxy/metrics_page.hpp"
 
 namespace canaryd::proxy {
 namespace {
@@ -68,20 +69,6 @@ TEST(RolloutEvidenceTotals, AnIntervalIsTheDifferenceOfTwoTotals) {
   EXPECT_EQ(interval.canary.errors, 1u);
   EXPECT_EQ(interval.canary.latency.total(), 2u);
   EXPECT_EQ(interval.stable, weights::SetEvidence{});
-}
-
-// The lines of /metrics for one family name (its samples, without HELP and TYPE).
-std::vector<std::string> samples(const std::string& page, const std::string& name) {
-  std::vector<std::string> out;
-  std::size_t at = 0;
-  while (at < page.size()) {
-    std::size_t end = page.find('\n', at);
-    if (end == std::string::npos) end = page.size();
-    const std::string line = page.substr(at, end - at);
-    if (line.rfind(name + "{", 0) == 0 || line.rfind(name + " ", 0) == 0) out.push_back(line);
-    at = end + 1;
-  }
-  return out;
 }
 
 TEST(RolloutMetricsFamilies, NoRolloutIsPhaseNoneAndStepZero) {

@@ -211,6 +211,12 @@ class DemoBuildTest(unittest.TestCase):
         image = install.group(1).replace("\\", " ").split()
         self.assertEqual(sorted(set(image) - set(shell_array(self.dev, "DEMO_PACKAGES"))), [])
 
+    def test_the_image_compiles_as_every_other_build(self):
+        # Release's -O3 makes GCC 12 report a -Wrestrict false positive, an error under -Werror.
+        with open(os.path.join(ROOT, "Dockerfile")) as f:
+            build_types = re.findall(r"-DCMAKE_BUILD_TYPE=(\w+)", f.read())
+        self.assertEqual(build_types, ["RelWithDebInfo"])
+
     def test_configure_needs_no_googletest_benchmark_or_python_with_the_tests_off(self):
         build = tempfile.mkdtemp(prefix="canaryd-configure-")
         self.addCleanup(shutil.rmtree, build, True)

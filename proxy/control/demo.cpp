@@ -100,18 +100,4 @@ config::Config DemoUpstreams::make_config(const std::string& state_dir) const {
   return cfg;
 }
 
-std::string DemoUpstreams::usage_hint() {
-  return "canaryd demo: stable version=v1 (3 endpoints), canary version=v2 (1 endpoint), canary weight 10%\n"
-         "try:\n"
-         "  for i in $(seq 20); do curl -sI http://127.0.0.1:8080/ | grep -i x-canary-set; done\n"
-         "  curl -s -H 'X-Canary: always' http://127.0.0.1:8080/\n"
-         "  canaryctl status\n"
-         "  canaryctl weight 25\n"
-         "  canaryctl promote\n"
-         "  canaryctl undo\n"
-         "  canaryctl history\n"
-         "  curl -s http://127.0.0.1:9901/metrics | grep canaryd_requests_total\n"
-         "stop with Ctrl-C\n";
-}
-
 }  // namespace canaryd::proxy

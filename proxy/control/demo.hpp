@@ -1,5 +1,5 @@
 // `canaryd --demo`: four tiny loopback upstreams (three v1, one v2) and the config that puts canaryd in
-// front of them, for a first try without any setup.
+// front of them, for a first try without any setup (demo_hint.hpp: what it prints).
 #pragma once
 
 #include <memory>
@@ -21,9 +21,6 @@ class DemoUpstreams {
 
   /// proxy on 127.0.0.1:8080, control on 127.0.0.1:9901, canary weight 10, state in `state_dir`.
   config::Config make_config(const std::string& state_dir) const;
-
-  /// The lines to try, printed at start.
-  static std::string usage_hint();
 
  private:
   struct Impl;

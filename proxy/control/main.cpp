@@ -14,6 +14,7 @@
 #include "config/kubeconfig.hpp"
 #include "config/named_files.hpp"
 #include "proxy/control/demo.hpp"
+#include "proxy/control/demo_hint.hpp"
 #include "proxy/control/hot_upgrade.hpp"
 #include "proxy/control/server.hpp"
 #include "proxy/net/tls_context.hpp"
@@ -39,7 +40,7 @@ int run_server(canaryd::proxy::Server& server) {
   return server.run();
 }
 
-int run_demo() {
+int run_demo(const char* argv0) {
   // The demo's state lives in a fresh directory so that every demo starts at weight 10.
   std::string dir_template = (std::filesystem::temp_directory_path() / "canaryd-demo-XXXXXX").string();
   if (!::mkdtemp(dir_template.data())) {
@@ -52,8 +53,18 @@ int run_demo() {
     canaryd::proxy::Server server(canaryd::config::Config{}, "");
     canaryd::proxy::DemoUpstreams demo(server.io());
     server.reset_config(demo.make_config(dir_template));
-    std::cout << canaryd::proxy::DemoUpstreams::usage_hint() << std::flush;
-    code = run_server(server);
+    // The hints come once the ports listen, so that each runs as printed; canaryctl is named by its path
+    // beside this canaryd's file.
+    if (auto started = server.start(); !started) {
+      std::cerr << "canaryd: " << started.error().message << "\n";
+      code = 1;
+    } else {
+      std::error_code ec;
+      std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+      if (ec) exe = std::filesystem::absolute(argv0, ec);
+      std::cout << canaryd::proxy::demo_hint_for(exe) << std::flush;
+      code = server.run();
+    }
   }
   std::error_code ec;
   std::filesystem::remove_all(dir_template, ec);
@@ -87,7 +98,7 @@ int main(int argc, char** argv) {
   }
   if (demo) {
     if (!config_path.empty() || test_only) return usage_error("--demo takes no other option");
-    return run_demo();
+    return run_demo(argv[0]);
   }
   if (config_path.empty()) return usage_error("no config file: use -c FILE (or --demo)");
 

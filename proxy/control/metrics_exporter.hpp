@@ -33,8 +33,9 @@ inline constexpr std::array<std::string_view, 5> kRolloutPhaseNames = {"none", "
 
 /// Renders contract sections 5 and 7 in the Prometheus text format (prometheus-cpp's TextSerializer),
 /// summing the per-worker counters at scrape time, plus the discovery families when `discovery` is
-/// given. Main thread only.
+/// given, and canaryd_access_log_dropped_total. Main thread only.
 std::string render_metrics(const std::vector<std::unique_ptr<Worker>>& workers, const RoutingSnapshot& snapshot,
-                           const RolloutMetrics& rollout, const DiscoveryMetrics* discovery = nullptr);
+                           const RolloutMetrics& rollout, const DiscoveryMetrics* discovery = nullptr,
+                           std::uint64_t access_log_dropped = 0);
 
 }  // namespace canaryd::proxy

@@ -10,7 +10,8 @@
 namespace canaryd::proxy {
 
 /// What one finished request contributes to the access log. The views stay valid until the line is
-/// formatted (they point into the request's own memory and the snapshot).
+/// formatted (they point into the request's own memory and the snapshot). Only method and target are
+/// the client's text, and escaped; the others are canaryd's own (addresses, names) and written as they are.
 struct AccessRecord {
   std::chrono::system_clock::time_point time;  ///< when the request finished
   std::string_view client;    ///< the TCP peer's address

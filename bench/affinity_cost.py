@@ -15,18 +15,14 @@ request: `python3 bench/callgrind.py` and `python3 bench/callgrind.py --affinity
 import argparse
 import os
 import re
-import statistics
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from canarybench import common  # noqa: E402
+from canarybench import ab, common  # noqa: E402
 from canarybench.environment import find_exe, free_port, raise_nofile  # noqa: E402
 from canarybench.load import WRK_LUA  # noqa: E402
-from canarybench.peers import start_proxy, start_upstream, write_bodies  # noqa: E402
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from canarybench.peers import start_proxy  # noqa: E402
 AFFINITY = "{affinity: {key: 'cookie:user'}}"
 KEYS = 10000
 
@@ -82,22 +78,12 @@ def main():
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--bin-dir", default="build")
     args = ap.parse_args()
-    bin_dir = args.bin_dir if os.path.isabs(args.bin_dir) else os.path.join(REPO, args.bin_dir)
-    canaryd_bin = os.path.abspath(os.path.join(bin_dir, "canaryd"))
-    common.FD_LIMIT = raise_nofile()
-    base = tempfile.mkdtemp(prefix="canaryd-affinity-")
-    os.chmod(base, 0o755)
-    html = os.path.join(base, "html")
-    write_bodies(html)
+    canaryd_bin, base, html = ab.prepare(args.bin_dir, "canaryd-affinity-")
     lua = script(base)
     results = {"weight": [], "affinity": []}
-    ups = []
     ok = True
+    (p1, p2), ups = ab.start_upstreams(base, html)
     try:
-        p1, p2 = free_port(), free_port()
-        for v, p in (("v1", p1), ("v2", p2)):
-            ups.append(start_upstream(v, base, p, html))
-            ups[-1].wait_ready("/612b")
         for rnd in range(1, args.rounds + 1):
             for mode, routing in (("weight", ""), ("affinity", AFFINITY)):
                 rps, share, errors = run(base, canaryd_bin, p1, p2, routing, args.duration, lua)
@@ -109,10 +95,7 @@ def main():
     finally:
         for u in ups:
             u.stop()
-    w, a = statistics.median(results["weight"]), statistics.median(results["affinity"])
-    per_round = ", ".join("%.3f" % (y / x) for x, y in zip(results["weight"], results["affinity"]))
-    print("median req/s: weight %.0f, affinity %.0f; affinity / weight = %.3f (per round: %s); target >= 0.97: %s"
-          % (w, a, a / w, per_round, "met" if a / w >= 0.97 else "not met"))
+    print(ab.compare(results, "weight", "affinity", 0.97))
     return 0 if ok else 1
 
 

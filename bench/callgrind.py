@@ -94,6 +94,8 @@ def main():
     ap.add_argument("--workdir", help="keep configs, logs and callgrind.out here (default: temporary)")
     ap.add_argument("--no-install", action="store_true", help="do not apt-get install valgrind")
     ap.add_argument("--cookies", action="store_true", help="each request carries its own Cookie: user=N")
+    ap.add_argument("--access-log", action="store_true",
+                    help="canaryd writes its access log (access_log.path) to a file in the workdir")
     ap.add_argument("--affinity", action="store_true",
                     help="--cookies, and canaryd routes by them (routing.affinity.key: cookie:user)")
     args = ap.parse_args()
@@ -130,7 +132,8 @@ def main():
             servers.append(s)
             s.wait_ready(args.path)
         routing = "{affinity: {key: 'cookie:user'}}" if args.affinity else ""
-        proxy = start_proxy("canaryd", base, pp, p1, p2, wrapper, routing=routing)
+        extra = "access_log: {path: %s}\n" % os.path.join(base, "access.log") if args.access_log else ""
+        proxy = start_proxy("canaryd", base, pp, p1, p2, wrapper, routing=routing, extra=extra)
         keyed = args.cookies or args.affinity
         servers.append(proxy)
         proxy.wait_ready(args.path, timeout=60.0)
@@ -163,8 +166,9 @@ def main():
     print("canaryd %s, %s, %d keep-alive requests on one connection after %d warm-up (%.1f s under valgrind)"
           % (canaryd_bin, args.path, args.requests, args.warmup, wall))
     print("Ir total %d; v2 share %.1f %%; errors %d; canaryd exit status %s" % (ir, share, errors, rc))
-    print("instructions per proxied request%s: %.0f"
-          % (" (affinity)" if args.affinity else " (keyed cookies)" if args.cookies else "", ir / args.requests))
+    label = " (affinity)" if args.affinity else " (keyed cookies)" if args.cookies else ""
+    label += " (access log on)" if args.access_log else ""
+    print("instructions per proxied request%s: %.0f" % (label, ir / args.requests))
     print("callgrind output: %s (callgrind_annotate %s)" % (out_file, out_file))
     return 1 if errors else 0
 

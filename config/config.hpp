@@ -30,6 +30,7 @@ struct ListenerTls {
 struct Listener {
   HostPort address;
   std::optional<ListenerTls> tls;  ///< absent: plain HTTP
+  bool operator==(const Listener&) const = default;
 };
 
 struct Control {
@@ -37,6 +38,7 @@ struct Control {
   std::string token_file;  ///< empty: no authentication
   /// Serve the API without a token on a non-loopback address (otherwise a start-up error).
   bool allow_unauthenticated = false;
+  bool operator==(const Control&) const = default;
 };
 
 /// TLS to an upstream endpoint (contract section 6). The certificate is always verified.
@@ -59,6 +61,7 @@ struct Service {
   Selector stable;                 ///< stable set = selector AND stable
   std::optional<Selector> canary;  ///< canary set = selector AND canary
   BasisPoints canary_weight = 0;   ///< initial weight, used only without a state file
+  bool operator==(const Service&) const = default;
 };
 
 /// Sticky users (routing.affinity, contract section 8): what identifies a user, whose bucket then places
@@ -82,6 +85,7 @@ struct Routing {
   Affinity affinity;
   std::string response_header = "X-Canary-Set";  ///< "" disables
   unsigned retries = 2;
+  bool operator==(const Routing&) const = default;
 };
 
 struct Timeouts {
@@ -90,6 +94,7 @@ struct Timeouts {
   std::chrono::milliseconds client_header{10000};
   std::chrono::milliseconds keepalive_idle{60000};
   std::chrono::milliseconds drain{30000};
+  bool operator==(const Timeouts&) const = default;
 };
 
 struct Limits {
@@ -98,6 +103,7 @@ struct Limits {
   /// Client connections at once; 0 = no limit; absent: what the file descriptors allow (the server
   /// works it out: proxy/control/connection_budget.hpp).
   std::optional<std::uint64_t> max_connections;
+  bool operator==(const Limits&) const = default;
 };
 
 /// Active health checks (contract section 6): every endpoint is probed with `GET path`; a 2xx or 3xx
@@ -114,6 +120,7 @@ struct HealthCheck {
   unsigned max_ejected_percent = 50;
   /// Passive ejection: how long the first ejection of an endpoint lasts (later ones grow).
   std::chrono::milliseconds ejection_time{10000};
+  bool operator==(const HealthCheck&) const = default;
 };
 
 /// Pod discovery from the Kubernetes API (contract section 6): the endpoints are the Ready pods of the
@@ -127,7 +134,19 @@ struct KubernetesDiscovery {
   /// An `http://` API server (in api_server or the kubeconfig) is refused unless this is set: the
   /// service account's token would travel in clear text.
   bool insecure_http = false;
+  bool operator==(const KubernetesDiscovery&) const = default;
 };
+
+/// The access log (contract section 10): one JSON line per request, written by a thread of its own.
+struct AccessLog {
+  std::string path;  ///< empty: off
+  enum class Format : std::uint8_t { Json };
+  Format format = Format::Json;
+  bool operator==(const AccessLog&) const = default;
+};
+
+/// How the process log writes its lines: `text` (time, "canaryd:", message) or `json` (one object a line).
+enum class LogFormat : std::uint8_t { Text, Json };
 
 /// The validated configuration (contract section 2). A plain value, copied freely.
 struct Config {
@@ -149,6 +168,8 @@ struct Config {
   /// The default rollout plan (`rollout:`): what POST /api/rollout with an empty body starts. Absent:
   /// such a call has no plan to run.
   std::optional<RolloutPlan> rollout;
+  AccessLog access_log;                   ///< `access_log:`; off unless a path is given
+  LogFormat log_format = LogFormat::Text;  ///< `log_format:`
 
   /// service.selector AND service.stable
   Selector stable_selector() const { return Selector::conjunction(service.selector, service.stable); }

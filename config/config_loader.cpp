@@ -14,6 +14,7 @@
 #include "config/config.hpp"
 #include "config/duration.hpp"
 #include "config/kubeconfig.hpp"
+#include "config/logging_loader.hpp"
 #include "config/rollout_loader.hpp"
 #include "config/yaml_fields.hpp"
 
@@ -120,7 +121,8 @@ class Loader {
     const auto present =
         detail::visit_map(root, "",
                           {"listen", "threads", "control", "state_file", "history_limit", "endpoints", "service",
-                           "routing", "timeouts", "limits", "health", "discovery", "state", "rollout"},
+                           "routing", "timeouts", "limits", "health", "discovery", "state", "rollout", "access_log",
+                           "log_format"},
                           diags_, [this](const std::string& key, const YAML::Node& value, const std::string& path) {
                             load_root_field(key, value, path);
                           });
@@ -173,6 +175,10 @@ class Loader {
       load_state(value, path);
     } else if (key == "rollout") {
       config_.rollout = detail::read_rollout_plan(value, path, diags_);
+    } else if (key == "access_log") {
+      if (auto log = detail::read_access_log(value, path, diags_)) config_.access_log = *log;
+    } else if (key == "log_format") {
+      if (auto format = detail::read_log_format(value, path, diags_)) config_.log_format = *format;
     }
   }
 

@@ -1,7 +1,8 @@
 // Checks the files the config names for `canaryd -t` (see named_files.hpp): the token file, the kubeconfig,
-// and a real create-and-remove in the state file's directory.
+// a real create-and-remove in the state file's directory, and the access log.
 #include "config/named_files.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -27,6 +28,18 @@ Result<void> check_writable_directory(const std::string& state_file) {
   return {};
 }
 
+// The access log: an existing file must open for appending; a new one must be creatable in its
+// directory (checked with a probe, so that -t leaves no empty log behind).
+Result<void> check_appendable(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd >= 0) {
+    ::close(fd);
+    return {};
+  }
+  if (errno != ENOENT) return fail("cannot open " + path + ": " + std::strerror(errno));
+  return check_writable_directory(path);
+}
+
 }  // namespace
 
 std::vector<std::string> check_named_files(const Config& config) {
@@ -44,6 +57,10 @@ std::vector<std::string> check_named_files(const Config& config) {
   if (config.state_configmap.empty()) {
     if (auto writable = check_writable_directory(config.state_file); !writable)
       errors.push_back(src + ": state_file: " + writable.error().message);
+  }
+  if (!config.access_log.path.empty()) {
+    if (auto appendable = check_appendable(config.access_log.path); !appendable)
+      errors.push_back(src + ": access_log.path: " + appendable.error().message);
   }
   return errors;
 }

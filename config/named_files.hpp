@@ -11,7 +11,8 @@ namespace canaryd::config {
 
 /// Opens every file the config names outside TLS: control.token_file (present, not empty, not
 /// readable or writable by others), discovery.kubernetes.kubeconfig, and the state file's directory,
-/// which must let canaryd create a file there (one is created and removed). Each problem as
+/// which must let canaryd create a file there (one is created and removed), and access_log.path (an
+/// existing file opens for appending, or its directory lets canaryd create it). Each problem as
 /// `FILE: field.path: message`; empty when all is well.
 std::vector<std::string> check_named_files(const Config& config);
 

@@ -141,7 +141,10 @@ asio::awaitable<void> HealthChecker::run(std::shared_ptr<Probe> probe, config::H
       probe_shortage.note(result.shortage, probe->address.to_string() + " (the probe does not count)");
     } else if (probe->health.record(result.ok, settings.healthy_threshold, settings.unhealthy_threshold)) {
       log_line("endpoint " + probe->address.to_string() + " is now " +
-               (result.ok ? std::string("healthy") : "unhealthy (" + result.detail + ")"));
+                   (result.ok ? std::string("healthy") : "unhealthy (" + result.detail + ")"),
+               {{"endpoint", probe->address.to_string()},
+                {"health", result.ok ? "healthy" : "unhealthy"},
+                {"detail", result.ok ? "" : result.detail}});
       if (on_change) on_change();
     }
     probe->timer.expires_after(settings.interval);

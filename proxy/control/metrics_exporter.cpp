@@ -222,11 +222,23 @@ void add_process(const ProcessStats& p, std::vector<MetricFamily>& families) {
                             MetricType::Gauge, p.start_time_seconds));
 }
 
+/// canaryd_access_log_dropped_total: access log lines lost (the writer fell behind, or the file refused
+/// them); zero from start, also while the access log is off.
+void add_access_log(std::uint64_t dropped, std::vector<MetricFamily>& families) {
+  MetricFamily family{"canaryd_access_log_dropped_total",
+                      "Access log lines dropped because the writer fell behind or the file refused them",
+                      MetricType::Counter, {}};
+  ClientMetric m;
+  m.counter.value = static_cast<double>(dropped);
+  family.metric.push_back(std::move(m));
+  families.push_back(std::move(family));
+}
+
 }  // namespace
 
 std::string render_metrics(const std::vector<std::unique_ptr<Worker>>& workers, const RoutingSnapshot& snapshot,
                            const RolloutMetrics& rollout, const DiscoveryMetrics* discovery,
-                           const StateMetrics& state) {
+                           const StateMetrics& state, std::uint64_t access_log_dropped) {
   std::vector<MetricFamily> families;
   add_requests(workers, families);
   add_failures(workers, families);
@@ -238,6 +250,7 @@ std::string render_metrics(const std::vector<std::unique_ptr<Worker>>& workers, 
   add_build_info(families);
   add_state(state, families);
   add_process(read_process_stats(), families);
+  add_access_log(access_log_dropped, families);
   return prometheus::TextSerializer().Serialize(families);
 }
 

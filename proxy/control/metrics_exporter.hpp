@@ -53,10 +53,11 @@ inline constexpr std::array<std::string_view, 5> kRolloutPhaseNames = {"none", "
 
 /// Renders contract sections 5 and 7 in the Prometheus text format (prometheus-cpp's TextSerializer),
 /// summing the per-worker counters at scrape time, plus the discovery families when `discovery` is
-/// given, the state families from `state`, and the process_* families read from /proc now. Every series
-/// exists from the start, zero-valued until its first event. Main thread only.
+/// given, the state families from `state`, canaryd_access_log_dropped_total, and the process_* families
+/// read from /proc now. Every series exists from the start, zero-valued until its first event. Main
+/// thread only.
 std::string render_metrics(const std::vector<std::unique_ptr<Worker>>& workers, const RoutingSnapshot& snapshot,
                            const RolloutMetrics& rollout, const DiscoveryMetrics* discovery = nullptr,
-                           const StateMetrics& state = {});
+                           const StateMetrics& state = {}, std::uint64_t access_log_dropped = 0);
 
 }  // namespace canaryd::proxy

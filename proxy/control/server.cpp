@@ -10,6 +10,7 @@
 #include <boost/asio/post.hpp>
 
 #include "config/duration.hpp"
+#include "proxy/control/reload_changes.hpp"
 #include "proxy/control/reload_plan.hpp"
 #include "proxy/net/log.hpp"
 
@@ -35,6 +36,7 @@ Server::~Server() {
 int Server::run() {
   io_.run();
   for (auto& w : workers_) w->join();
+  if (access_log_) access_log_->stop();  // the workers' last lines
   return 0;
 }
 
@@ -72,7 +74,8 @@ void Server::on_failure_streak(const std::string& endpoint) {
     auto length = ejection_.report_failures(endpoint, members, PassiveEjection::Clock::now());
     if (!length) return;
     log_line("endpoint " + endpoint + " ejected for " + config::format_duration(*length) + " after " +
-             std::to_string(config_.health->unhealthy_threshold) + " failed requests in a row");
+                 std::to_string(config_.health->unhealthy_threshold) + " failed requests in a row",
+             {{"endpoint", endpoint}, {"health", "ejected"}});
     publish();
     schedule_ejection_expiry();
     return;
@@ -89,7 +92,8 @@ void Server::schedule_ejection_expiry() {
   ejection_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
     auto back = ejection_.expire(PassiveEjection::Clock::now());
-    for (const auto& name : back) log_line("endpoint " + name + " returns after its ejection");
+    for (const auto& name : back)
+      log_line("endpoint " + name + " returns after its ejection", {{"endpoint", name}, {"health", "returned"}});
     if (!back.empty()) publish();
     schedule_ejection_expiry();
   });
@@ -158,6 +162,8 @@ void Server::wait_signals() {
       if (reloads_.success == applied) ++reloads_.failure;  // refused: apply_reload did not run
     } else if (sig == SIGUSR2) {
       begin_upgrade();
+    } else if (sig == SIGUSR1) {
+      reopen_access_log();
     } else if (!draining_) {
       log_line(std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") + ", draining");
       if (upgrading_) {
@@ -186,6 +192,11 @@ void Server::reload() {
     for (const auto& e : result.error()) log_line("  " + e);
     return;
   }
+  const std::string changes = join_changes(changed_keys(config_, *result));
+  const std::string state_location = config_.state_configmap.empty() ? config_.state_file
+                                                                      : "the ConfigMap " + config_.state_configmap;
+  const auto weight_notice =
+      canary_weight_notice(config_, *result, control_->current().canary_weight, state_location);
   ReloadPlan plan = plan_reload(config_, std::move(*result), control_->current(), config_path_);
   if (plan.discovery_notice) log_line(*plan.discovery_notice);
   if (plan.refusal) return log_line(*plan.refusal);
@@ -200,7 +211,11 @@ void Server::reload() {
     return;
   }
   if (plan.control_notice) log_line(*plan.control_notice);
+  if (!switch_access_log(plan.next)) return;
   apply_reload(std::move(plan.next), std::move(*tls), std::move(*token));
+  log_line("reloaded " + config_path_ + ": " + std::to_string(config_.endpoints.size()) + " endpoint(s); changed: " + changes,
+           {{"file", config_path_}, {"changed", changes}});
+  if (weight_notice) log_line(*weight_notice);
 }
 
 void Server::apply_reload(config::Config next, TlsSetup tls, std::string token) {
@@ -219,7 +234,26 @@ void Server::apply_reload(config::Config next, TlsSetup tls, std::string token) 
   configure_ejection();
   publish();
   if (discovery_) discovery_->reconfigure(*config_.discovery, config_.service.selector.to_string());
-  log_line("reloaded " + config_path_ + ": " + std::to_string(config_.endpoints.size()) + " endpoint(s)");
+  set_log_format(config_.log_format);
+}
+
+void Server::reopen_access_log() {
+  if (!access_log_ || access_log_->path().empty()) return log_line("SIGUSR1: no access log to reopen");
+  if (auto r = access_log_->reopen(); !r)
+    return log_line("SIGUSR1: access_log.path: " + r.error().message + "; the lines go on to the file open before");
+  log_line("SIGUSR1: reopened the access log " + access_log_->path());
+}
+
+bool Server::switch_access_log(const config::Config& next) {
+  const std::string& path = next.access_log.path;
+  if (path == access_log_->path()) return true;
+  if (auto r = access_log_->use(path); !r) {
+    log_line("reload failed; the running configuration stays in force:");
+    log_line("  " + config_path_ + ": access_log.path: " + r.error().message);
+    return false;
+  }
+  log_line(path.empty() ? "reload: the access log is off" : "reload: the access log goes to " + path);
+  return true;
 }
 
 void Server::begin_upgrade() {

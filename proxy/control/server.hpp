@@ -21,6 +21,7 @@
 #include "proxy/control/metrics_exporter.hpp"
 #include "proxy/control/passive_ejection.hpp"
 #include "proxy/control/rollout_driver.hpp"
+#include "proxy/dataplane/access_log_writer.hpp"
 #include "proxy/dataplane/routing_snapshot.hpp"
 #include "proxy/dataplane/worker.hpp"
 #include "proxy/kube/configmap_state_watch.hpp"
@@ -83,7 +84,8 @@ class Server {
   Result<void, StartupError> load_certificates();
   Result<void, StartupError> make_discovery();
   void make_health_checks();
-  void make_workers();
+  /// The workers, and the access log writer they hand their lines to (its file opened when configured).
+  Result<void, StartupError> make_workers();
   Result<void, StartupError> open_listeners(const Sockets& sockets);
   Result<void, StartupError> open_control_port(const Sockets& sockets);
   void start_serving();
@@ -128,6 +130,11 @@ class Server {
   void reload();
   /// Makes `next` (a reload's plan, its files read) the running configuration.
   void apply_reload(config::Config next, TlsSetup tls, std::string token);
+  /// SIGUSR1: the access log file opened again (logrotate moved it).
+  void reopen_access_log();
+  /// A reload's access_log.path: switches the writer when it changed; false (logged) when the new
+  /// file cannot be opened, and then nothing of the reload is applied.
+  bool switch_access_log(const config::Config& next);
   void begin_upgrade();
   void on_upgrade_done(Result<pid_t, UpgradeFailure> outcome);
   /// Stops answering control calls that change the state, then runs `done`. (Pending state writes are
@@ -158,6 +165,8 @@ class Server {
   std::unique_ptr<RolloutDriver> rollout_;  ///< drives and judges the rollout in the routing state
   // Before workers_: a worker's destruction ends its unfinished sessions, which count themselves out here.
   std::atomic<std::int64_t> open_connections_{0};
+  // Before workers_: each worker appends to its own ring of the writer's buffers until it is gone.
+  std::unique_ptr<AccessLogWriter> access_log_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::uint64_t descriptor_limit_ = 0;  ///< RLIMIT_NOFILE, once raised at start
   ConnectionBudget budget_;

@@ -52,7 +52,15 @@ void Server::audit(const ControlRequest& req, const std::string& path, int statu
     if (!admitted) return;
     record.suppressed = *admitted;
   }
-  log_line(weights::format_audit_line(record));
+  log_line(weights::format_audit_line(record),
+           {{"audit", "true", true},
+            {"remote", record.remote},
+            {"call", record.call},
+            {"status", std::to_string(record.status), true},
+            {"revision_before", std::to_string(record.revision_before), true},
+            {"revision_after", std::to_string(record.revision_after), true},
+            {"cause", record.cause},
+            {"error", record.error}});
 }
 
 void Server::handle_control(ControlRequest req, std::function<void(ControlReply)> done) {
@@ -110,7 +118,8 @@ ControlReply Server::metrics() const {
   state.last_change_seconds =
       std::chrono::duration<double>(current.time.time_since_epoch()).count();
   state.reloads = reloads_;
-  ControlReply r = text(200, render_metrics(workers_, *snapshot_, rollout, discovery_ ? &dm : nullptr, state));
+  ControlReply r = text(200, render_metrics(workers_, *snapshot_, rollout, discovery_ ? &dm : nullptr, state,
+                                            access_log_->dropped()));
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   return r;
 }

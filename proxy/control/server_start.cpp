@@ -41,6 +41,7 @@ std::string listen_field(std::size_t index) { return "listen[" + std::to_string(
 }  // namespace
 
 Result<void, StartupError> Server::start() {
+  set_log_format(config_.log_format);
   raise_descriptor_limit_once();
   // The ports first: a process that cannot have them must not touch the state either.
   auto sockets = plan_sockets();
@@ -49,7 +50,7 @@ Result<void, StartupError> Server::start() {
   if (auto r = load_certificates(); !r) return r;
   if (auto r = make_discovery(); !r) return r;
   make_health_checks();
-  make_workers();
+  if (auto r = make_workers(); !r) return r;
   if (auto r = open_listeners(*sockets); !r) return r;
   if (auto r = open_control_port(*sockets); !r) return r;
   start_serving();
@@ -221,15 +222,19 @@ void Server::make_health_checks() {
   configure_ejection();
 }
 
-void Server::make_workers() {
+Result<void, StartupError> Server::make_workers() {
   const unsigned threads = config_.threads ? config_.threads : std::max(1u, std::thread::hardware_concurrency());
+  access_log_ = std::make_unique<AccessLogWriter>(threads);
+  if (auto opened = access_log_->use(config_.access_log.path); !opened)
+    return fail(StartupError{config_.source + ": access_log.path: " + opened.error().message});
   update_connection_budget(threads, true);
   snapshot_ = make_snapshot();
   auto report_streak = [this](const std::string& endpoint) {
     asio::post(io_, [this, endpoint] { on_failure_streak(endpoint); });
   };
   for (unsigned i = 0; i < threads; ++i)
-    workers_.push_back(std::make_unique<Worker>(snapshot_, open_connections_, report_streak));
+    workers_.push_back(std::make_unique<Worker>(snapshot_, open_connections_, access_log_->buffers(i), report_streak));
+  return {};
 }
 
 Result<void, StartupError> Server::open_listeners(const Sockets& sockets) {
@@ -297,6 +302,7 @@ void Server::start_serving() {
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
   signals_.add(SIGUSR2);
+  signals_.add(SIGUSR1);
   wait_signals();
   control_server_->start();
   workers_running_ = static_cast<unsigned>(workers_.size());

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <chrono>
+#include <cstdint>
 #include <span>
 #include <string_view>
 
@@ -23,10 +24,12 @@
 namespace canaryd::proxy {
 
 /// How a relay ended: complete, or which side failed (and with what). Invalid: what was read breaks the
-/// body's framing or a limit (the decoder that found it says which).
+/// body's framing or a limit (the decoder that found it says which). `bytes`: the body's bytes relayed
+/// when complete (a decoded body's data, without chunk framing), for the access log.
 struct RelayResult {
   enum class Side { None, Read, Write, Invalid } failed = Side::None;
   boost::system::error_code error;
+  std::uint64_t bytes = 0;
   explicit operator bool() const { return failed == Side::None; }
 };
 
@@ -69,6 +72,7 @@ inline boost::asio::awaitable<RelayResult> relay_decoded(
   // byte then sends the next hop nothing at all.
   std::string_view unsent_head = head;
   char size_line[20];
+  std::uint64_t relayed = 0;
   while (!parser.is_done()) {
     auto& body = parser.get().body();
     body.data = scratch.data();
@@ -80,6 +84,7 @@ inline boost::asio::awaitable<RelayResult> relay_decoded(
     const std::size_t produced = scratch.size() - body.size;
     // A read may parse only framing (a chunk header, say): nothing to send yet.
     if (produced == 0) continue;
+    relayed += produced;
     const std::size_t line = chunk_output ? chunk_size_line(produced, size_line) : 0;
     const std::array<asio::const_buffer, 4> piece{asio::buffer(unsent_head.data(), unsent_head.size()),
                                                   asio::buffer(size_line, line), asio::buffer(scratch.data(), produced),
@@ -93,7 +98,7 @@ inline boost::asio::awaitable<RelayResult> relay_decoded(
   if (asio::buffer_size(last) > 0) {
     if (auto ec = co_await write_all(out, last, timeout); ec) co_return RelayResult{RelayResult::Side::Write, ec};
   }
-  co_return RelayResult{};
+  co_return RelayResult{RelayResult::Side::None, {}, relayed};
 }
 
 }  // namespace canaryd::proxy

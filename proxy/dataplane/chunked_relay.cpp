@@ -42,6 +42,7 @@ asio::awaitable<RelayResult> relay_chunked(std::string_view head, ChunkedDecoder
   std::string_view unsent_head = head;
   char size_line[20];
   static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+  std::uint64_t relayed = 0;
   for (;;) {
     if (checker.failed()) {
       decoder = checker;
@@ -57,6 +58,7 @@ asio::awaitable<RelayResult> relay_chunked(std::string_view head, ChunkedDecoder
       if (decoder.failed()) co_return RelayResult{RelayResult::Side::Invalid, {}};
     }
     const bool done = decoder.done();
+    relayed += produced;
     const std::size_t line = produced > 0 ? chunk_size_line(produced, size_line) : 0;
     const std::array<asio::const_buffer, 5> piece{
         asio::buffer(unsent_head.data(), unsent_head.size()), asio::buffer(size_line, line),
@@ -67,7 +69,7 @@ asio::awaitable<RelayResult> relay_chunked(std::string_view head, ChunkedDecoder
       unsent_head = {};
       if (auto ec = co_await write_all(out, piece, timeout); ec) co_return RelayResult{RelayResult::Side::Write, ec};
     }
-    if (done) co_return RelayResult{};
+    if (done) co_return RelayResult{RelayResult::Side::None, {}, relayed};
     if (in_buffer.size() > 0) continue;  // more than the scratch buffer held
     // Everything that had arrived is sent: the buffer is empty, so what is read now is all new.
     in.tcp().expires_after(timeout);

@@ -52,7 +52,7 @@ const char* set_name(SetKind set) { return set == SetKind::None ? nullptr : kSet
 
 }  // namespace
 
-asio::awaitable<void> send_local_reply(SessionContext& ctx, FlexStream& client, LocalReply reply, bool keep_alive,
+asio::awaitable<std::size_t> send_local_reply(SessionContext& ctx, FlexStream& client, LocalReply reply, bool keep_alive,
                                        const char* set_name, const char* reason) {
   const auto snap = ctx.snapshot;
   LocalReplyFraming framing{keep_alive, {}, {}, {}};
@@ -62,6 +62,7 @@ asio::awaitable<void> send_local_reply(SessionContext& ctx, FlexStream& client, 
   render_local_reply(reply, framing, out);
   client.tcp().expires_after(snap->timeouts.upstream);
   co_await asio::async_write(client, asio::buffer(out), kNoThrow);
+  co_return out.size();
 }
 
 Exchange::Exchange(SessionContext& ctx, ClientSide client, std::size_t head_size)
@@ -73,6 +74,7 @@ Exchange::Exchange(SessionContext& ctx, ClientSide client, std::size_t head_size
       scratch_(ctx.scratch.take()),
       head_(take_request_head(*scratch_, client.buffer, head_size)),
       check_(check_request_head(head_, snap_.route_fields())),
+      bytes_in_(head_size),
       chunked_body_(snap_.limits.max_body_bytes, snap_.limits.max_header_bytes) {}
 
 asio::awaitable<ExchangeOutcome> Exchange::serve(SessionContext& ctx, ClientSide client, std::size_t head_size) {
@@ -92,6 +94,7 @@ asio::awaitable<ExchangeOutcome> Exchange::serve(SessionContext& ctx, ClientSide
     }
     if (sent.failed == RelayResult::Side::Read) co_return ex.abort();
     const bool send_failed = sent.failed == RelayResult::Side::Write;
+    if (!send_failed) ex.bytes_in_ = ex.head_.size() + sent.bytes;
     ex.got_ = HeadRead{};
     HeadStep step = HeadStep::Final;
     if (!send_failed) {
@@ -310,6 +313,7 @@ std::optional<LocalReply> Exchange::start_response() {
   rewrite.codings_to_content_encoding = plan_.codings_to_content_encoding;
   rewrite.connection = plan_.connection;
   write_client_response(upstream_head(), response_, rewrite, scratch_->head_out);
+  bytes_out_ = scratch_->head_out.size();
   scratch_->upstream.consume(got_.size);
   return std::nullopt;
 }
@@ -334,10 +338,12 @@ ExchangeOutcome Exchange::finish_response(const RelayResult& relayed) {
   if (upstream_failed)
     ctx_.metrics.record_upstream_error(
         chosen_, relayed.error == beast::error::timeout ? UpstreamErrorKind::Timeout : UpstreamErrorKind::Reset);
+  bytes_out_ += relayed.bytes;
   if (!relayed) {
     // Never present a truncated body as complete: the client sees the connection end mid-message.
     drop_upstream();
     record_request(chosen_, status, upstream_failed);
+    log_access(chosen_, status);
     return ExchangeOutcome::Abort;
   }
   if (plan_.upstream_keep && scratch_->upstream.size() == 0 && !ctx_.draining)
@@ -345,6 +351,7 @@ ExchangeOutcome Exchange::finish_response(const RelayResult& relayed) {
   else
     drop_upstream();
   record_request(chosen_, status);
+  log_access(chosen_, status);
   if (plan_.client_keep) return ExchangeOutcome::KeepAlive;
   // A client that wanted to keep the connection may send its next request before it sees our close.
   return check_.keep_alive ? ExchangeOutcome::Close : ExchangeOutcome::CloseAsAsked;
@@ -358,14 +365,34 @@ ExchangeOutcome Exchange::abort() {
 asio::awaitable<ExchangeOutcome> Exchange::reply(LocalReply r, bool keep_alive, SetKind set) {
   record_request(set, r.status);
   // The reason goes with the set it explains (none before routing, or when no set could serve).
-  co_await send_local_reply(ctx_, client_.stream, r, keep_alive, set_name(set),
-                            set == SetKind::None ? nullptr : weights::reason_name(reason_));
+  bytes_out_ = co_await send_local_reply(ctx_, client_.stream, r, keep_alive, set_name(set),
+                                         set == SetKind::None ? nullptr : weights::reason_name(reason_));
+  log_access(set, r.status);
   co_return keep_alive ? ExchangeOutcome::KeepAlive : ExchangeOutcome::Close;
 }
 
 void Exchange::record_request(SetKind set, int status, bool upstream_failed) {
   ctx_.metrics.record_request(set, static_cast<unsigned>(status), steady_clock::now() - started_,
                               {weight_placed_, upstream_failed});
+}
+
+void Exchange::log_access(SetKind set, int status) {
+  if (!snap_.access_log) return;
+  AccessRecord r;
+  r.time = std::chrono::system_clock::now();
+  r.client = client_.ip;
+  r.method = check_.method;
+  r.target = check_.target;
+  r.status = status;
+  r.set = kSetNames[static_cast<std::size_t>(set)];
+  if (set != SetKind::None) r.reason = weights::reason_name(reason_);
+  if (attempt_.endpoint) r.endpoint = attempt_.endpoint->name;
+  r.bytes_in = bytes_in_;
+  r.bytes_out = bytes_out_;
+  r.duration = std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now() - started_);
+  ctx_.access_log.append(r);
+  // While draining, the worker's timer is off: what is logged is handed over at once.
+  if (ctx_.draining) ctx_.access_log.hand_over();
 }
 
 void Exchange::drop_upstream() {

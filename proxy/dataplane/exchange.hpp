@@ -48,8 +48,8 @@ struct ClientSide {
 
 /// Writes a local reply to the client (text/plain; with the set header naming `set_name` when that is
 /// not null and the snapshot names a response header).
-/// `reason`: X-Canary-Reason's value beside the set's (null: none).
-boost::asio::awaitable<void> send_local_reply(SessionContext& ctx, FlexStream& client, LocalReply reply,
+/// `reason`: X-Canary-Reason's value beside the set's (null: none). Returns the bytes of the reply.
+boost::asio::awaitable<std::size_t> send_local_reply(SessionContext& ctx, FlexStream& client, LocalReply reply,
                                               bool keep_alive, const char* set_name, const char* reason = nullptr);
 
 /// One upstream attempt's connection: where it goes and what the request may still spend.
@@ -109,6 +109,8 @@ class Exchange {
   /// Counts the finished request in the worker's metrics, and as rollout evidence when the weight
   /// placed it; `upstream_failed`: the response broke off on the upstream's side.
   void record_request(SetKind set, int status, bool upstream_failed = false);
+  /// The access log line of the finished request, when the snapshot's access_log is on.
+  void log_access(SetKind set, int status);
   void drop_upstream();
   std::string_view upstream_head() const;
   /// Keep-alive for a local reply before the request body was read: only when it has none.
@@ -125,6 +127,8 @@ class Exchange {
   ScratchPool::Lease scratch_;
   const std::string_view head_;
   const RequestCheck check_;  // parsed once, in place, straight into its member
+  std::uint64_t bytes_in_ = 0;   ///< the request head, and its body once relayed (access log)
+  std::uint64_t bytes_out_ = 0;  ///< the response head and body, or the local reply (access log)
   bool client_keep_ = false;
   bool body_expected_ = false;
   bool expect_continue_ = false;

@@ -75,7 +75,7 @@ asio::awaitable<RelayResult> relay_length(std::string& head, std::uint64_t lengt
     if (auto wec = co_await write_all(out, asio::buffer(scratch.relay.data(), got), timeout); wec)
       co_return RelayResult{RelayResult::Side::Write, wec};
   }
-  co_return RelayResult{};
+  co_return RelayResult{RelayResult::Side::None, {}, length};
 }
 
 }  // namespace canaryd::proxy

@@ -83,6 +83,7 @@ std::shared_ptr<RoutingSnapshot> build_snapshot(const config::Config& cfg, const
   snap->revision = state.revision;
   snap->override_header = cfg.routing.override_header;
   snap->response_header = cfg.routing.response_header;
+  snap->access_log = !cfg.access_log.path.empty();
   snap->override_cookie = cfg.routing.override_cookie;
   snap->override_sources = cfg.routing.override_sources;
   set_affinity(cfg.routing.affinity, *snap);

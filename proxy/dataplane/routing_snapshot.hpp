@@ -48,6 +48,8 @@ struct RoutingSnapshot {
   std::uint64_t serial = 0;
   std::string override_header;
   std::string response_header;
+  /// access_log.path is set: each finished request appends its line to the worker's access log buffers.
+  bool access_log = false;
   // Targeting (contract section 8), precomputed from the config so that a request parses nothing.
   std::string override_cookie;                ///< "" disables
   std::vector<config::Cidr> override_sources;  ///< whose overrides count; empty: every client

@@ -11,6 +11,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "proxy/dataplane/access_log_buffers.hpp"
 #include "proxy/dataplane/failure_streaks.hpp"
 #include "proxy/dataplane/request_scratch.hpp"
 #include "proxy/dataplane/routing_snapshot.hpp"
@@ -41,6 +42,8 @@ struct SessionContext {
   std::atomic<std::int64_t>& open_connections;
   /// The worker's random numbers (the affinity cookies canaryd gives out).
   std::mt19937_64& random;
+  /// The worker's access log buffers (written when the snapshot's access_log is set).
+  AccessLogBuffers& access_log;
 
   std::uint32_t next_index(SetKind set) { return round_robin[static_cast<std::size_t>(set)]++; }
   /// How a request to `endpoint` went, for passive ejection (FailureStreaks::record).

@@ -22,6 +22,8 @@ using asio::ip::tcp;
 
 namespace {
 constexpr auto kSweepInterval = std::chrono::seconds(5);
+// Half the contract's one second: the writer thread writes a buffer as soon as it is handed over.
+constexpr auto kAccessLogHandOver = std::chrono::milliseconds(500);
 constexpr auto kAcceptBackoff = std::chrono::milliseconds(50);
 constexpr std::size_t kAcceptBatch = 63;
 // Memory is handed back to the system after a burst once this many connections (or request buffers)
@@ -33,10 +35,11 @@ constexpr auto kHandoverIdleGrace = std::chrono::seconds(1);
 }  // namespace
 
 Worker::Worker(std::shared_ptr<const RoutingSnapshot> initial, std::atomic<std::int64_t>& open_connections,
-               std::function<void(const std::string&)> on_failure_streak)
+               AccessLogBuffers& access_log, std::function<void(const std::string&)> on_failure_streak)
     : snapshot_(std::move(initial)),
       open_connections_(open_connections),
-      failure_streaks_(std::move(on_failure_streak)) {}
+      failure_streaks_(std::move(on_failure_streak)),
+      access_log_(access_log) {}
 
 Worker::~Worker() {
   if (thread_.joinable()) {
@@ -80,8 +83,10 @@ std::vector<std::pair<int, std::size_t>> Worker::listening_sockets() const {
 void Worker::start(std::function<void()> on_exit) {
   for (auto& l : acceptors_) accept_loop(*l.acceptor, l.index);
   schedule_sweep();
+  schedule_access_log_hand_over();
   thread_ = std::thread([this, on_exit = std::move(on_exit)] {
     io_.run();
+    access_log_.hand_over();  // the last lines, before the writer's last pass
     if (on_exit) on_exit();
   });
 }
@@ -119,6 +124,7 @@ void Worker::on_drain(bool handover) {
     l.acceptor->close(ec);
   }
   sweep_timer_.cancel();
+  access_log_timer_.cancel();
   pool_.clear();
   if (!handover) {
     close_idle_sessions();
@@ -233,6 +239,15 @@ void Worker::schedule_sweep() {
     const std::size_t closed = pool_.sweep(live_endpoint_ids(), std::chrono::steady_clock::now());
     release_burst_memory(closed);
     schedule_sweep();
+  });
+}
+
+void Worker::schedule_access_log_hand_over() {
+  access_log_timer_.expires_after(kAccessLogHandOver);
+  access_log_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || draining_) return;
+    access_log_.hand_over();
+    schedule_access_log_hand_over();
   });
 }
 

@@ -38,8 +38,9 @@ class Worker {
   /// against limits.max_connections when a connection is accepted (never on the request path).
   /// `on_failure_streak` runs on this worker's thread with an endpoint's name when its requests failed
   /// snapshot().ejection_threshold times in a row here (it posts to the main thread).
+  /// `access_log`: this worker's ring of the access log writer (it outlives the worker).
   Worker(std::shared_ptr<const RoutingSnapshot> initial, std::atomic<std::int64_t>& open_connections,
-         std::function<void(const std::string&)> on_failure_streak = {});
+         AccessLogBuffers& access_log, std::function<void(const std::string&)> on_failure_streak = {});
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -81,6 +82,8 @@ class Worker {
   void accept_queued(boost::asio::ip::tcp::acceptor& acceptor, std::size_t listener, std::size_t most);
   void refuse(boost::asio::ip::tcp::socket socket);
   void schedule_sweep();
+  /// Every half second: the access log lines of the current buffer go to the writer (flushed within a second).
+  void schedule_access_log_hand_over();
   /// Sweep: frees the request buffers a burst left, and returns free memory to the system after one
   /// (`upstream_closed`: idle upstream connections the sweep closed).
   void release_burst_memory(std::size_t upstream_closed);
@@ -102,8 +105,10 @@ class Worker {
   bool draining_ = false;
   // What each session may use of this worker. It only refers to io_ and pool_, which come after it so
   // that it outlives the sessions io_ destroys.
-  SessionContext context_{io_,      snapshot_, splitter_, pool_, scratch_,         std::span<char>(shared_buffer_),
-                          metrics_, draining_, rr_,       failure_streaks_, open_connections_, random_};
+  AccessLogBuffers& access_log_;
+  SessionContext context_{io_,      snapshot_, splitter_, pool_,           scratch_,          std::span<char>(shared_buffer_),
+                          metrics_, draining_, rr_,       failure_streaks_, open_connections_, random_,
+                          access_log_};
   // One thread runs it, and only that thread touches its sockets (the main thread only posts), so the
   // reactor need not lock each descriptor.
   boost::asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
@@ -115,6 +120,7 @@ class Worker {
   UpstreamPool pool_{metrics_};
   std::int64_t connections_peak_ = 0;  ///< this worker's most client connections since the last sweep
   boost::asio::steady_timer sweep_timer_{io_};
+  boost::asio::steady_timer access_log_timer_{io_};
   boost::asio::steady_timer idle_close_timer_{io_};
   boost::intrusive::list<ClientSession, boost::intrusive::base_hook<SessionHook>,
                          boost::intrusive::constant_time_size<false>>

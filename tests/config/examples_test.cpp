@@ -53,6 +53,8 @@ TEST(ExamplesTest, FullExampleIsValidAndShowsTheDefaults) {
   EXPECT_EQ(c.control.token_file, defaults.control.token_file);
   EXPECT_EQ(c.state_file, defaults.state_file);
   EXPECT_EQ(c.history_limit, defaults.history_limit);
+  EXPECT_EQ(c.access_log, defaults.access_log);
+  EXPECT_EQ(c.log_format, defaults.log_format);
   EXPECT_EQ(c.routing.override_header, defaults.routing.override_header);
   EXPECT_EQ(c.routing.response_header, defaults.routing.response_header);
   EXPECT_EQ(c.routing.retries, defaults.routing.retries);

@@ -1,4 +1,4 @@
-// Unit tests of the files `canaryd -t` checks: token file, state directory, kubeconfig.
+// Unit tests of the files `canaryd -t` checks: token file, state directory, kubeconfig, access log.
 #include "config/named_files.hpp"
 
 #include <filesystem>
@@ -49,6 +49,21 @@ TEST_F(NamedFilesTest, TheStateDirectoryMustTakeANewFile) {
   // With the state in a ConfigMap there is no directory to check.
   config_.state_configmap = "canaryd-state";
   EXPECT_EQ(check_named_files(config_), std::vector<std::string>{});
+}
+
+TEST_F(NamedFilesTest, TheAccessLogMustOpenForAppendingOrBeCreatable) {
+  config_.access_log.path = (dir_ / "access.log").string();
+  EXPECT_EQ(check_named_files(config_), std::vector<std::string>{});
+  EXPECT_FALSE(std::filesystem::exists(config_.access_log.path)) << "-t created the access log";
+  file("access.log", "", 0644);
+  EXPECT_EQ(check_named_files(config_), std::vector<std::string>{});
+  config_.access_log.path = (dir_ / "no-such-dir" / "access.log").string();
+  EXPECT_EQ(check_named_files(config_),
+            std::vector<std::string>{"x.yaml: access_log.path: cannot create a file in " +
+                                     (dir_ / "no-such-dir").string() + ": No such file or directory"});
+  config_.access_log.path = dir_.string();  // a directory
+  EXPECT_EQ(check_named_files(config_),
+            std::vector<std::string>{"x.yaml: access_log.path: cannot open " + dir_.string() + ": Is a directory"});
 }
 
 TEST_F(NamedFilesTest, AKubeconfigMustLoad) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "proxy/control/metrics_exporter.hpp"
+#include "proxy/dataplane/access_log_writer.hpp"
 #include "proxy/dataplane/worker.hpp"
 #include "tests/proxy/metrics_page.hpp"
 
@@ -22,10 +23,13 @@ using std::chrono::milliseconds;
 
 struct Workers {
   std::atomic<std::int64_t> open{0};
+  AccessLogWriter access_log;
   std::vector<std::unique_ptr<Worker>> list;
 
-  explicit Workers(int n) {
-    for (int i = 0; i < n; ++i) list.push_back(std::make_unique<Worker>(std::make_shared<RoutingSnapshot>(), open));
+  explicit Workers(int n) : access_log(static_cast<std::size_t>(n)) {
+    for (int i = 0; i < n; ++i)
+      list.push_back(std::make_unique<Worker>(std::make_shared<RoutingSnapshot>(), open,
+                                              access_log.buffers(static_cast<std::size_t>(i))));
   }
   // A finished request on worker `i` (on the test's thread: the worker is not started).
   void request(int i, SetKind set, unsigned status, bool weight_placed) {

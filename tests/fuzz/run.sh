@@ -40,13 +40,14 @@ if [[ -z ${FUZZ_NO_BUILD:-} ]]; then
       { $sudo apt-get update && $sudo apt-get install -y clang-14 libclang-rt-14-dev llvm-14; }
   fi
 
-  # -O1 -g without -DNDEBUG: fast enough to fuzz, and Boost's own assertions stay on. scripts/dev
+  # -O1 -g1 without -DNDEBUG: fast enough to fuzz, and Boost's own assertions stay on; line tables give the
+  # stacks their file:line. scripts/dev
   # configures its build-san/ tree with the same arguments (and builds everything in it, not only these
   # targets, to run the whole ctest suite under ASan+UBSan).
   echo "== configuring $build"
   mkdir -p "$build"
   cmake -S "$root" -B "$build" -DCANARYD_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g" >"$build/configure.log" 2>&1 ||
+    "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" >"$build/configure.log" 2>&1 ||
     { cat "$build/configure.log"; exit 1; }
 
   echo "== building $targets"

@@ -5,18 +5,13 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "tests/config/minimal_config.hpp"
 
 namespace canaryd::config {
 namespace {
 
-constexpr const char* kBase = R"(
-listen:
-  - address: 127.0.0.1:0
-service:
-  stable: {version: v1}
-)";
 
-LoadResult load_with(const std::string& extra) { return load_config_text(std::string(kBase) + extra, "t.yaml"); }
+LoadResult load_with(const std::string& extra) { return test_support::load_minimal_with(extra); }
 
 Config must_load(const std::string& extra) {
   LoadResult r = load_with(extra);

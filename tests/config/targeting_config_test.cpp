@@ -6,20 +6,15 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "tests/config/minimal_config.hpp"
 
 namespace canaryd::config {
 namespace {
 
-constexpr const char* kBase = R"(
-listen:
-  - address: 127.0.0.1:0
-service:
-  stable: {version: v1}
-)";
 
 /// The config with `routing` (YAML flow map text) appended.
 LoadResult load_routing(const std::string& routing) {
-  return load_config_text(std::string(kBase) + "routing: " + routing + "\n", "t.yaml");
+  return test_support::load_minimal_with("routing: " + routing + "\n");
 }
 
 Routing routing_of(const std::string& routing) {
@@ -37,7 +32,7 @@ std::string error_of(const std::string& routing) {
 }
 
 TEST(TargetingConfigTest, DefaultsTargetNobody) {
-  const auto c = load_config_text(kBase, "t.yaml");
+  const auto c = test_support::load_minimal_with("");
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->routing.override_cookie, "");
   EXPECT_TRUE(c->routing.override_sources.empty());

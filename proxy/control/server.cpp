@@ -157,9 +157,7 @@ void Server::wait_signals() {
   signals_.async_wait([this](boost::system::error_code ec, int sig) {
     if (ec) return;
     if (sig == SIGHUP) {
-      const std::uint64_t applied = reloads_.success;
-      reload();
-      if (reloads_.success == applied) ++reloads_.failure;  // refused: apply_reload did not run
+      ++(reload() ? reloads_.success : reloads_.failure);
     } else if (sig == SIGUSR2) {
       begin_upgrade();
     } else if (sig == SIGUSR1) {
@@ -181,16 +179,16 @@ void Server::wait_signals() {
   });
 }
 
-void Server::reload() {
+bool Server::reload() {
   if (config_path_.empty()) {
     log_line("SIGHUP: the demo has no config file to re-read");
-    return;
+    return false;
   }
   auto result = config::load_config_file(config_path_);
   if (!result) {
     log_line("reload failed; the running configuration stays in force:");
     for (const auto& e : result.error()) log_line("  " + e);
-    return;
+    return false;
   }
   const std::string changes = join_changes(changed_keys(config_, *result));
   const std::string state_location = config_.state_configmap.empty() ? config_.state_file
@@ -199,27 +197,33 @@ void Server::reload() {
       canary_weight_notice(config_, *result, control_->current().canary_weight, state_location);
   ReloadPlan plan = plan_reload(config_, std::move(*result), control_->current(), config_path_);
   if (plan.discovery_notice) log_line(*plan.discovery_notice);
-  if (plan.refusal) return log_line(*plan.refusal);
+  if (plan.refusal) {
+    log_line(*plan.refusal);
+    return false;
+  }
   auto token = control_token(plan.next);
-  if (!token) return log_line("reload failed: " + config_path_ + ": " + token.error().message);
+  if (!token) {
+    log_line("reload failed: " + config_path_ + ": " + token.error().message);
+    return false;
+  }
   if (plan.listen_notice) log_line(*plan.listen_notice);
   std::vector<std::string> tls_errors;
   auto tls = load_tls(plan.next, tls_errors);
   if (!tls) {
     log_line("reload failed; the running configuration and certificates stay in force:");
     for (const auto& e : tls_errors) log_line("  " + e);
-    return;
+    return false;
   }
   if (plan.control_notice) log_line(*plan.control_notice);
-  if (!switch_access_log(plan.next)) return;
+  if (!switch_access_log(plan.next)) return false;
   apply_reload(std::move(plan.next), std::move(*tls), std::move(*token));
   log_line("reloaded " + config_path_ + ": " + std::to_string(config_.endpoints.size()) + " endpoint(s); changed: " + changes,
            {{"file", config_path_}, {"changed", changes}});
   if (weight_notice) log_line(*weight_notice);
+  return true;
 }
 
 void Server::apply_reload(config::Config next, TlsSetup tls, std::string token) {
-  ++reloads_.success;
   config_ = std::move(next);
   tls_ = std::move(tls);
   update_connection_budget(workers_.size(), true);

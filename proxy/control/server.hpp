@@ -127,7 +127,7 @@ class Server {
   /// Every ServedShare::kInterval: adds the workers' per-set request totals to the served share.
   void sample_served();
   void wait_signals();
-  void reload();
+  bool reload();  ///< true when the new config was applied
   /// Makes `next` (a reload's plan, its files read) the running configuration.
   void apply_reload(config::Config next, TlsSetup tls, std::string token);
   /// SIGUSR1: the access log file opened again (logrotate moved it).

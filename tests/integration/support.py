@@ -1227,7 +1227,18 @@ class IntegrationTest(unittest.TestCase):
 
 
 class _LogResult(unittest.TextTestResult):
-    """On a failure, prints the tail of the stderr log of every canaryd the test started."""
+    """On a failure, prints the tail of the stderr log of every canaryd the test started; keeps each
+    test's wall time, so that the slowest can be named (the CI budget is spent by the slowest)."""
+
+    durations = []
+
+    def startTest(self, test):
+        self._started = time.monotonic()
+        super().startTest(test)
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        _LogResult.durations.append((time.monotonic() - self._started, test.id().split(".", 1)[-1]))
 
     def _dump(self, test):
         for d in getattr(test, "_canaryds", []):
@@ -1262,4 +1273,6 @@ def main():
     started = time.monotonic()
     result = unittest.TextTestRunner(verbosity=2, resultclass=_LogResult, stream=sys.stdout).run(suite)
     print("wall time %.1f s" % (time.monotonic() - started))
+    slowest = sorted(_LogResult.durations, reverse=True)[:3]
+    print("slowest: " + ", ".join("%s %.1f s" % (name, took) for took, name in slowest))
     sys.exit(0 if result.wasSuccessful() else 1)

@@ -14,6 +14,7 @@ import collections
 import json
 import os
 import random
+import re
 import signal
 import socket
 import ssl
@@ -105,6 +106,18 @@ def raw_handshake(c, path, extra=b""):
     return c.read_head()
 
 
+def raw_hello(port):
+    """A handshake for /hello on a raw socket (cheaper than the library's client, for many of them): the
+    version in the upstream's first frame and the set canaryd named. The socket is then closed."""
+    with support.RawClient(port) as c:
+        code, fields = support.parse_head(raw_handshake(c, "/hello"))
+        assert code == 101, code
+        assert c._take_until(b"\x81\x02") == b"\x81\x02", "not a text frame of two bytes"  # FIN, text; length 2
+        while len(c.buf) < 2 and c._fill():
+            pass
+        return bytes(c.buf[:2]).decode(), dict(fields).get("X-Canary-Set")
+
+
 def serve_half_close(seen):
     """A raw upstream that accepts any handshake. /client-first: 101 and "early", then reads until the
     client's EOF and answers after it with what it read. /upstream-first: 101 and "bye", then ends its
@@ -176,12 +189,7 @@ class WebSocketTest(IntegrationTest):
 
     def test_1000_upgrades_at_weight_30_split_within_the_bound(self):
         d = self.ws_canaryd(canary_weight=30)
-        url = self.url(d, "/hello")
-
-        async def many(n):
-            return [await hello(url) for _ in range(n)]
-
-        results = run(many(1000))
+        results = [raw_hello(d.listen) for _ in range(1000)]  # one after the other, as the bound is stated
         for version, set_name in results:
             self.assertEqual({"v1": "stable", "v2": "canary"}[version], set_name, "the tunnel reached another set")
         canary = sum(1 for version, _ in results if version == "v2")
@@ -235,7 +243,8 @@ class WebSocketTest(IntegrationTest):
                 self.assertEqual(await ws.recv(), b"after the reload" * 1000)
 
         run(scenario())
-        self.assertEqual(d.metrics().value("canaryd_tunnels_active"), 0)
+        wait_until(lambda: d.metrics().value("canaryd_tunnels_active") == 0, timeout=5, message="the tunnels closed")
+        self.assertEqual(d.metrics().value("canaryd_tunnels_total"), 2)
 
     def test_half_close_is_passed_on_both_ways(self):
         seen = []
@@ -316,6 +325,28 @@ class WebSocketTest(IntegrationTest):
         self.assertEqual(d.wait_exit(10), 0)
         self.assertIn("drain deadline passed", d.log())
 
+    def test_hot_upgrade_old_process_keeps_its_tunnels_until_the_drain_deadline(self):
+        d = self.ws_canaryd(canary_weight=0, timeouts={"drain": "3s"})
+
+        async def scenario():
+            async with websockets.connect(self.url(d, "/echo"), **CLIENT) as ws:
+                mark = len(d.log())
+                d.send_signal(signal.SIGUSR2)
+                d.wait_log(r"hot upgrade: the new canaryd \(pid \d+\) serves", 20, after=mark)
+                handed_over = time.monotonic()
+                pid = int(re.findall(r"the new canaryd \(pid (\d+)\) serves", d.log()[mark:])[0])
+                self.addCleanup(lambda: subprocess.run(["kill", "-KILL", str(pid)], capture_output=True))
+                # New tunnels go to the successor (on the same port); the old one still echoes.
+                self.assertEqual(await hello(self.url(d, "/hello")), ("v1", "stable"))
+                await ws.send("across the upgrade")
+                self.assertEqual(await ws.recv(), "across the upgrade")
+                await asyncio.wait_for(ws.wait_closed(), 10)
+                return time.monotonic() - handed_over
+
+        closed_after = run(scenario())
+        self.assertGreaterEqual(closed_after, 1.5, "the old process closed its tunnel before the drain deadline")
+        self.assertEqual(d.wait_exit(10), 0)
+
     def test_tunnel_metrics_from_start(self):
         d = self.ws_canaryd(canary_weight=0)
         m = d.metrics()
@@ -330,6 +361,8 @@ class WebSocketTest(IntegrationTest):
             async with websockets.connect(self.url(d, "/echo"), **CLIENT), \
                     websockets.connect(self.url(d, "/echo"), **CLIENT), \
                     websockets.connect(self.url(d, "/echo"), extra_headers={"X-Canary": "always"}, **CLIENT):
+                wait_until(lambda: d.metrics().value("canaryd_tunnels_active") == 3, timeout=5,
+                           message="three tunnels open")
                 m = d.metrics()
                 self.assertEqual(m.value("canaryd_tunnels_active", set="stable"), 2)
                 self.assertEqual(m.value("canaryd_tunnels_active", set="canary"), 1)

@@ -225,6 +225,19 @@ class WebSocketTest(IntegrationTest):
         self.assertEqual(m.value("canaryd_requests_total", set="stable", code="4xx"), 1)
         self.assertEqual(m.value("canaryd_tunnels_total", set="stable"), 1)
 
+    def test_upstream_connection_of_a_refused_handshake_is_not_reused(self):
+        up = self.raw_upstream(support.serve_fixed(426, headers=[("Upgrade", "websocket")], body=b"no\n"))
+        d = self.canaryd(endpoints=[(up.port, "v1")], canary=None, threads=1)
+        c = self.raw(d.listen)
+        code, fields = support.parse_head(raw_handshake(c, "/ws"))
+        self.assertEqual(code, 426)
+        self.assertNotIn("upgrade", [n.lower() for n, _ in fields])
+        c._take_until(b"no\n")
+        for _ in range(2):  # ordinary requests on the same client connection: one new upstream connection
+            c.send(support.get_request("/plain"))
+            self.assertEqual(c.read_response().status, 426)
+        self.assertEqual(up.connections, 2, "the handshake's upstream connection was pooled and reused")
+
     def test_tunnel_survives_a_weight_change_and_a_sighup(self):
         d = self.ws_canaryd(canary_weight=0)
 

@@ -94,6 +94,8 @@ struct Timeouts {
   std::chrono::milliseconds client_header{10000};
   std::chrono::milliseconds keepalive_idle{60000};
   std::chrono::milliseconds drain{30000};
+  /// A WebSocket tunnel in which neither direction moved a byte for this long is closed.
+  std::chrono::milliseconds tunnel_idle{3600000};
   bool operator==(const Timeouts&) const = default;
 };
 

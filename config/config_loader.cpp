@@ -696,8 +696,10 @@ class Loader {
                                                                       {"upstream", &t.upstream},
                                                                       {"client_header", &t.client_header},
                                                                       {"keepalive_idle", &t.keepalive_idle},
-                                                                      {"drain", &t.drain}};
-    detail::visit_map(node, path, {"connect", "upstream", "client_header", "keepalive_idle", "drain"}, diags_,
+                                                                      {"drain", &t.drain},
+                                                                      {"tunnel_idle", &t.tunnel_idle}};
+    detail::visit_map(node, path, {"connect", "upstream", "client_header", "keepalive_idle", "drain", "tunnel_idle"},
+                      diags_,
                       [&](const std::string& key, const YAML::Node& value, const std::string& field) {
                         // drain 0 means "stop at once"; every other timeout at 0 would fail every request.
                         if (auto d = detail::read_duration(value, field, /*allow_zero=*/key == "drain", diags_)) {

@@ -148,6 +148,31 @@ void add_connections(const Workers& workers, std::vector<MetricFamily>& families
   families.push_back(std::move(connections));
 }
 
+/// canaryd_tunnels_active{set} and canaryd_tunnels_total{set}: WebSocket tunnels open now and started,
+/// for stable and canary from the start.
+void add_tunnels(const Workers& workers, std::vector<MetricFamily>& families) {
+  MetricFamily active{"canaryd_tunnels_active", "WebSocket tunnels open now, by the set that serves them",
+                      MetricType::Gauge, {}};
+  MetricFamily total{"canaryd_tunnels_total", "WebSocket tunnels started, by the set that serves them",
+                     MetricType::Counter, {}};
+  for (std::size_t set = 0; set < 2; ++set) {
+    std::int64_t open = 0;
+    std::uint64_t started = 0;
+    for (const auto& w : workers) {
+      open += w->metrics().tunnels_active(set);
+      started += w->metrics().tunnels_total(set);
+    }
+    auto a = labelled({{"set", kSetNames[set]}});
+    a.gauge.value = static_cast<double>(open);
+    active.metric.push_back(std::move(a));
+    auto t = labelled({{"set", kSetNames[set]}});
+    t.counter.value = static_cast<double>(started);
+    total.metric.push_back(std::move(t));
+  }
+  families.push_back(std::move(active));
+  families.push_back(std::move(total));
+}
+
 void add_discovery(const DiscoveryMetrics& discovery, std::vector<MetricFamily>& families) {
   families.push_back(single("canaryd_kubernetes_api_reachable",
                             "1 while the Kubernetes API server answers; 0 while canaryd serves the last known pods",
@@ -245,6 +270,7 @@ std::string render_metrics(const std::vector<std::unique_ptr<Worker>>& workers, 
   add_decisions(workers, families);
   add_routing(snapshot, families);
   add_connections(workers, families);
+  add_tunnels(workers, families);
   if (discovery) add_discovery(*discovery, families);
   add_rollout(rollout, families);
   add_build_info(families);

@@ -1,6 +1,9 @@
 // The steps of one request on a client connection (see exchange.hpp).
 #include "proxy/dataplane/exchange.hpp"
 
+#include <array>
+#include <span>
+
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
@@ -8,6 +11,7 @@
 
 #include "proxy/dataplane/chunked_relay.hpp"
 #include "proxy/dataplane/length_relay.hpp"
+#include "proxy/dataplane/tunnel.hpp"
 #include "proxy/dataplane/set_choice.hpp"
 #include "proxy/http/cookies.hpp"
 #include "proxy/http/head_rewrite.hpp"
@@ -15,6 +19,7 @@
 #include "proxy/http/resend_policy.hpp"
 #include "proxy/http/response_plan.hpp"
 #include "proxy/net/descriptor_shortage.hpp"
+#include "proxy/net/eager_write.hpp"
 #include "proxy/net/no_throw.hpp"
 #include "weights/affinity.hpp"
 
@@ -117,6 +122,7 @@ asio::awaitable<ExchangeOutcome> Exchange::serve(SessionContext& ctx, ClientSide
       co_return co_await ex.reply(*failure, false, ex.chosen_);
   }
   if (const auto refusal = ex.start_response()) co_return co_await ex.reply(*refusal, false, ex.chosen_);
+  if (ex.tunnel_) co_return co_await ex.tunnel();
   const RelayResult relayed = co_await ex.relay_body();
   co_return ex.finish_response(relayed);
 }
@@ -293,6 +299,15 @@ std::optional<LocalReply> Exchange::after_failed_attempt(const RelayResult& sent
 
 std::optional<LocalReply> Exchange::start_response() {
   ctx_.record_outcome(*attempt_.endpoint, response_.status >= 500);
+  if (response_.status == 101 && check_.websocket && switches_to_websocket(upstream_head(), response_)) {
+    tunnel_ = true;
+    ClientResponseRewrite rewrite = response_rewrite();
+    rewrite.upgrade = true;
+    write_client_response(upstream_head(), response_, rewrite, scratch_->head_out);
+    scratch_->upstream.consume(got_.size);
+    return std::nullopt;
+  }
+  // A 101 nobody asked for (or to another protocol than the one asked for): nothing we can relay.
   if (response_.status == 101) {
     drop_upstream();
     ctx_.metrics.record_upstream_error(chosen_, UpstreamErrorKind::Reset);
@@ -300,6 +315,17 @@ std::optional<LocalReply> Exchange::start_response() {
   }
   // SIGTERM may have come while we waited for the upstream: this response then closes the connection.
   plan_ = plan_response(response_, {check_.method == "HEAD", check_.http10, client_keep_, ctx_.draining});
+  ClientResponseRewrite rewrite = response_rewrite();
+  rewrite.chunked = plan_.chunked;
+  rewrite.codings_to_content_encoding = plan_.codings_to_content_encoding;
+  rewrite.connection = plan_.connection;
+  write_client_response(upstream_head(), response_, rewrite, scratch_->head_out);
+  bytes_out_ = scratch_->head_out.size();
+  scratch_->upstream.consume(got_.size);
+  return std::nullopt;
+}
+
+ClientResponseRewrite Exchange::response_rewrite() const {
   ClientResponseRewrite rewrite;
   rewrite.via_entry = response_.http10 ? kViaEntryHttp10 : kViaEntry;
   rewrite.set_header = snap_.response_header;
@@ -309,13 +335,36 @@ std::optional<LocalReply> Exchange::start_response() {
     rewrite.set_cookie_name = snap_.set_cookie;
     rewrite.set_cookie_value = issued_cookie_->view();
   }
-  rewrite.chunked = plan_.chunked;
-  rewrite.codings_to_content_encoding = plan_.codings_to_content_encoding;
-  rewrite.connection = plan_.connection;
-  write_client_response(upstream_head(), response_, rewrite, scratch_->head_out);
-  bytes_out_ = scratch_->head_out.size();
-  scratch_->upstream.consume(got_.size);
-  return std::nullopt;
+  return rewrite;
+}
+
+asio::awaitable<ExchangeOutcome> Exchange::tunnel() {
+  // The 101 and whatever the upstream sent right behind it go to the client in one write.
+  const std::array<asio::const_buffer, 2> first{asio::buffer(scratch_->head_out), scratch_->upstream.data()};
+  bytes_out_ = asio::buffer_size(first);
+  const error_code wec = co_await write_all(client_.stream, first, snap_.timeouts.upstream);
+  // Counted once, when the tunnel starts (its duration: up to the 101); logged when it ends, with the
+  // bytes of both heads and of the tunnel.
+  record_request(chosen_, response_.status);
+  if (wec) {
+    log_access(chosen_, response_.status);
+    co_return abort();
+  }
+  scratch_->upstream.consume(scratch_->upstream.size());
+  struct Open {  // the gauge goes down also when the worker destroys an unfinished tunnel
+    WorkerMetrics& metrics;
+    SetKind set;
+    ~Open() { metrics.tunnels(set, -1); }
+  } open{ctx_.metrics, chosen_};
+  ctx_.metrics.tunnels(chosen_, +1);
+  const TunnelResult t = co_await run_tunnel({client_.stream, client_.buffer, *attempt_.connection, scratch_->upstream,
+                                              std::span<char>(scratch_->relay)},
+                                             snap_.timeouts.tunnel_idle);
+  bytes_in_ += t.to_upstream;
+  bytes_out_ += t.to_client;
+  log_access(chosen_, response_.status);
+  // Both sides are done (or were closed): the client's connection closes now, the upstream's is never reused.
+  co_return abort();
 }
 
 // Not a coroutine: the relay's own frame is the only one.
@@ -346,7 +395,8 @@ ExchangeOutcome Exchange::finish_response(const RelayResult& relayed) {
     log_access(chosen_, status);
     return ExchangeOutcome::Abort;
   }
-  if (plan_.upstream_keep && scratch_->upstream.size() == 0 && !ctx_.draining)
+  // An upstream that refused a WebSocket handshake is not trusted to have stayed in HTTP: not reused.
+  if (plan_.upstream_keep && scratch_->upstream.size() == 0 && !ctx_.draining && !check_.websocket)
     ctx_.pool.give_back(attempt_.endpoint->id, std::move(attempt_.connection));
   else
     drop_upstream();

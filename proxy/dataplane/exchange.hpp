@@ -21,6 +21,7 @@
 #include "proxy/dataplane/set_choice.hpp"
 #include "proxy/http/chunked_decoder.hpp"
 #include "proxy/http/cookies.hpp"
+#include "proxy/http/head_rewrite.hpp"
 #include "proxy/http/local_reply.hpp"
 #include "proxy/http/request_validator.hpp"
 #include "proxy/http/response_head.hpp"
@@ -101,7 +102,13 @@ class Exchange {
   std::optional<LocalReply> after_failed_attempt(const RelayResult& sent, bool send_failed);
   /// Plans the response and writes its head; the reply to give instead when it cannot be relayed.
   std::optional<LocalReply> start_response();
+  /// What the client's response head changes of the upstream's: Via, the set and reason fields, the
+  /// affinity cookie.
+  ClientResponseRewrite response_rewrite() const;
   boost::asio::awaitable<RelayResult> relay_body();
+  /// After a 101 accepting the request's WebSocket handshake: the 101 goes to the client and the two
+  /// connections become one tunnel (tunnel.hpp) until both sides are done; the client's is then closed.
+  boost::asio::awaitable<ExchangeOutcome> tunnel();
   ExchangeOutcome finish_response(const RelayResult& relayed);
   boost::asio::awaitable<ExchangeOutcome> reply(LocalReply reply, bool keep_alive, SetKind set);
   /// Ends the exchange mid-message: the upstream connection is dropped, the client's closed at once.
@@ -144,6 +151,7 @@ class Exchange {
   HeadRead got_;
   ResponseHead response_;
   ResponsePlan plan_;
+  bool tunnel_ = false;  ///< the upstream accepted the WebSocket handshake: the response is a tunnel
   /// A response body that is not relayed as it is (chunked, or until close); only then constructed.
   std::optional<boost::beast::http::response_parser<boost::beast::http::buffer_body>> decoder_;
 };

@@ -61,6 +61,12 @@ class WorkerMetrics {
   void record_decision(SetKind set, weights::RouteReason reason) {
     bump(decisions_[static_cast<std::size_t>(set)][static_cast<std::size_t>(reason)]);
   }
+  /// Worker thread: a WebSocket tunnel of `set` (Stable or Canary) started (+1) or ended (-1).
+  void tunnels(SetKind set, int delta) {
+    const auto s = static_cast<std::size_t>(set);
+    if (delta > 0) bump(tunnels_total_[s]);
+    add(tunnels_active_[s], delta);
+  }
   /// Worker thread: +1 / -1 open connections.
   void client_connections(int delta) { add(client_connections_, delta); }
   void upstream_connections(int delta) { add(upstream_connections_, delta); }
@@ -78,6 +84,8 @@ class WorkerMetrics {
   std::uint64_t fallbacks(std::size_t from) const { return fallback_[from].load(std::memory_order_relaxed); }
   /// The rollout evidence of `set` (Stable or Canary) so far; SetCounters::add_to sums it.
   const weights::SetCounters& evidence(SetKind set) const { return evidence_[static_cast<std::size_t>(set)]; }
+  std::uint64_t tunnels_total(std::size_t set) const { return tunnels_total_[set].load(std::memory_order_relaxed); }
+  std::int64_t tunnels_active(std::size_t set) const { return tunnels_active_[set].load(std::memory_order_relaxed); }
   std::int64_t client_connections() const { return client_connections_.load(std::memory_order_relaxed); }
   std::int64_t upstream_connections() const { return upstream_connections_.load(std::memory_order_relaxed); }
 
@@ -94,6 +102,8 @@ class WorkerMetrics {
   std::array<Counter, 2> fallback_{};
   std::array<std::array<Counter, kRouteReasons>, 3> decisions_{};  ///< [set][weights::RouteReason]
   std::array<weights::SetCounters, 2> evidence_{};  ///< stable, canary: the requests the weight placed
+  std::array<Counter, 2> tunnels_total_{};                  ///< stable, canary
+  std::array<std::atomic<std::int64_t>, 2> tunnels_active_{};  ///< stable, canary
   std::atomic<std::int64_t> client_connections_{0};
   std::atomic<std::int64_t> upstream_connections_{0};
 };

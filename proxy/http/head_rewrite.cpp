@@ -61,6 +61,13 @@ bool is_hop_by_hop(FieldKind kind) {
   return kind == FieldKind::HopByHop || kind == FieldKind::Connection || kind == FieldKind::TransferEncoding;
 }
 
+// An Upgrade field line (the only hop-by-hop field a WebSocket handshake passes on).
+bool is_upgrade(std::string_view head, const FieldIndex::Field& f) {
+  return f.kind == FieldKind::HopByHop && f.name_len == 7 && iequals(FieldIndex::name(head, f), "upgrade");
+}
+
+constexpr std::string_view kConnectionUpgrade = "Connection: upgrade\r\n";
+
 void append_field(std::string& out, std::string_view name, std::string_view value);
 
 // A field as received, written "Name: value": copied as one piece when it came in that form (nearly
@@ -173,6 +180,9 @@ void write_upstream_request(std::string_view head, const RequestCheck& check, co
         if (named.contains(name)) continue;
         break;
       }
+      case FieldKind::HopByHop:
+        if (check.websocket && is_upgrade(head, f)) break;
+        continue;
       default:  // hop-by-hop, framing, Expect, and the fields replaced below
         continue;
     }
@@ -192,6 +202,7 @@ void write_upstream_request(std::string_view head, const RequestCheck& check, co
     append_number(out, *check.content_length);
     out.append("\r\n", 2);
   }
+  if (check.websocket) out.append(kConnectionUpgrade);
   out.append("\r\n", 2);
 }
 
@@ -202,6 +213,10 @@ void write_client_response(std::string_view head, const ResponseHead& response, 
   append_status_line(out, response.status, response.reason);
   const bool joined_coding = rw.codings_to_content_encoding && response.transfer_coded;
   for (const auto& f : response.fields) {
+    if (rw.upgrade && is_upgrade(head, f)) {  // kept even when Connection names it, as it does
+      append_line(out, head, f);
+      continue;
+    }
     if (is_hop_by_hop(f.kind) || f.kind == FieldKind::ContentLength || f.kind == FieldKind::Via) continue;
     if (joined_coding && is_content_encoding(head, f)) continue;
     const std::string_view name = FieldIndex::name(head, f);
@@ -210,7 +225,7 @@ void write_client_response(std::string_view head, const ResponseHead& response, 
     if (named.contains(name)) continue;
     append_line(out, head, f);
   }
-  if (response.content_length && !rw.chunked) {
+  if (response.content_length && !rw.chunked && !rw.upgrade) {
     out.append("Content-Length: ");
     append_number(out, *response.content_length);
     out.append("\r\n", 2);
@@ -236,7 +251,9 @@ void write_client_response(std::string_view head, const ResponseHead& response, 
     out.resize(out.size() - 2);  // the last ", ": there is at least one transfer coding
     out.append("\r\n", 2);
   }
-  if (rw.connection == ClientResponseRewrite::Connection::Close)
+  if (rw.upgrade)
+    out.append(kConnectionUpgrade);
+  else if (rw.connection == ClientResponseRewrite::Connection::Close)
     out.append("Connection: close\r\n");
   else if (rw.connection == ClientResponseRewrite::Connection::KeepAlive)
     out.append("Connection: keep-alive\r\n");

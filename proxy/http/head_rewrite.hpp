@@ -36,6 +36,8 @@ struct UpstreamRequestRewrite {
 
 /// The head to send upstream for a request check_request_head accepted: HTTP/1.1 with the origin-form
 /// target (an absolute-form target's authority becomes Host), Expect and the override field dropped.
+/// A WebSocket handshake (check.websocket) keeps its Upgrade fields as received and carries
+/// `Connection: upgrade`; any other request's Upgrade is dropped like every hop-by-hop field.
 void write_upstream_request(std::string_view head, const RequestCheck& check, const UpstreamRequestRewrite& rw,
                             std::string& out);
 
@@ -57,6 +59,9 @@ struct ClientResponseRewrite {
   /// after those it had, so that the client can still decode the body (the bytes are the same).
   bool codings_to_content_encoding = false;
   enum class Connection { Default, Close, KeepAlive } connection = Connection::Default;
+  /// A 101 accepting the WebSocket handshake the request asked for: the upstream's Upgrade fields are
+  /// kept and `Connection: upgrade` is sent (`connection` is not used), no Content-Length.
+  bool upgrade = false;
 };
 
 /// The head to send to the client for a final response: HTTP/1.1 with the upstream's status and

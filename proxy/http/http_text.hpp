@@ -75,11 +75,18 @@ inline bool is_hop_by_hop(std::string_view name) {
   }
 }
 
-/// What the Connection fields of a message say: close, keep-alive, and whether they name other fields
-/// (which are then hop-by-hop for this message).
+/// Whether an Upgrade field's value (a list of protocols, RFC 9110 7.8) names `websocket`, in any case,
+/// without a version ("websocket/13" is not RFC 6455's token).
+inline bool names_websocket(std::string_view upgrade) {
+  return any_list_element(upgrade, [](std::string_view protocol) { return iequals(protocol, "websocket"); });
+}
+
+/// What the Connection fields of a message say: close, keep-alive, upgrade, and whether they name other
+/// fields (which are then hop-by-hop for this message; `upgrade` names the Upgrade field).
 struct ConnectionOptions {
   bool close = false;
   bool keep_alive = false;
+  bool upgrade = false;
   bool names_fields = false;
 
   void add(std::string_view value) {
@@ -90,6 +97,7 @@ struct ConnectionOptions {
         keep_alive = true;
       else
         names_fields = true;
+      if (iequals(token, "upgrade")) upgrade = true;
       return false;
     });
   }

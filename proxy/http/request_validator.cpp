@@ -187,6 +187,7 @@ struct FieldTally {
   std::size_t via_bytes = 0;
   int field_count = 0;
   bool bad_te = false;
+  bool upgrade_websocket = false;  // an Upgrade field names websocket
   http_text::ConnectionOptions connection;
 };
 
@@ -264,6 +265,8 @@ Problem check_field_line(std::string_view head, std::string_view field, const Ro
   const std::size_t value_at = value.empty() ? line_at + colon + 1 : static_cast<std::size_t>(value.data() - head.data());
   result.fields.add(line_at, name.size(), value_at, value.size(), kind);  // kMaxFields < its capacity
   if (Problem p = check_field_value(kind, value, result, tally)) return p;
+  if (kind == FieldKind::HopByHop && name.size() == 7 && iequals(name, "upgrade") && http_text::names_websocket(value))
+    tally.upgrade_websocket = true;
   note_route_field(name, value, names, result);
   return {};
 }
@@ -304,6 +307,8 @@ RequestCheck check_request_head(std::string_view head, const RouteFieldNames& na
   result.connection_names_fields = tally.connection.names_fields;
   result.has_host = tally.host_count > 0;
   if (Problem p = check_framing(result, tally)) return reject(p.status, p.reason);
+  result.websocket = tally.upgrade_websocket && tally.connection.upgrade && !result.http10 && result.method == "GET" &&
+                     !result.chunked && result.content_length.value_or(0) == 0;
   return result;
 }
 

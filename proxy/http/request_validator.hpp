@@ -37,6 +37,12 @@ struct RequestCheck {
   std::string_view authority;       ///< non-empty only for an absolute-form target
   std::size_t fields_begin = 0;     ///< offset of the first field line
   bool keep_alive = true;           ///< RFC 9112 9.3, from the version and Connection
+  /// A WebSocket opening handshake (RFC 6455 4.1) to pass on: an HTTP/1.1 GET without a body whose
+  /// Upgrade field names `websocket` and whose Connection field has the `upgrade` option. Only then do
+  /// Upgrade and `Connection: upgrade` go upstream; otherwise Upgrade is dropped as hop-by-hop (an
+  /// HTTP/1.0 request's Upgrade must be ignored, RFC 9110 7.8; a body would leave the tunnel's first
+  /// byte ambiguous).
+  bool websocket = false;
   bool connection_names_fields = false;
   bool has_host = false;
   bool has_expect = false;

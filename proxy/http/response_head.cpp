@@ -136,4 +136,13 @@ ResponseHead parse_response_head(std::string_view head) {
   return r;
 }
 
+bool switches_to_websocket(std::string_view head, const ResponseHead& response) {
+  if (response.status != 101) return false;
+  for (const auto& f : response.fields)
+    if (f.kind == FieldKind::HopByHop && http_text::iequals(FieldIndex::name(head, f), "upgrade") &&
+        http_text::names_websocket(FieldIndex::value(head, f)))
+      return true;
+  return false;
+}
+
 }  // namespace canaryd::proxy

@@ -38,4 +38,8 @@ struct ResponseHead {
 /// (HEAD, 1xx, 204, 304).
 ResponseHead parse_response_head(std::string_view head);
 
+/// Whether a parsed response is a 101 that switches to WebSocket: an Upgrade field names `websocket`
+/// (RFC 9110 15.2.2: a 101 says in Upgrade what it switches to). `head`: the block `response` was parsed from.
+bool switches_to_websocket(std::string_view head, const ResponseHead& response);
+
 }  // namespace canaryd::proxy

@@ -67,6 +67,7 @@ TEST(ConfigLoaderTest, MinimalConfigGetsEveryDefault) {
   EXPECT_EQ(c.timeouts.client_header, milliseconds(10000));
   EXPECT_EQ(c.timeouts.keepalive_idle, milliseconds(60000));
   EXPECT_EQ(c.timeouts.drain, milliseconds(30000));
+  EXPECT_EQ(c.timeouts.tunnel_idle, milliseconds(3600000));
   EXPECT_EQ(c.limits.max_header_bytes, 16384u);
   EXPECT_EQ(c.limits.max_body_bytes, 0u);
 }
@@ -93,7 +94,7 @@ service:
   canary: version in (v2)
   canary_weight: 12.5
 routing: {override_header: X-Force-Set, response_header: "", retries: 0}
-timeouts: {connect: 250ms, upstream: 1m, client_header: 5s, keepalive_idle: 1h, drain: 0s}
+timeouts: {connect: 250ms, upstream: 1m, client_header: 5s, keepalive_idle: 1h, drain: 0s, tunnel_idle: 90s}
 limits: {max_header_bytes: 8192, max_body_bytes: 1048576}
 )");
   ASSERT_EQ(c.listen.size(), 2u);
@@ -119,6 +120,7 @@ limits: {max_header_bytes: 8192, max_body_bytes: 1048576}
   EXPECT_EQ(c.timeouts.client_header, milliseconds(5000));
   EXPECT_EQ(c.timeouts.keepalive_idle, milliseconds(3600000));
   EXPECT_EQ(c.timeouts.drain, milliseconds(0));
+  EXPECT_EQ(c.timeouts.tunnel_idle, milliseconds(90000));
   EXPECT_EQ(c.limits.max_header_bytes, 8192u);
   EXPECT_EQ(c.limits.max_body_bytes, 1048576u);
 }
@@ -492,6 +494,9 @@ TEST(ConfigLoaderTest, BadDurationIsAnError) {
 TEST(ConfigLoaderTest, ZeroTimeoutIsAnErrorExceptDrain) {
   expect_single_error(std::string(kMinimal) + "timeouts: {upstream: 0s, drain: 0s}\n",
                       "x.yaml: timeouts.upstream: must be greater than 0, got 0s");
+  // A silent tunnel closed at once would make every WebSocket fail.
+  expect_single_error(std::string(kMinimal) + "timeouts: {tunnel_idle: 0s}\n",
+                      "x.yaml: timeouts.tunnel_idle: must be greater than 0, got 0s");
 }
 
 TEST(ConfigLoaderTest, BadEndpointAddressIsAnError) {

@@ -66,6 +66,7 @@ TEST(ExamplesTest, FullExampleIsValidAndShowsTheDefaults) {
   EXPECT_EQ(c.timeouts.client_header, defaults.timeouts.client_header);
   EXPECT_EQ(c.timeouts.keepalive_idle, defaults.timeouts.keepalive_idle);
   EXPECT_EQ(c.timeouts.drain, defaults.timeouts.drain);
+  EXPECT_EQ(c.timeouts.tunnel_idle, defaults.timeouts.tunnel_idle);
   EXPECT_EQ(c.limits.max_header_bytes, defaults.limits.max_header_bytes);
   EXPECT_EQ(c.limits.max_body_bytes, defaults.limits.max_body_bytes);
   EXPECT_EQ(c.service.canary_weight, 0u);

@@ -133,9 +133,15 @@ void check_upstream_request(std::string_view head, const RequestCheck& ours) {
   std::size_t hosts = 0;
   for (const auto& f : again.fields) hosts += f.kind == canaryd::proxy::FieldKind::Host;
   FUZZ_CHECK(hosts == 1, "the upstream head has more than one Host");
+  // A WebSocket handshake keeps its Upgrade fields and carries Connection: upgrade, and stays one.
+  FUZZ_CHECK(again.websocket == ours.websocket, "the WebSocket handshake changed");
   for (const auto& f : again.fields) {
     FUZZ_CHECK(f.kind != canaryd::proxy::FieldKind::Expect, "Expect was forwarded");
-    FUZZ_CHECK(f.kind != canaryd::proxy::FieldKind::HopByHop && f.kind != canaryd::proxy::FieldKind::Connection,
+    const bool handshake_field =
+        ours.websocket && (f.kind == canaryd::proxy::FieldKind::Connection ||
+                           canaryd::proxy::http_text::iequals(canaryd::proxy::FieldIndex::name(out, f), "upgrade"));
+    FUZZ_CHECK(handshake_field ||
+                   (f.kind != canaryd::proxy::FieldKind::HopByHop && f.kind != canaryd::proxy::FieldKind::Connection),
                "a hop-by-hop field was forwarded");
   }
 }

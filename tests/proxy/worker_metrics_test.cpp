@@ -160,6 +160,23 @@ TEST(WorkerMetricsTest, ConnectionGaugesGoUpAndDown) {
   EXPECT_EQ(m->upstream_connections(), -1);
 }
 
+TEST(WorkerMetricsTest, TunnelsCountStartsAndGaugeOpenOnesPerSet) {
+  const auto m = std::make_unique<WorkerMetrics>();
+  EXPECT_EQ(m->tunnels_total(kStable), 0u);
+  EXPECT_EQ(m->tunnels_active(kCanary), 0);
+  m->tunnels(SetKind::Stable, +1);
+  m->tunnels(SetKind::Stable, +1);
+  m->tunnels(SetKind::Canary, +1);
+  m->tunnels(SetKind::Stable, -1);
+  EXPECT_EQ(m->tunnels_total(kStable), 2u);
+  EXPECT_EQ(m->tunnels_active(kStable), 1);
+  EXPECT_EQ(m->tunnels_total(kCanary), 1u);
+  EXPECT_EQ(m->tunnels_active(kCanary), 1);
+  m->tunnels(SetKind::Canary, -1);
+  EXPECT_EQ(m->tunnels_total(kCanary), 1u);  // a counter: the end of a tunnel does not take it back
+  EXPECT_EQ(m->tunnels_active(kCanary), 0);
+}
+
 // Rollout evidence: the requests the weight placed, per set, with their errors and latencies.
 weights::SetEvidence evidence(const WorkerMetrics& m, SetKind set) {
   weights::SetEvidence sum;

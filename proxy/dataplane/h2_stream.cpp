@@ -163,7 +163,8 @@ asio::awaitable<std::optional<LocalReply>> H2Stream::attempt() {
   const RoutingSnapshot& snap = *snapshot_;
   RequestScratch& s = **scratch_;
   const UpstreamRequestRewrite rewrite{conn_.client().ip, conn_.client().stream.is_tls() ? "https" : "http",
-                                       snap.override_header, attempt_.endpoint->name, check_.chunked};
+                                       snap.override_header, attempt_.endpoint->name, check_.chunked,
+                                       kViaEntryHttp2};
   write_upstream_request(head_, check_, rewrite, s.head_out);
   error_code send_error = co_await write_all(*attempt_.connection, asio::buffer(s.head_out), snap.timeouts.upstream);
   bool send_failed = static_cast<bool>(send_error);
@@ -435,7 +436,7 @@ asio::awaitable<void> H2Stream::finish_stream() {
 
 void H2Stream::record(SetKind set, int status, bool upstream_failed) {
   conn_.ctx().metrics.record_request(set, static_cast<unsigned>(status), steady_clock::now() - started_at_,
-                                     {weight_placed_, upstream_failed});
+                                     {weight_placed_, upstream_failed}, Protocol::Http2);
 }
 
 void H2Stream::log_access(SetKind set, int status) {

@@ -30,6 +30,8 @@ struct ListenerTls {
 struct Listener {
   HostPort address;
   std::optional<ListenerTls> tls;  ///< absent: plain HTTP
+  /// A plain listener also accepts HTTP/2 with prior knowledge (a TLS listener offers h2 by ALPN always).
+  bool http2 = false;
   bool operator==(const Listener&) const = default;
 };
 
@@ -105,6 +107,8 @@ struct Limits {
   /// Client connections at once; 0 = no limit; absent: what the file descriptors allow (the server
   /// works it out: proxy/control/connection_budget.hpp).
   std::optional<std::uint64_t> max_connections;
+  /// HTTP/2 streams open at once on one client connection (SETTINGS_MAX_CONCURRENT_STREAMS).
+  std::uint64_t h2_max_concurrent_streams = 128;
   bool operator==(const Limits&) const = default;
 };
 

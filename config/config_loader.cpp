@@ -28,6 +28,8 @@ constexpr std::uint64_t kMaxHistoryLimit = 1000;
 constexpr std::uint64_t kMaxRetries = 10;
 constexpr std::uint64_t kMinHeaderBytes = 1024;
 constexpr std::uint64_t kMaxHeaderBytes = 1024 * 1024;
+// HTTP/2 streams at once per connection: RFC 9113 recommends no fewer than 100; 2^31-1 is the field's top.
+constexpr std::uint64_t kMaxH2Streams = 2147483647;
 constexpr std::uint64_t kUnbounded = std::numeric_limits<std::uint64_t>::max();
 constexpr std::uint64_t kMaxHealthThreshold = 100;
 
@@ -322,11 +324,14 @@ class Loader {
       std::optional<HostPort> address;
       std::optional<ListenerTls> tls;
       bool tls_ok = true;
+      bool http2 = false;
       const auto present = detail::visit_map(
-          entry, item, {"address", "tls"}, diags_,
+          entry, item, {"address", "tls", "http2"}, diags_,
           [&](const std::string& key, const YAML::Node& value, const std::string& field) {
             if (key == "address") {
               address = detail::read_address(value, field, /*allow_port_zero=*/true, diags_);
+            } else if (key == "http2") {
+              if (auto v = detail::read_bool(value, field, diags_)) http2 = *v;
             } else {
               tls = load_listener_tls(value, field);
               tls_ok = tls.has_value();
@@ -346,7 +351,7 @@ class Loader {
           continue;
         }
       }
-      config_.listen.push_back(Listener{*address, std::move(tls)});
+      config_.listen.push_back(Listener{*address, std::move(tls), http2});
     }
   }
 
@@ -709,13 +714,18 @@ class Loader {
   }
 
   void load_limits(const YAML::Node& node, const std::string& path) {
-    if (!detail::expect_section(node, path, "a map {max_header_bytes, max_body_bytes, max_connections}", diags_) ||
+    if (!detail::expect_section(node, path, "a map {max_header_bytes, max_body_bytes, max_connections, h2_max_concurrent_streams}",
+                                 diags_) ||
         node.IsNull()) {
       return;
     }
-    detail::visit_map(node, path, {"max_header_bytes", "max_body_bytes", "max_connections"}, diags_,
-                      [&](const std::string& key, const YAML::Node& value, const std::string& field) {
-                        if (key == "max_header_bytes") {
+    detail::visit_map(node, path, {"max_header_bytes", "max_body_bytes", "max_connections", "h2_max_concurrent_streams"},
+                      diags_, [&](const std::string& key, const YAML::Node& value, const std::string& field) {
+                        if (key == "h2_max_concurrent_streams") {
+                          if (auto v = detail::read_integer(value, field, 1, kMaxH2Streams, diags_)) {
+                            config_.limits.h2_max_concurrent_streams = *v;
+                          }
+                        } else if (key == "max_header_bytes") {
                           if (auto v = detail::read_integer(value, field, kMinHeaderBytes, kMaxHeaderBytes, diags_)) {
                             config_.limits.max_header_bytes = *v;
                           }

@@ -28,19 +28,22 @@ ClientMetric labelled(std::vector<ClientMetric::Label> labels) {
 
 using Workers = std::vector<std::unique_ptr<Worker>>;
 
-/// canaryd_requests_total and canaryd_request_duration_seconds, by set.
+/// canaryd_requests_total (by set, status class and protocol) and canaryd_request_duration_seconds (by set).
 void add_requests(const Workers& workers, std::vector<MetricFamily>& families) {
-  MetricFamily requests{"canaryd_requests_total", "Requests answered, by the set that served them and status class",
+  MetricFamily requests{"canaryd_requests_total",
+                        "Requests answered, by the set that served them, status class and the client's protocol",
                         MetricType::Counter, {}};
   MetricFamily duration{"canaryd_request_duration_seconds", "Time from a complete request header to the end of the response",
                         MetricType::Histogram, {}};
   for (std::size_t set = 0; set < kSetNames.size(); ++set) {
     for (std::size_t cls = 0; cls < kCodeClassNames.size(); ++cls) {
-      std::uint64_t n = 0;
-      for (const auto& w : workers) n += w->metrics().requests(set, cls);
-      auto m = labelled({{"code", kCodeClassNames[cls]}, {"set", kSetNames[set]}});
-      m.counter.value = static_cast<double>(n);
-      requests.metric.push_back(std::move(m));
+      for (std::size_t protocol = 0; protocol < kProtocolNames.size(); ++protocol) {
+        std::uint64_t n = 0;
+        for (const auto& w : workers) n += w->metrics().requests(protocol, set, cls);
+        auto m = labelled({{"code", kCodeClassNames[cls]}, {"protocol", kProtocolNames[protocol]}, {"set", kSetNames[set]}});
+        m.counter.value = static_cast<double>(n);
+        requests.metric.push_back(std::move(m));
+      }
     }
     auto h = labelled({{"set", kSetNames[set]}});
     std::uint64_t cumulative = 0;

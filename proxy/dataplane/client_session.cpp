@@ -34,12 +34,13 @@ constexpr std::size_t kLingerBytes = 1 << 20;
 }  // namespace
 
 ClientSession::ClientSession(SessionContext& context, asio::ip::tcp::socket socket,
-                             const asio::ip::tcp::endpoint& peer, TlsContextPtr tls)
+                             const asio::ip::tcp::endpoint& peer, TlsContextPtr tls, bool http2)
     : ctx_(context),
       tls_context_(std::move(tls)),
       client_(tls_context_ ? FlexStream(std::move(socket), *tls_context_) : FlexStream(std::move(socket))),
       header_timer_(context.io),
-      accepted_(steady_clock::now()) {
+      accepted_(steady_clock::now()),
+      http2_(http2) {
   error_code ec;
   client_ip_ = peer.address().to_string();
   peer_address_ = peer.address();
@@ -81,7 +82,32 @@ bool ClientSession::between_requests() {
 }
 
 void ClientSession::close_if_idle() {
+  if (h2_) {
+    h2_->drain();
+    return;
+  }
   if (between_requests()) client_.tcp().cancel();
+}
+
+bool ClientSession::alpn_h2() {
+  const unsigned char* proto = nullptr;
+  unsigned int length = 0;
+  SSL_get0_alpn_selected(client_.tls().native_handle(), &proto, &length);
+  return length == 2 && proto[0] == 'h' && proto[1] == '2';
+}
+
+bool ClientSession::prior_knowledge() {
+  const std::string_view data(static_cast<const char*>(client_buffer_.data().data()), client_buffer_.size());
+  return http2_ && data.starts_with(kH2PrefaceHead);
+}
+
+asio::awaitable<void> ClientSession::run_h2() {
+  idle_ = false;
+  H2Connection connection(ctx_, client_side(), accepted_);
+  h2_ = &connection;
+  co_await connection.run();
+  h2_ = nullptr;
+  co_await close_gracefully(true);
 }
 
 asio::awaitable<bool> ClientSession::handshake() {
@@ -100,6 +126,7 @@ asio::awaitable<void> ClientSession::run() {
     client_.socket().close(ec);
     co_return;
   }
+  if (client_.is_tls() && alpn_h2()) co_return co_await run_h2();
   bool first = true;
   // Whether the client may still send when we close: then what it sends is taken in for a while first,
   // as nginx's lingering close does, so that it sees our last response instead of a reset. Only when
@@ -130,6 +157,7 @@ asio::awaitable<void> ClientSession::run() {
       co_await send_local_reply(ctx_, client_, local_reply::kBareLineBreak, false, nullptr);
       break;
     }
+    if (first && prior_knowledge()) co_return co_await run_h2();
     first = false;
     served_one_ = true;
     const ExchangeOutcome outcome = co_await Exchange::serve(ctx_, client_side(), head_size);

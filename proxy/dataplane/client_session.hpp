@@ -13,6 +13,7 @@
 #include <boost/intrusive/list_hook.hpp>
 
 #include "proxy/dataplane/exchange.hpp"
+#include "proxy/dataplane/h2_connection.hpp"
 #include "proxy/dataplane/session_context.hpp"
 #include "proxy/net/flex_stream.hpp"
 #include "proxy/net/tls_context.hpp"
@@ -29,8 +30,9 @@ class ClientSession : public SessionHook {
  public:
   /// `peer`: the client's address, as accept gave it. `tls`: the listener's TLS context; null for a plain
   /// listener.
+  /// `http2`: a plain listener that also takes HTTP/2 with prior knowledge (a TLS one offers it by ALPN).
   ClientSession(SessionContext& context, boost::asio::ip::tcp::socket socket, const boost::asio::ip::tcp::endpoint& peer,
-                TlsContextPtr tls);
+                TlsContextPtr tls, bool http2 = false);
   ~ClientSession();
 
   /// Runs the connection to its end. The caller keeps the session alive until this completes.
@@ -52,6 +54,11 @@ class ClientSession : public SessionHook {
   /// True when bytes of the client's are buffered here or wait in the kernel (or we cannot tell).
   bool input_pending();
   boost::asio::awaitable<bool> handshake();
+  /// The client chose h2 by ALPN, or sent the HTTP/2 preface on a listener with http2: true.
+  bool alpn_h2();
+  bool prior_knowledge();
+  /// Serves the connection as HTTP/2 (h2_connection.hpp) to its end.
+  boost::asio::awaitable<void> run_h2();
   /// `linger`: read (and drop) what the client still sends for a while before closing.
   boost::asio::awaitable<void> close_gracefully(bool linger);
   void arm_header_timer(std::chrono::steady_clock::time_point deadline);
@@ -74,6 +81,8 @@ class ClientSession : public SessionHook {
   bool header_timed_out_ = false;
   bool idle_ = true;
   bool served_one_ = false;
+  const bool http2_;
+  H2Connection* h2_ = nullptr;  ///< while the connection speaks HTTP/2
 };
 
 }  // namespace canaryd::proxy

@@ -19,6 +19,7 @@
 #include "proxy/dataplane/head_reader.hpp"
 #include "proxy/dataplane/session_context.hpp"
 #include "proxy/dataplane/set_choice.hpp"
+#include "proxy/dataplane/upstream_attempt.hpp"
 #include "proxy/http/chunked_decoder.hpp"
 #include "proxy/http/cookies.hpp"
 #include "proxy/http/head_rewrite.hpp"
@@ -53,17 +54,6 @@ struct ClientSide {
 boost::asio::awaitable<std::size_t> send_local_reply(SessionContext& ctx, FlexStream& client, LocalReply reply,
                                               bool keep_alive, const char* set_name, const char* reason = nullptr);
 
-/// One upstream attempt's connection: where it goes and what the request may still spend.
-struct UpstreamAttempt {
-  UpstreamPool::Connection connection;
-  const UpstreamEndpoint* endpoint = nullptr;  ///< into the exchange's snapshot
-  bool reused = false;                         ///< taken from the pool, not opened for this request
-  unsigned connects_left = 0;                  ///< new connections the request may open, retries included
-  std::uint32_t first_index = 0;               ///< round-robin start in the set
-  std::size_t next_candidate = 0;              ///< the next endpoint of the set to try, from first_index
-  bool out_of_descriptors = false;             ///< our own shortage ended the attempts
-};
-
 /// One request and its response. The story is serve(), a single coroutine: the steps it names are
 /// plain functions, or hand back the awaitable of the relay they start, so that a request costs no
 /// more coroutine frames than the I/O it waits on.
@@ -83,6 +73,7 @@ class Exchange {
   /// Chooses the set (choose_set); false when neither has a healthy endpoint.
   bool route();
   /// Takes a pooled connection or connects, trying further endpoints of the set on connect failure.
+  /// Not a coroutine: acquire_upstream's frame is the only one.
   boost::asio::awaitable<bool> acquire();
   LocalReply unreachable() const;
   /// "100 Continue", when the client waits for it before sending its body; false when it went away.

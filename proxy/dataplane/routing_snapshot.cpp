@@ -94,6 +94,7 @@ std::shared_ptr<RoutingSnapshot> build_snapshot(const config::Config& cfg, const
   snap->max_connections = cfg.limits.max_connections.value_or(0);
   snap->max_endpoint_id = registry.max_id();
   if (tls) snap->listener_tls = tls->listeners;
+  for (const auto& l : cfg.listen) snap->listener_http2.push_back(l.http2);
   if (cfg.health && cfg.health->max_ejected_percent > 0) snap->ejection_threshold = cfg.health->unhealthy_threshold;
   return snap;
 }

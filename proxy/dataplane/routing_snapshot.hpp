@@ -69,6 +69,8 @@ struct RoutingSnapshot {
   /// TLS context per listener index (null: plain). Here rather than in the worker so that a SIGHUP's
   /// new certificate reaches every worker with the same atomic publication as the rest.
   std::vector<TlsContextPtr> listener_tls;
+  /// Per listener index: a plain listener that also takes HTTP/2 with prior knowledge (listen[].http2).
+  std::vector<bool> listener_http2;
   /// Failed requests in a row after which a worker reports an endpoint for passive ejection; 0: off.
   unsigned ejection_threshold = 0;
 

@@ -197,8 +197,10 @@ void Worker::start_session(tcp::socket socket, const tcp::endpoint& peer, std::s
     return;
   }
   const auto& tls = snapshot_->listener_tls;
+  const auto& http2 = snapshot_->listener_http2;
   auto session = std::make_unique<ClientSession>(context_, std::move(socket), peer,
-                                                 listener < tls.size() ? tls[listener] : nullptr);
+                                                 listener < tls.size() ? tls[listener] : nullptr,
+                                                 listener < http2.size() && http2[listener]);
   sessions_.push_back(*session);
   connections_peak_ = std::max(connections_peak_, metrics_.client_connections());
   asio::co_spawn(

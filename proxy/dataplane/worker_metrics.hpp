@@ -22,6 +22,9 @@ inline constexpr std::array<const char*, 3> kUpstreamErrorNames = {"connect", "t
 /// How many weights::RouteReason values there are (header ... aborted).
 inline constexpr std::size_t kRouteReasons = 6;
 inline constexpr std::array<const char*, 4> kCodeClassNames = {"2xx", "3xx", "4xx", "5xx"};
+/// The protocol a client sent its request in (canaryd_requests_total{protocol}).
+enum class Protocol : std::uint8_t { Http1 = 0, Http2 = 1 };
+inline constexpr std::array<const char*, 2> kProtocolNames = {"http1", "http2"};
 
 /// How a finished request counts for the rollout analysis.
 struct RolloutSample {
@@ -39,10 +42,10 @@ class WorkerMetrics {
   /// its set: an error when the status is 5xx (canaryd's own 502/503/504 included) or the upstream
   /// failed mid-response, with the whole exchange's latency.
   void record_request(SetKind set, unsigned status, std::chrono::steady_clock::duration took,
-                      RolloutSample sample = {}) {
+                      RolloutSample sample = {}, Protocol protocol = Protocol::Http1) {
     auto s = static_cast<std::size_t>(set);
     std::size_t cls = status < 300 ? 0 : status < 400 ? 1 : status < 500 ? 2 : 3;
-    bump(requests_[s][cls]);
+    bump(requests_[static_cast<std::size_t>(protocol)][s][cls]);
     double seconds = std::chrono::duration<double>(took).count();
     std::size_t b = 0;
     while (b < kDurationBuckets.size() && seconds > kDurationBuckets[b]) ++b;
@@ -72,7 +75,11 @@ class WorkerMetrics {
   void upstream_connections(int delta) { add(upstream_connections_, delta); }
 
   // Readers (main thread, at scrape time).
-  std::uint64_t requests(std::size_t set, std::size_t cls) const { return requests_[set][cls].load(std::memory_order_relaxed); }
+  std::uint64_t requests(std::size_t protocol, std::size_t set, std::size_t cls) const {
+    return requests_[protocol][set][cls].load(std::memory_order_relaxed);
+  }
+  /// Over both protocols.
+  std::uint64_t requests(std::size_t set, std::size_t cls) const { return requests(0, set, cls) + requests(1, set, cls); }
   std::uint64_t bucket(std::size_t set, std::size_t b) const { return buckets_[set][b].load(std::memory_order_relaxed); }
   std::uint64_t duration_us(std::size_t set) const { return duration_us_[set].load(std::memory_order_relaxed); }
   std::uint64_t upstream_errors(std::size_t set, std::size_t kind) const {
@@ -95,7 +102,7 @@ class WorkerMetrics {
     c.store(c.load(std::memory_order_relaxed) + d, std::memory_order_relaxed);
   }
 
-  std::array<std::array<Counter, 4>, 3> requests_{};
+  std::array<std::array<std::array<Counter, 4>, 3>, 2> requests_{};  ///< [protocol][set][code class]
   std::array<std::array<Counter, kDurationBuckets.size() + 1>, 3> buckets_{};  ///< per bucket, not cumulative
   std::array<Counter, 3> duration_us_{};
   std::array<std::array<Counter, 3>, 2> upstream_errors_{};

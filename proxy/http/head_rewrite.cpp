@@ -194,7 +194,8 @@ void write_upstream_request(std::string_view head, const RequestCheck& check, co
     append_field(out, "Host", rw.host_if_missing);
   append_joined(out, head, check.fields, named, FieldKind::XForwardedFor, "X-Forwarded-For", rw.client_ip);
   append_field(out, "X-Forwarded-Proto", rw.proto);
-  append_joined(out, head, check.fields, named, FieldKind::Via, "Via", check.http10 ? kViaEntryHttp10 : kViaEntry);
+  append_joined(out, head, check.fields, named, FieldKind::Via, "Via",
+                 !rw.via_entry.empty() ? rw.via_entry : check.http10 ? kViaEntryHttp10 : kViaEntry);
   if (rw.chunked) {
     out.append("Transfer-Encoding: chunked\r\n");
   } else if (check.content_length) {

@@ -13,6 +13,7 @@ namespace canaryd::proxy {
 /// Our entry in Via for a message received as HTTP/1.1 (RFC 9110 7.6.3 names the received version).
 inline constexpr std::string_view kViaEntry = "1.1 canaryd";
 inline constexpr std::string_view kViaEntryHttp10 = "1.0 canaryd";
+inline constexpr std::string_view kViaEntryHttp2 = "2 canaryd";
 /// The response field naming the rule that chose the set (contract section 8), beside the set's.
 inline constexpr std::string_view kReasonHeader = "X-Canary-Reason";
 
@@ -32,6 +33,8 @@ struct UpstreamRequestRewrite {
   std::string_view override_header;  ///< the routing override field, not forwarded (empty: none)
   std::string_view host_if_missing;  ///< Host for an HTTP/1.0 request that has none (HTTP/1.1 needs one)
   bool chunked = false;              ///< the body goes as chunked; otherwise check.content_length (if any)
+  /// Our Via entry when the request came in another protocol than the head says (HTTP/2); empty: the head's.
+  std::string_view via_entry = {};
 };
 
 /// The head to send upstream for a request check_request_head accepted: HTTP/1.1 with the origin-form

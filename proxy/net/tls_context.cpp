@@ -23,7 +23,8 @@ constexpr const char* kTls12Ciphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 
-constexpr unsigned char kAlpnHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+// What a listener speaks, by preference (SSL_select_next_proto walks this list first).
+constexpr unsigned char kAlpnOurs[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
 
 std::string openssl_reason() {
   unsigned long code = ERR_peek_last_error();
@@ -45,12 +46,13 @@ Result<void> readable(const std::string& path) {
 // An encrypted key must not make the daemon prompt on a terminal it does not have.
 int no_passphrase(char*, int, int, void*) { return 0; }
 
-// Selects http/1.1 when the client offers it. A client that offers only other protocols (h2 alone)
-// gets no ALPN answer rather than a failed handshake, as nginx does; it then speaks HTTP/1.1 or leaves.
+// Selects h2 when the client offers it, else http/1.1 (our preference decides, not the client's
+// order). A client that offers only other protocols gets no ALPN answer rather than a failed
+// handshake, as nginx does; it then speaks HTTP/1.1 or leaves.
 int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
                 void*) {
   unsigned char* selected = nullptr;
-  if (SSL_select_next_proto(&selected, outlen, kAlpnHttp11, sizeof kAlpnHttp11, in, inlen) != OPENSSL_NPN_NEGOTIATED)
+  if (SSL_select_next_proto(&selected, outlen, kAlpnOurs, sizeof kAlpnOurs, in, inlen) != OPENSSL_NPN_NEGOTIATED)
     return SSL_TLSEXT_ERR_NOACK;
   *out = selected;
   return SSL_TLSEXT_ERR_OK;

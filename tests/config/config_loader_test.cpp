@@ -323,6 +323,19 @@ TEST(ConfigLoaderTest, MaxConnectionsIsRead) {
   EXPECT_EQ(must_load(std::string(kMinimal) + "limits: {max_connections: 10}\n").limits.max_connections, 10u);
 }
 
+TEST(ConfigLoaderTest, Http2KeysAreRead) {
+  const auto plain = must_load(kMinimal);
+  EXPECT_FALSE(plain.listen[0].http2);
+  EXPECT_EQ(plain.limits.h2_max_concurrent_streams, 128u);
+  const std::string text = "listen:\n  - address: 127.0.0.1:0\n    http2: true\n"
+                           "service:\n  stable: {version: v1}\nlimits: {h2_max_concurrent_streams: 8}\n";
+  const auto h2 = must_load(text);
+  EXPECT_TRUE(h2.listen[0].http2);
+  EXPECT_EQ(h2.limits.h2_max_concurrent_streams, 8u);
+  expect_single_error(std::string(kMinimal) + "limits: {h2_max_concurrent_streams: 0}\n",
+                      "x.yaml: limits.h2_max_concurrent_streams:");
+}
+
 TEST(ConfigLoaderTest, NegativeMaxConnectionsIsAnError) {
   expect_single_error(std::string(kMinimal) + "limits: {max_connections: -1}\n", "x.yaml: limits.max_connections:");
 }

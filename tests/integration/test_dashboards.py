@@ -29,11 +29,11 @@ DASHBOARD = os.path.join(ROOT, "deploy", "grafana", "canaryd.json")
 ALERTS = os.path.join(ROOT, "deploy", "prometheus", "alerts.yaml")
 ALERT_TESTS = os.path.join(ROOT, "deploy", "prometheus", "alerts_test.yaml")
 
-SETS, CODES = ("stable", "canary", "none"), ("2xx", "3xx", "4xx", "5xx")
+SETS, CODES, PROTOCOLS = ("stable", "canary", "none"), ("2xx", "3xx", "4xx", "5xx"), ("http1", "http2")
 REASONS = ("header", "cookie", "affinity", "weight", "fallback", "aborted")
 # Every series that exists from the start, zero-valued until its event: (name, labels).
 ZERO_SERIES = (
-    [("canaryd_requests_total", dict(set=s, code=c)) for s in SETS for c in CODES]
+    [("canaryd_requests_total", dict(set=s, code=c, protocol=p)) for s in SETS for c in CODES for p in PROTOCOLS]
     + [("canaryd_request_duration_seconds_count", dict(set=s)) for s in SETS]
     + [("canaryd_request_duration_seconds_bucket", dict(set=s, le="+Inf")) for s in SETS]
     + [("canaryd_upstream_errors_total", dict(set=s, kind=k)) for s in SETS[:2] for k in ("connect", "timeout", "reset")]
@@ -203,7 +203,8 @@ class FreshMetricsTest(IntegrationTest):
                    message="20 stable requests counted")
         m = d.metrics()
         self.assertEqual(m.value("canaryd_requests_total", set="canary"), 0)
-        self.assertEqual(len(m.find("canaryd_requests_total")), len(SETS) * len(CODES))
+        self.assertEqual(len(m.find("canaryd_requests_total")), len(SETS) * len(CODES) * len(PROTOCOLS))
+        self.assertEqual(m.value("canaryd_requests_total", protocol="http2"), 0)
 
 
 class DashboardAndAlertsTest(IntegrationTest):

@@ -11,7 +11,8 @@ import support  # noqa: E402
 from support import IntegrationTest, RawClient, http_request, keepalive_requests, wait_until  # noqa: E402
 
 FAMILIES = {
-    "canaryd_requests_total": ("counter", {"set": {"stable", "canary", "none"}, "code": {"2xx", "3xx", "4xx", "5xx"}}),
+    "canaryd_requests_total": ("counter", {"set": {"stable", "canary", "none"}, "code": {"2xx", "3xx", "4xx", "5xx"},
+                                           "protocol": {"http1", "http2"}}),
     "canaryd_request_duration_seconds": ("histogram", {"set": {"stable", "canary", "none"}}),
     "canaryd_upstream_errors_total": ("counter", {"set": {"stable", "canary"}, "kind": {"connect", "timeout", "reset"}}),
     "canaryd_fallback_total": ("counter", {"from": {"stable", "canary"}}),

@@ -2,7 +2,7 @@
 """TLS (contract section 6, hardening): termination on `listen[].tls: {cert, key}` and TLS to upstreams
 with `endpoints[].tls: {ca, server_name}`.
 
-Listener: TLS 1.2 and 1.3 only, modern ciphers, ALPN http/1.1 (an offer without it still completes),
+Listener: TLS 1.2 and 1.3 only, modern ciphers, ALPN h2 before http/1.1 (an offer without either still completes),
 requests proxied as on a plain listener with X-Forwarded-Proto: https, the certificate re-read on
 SIGHUP (a cert/key that cannot be loaded keeps the old one), -t naming listen[N].tls.cert / .key and
 endpoints[N].tls.ca, plain HTTP on the TLS port answered by a close.
@@ -464,18 +464,23 @@ class TlsListenerTest(TlsTest):
 
     def test_alpn(self):
         d = self.tls_canaryd(self.endpoints())
-        for offer, selected in ((["h2", "http/1.1"], "http/1.1"), (["http/1.1"], "http/1.1"), (["h2"], None),
-                                (None, None)):
+        # h2 is preferred over http/1.1 whatever the client's order; an offer without either gets no answer.
+        for offer, selected in ((["h2", "http/1.1"], "h2"), (["http/1.1", "h2"], "h2"), (["http/1.1"], "http/1.1"),
+                                (["h2"], "h2"), (["spdy/3"], None), (None, None)):
             with self.subTest(offer=offer):
                 try:
                     c = self.tls(d.listen, client_context(alpn=offer))
                 except ssl.SSLError as e:
                     self.fail("offering ALPN %s: the handshake failed: %s" % (offer, e))
                 self.assertEqual(c.sock.selected_alpn_protocol(), selected)
+                if selected == "h2":
+                    continue  # test_http2.py speaks HTTP/2 on it
                 r = c.request()
                 self.assertEqual((r.status, r.header("X-Canary-Set")), (200, "stable"), r)
-        # curl offering h2 and http/1.1 ends up speaking HTTP/1.1
+        # curl offering h2 and http/1.1 speaks HTTP/2; told to use HTTP/1.1 only, HTTP/1.1
         p = curl(d.listen, "--http2", "-o", "/dev/null", "-w", "%{http_code} %{http_version}")
+        self.assertEqual((p.returncode, p.stdout), (0, "200 2"), p.stderr)
+        p = curl(d.listen, "--http1.1", "-o", "/dev/null", "-w", "%{http_code} %{http_version}")
         self.assertEqual((p.returncode, p.stdout), (0, "200 1.1"), p.stderr)
 
     def test_certificate_chain_is_sent(self):

@@ -87,6 +87,18 @@ TEST(WorkerMetricsTest, StatusGoesToItsClass) {
   }
 }
 
+TEST(WorkerMetricsTest, RequestsArePerProtocol) {
+  const auto m = std::make_unique<WorkerMetrics>();
+  m->record_request(SetKind::Stable, 200, milliseconds(1));
+  m->record_request(SetKind::Stable, 200, milliseconds(1), {}, Protocol::Http2);
+  m->record_request(SetKind::Stable, 502, milliseconds(1), {}, Protocol::Http2);
+  EXPECT_EQ(m->requests(0, kStable, 0), 1u);
+  EXPECT_EQ(m->requests(1, kStable, 0), 1u);
+  EXPECT_EQ(m->requests(1, kStable, 3), 1u);
+  EXPECT_EQ(m->requests(kStable, 0), 2u);  // both protocols
+  EXPECT_EQ(kProtocolNames[static_cast<std::size_t>(Protocol::Http2)], std::string_view("http2"));
+}
+
 TEST(WorkerMetricsTest, CountersArePerSet) {
   const auto m = std::make_unique<WorkerMetrics>();
   m->record_request(SetKind::Stable, 200, milliseconds(3));

@@ -111,6 +111,17 @@ def tables(rows, scen_names, proxies):
     return "\n".join(out)
 
 
+def h2_target_line(rows, sn):
+    """The HTTP/2 target: canaryd's req/s at least HAProxy's and its CPU per request at most HAProxy's."""
+    c, h = rows[(sn, "canaryd")], rows[(sn, "haproxy")]
+    if not c["valid"] or not h["valid"] or not (c["rps"] and h["rps"] and c["cpu"] and h["cpu"]):
+        return "- `%s`: target **not determined** (no valid run of canaryd or HAProxy)" % sn
+    rps, cpu = c["rps"] / h["rps"], c["cpu"] / h["cpu"]
+    met = rps >= 1.0 and cpu <= 1.0
+    return "- `%s`: canaryd ÷ HAProxy req/s %.2f, CPU per request %.2f. Target req/s ≥ 1.00 and CPU ≤ 1.00: %s." % (
+        sn, rps, cpu, "**met**" if met else "**not met**")
+
+
 def paired_ratios(results, a, b):
     """req/s of b / req/s of a in each round where both runs were valid (a and b ran back to back)."""
     out = []
@@ -264,6 +275,7 @@ def report(args, info, results, discarded, scen_names, proxies, started, elapsed
                   "request counters), since h2load does not look at response fields. Errors: failed, errored or "
                   "timed-out requests, non-2xx statuses, and fewer body bytes than 612 B or 64 KiB per success."
                   % (", ".join("`%s`" % sn for sn in h2), H2LOAD_THREADS, H2_SCENARIOS[h2[0]], args.duration)]
+        lines += [""] + [h2_target_line(rows, sn) for sn in h2 if (sn, "canaryd") in rows and (sn, "haproxy") in rows]
     pairs = pair_tables(rows, results, scen_names)
     if pairs:
         lines += ["", "## canaryd only", "", pairs]

@@ -59,10 +59,6 @@ def rst_frame(stream_id, code=CODES["CANCEL"]):
     return frame(RST_STREAM, 0, stream_id, struct.pack(">I", code))
 
 
-def window_update_frame(stream_id, increment):
-    return frame(WINDOW_UPDATE, 0, stream_id, struct.pack(">I", increment))
-
-
 def recv_or_eof(sock, timeout):
     """What the socket holds (up to 1 MiB), b"" once the peer closed or reset it; socket.timeout when
     nothing arrives in time."""

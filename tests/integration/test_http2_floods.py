@@ -13,7 +13,6 @@ import os
 import sys
 import threading
 import time
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import support  # noqa: E402
@@ -28,7 +27,7 @@ RSS_GROWTH_SAN_MIB = 160             # the same under ASan: its quarantine keeps
 
 
 class FloodSender(threading.Thread):
-    """Sends `frames()` (an iterator of bytes) until it ends, the server closes or resets the connection,
+    """Sends `chunks` (an iterable of bytes) until it ends, the server closes or resets the connection,
     or a send stays blocked for `stall` seconds (the server stopped reading). Counts what it sent."""
 
     def __init__(self, conn, chunks, stall=2.0):
@@ -130,7 +129,7 @@ class Http2FloodTest(support.IntegrationTest):
         total = 10000
         c = self.raw()
         c.start()
-        block = c.header_block(request_fields("/"))
+        block = plain_block(request_fields("/"))
         pairs = (frame(HEADERS, END_STREAM | END_HEADERS, 2 * i + 1, block) + rst_frame(2 * i + 1)
                  for i in range(total))
         batches = (b"".join(p for _, p in zip(range(100), pairs)) for _ in range(total // 100))

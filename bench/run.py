@@ -135,10 +135,10 @@ def canaryd_path(args, proxies):
 
 
 def prepare_tools(args):
-    """nginx, haproxy and wrk present, and the descriptor limit raised for the idle scenario."""
+    """nginx, haproxy, wrk and h2load present, and the descriptor limit raised for the idle scenario."""
     if not args.no_install:
         ensure_packages()
-    for exe in ("nginx", "haproxy", "wrk"):
+    for exe in ("nginx", "haproxy", "wrk", "h2load"):
         if not find_exe(exe):
             sys.exit("bench: %s is not installed" % exe)
     common.FD_LIMIT = raise_nofile()

@@ -1,4 +1,4 @@
-"""The machine the benchmark runs on: finding and installing nginx, HAProxy and wrk, raising
+"""The machine the benchmark runs on: finding and installing nginx, HAProxy, wrk and h2load, raising
 RLIMIT_NOFILE, describing the machine for the report, free ports and a one-shot HTTP GET."""
 
 import collections
@@ -26,9 +26,13 @@ def find_exe(name):
     return None
 
 
+# Debian package -> the program the benchmark runs from it
+TOOLS = collections.OrderedDict([("nginx", "nginx"), ("haproxy", "haproxy"), ("wrk", "wrk"), ("nghttp2-client", "h2load")])
+
+
 def ensure_packages():
-    """Installs nginx, haproxy and wrk from Debian when one is missing."""
-    missing = [pkg for pkg in ("nginx", "haproxy", "wrk") if not find_exe(pkg)]
+    """Installs nginx, haproxy, wrk and h2load (nghttp2-client) from Debian when one is missing."""
+    missing = [pkg for pkg, exe in TOOLS.items() if not find_exe(exe)]
     if not missing:
         return
     prefix = []
@@ -42,7 +46,7 @@ def ensure_packages():
     subprocess.run(prefix + ["apt-get", "update", "-q"], check=True, env=env)
     subprocess.run(prefix + ["apt-get", "install", "-y", "-q", "--no-install-recommends"] + missing,
                    check=True, env=env)
-    still = [pkg for pkg in missing if not find_exe(pkg)]
+    still = [pkg for pkg in missing if not find_exe(TOOLS[pkg])]
     if still:
         sys.exit("bench: still missing after apt-get: %s" % ", ".join(still))
 
@@ -99,6 +103,7 @@ def machine_info(canaryd_bin):
         ("nginx", first_line([find_exe("nginx"), "-v"])),
         ("haproxy", first_line([find_exe("haproxy"), "-v"])),
         ("wrk", first_line([find_exe("wrk"), "--version"])),
+        ("h2load", first_line([find_exe("h2load"), "--version"])),
         ("python", platform.python_version()),
     ])
 

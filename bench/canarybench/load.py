@@ -56,6 +56,19 @@ end
 """
 
 
+def run_load_tool(cmd, duration, out_path):
+    """Runs a load tool (wrk, h2load) for `duration` seconds (a minute of grace); its command line and
+    output go to out_path. Returns (output, exit status or "timeout")."""
+    try:
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=duration + 60,
+                           preexec_fn=raise_nofile)
+        out, rc = p.stdout.decode(errors="replace"), p.returncode
+    except subprocess.TimeoutExpired as e:
+        out, rc = (e.stdout or b"").decode(errors="replace"), "timeout"
+    write(out_path, " ".join(map(shlex.quote, cmd)) + "\n" + out)
+    return out, rc
+
+
 def run_wrk(workdir, tag, port, path, size, conns, close, duration):
     script = os.path.join(workdir, "count.lua")
     if not os.path.exists(script):
@@ -65,13 +78,7 @@ def run_wrk(workdir, tag, port, path, size, conns, close, duration):
     if close:
         cmd += ["-H", "Connection: close"]
     cmd += ["http://%s:%d%s" % (LOOPBACK, port, path), "--", str(size)]
-    try:
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=duration + 60,
-                           preexec_fn=raise_nofile)
-        out, rc = p.stdout.decode(errors="replace"), p.returncode
-    except subprocess.TimeoutExpired as e:
-        out, rc = (e.stdout or b"").decode(errors="replace"), "timeout"
-    write(os.path.join(workdir, "wrk-%s.out" % tag), " ".join(map(shlex.quote, cmd)) + "\n" + out)
+    out, rc = run_load_tool(cmd, duration, os.path.join(workdir, "wrk-%s.out" % tag))
     m = re.search(r"^WRKLUA (.*)$", out, re.M)
     if not m:
         return None, "wrk printed no summary (exit %s): %s" % (rc, out.strip()[-300:])
@@ -104,19 +111,13 @@ def measure_load(srv, ups, workdir, tag, sc, duration, changer=None):
     """changer: a WeightChanger, started just before wrk and stopped as soon as wrk is done."""
     _, path, size, conns, close, _ = sc
     r = collections.OrderedDict()
-    stub0 = [stub_requests(u.port) for u in ups]
-    cpu0 = srv.cpu()
-    t0 = time.monotonic()
+    watch = ProxyWatch(srv, ups)
     if changer:
         changer.start()
     f, err = run_wrk(workdir, tag, srv.port, path, size, conns, close, duration)
     if changer:
         changer.finish()
-    wall = time.monotonic() - t0
-    alive = srv.alive()
-    cpu1 = srv.cpu() if alive else None
-    hwm = srv.hwm_kib() if alive else None
-    stub1 = [stub_requests(u.port) for u in ups]
+    watch.stop()
     r["problems"] = []
     if changer:
         r.update(changer.summary())
@@ -131,22 +132,45 @@ def measure_load(srv, ups, workdir, tag, sc, duration, changer=None):
     r["p50_ms"] = f["p50_us"] / 1000.0
     r["p99_ms"] = f["p99_us"] / 1000.0
     r["max_ms"] = f["max_us"] / 1000.0
-    r["cpu_s"] = (cpu1 - cpu0) if cpu1 is not None else None
-    r["cpu_per_100k"] = (cpu1 - cpu0) / req * 1e5 if cpu1 is not None and req else None
-    r["peak_rss_kib"] = hwm
-    r["wall_s"] = wall
     r["v1"], r["v2"] = f["v1"], f["v2"]
     r["v2_share"] = 100.0 * f["v2"] / (f["v1"] + f["v2"]) if f["v1"] + f["v2"] else None
     r["errors"] = wrk_errors(f)
     if changer:
         r["errors"].update(changer.errors)
-    if not alive:
-        r["errors"]["proxy_died"] = 1
-        r["problems"].append("%s died during the run (exit %s); log tail:\n%s"
-                             % (srv.name, srv.proc.poll(), srv.log_tail()))
-    if req == 0:
-        r["errors"]["no_requests"] = 1
-    if None not in stub0 and None not in stub1:
-        # the counter includes the stub_status request that reads it: subtract one per upstream
-        r["upstream_v1"], r["upstream_v2"] = stub1[0] - stub0[0] - 1, stub1[1] - stub0[1] - 1
+    watch.record(r, req)
     return r
+
+
+class ProxyWatch:
+    """What a load run measures on the processes around the load tool: the proxy's CPU and peak RSS, the
+    wall time, the upstreams' request counters (stub_status), and whether the proxy survived."""
+
+    def __init__(self, srv, ups):
+        self.srv, self.ups = srv, ups
+        self.stub0 = [stub_requests(u.port) for u in ups]
+        self.cpu0 = srv.cpu()
+        self.t0 = time.monotonic()
+
+    def stop(self):
+        self.wall = time.monotonic() - self.t0
+        self.alive = self.srv.alive()
+        self.cpu1 = self.srv.cpu() if self.alive else None
+        self.hwm = self.srv.hwm_kib() if self.alive else None
+        self.stub1 = [stub_requests(u.port) for u in self.ups]
+
+    def record(self, r, req):
+        """Into the run's result r (with "errors" and "problems"), for `req` completed requests."""
+        r["cpu_s"] = (self.cpu1 - self.cpu0) if self.cpu1 is not None else None
+        r["cpu_per_100k"] = (self.cpu1 - self.cpu0) / req * 1e5 if self.cpu1 is not None and req else None
+        r["peak_rss_kib"] = self.hwm
+        r["wall_s"] = self.wall
+        if not self.alive:
+            r["errors"]["proxy_died"] = 1
+            r["problems"].append("%s died during the run (exit %s); log tail:\n%s"
+                                 % (self.srv.name, self.srv.proc.poll(), self.srv.log_tail()))
+        if req == 0:
+            r["errors"]["no_requests"] = 1
+        if None not in self.stub0 and None not in self.stub1:
+            # the counter includes the stub_status request that reads it: subtract one per upstream
+            r["upstream_v1"] = self.stub1[0] - self.stub0[0] - 1
+            r["upstream_v2"] = self.stub1[1] - self.stub0[1] - 1

@@ -7,8 +7,9 @@ import statistics
 from .common import CANARY_WEIGHT, SPLIT_TOLERANCE
 from .load import WRK_THREADS
 from .peers import PROXY_TITLES
-from .scenarios import (CANARYD_ONLY, PAIRS, SCENARIOS, TARGET_RATIO, WARMUP_S, WEIGHT_RATE, WEIGHT_VALUES,
-                        proxies_of)
+from .h2load import H2LOAD_THREADS
+from .scenarios import (CANARYD_ONLY, H2_SCENARIOS, PAIRS, SCENARIOS, TARGET_RATIO, WARMUP_S, WEIGHT_RATE,
+                        WEIGHT_VALUES, proxies_of)
 
 
 def med(runs, key):
@@ -85,7 +86,7 @@ def tables(rows, scen_names, proxies):
         out.append("|---|---|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|")
         for sn in load:
             h = rows.get((sn, "haproxy"))
-            for p in proxies:
+            for p in proxies_of(sn, proxies):
                 row = rows[(sn, p)]
                 out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                     sn, PROXY_TITLES[p], fmt(row["rps"], ",.0f"), fmt(row["p50"], ".2f"), fmt(row["p99"], ".2f"),
@@ -108,6 +109,17 @@ def tables(rows, scen_names, proxies):
                     ratio(row["rss_conn"], h and h["rss_conn"])))
         out.append("")
     return "\n".join(out)
+
+
+def h2_target_line(rows, sn):
+    """The HTTP/2 target: canaryd's req/s at least HAProxy's and its CPU per request at most HAProxy's."""
+    c, h = rows[(sn, "canaryd")], rows[(sn, "haproxy")]
+    if not c["valid"] or not h["valid"] or not (c["rps"] and h["rps"] and c["cpu"] and h["cpu"]):
+        return "- `%s`: target **not determined** (no valid run of canaryd or HAProxy)" % sn
+    rps, cpu = c["rps"] / h["rps"], c["cpu"] / h["cpu"]
+    met = rps >= 1.0 and cpu <= 1.0
+    return "- `%s`: canaryd ÷ HAProxy req/s %.2f, CPU per request %.2f. Target req/s ≥ 1.00 and CPU ≤ 1.00: %s." % (
+        sn, rps, cpu, "**met**" if met else "**not met**")
 
 
 def paired_ratios(results, a, b):
@@ -253,6 +265,17 @@ def report(args, info, results, discarded, scen_names, proxies, started, elapsed
                  "v2 share counts `X-Version` on the responses wrk received; it must be 10 % ± 1 (0 for "
                  "`direct`). A run with any error, an off split, or other processes using more than "
                  + "%.2f cores during a load run (disturbed) is invalid." % args.max_foreign_cpu)
+    h2 = [sn for sn in scen_names if sn in H2_SCENARIOS]
+    if h2:
+        lines += ["", "HTTP/2 rows (%s): `h2load -t%d -c8 -m%d -D%d` in cleartext with prior knowledge to the proxy "
+                  "(canaryd `listen[].http2: true`, HAProxy `bind ... proto h2`, nginx `listen ... http2`), which "
+                  "speaks HTTP/1.1 keep-alive to the same upstreams; no `direct` row (the upstream nginx speak "
+                  "HTTP/1.1 only). req/s is h2load's succeeded requests over its measured time; p50 and p99 come "
+                  "from its per-request log (`--log-file`); the v2 share is counted by the upstreams (stub_status "
+                  "request counters), since h2load does not look at response fields. Errors: failed, errored or "
+                  "timed-out requests, non-2xx statuses, and fewer body bytes than 612 B or 64 KiB per success."
+                  % (", ".join("`%s`" % sn for sn in h2), H2LOAD_THREADS, H2_SCENARIOS[h2[0]], args.duration)]
+        lines += [""] + [h2_target_line(rows, sn) for sn in h2 if (sn, "canaryd") in rows and (sn, "haproxy") in rows]
     pairs = pair_tables(rows, results, scen_names)
     if pairs:
         lines += ["", "## canaryd only", "", pairs]

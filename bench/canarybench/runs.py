@@ -7,12 +7,13 @@ import signal
 
 from .common import CANARY_WEIGHT, LOOPBACK, SPLIT_TOLERANCE, WILDCARD, log
 from .environment import free_port
+from .h2load import measure_h2load
 from .idle import measure_idle
 from .load import measure_load, warm_up
 from .peers import start_proxy, start_upstream
 from .procfs import CpuWatch, wait_quiet
 from .report import brief
-from .scenarios import CANARYD_ONLY, SCENARIOS, proxies_of
+from .scenarios import CANARYD_ONLY, H2_SCENARIOS, SCENARIOS, proxies_of
 from .weight_changer import WeightChanger
 
 
@@ -27,6 +28,7 @@ def one_run(args, kind, scen_name, rnd, canaryd_bin, base, attempt=1):
     r = collections.OrderedDict([("round", rnd), ("scenario", scen_name), ("proxy", kind)])
     only = CANARYD_ONLY.get(scen_name)
     per_set = only.endpoints if only else 1
+    h2 = scen_name in H2_SCENARIOS
     host = WILDCARD if per_set > 1 else LOOPBACK
     try:
         p1, p2 = free_port(host), free_port(host)
@@ -37,9 +39,9 @@ def one_run(args, kind, scen_name, rnd, canaryd_bin, base, attempt=1):
         if kind == "direct":
             srv = ups[0]
         else:
-            srv = start_proxy(kind, workdir, free_port(), p1, p2, canaryd_bin, per_set)
+            srv = start_proxy(kind, workdir, free_port(), p1, p2, canaryd_bin, per_set, h2=h2)
             servers.append(srv)
-            srv.wait_ready("/612b")
+            srv.wait_ready("/612b", h2=h2)
         if per_set > 1:
             r["endpoints_per_set"] = per_set
         # before the CPU watch: the warm-up is not part of the measurement
@@ -48,6 +50,8 @@ def one_run(args, kind, scen_name, rnd, canaryd_bin, base, attempt=1):
         watch = CpuWatch(servers)
         if sc[5]:
             r.update(measure_idle(srv, workdir, sc, args.idle_connections, args.idle_hold))
+        elif h2:
+            r.update(measure_h2load(srv, ups, workdir, tag, scen_name, sc, args.duration))
         else:
             r.update(measure_load(srv, ups, workdir, tag, sc, args.duration, changer))
         r.update(watch.stop())

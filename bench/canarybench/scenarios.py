@@ -27,7 +27,18 @@ SCENARIOS = collections.OrderedDict([
     ("64k-c64", ("64 KiB, 64 connections", "/64k", LARGE_SIZE, 64, False, False)),
     ("close-c64", ("612 B, new connection per request (Connection: close), 64 connections", "/612b",
                    SMALL_SIZE, 64, True, False)),
+    ("h2-612b-c8m8", ("HTTP/2 from the client: 612 B, 8 connections x 8 streams (h2load -c8 -m8)", "/612b",
+                      SMALL_SIZE, 8, False, False)),
+    ("h2-64k-c8m8", ("HTTP/2 from the client: 64 KiB, 8 connections x 8 streams (h2load -c8 -m8)", "/64k",
+                     LARGE_SIZE, 8, False, False)),
     ("idle-10k", ("idle keep-alive client connections", "/612b", SMALL_SIZE, 0, False, True)),
+])
+
+# HTTP/2 scenarios: h2load speaks cleartext HTTP/2 (prior knowledge) to the proxy, which speaks HTTP/1.1 to
+# the upstreams; streams per connection (h2load -m). No `direct` row: the upstream nginx speak HTTP/1.1 only.
+H2_SCENARIOS = collections.OrderedDict([
+    ("h2-612b-c8m8", 8),
+    ("h2-64k-c8m8", 8),
 ])
 
 # Scenarios only canaryd runs: what they vary. endpoints: per set (1: the usual 127.0.0.1 pair);
@@ -47,7 +58,10 @@ PAIRS = collections.OrderedDict([
 
 
 def proxies_of(sn, proxies):
-    """The proxies a scenario runs on: the canaryd-only ones run canaryd alone (nothing without it)."""
+    """The proxies a scenario runs on: the canaryd-only ones run canaryd alone (nothing without it), the
+    HTTP/2 ones every proxy but `direct`."""
     if sn in CANARYD_ONLY:
         return ["canaryd"] if "canaryd" in proxies else []
+    if sn in H2_SCENARIOS:
+        return [p for p in proxies if p != "direct"]
     return proxies

@@ -583,9 +583,10 @@ class Canaryd:
     def __init__(self, workdir, name, endpoints, *, stable={"version": "v1"}, canary={"version": "v2"},
                  selector={"name": "nginx"}, canary_weight=0, threads=THREADS, token=None, history_limit=None,
                  timeouts=None, limits=None, routing=None, extra="", state_file=None, listen_port=None,
-                 control_port=None, listen_tls=None, extra_listen=(), state_configmap=None):
+                 control_port=None, listen_tls=None, extra_listen=(), state_configmap=None, http2=False):
         self.workdir = workdir
         self.listen_tls = listen_tls
+        self.http2 = http2  # listen[0].http2: HTTP/2 with prior knowledge on a plain listener
         self.extra_listen = list(extra_listen)
         self.name = name
         self.bin = os.path.join(BIN_DIR, "canaryd")
@@ -615,6 +616,8 @@ class Canaryd:
         lines = ["listen:", "  - address: %s:%d" % (LOOPBACK, self.listen)]
         if self.listen_tls is not None:
             lines.append("    tls: %s" % _yaml_tls(self.listen_tls))
+        if self.http2:
+            lines.append("    http2: true")
         for port, tls in self.extra_listen:
             lines.append("  - address: %s:%d" % (LOOPBACK, port))
             if tls is not None:

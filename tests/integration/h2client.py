@@ -1,7 +1,7 @@
-"""HTTP/2 for the integration tests: frames built by hand (struct) where a well-behaved library refuses
-to make them (floods, bombs, too many streams), a frame reader, HPACK through Debian's python3-hpack,
-python3-h2 for the well-behaved client, and a canaryd whose first listener takes cleartext HTTP/2 with
-prior knowledge (`listen[].http2: true`)."""
+"""HTTP/2 clients for the integration tests, over cleartext with prior knowledge (a canaryd started with
+support.Canaryd(http2=True)): frames built by hand (struct) where a well-behaved library refuses to make
+them (floods, bombs, too many streams) with a frame reader and HPACK through Debian's python3-hpack, and
+python3-h2 for the well-behaved client."""
 
 import os
 import select
@@ -308,22 +308,3 @@ class H2Client:
         assert self.wait(lambda: self.done(sid), timeout), "connection closed before stream %d ended" % sid
         return self.responses.pop(sid)
 
-
-class Http2Canaryd(support.Canaryd):
-    """A canaryd whose first listener also takes cleartext HTTP/2 with prior knowledge."""
-
-    def config_text(self, **changes):
-        lines = super().config_text(**changes).split("\n")
-        at = lines.index("  - address: %s:%d" % (support.LOOPBACK, self.listen))
-        lines.insert(at + 1, "    http2: true")
-        return "\n".join(lines)
-
-
-def start_http2_canaryd(test, name=None, endpoints=None, **kw):
-    """Like IntegrationTest.canaryd, with the first listener taking HTTP/2 (Http2Canaryd)."""
-    name = name or test.id().rsplit(".", 1)[-1]
-    d = Http2Canaryd(test.work.path, name, endpoints if endpoints is not None else test.endpoints(), **kw)
-    test._canaryds.append(d)
-    test.addCleanup(d.stop, support.signal.SIGKILL, 5)
-    d.start()
-    return d

@@ -17,7 +17,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import support  # noqa: E402
 from h2client import (CODES, CONTINUATION, DATA, ENABLE_PUSH, END_HEADERS, END_STREAM, GOAWAY, HEADERS,  # noqa: E402
-                      MAX_CONCURRENT_STREAMS, RST_STREAM, H2Client, Http2Canaryd, RawH2, frame,
+                      MAX_CONCURRENT_STREAMS, RST_STREAM, H2Client, RawH2, frame,
                       ping_frame, request_fields, rst_frame, settings_frame)
 
 MAX_STREAMS = 8                      # limits.h2_max_concurrent_streams of the canaryd under test
@@ -56,10 +56,10 @@ class Http2FloodTest(support.IntegrationTest):
     def setUpClass(cls):
         super().setUpClass()
         try:
-            cls.d = Http2Canaryd(cls.work.path, "floods", [(p, "v1") for p in cls.v1] + [(p, "v2") for p in cls.v2],
-                                 limits={"h2_max_concurrent_streams": MAX_STREAMS,
-                                         "max_header_bytes": MAX_HEADER_BYTES},
-                                 timeouts={"drain": "1s"})
+            cls.d = support.Canaryd(cls.work.path, "floods", [(p, "v1") for p in cls.v1] + [(p, "v2") for p in cls.v2],
+                                    limits={"h2_max_concurrent_streams": MAX_STREAMS,
+                                            "max_header_bytes": MAX_HEADER_BYTES},
+                                    timeouts={"drain": "1s"}, http2=True)
             cls.d.start()
         except Exception:
             super().tearDownClass()

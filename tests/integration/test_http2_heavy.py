@@ -17,7 +17,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import support  # noqa: E402
-from h2client import H2Client, start_http2_canaryd  # noqa: E402
+from h2client import H2Client  # noqa: E402
 from support import IntegrationTest, Pattern, serve_body_digest  # noqa: E402
 from test_bodies import serve_pattern  # noqa: E402
 
@@ -54,7 +54,7 @@ class Http2HugeTransferTest(IntegrationTest):
 
     def test_1gib_upload_over_one_stream_intact_under_64mib_rss(self):
         up = self.raw_upstream(serve_body_digest())
-        d = start_http2_canaryd(self, endpoints=[(up.port, "v1")], canary=None)
+        d = self.canaryd(endpoints=[(up.port, "v1")], canary=None, http2=True)
         t = time.monotonic()
         p = subprocess.Popen(curl(d.listen, "/upload", "-X", "POST", "-T", "-",
                                   "-H", "Content-Type: application/octet-stream"),
@@ -78,7 +78,7 @@ class Http2HugeTransferTest(IntegrationTest):
 
     def test_1gib_download_over_one_stream_intact_under_64mib_rss(self):
         up = self.raw_upstream(serve_pattern(GIB, seed=8))
-        d = start_http2_canaryd(self, endpoints=[(up.port, "v1")], canary=None)
+        d = self.canaryd(endpoints=[(up.port, "v1")], canary=None, http2=True)
         t = time.monotonic()
         p = subprocess.Popen(curl(d.listen, "/big", "-o", "-"), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         got = hashlib.sha256()
@@ -148,7 +148,7 @@ class Http2ManyStreamsTest(IntegrationTest):
             self.skipTest("10,000 streams: the release build's check (scripts/dev release-checks)")
 
     def test_10000_streams_over_10_connections_split_within_the_bound(self):
-        d = start_http2_canaryd(self, canary_weight=WEIGHT)
+        d = self.canaryd(canary_weight=WEIGHT, http2=True)
         counts, errors = StreamCounts(), []
         t = time.monotonic()
         threads = [threading.Thread(target=run_connection, args=(d.listen, STREAMS // CONNECTIONS, counts, errors))

@@ -8,7 +8,8 @@
 //   still reject it, but if Beast parses it, both must agree on the framing: where the header ends,
 //   chunked or not, the Content-Length value, whether a body follows, and HTTP/1.0 versus 1.x;
 // - the head write_upstream_request makes of an accepted head is itself accepted, as HTTP/1.1, with the
-//   same method and body framing, exactly one Host, and none of the hop-by-hop fields;
+//   same method and body framing, exactly one Host, and none of the hop-by-hop fields but a WebSocket
+//   handshake's Upgrade and Connection (it stays a handshake, and nothing else becomes one);
 // - parse_response_head never crashes; for a response head it accepts, the head write_client_response
 //   makes is accepted too, as HTTP/1.1 with the same status, the same Content-Length (or chunked when
 //   asked to re-chunk, after the same other transfer codings), and none of the hop-by-hop fields;

@@ -11,6 +11,7 @@ build only (scripts/dev release-checks)."""
 
 import asyncio
 import collections
+import concurrent.futures
 import json
 import os
 import random
@@ -39,7 +40,7 @@ UPSTREAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ws_upstream
 CLIENT = dict(max_size=None, compression=None, ping_interval=None, close_timeout=5, open_timeout=10,
               read_limit=1 << 22, write_limit=1 << 22)
 HANDSHAKE = (b"GET %s HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-             b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+             b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s\r\n")
 
 
 def run(coro):
@@ -100,17 +101,18 @@ class WsUpstream:
         self.proc.stdout.close()
 
 
-def raw_handshake(c, path, extra=b""):
-    """Sends a WebSocket handshake (and `extra` right behind it) on a RawClient; returns its response head."""
-    c.send(HANDSHAKE % path.encode() + extra)
+def raw_handshake(c, path, extra=b"", fields=b""):
+    """Sends a WebSocket handshake (with more field lines `fields`, and `extra` right behind it) on a
+    RawClient; returns its response head."""
+    c.send(HANDSHAKE % (path.encode(), fields) + extra)
     return c.read_head()
 
 
-def raw_hello(port):
+def raw_hello(port, fields=b""):
     """A handshake for /hello on a raw socket (cheaper than the library's client, for many of them): the
     version in the upstream's first frame and the set canaryd named. The socket is then closed."""
     with support.RawClient(port) as c:
-        code, fields = support.parse_head(raw_handshake(c, "/hello"))
+        code, fields = support.parse_head(raw_handshake(c, "/hello", fields=fields))
         assert code == 101, code
         assert c._take_until(b"\x81\x02") == b"\x81\x02", "not a text frame of two bytes"  # FIN, text; length 2
         while len(c.buf) < 2 and c._fill():
@@ -172,7 +174,7 @@ class WebSocketTest(IntegrationTest):
     def test_echo_of_1b_to_1mib_messages_and_the_access_log_line(self):
         log = os.path.join(self.work.path, "ws-access.log")
         d = self.ws_canaryd(canary_weight=0, extra="access_log: {path: %s, format: json}\n" % log)
-        sizes = message_sizes(200, seed=1)
+        sizes = message_sizes(100, seed=1)
         total, headers = run(echo(self.url(d, "/echo"), sizes, seed=1))
         self.assertEqual(headers.get("X-Canary-Set"), "stable")
         self.assertEqual(headers.get("X-Canary-Reason"), "weight")
@@ -189,7 +191,10 @@ class WebSocketTest(IntegrationTest):
 
     def test_1000_upgrades_at_weight_30_split_within_the_bound(self):
         d = self.ws_canaryd(canary_weight=30)
-        results = [raw_hello(d.listen) for _ in range(1000)]  # one after the other, as the bound is stated
+        # Four clients at a time: each worker's split is exact over whatever requests reach it, in any
+        # order, so the bound holds as it does for requests one after the other (and costs a third).
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(lambda _: raw_hello(d.listen), range(1000)))
         for version, set_name in results:
             self.assertEqual({"v1": "stable", "v2": "canary"}[version], set_name, "the tunnel reached another set")
         canary = sum(1 for version, _ in results if version == "v2")
@@ -201,8 +206,8 @@ class WebSocketTest(IntegrationTest):
     def test_override_header_forces_the_set_of_a_tunnel(self):
         d = self.ws_canaryd(canary_weight=0)
         self.assertEqual(run(hello(self.url(d, "/hello"), headers={"X-Canary": "always"})), ("v2", "canary"))
-        d2 = self.ws_canaryd(name="all-canary", canary_weight=100)
-        self.assertEqual(run(hello(self.url(d2, "/hello"), headers={"X-Canary": "never"})), ("v1", "stable"))
+        self.assertEqual(d.api("PUT", "/api/weight", {"canary_weight": 100})[0], 200)
+        self.assertEqual(run(hello(self.url(d, "/hello"), headers={"X-Canary": "never"})), ("v1", "stable"))
 
     def test_refused_handshake_is_an_ordinary_response_and_the_connection_goes_on(self):
         d = self.ws_canaryd(canary_weight=0)
@@ -289,7 +294,7 @@ class WebSocketTest(IntegrationTest):
         wait_until(lambda: d.metrics().value("canaryd_tunnels_active") == 0, timeout=5, message="no tunnel open")
 
     def test_tunnel_idle_closes_a_silent_tunnel_only(self):
-        d = self.ws_canaryd(canary_weight=0, timeouts={"tunnel_idle": "1s"})
+        d = self.ws_canaryd(canary_weight=0, timeouts={"tunnel_idle": "600ms"})
 
         async def scenario():
             async with websockets.connect(self.url(d, "/echo"), **CLIENT) as busy, \
@@ -297,22 +302,22 @@ class WebSocketTest(IntegrationTest):
                 await silent.send("one")
                 self.assertEqual(await silent.recv(), "one")
                 quiet_since = time.monotonic()
-                # The busy tunnel moves a message every 0.3 s (the timing is the scenario) for 2 s.
-                for i in range(7):
+                # The busy tunnel moves a message every 0.2 s (the timing is the scenario) for 1.2 s.
+                for i in range(6):
                     await busy.send("tick %d" % i)
                     self.assertEqual(await busy.recv(), "tick %d" % i)
-                    await asyncio.sleep(0.3)
+                    await asyncio.sleep(0.2)
                 await asyncio.wait_for(silent.wait_closed(), 5)
                 silent_for = time.monotonic() - quiet_since
                 self.assertFalse(busy.closed, "a tunnel that moved bytes was closed")
                 return silent_for
 
         silent_for = run(scenario())
-        self.assertGreaterEqual(silent_for, 0.9)
-        self.assertLess(silent_for, 4.0)
+        self.assertGreaterEqual(silent_for, 0.5)
+        self.assertLess(silent_for, 3.0)
 
     def test_drain_keeps_tunnels_until_the_deadline_then_closes_them(self):
-        d = self.ws_canaryd(canary_weight=0, timeouts={"drain": "3s"})
+        d = self.ws_canaryd(canary_weight=0, timeouts={"drain": "2s"})
 
         async def scenario():
             async with websockets.connect(self.url(d, "/echo"), **CLIENT) as ws:
@@ -333,13 +338,13 @@ class WebSocketTest(IntegrationTest):
 
         last_echo, closed_at = run(scenario())
         self.assertIsNotNone(last_echo, "the tunnel did not echo after SIGTERM")
-        self.assertGreaterEqual(last_echo, 2.0, "the tunnel was closed before the drain deadline")
+        self.assertGreaterEqual(last_echo, 1.3, "the tunnel was closed before the drain deadline")
         self.assertLess(closed_at, 8.0, "the tunnel outlived the drain deadline")
         self.assertEqual(d.wait_exit(10), 0)
         self.assertIn("drain deadline passed", d.log())
 
     def test_hot_upgrade_old_process_keeps_its_tunnels_until_the_drain_deadline(self):
-        d = self.ws_canaryd(canary_weight=0, timeouts={"drain": "3s"})
+        d = self.ws_canaryd(canary_weight=0, timeouts={"drain": "2s"})
 
         async def scenario():
             async with websockets.connect(self.url(d, "/echo"), **CLIENT) as ws:
@@ -357,7 +362,7 @@ class WebSocketTest(IntegrationTest):
                 return time.monotonic() - handed_over
 
         closed_after = run(scenario())
-        self.assertGreaterEqual(closed_after, 1.5, "the old process closed its tunnel before the drain deadline")
+        self.assertGreaterEqual(closed_after, 1.0, "the old process closed its tunnel before the drain deadline")
         self.assertEqual(d.wait_exit(10), 0)
 
     def test_tunnel_metrics_from_start(self):
@@ -397,19 +402,18 @@ class WebSocketTest(IntegrationTest):
                  "max_ejected_percent: 50}\n"
         d = self.canaryd(endpoints=[(self.ups["v1"].port, "v1"), (dead, "v1"), (self.ups["v2"].port, "v2")],
                          threads=1, extra=health)
-        url = self.url(d, "/hello")
         upgrades = 0
         while "endpoint 127.0.0.1:%d ejected" % dead not in d.log():
             self.assertLess(upgrades, 20, "no ejection after %d handshakes" % upgrades)
             # Every handshake still succeeds: a failed connect is tried again on the other endpoint.
-            self.assertEqual(run(hello(url, headers={"X-Canary": "never"})), ("v1", "stable"))
+            self.assertEqual(raw_hello(d.listen, b"X-Canary: never\r\n"), ("v1", "stable"))
             upgrades += 1
         for _ in range(3):  # the worker takes the snapshot without the ejected endpoint
-            run(hello(url, headers={"X-Canary": "never"}))
+            raw_hello(d.listen, b"X-Canary: never\r\n")
         connects = d.metrics().value("canaryd_upstream_errors_total", set="stable", kind="connect")
         self.assertGreaterEqual(connects, 3)
         for _ in range(6):
-            self.assertEqual(run(hello(url, headers={"X-Canary": "never"})), ("v1", "stable"))
+            self.assertEqual(raw_hello(d.listen, b"X-Canary: never\r\n"), ("v1", "stable"))
         self.assertEqual(d.metrics().value("canaryd_upstream_errors_total", set="stable", kind="connect"), connects,
                          "handshakes went on to the ejected endpoint")
 
@@ -429,7 +433,7 @@ class SecureWebSocketTest(IntegrationTest):
                          listen_tls={"cert": cert, "key": key}, extra_listen=[(plain, None)])
         support.wait_port(plain)
         ctx = ssl.create_default_context(cafile=cert)
-        sizes = message_sizes(40, seed=3)
+        sizes = message_sizes(20, seed=3)
         total, headers = run(echo("wss://localhost:%d/echo" % d.listen, sizes, seed=3, ssl_ctx=ctx))
         self.assertEqual(headers.get("X-Canary-Set"), "stable")
         self.assertEqual(run(hello("wss://localhost:%d/hello" % d.listen, ssl_ctx=ctx)), ("v1", "stable"))
@@ -453,8 +457,11 @@ class HeavyEchoTest(IntegrationTest):
         started = time.monotonic()
         total, _ = run(echo("ws://127.0.0.1:%d/echo" % d.listen, sizes, seed=10))
         took = time.monotonic() - started
+        hwm = d.proc_status("VmHWM")
         print("\n    10,000 messages, %.0f MiB each way in %.1f s; canaryd peak RSS (VmHWM) %.1f MiB"
-              % (total / MIB, took, d.proc_status("VmHWM") / 1024.0), flush=True)
+              % (total / MIB, took, hwm / 1024.0), flush=True)
+        # A tunnel relays through the request's fixed buffers: the same bound as the 1 GiB transfers.
+        self.assertLess(hwm, 64 * 1024, "canaryd VmHWM %.1f MiB is over 64 MiB" % (hwm / 1024.0))
 
 
 if __name__ == "__main__":

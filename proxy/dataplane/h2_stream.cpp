@@ -170,7 +170,7 @@ asio::awaitable<std::optional<LocalReply>> H2Stream::attempt() {
   bool send_failed = static_cast<bool>(send_error);
   if (!send_failed && (check_.chunked || check_.content_length.value_or(0) > 0)) {
     if (!co_await send_body()) {
-      if (closed_) co_return kGone;
+      if (closed_ || reset_sent_) co_return kGone;
       if (body_too_large_) {
         drop_upstream(conn_.ctx(), attempt_);
         co_return local_reply::kBodyTooLarge;
@@ -207,7 +207,15 @@ asio::awaitable<bool> H2Stream::send_body() {
   const auto timeout = snapshot_->timeouts.upstream;
   const bool chunked = check_.chunked;
   for (;;) {
-    while (inbound_.empty() && !request_done_ && !closed_ && !body_too_large_) co_await signal_.wait();
+    // A client that stops sending its body gets the upstream timeout, as over HTTP/1.1.
+    while (inbound_.empty() && !request_done_ && !closed_ && !body_too_large_) {
+      const auto deadline = steady_clock::now() + timeout;
+      const bool woken = co_await signal_.wait_until(deadline);
+      if (!woken) {
+        reset(NGHTTP2_CANCEL);
+        co_return false;
+      }
+    }
     if (closed_ || body_too_large_) co_return false;
     if (inbound_.empty()) break;  // the request ended
     outbound_.swap(inbound_);
@@ -307,12 +315,11 @@ asio::awaitable<void> H2Stream::respond() {
     complete = plan_.body == ResponsePlan::Body::Length ? co_await relay_length(*response_.content_length)
                                                         : co_await relay_decoded();
   }
-  const bool upstream_failed = !complete && !closed_;
+  const bool upstream_failed = !complete && !closed_ && !reset_sent_;
   if (upstream_failed) {
     ctx.metrics.record_upstream_error(chosen_, UpstreamErrorKind::Reset);
     // Never present a truncated body as complete: the stream is reset.
-    nghttp2_submit_rst_stream(conn_.session(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_INTERNAL_ERROR);
-    conn_.want_write();
+    reset(NGHTTP2_INTERNAL_ERROR);
   }
   if (complete && plan_.upstream_keep && s.upstream.size() == 0 && !ctx.draining)
     ctx.pool.give_back(attempt_.endpoint->id, std::move(attempt_.connection));
@@ -376,7 +383,15 @@ asio::awaitable<bool> H2Stream::offer(std::string_view piece, bool last) {
     nghttp2_session_resume_data(conn_.session(), id_);
   }
   conn_.want_write();
-  while (!closed_ && (!pending_.empty() || (last_ && !eof_sent_))) co_await signal_.wait();
+  // A client that does not open its window for the upstream timeout loses the stream.
+  while (!closed_ && (!pending_.empty() || (last_ && !eof_sent_))) {
+    const auto deadline = steady_clock::now() + snapshot_->timeouts.upstream;
+    const bool woken = co_await signal_.wait_until(deadline);
+    if (!woken) {
+      reset(NGHTTP2_CANCEL);
+      co_return false;
+    }
+  }
   co_return !closed_ || eof_sent_;
 }
 
@@ -428,10 +443,14 @@ asio::awaitable<void> H2Stream::finish_stream() {
   while (!closed_ && !eof_sent_) co_await signal_.wait();
   // A response that went out before the request ended (a 413, say): the rest of the request is not
   // wanted (RFC 9113 8.1).
-  if (!closed_ && !request_done_) {
-    nghttp2_submit_rst_stream(conn_.session(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_NO_ERROR);
-    conn_.want_write();
-  }
+  if (!request_done_) reset(NGHTTP2_NO_ERROR);
+}
+
+void H2Stream::reset(std::uint32_t error) {
+  if (closed_ || reset_sent_) return;
+  reset_sent_ = true;
+  nghttp2_submit_rst_stream(conn_.session(), NGHTTP2_FLAG_NONE, id_, error);
+  conn_.want_write();
 }
 
 void H2Stream::record(SetKind set, int status, bool upstream_failed) {

@@ -199,7 +199,9 @@ asio::awaitable<std::optional<LocalReply>> H2Stream::attempt() {
       s.upstream.consume(got_.size);
     }
   }
-  if (const auto failure = after_failed_attempt(send_error, send_failed, got_.error)) co_return failure;
+  if (const auto failure = after_failed_attempt(conn_.ctx(), chosen_, resend_safe_ && !body_sent_, attempt_, send_error,
+                                                send_failed, got_.error))
+    co_return failure;
   co_return LocalReply{-1, ""};  // send again
 }
 
@@ -242,31 +244,6 @@ asio::awaitable<bool> H2Stream::send_body() {
     if (co_await write_all(*attempt_.connection, asio::buffer(kLastChunk), timeout)) co_return false;
   }
   co_return true;
-}
-
-std::optional<LocalReply> H2Stream::after_failed_attempt(const error_code& send_error, bool send_failed,
-                                                         const error_code& head_error) {
-  SessionContext& ctx = conn_.ctx();
-  FailedAttempt failed;
-  failed.resend_safe = resend_safe_ && !body_sent_;
-  failed.nothing_came_back = send_failed || head_error == http::error::end_of_stream ||
-                             head_error == asio::error::connection_reset || head_error == asio::error::eof;
-  failed.send_timed_out = send_error == beast::error::timeout;
-  failed.reused = attempt_.reused;
-  failed.connects_left = attempt_.connects_left;
-  const AfterFailure next = judge_failed_attempt(failed);
-  drop_upstream(ctx, attempt_);
-  if (next.blame_endpoint) ctx.record_outcome(*attempt_.endpoint, true);
-  if (next.send_again) {
-    if (!attempt_.reused) ctx.metrics.record_upstream_error(chosen_, UpstreamErrorKind::Reset);
-    return std::nullopt;
-  }
-  if (head_error == beast::error::timeout || send_error == beast::error::timeout) {
-    ctx.metrics.record_upstream_error(chosen_, UpstreamErrorKind::Timeout);
-    return local_reply::kUpstreamTimeout;
-  }
-  ctx.metrics.record_upstream_error(chosen_, UpstreamErrorKind::Reset);
-  return local_reply::kUpstreamClosed;
 }
 
 bool H2Stream::submit(int status, bool body) {
@@ -459,22 +436,10 @@ void H2Stream::record(SetKind set, int status, bool upstream_failed) {
 }
 
 void H2Stream::log_access(SetKind set, int status) {
-  if (!snapshot_->access_log) return;
-  SessionContext& ctx = conn_.ctx();
-  AccessRecord r;
-  r.time = std::chrono::system_clock::now();
-  r.client = conn_.client().ip;
-  r.method = check_.method.empty() ? std::string_view(request_.method()) : check_.method;
-  r.target = check_.target;
-  r.status = status;
-  r.set = kSetNames[static_cast<std::size_t>(set)];
-  if (set != SetKind::None) r.reason = weights::reason_name(reason_);
-  if (attempt_.endpoint) r.endpoint = attempt_.endpoint->name;
-  r.bytes_in = bytes_in_;
-  r.bytes_out = bytes_out_;
-  r.duration = std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now() - started_at_);
-  ctx.access_log.append(r);
-  if (ctx.draining) ctx.access_log.hand_over();
+  const std::string_view method = check_.method.empty() ? std::string_view(request_.method()) : check_.method;
+  log_request(conn_.ctx(), *snapshot_,
+              {conn_.client().ip, method, check_.target, status, set, reason_, attempt_.endpoint, bytes_in_, bytes_out_,
+               started_at_});
 }
 
 }  // namespace canaryd::proxy

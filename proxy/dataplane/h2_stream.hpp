@@ -63,8 +63,6 @@ class H2Stream : public std::enable_shared_from_this<H2Stream> {
   /// ready; otherwise the reply to give (or the stream is gone: kGone).
   boost::asio::awaitable<std::optional<LocalReply>> attempt();
   boost::asio::awaitable<bool> send_body();
-  std::optional<LocalReply> after_failed_attempt(const boost::system::error_code& send_error, bool send_failed,
-                                                 const boost::system::error_code& head_error);
   /// Submits the response head and relays the body.
   boost::asio::awaitable<void> respond();
   boost::asio::awaitable<bool> relay_length(std::uint64_t length);

@@ -250,6 +250,7 @@ bool H2Stream::submit(int status, bool body) {
   RequestScratch& s = **scratch_;
   h2_response_fields(s.head_out, fields_);
   nv_.clear();
+  nv_.reserve(fields_.size() + 1);
   std::snprintf(status_text_, sizeof status_text_, "%03d", status);
   nv_.push_back(make_nv(":status", std::string_view(status_text_, 3)));
   for (const auto& f : fields_) nv_.push_back(make_nv(f.name, f.value));

@@ -208,29 +208,7 @@ asio::awaitable<bool> Exchange::forward_interim() {
 }
 
 std::optional<LocalReply> Exchange::after_failed_attempt(const RelayResult& sent, bool send_failed) {
-  // The connection ended before one byte of a response: a pooled one the upstream closed just as we
-  // reused it, or an endpoint going away (a pod stopping resets what it had not accepted yet).
-  const error_code hec = got_.error;
-  FailedAttempt failed;
-  failed.resend_safe = resend_safe_;
-  failed.nothing_came_back = send_failed || hec == http::error::end_of_stream ||
-                             hec == asio::error::connection_reset || hec == asio::error::eof;
-  failed.send_timed_out = sent.error == beast::error::timeout;
-  failed.reused = attempt_.reused;
-  failed.connects_left = attempt_.connects_left;
-  const AfterFailure next = judge_failed_attempt(failed);
-  drop_upstream();
-  if (next.blame_endpoint) ctx_.record_outcome(*attempt_.endpoint, true);
-  if (next.send_again) {
-    if (!attempt_.reused) ctx_.metrics.record_upstream_error(chosen_, UpstreamErrorKind::Reset);
-    return std::nullopt;
-  }
-  if (hec == beast::error::timeout || sent.error == beast::error::timeout) {
-    ctx_.metrics.record_upstream_error(chosen_, UpstreamErrorKind::Timeout);
-    return local_reply::kUpstreamTimeout;
-  }
-  ctx_.metrics.record_upstream_error(chosen_, UpstreamErrorKind::Reset);
-  return local_reply::kUpstreamClosed;
+  return proxy::after_failed_attempt(ctx_, chosen_, resend_safe_, attempt_, sent.error, send_failed, got_.error);
 }
 
 std::optional<LocalReply> Exchange::start_response() {
@@ -363,22 +341,9 @@ void Exchange::record_request(SetKind set, int status, bool upstream_failed) {
 }
 
 void Exchange::log_access(SetKind set, int status) {
-  if (!snap_.access_log) return;
-  AccessRecord r;
-  r.time = std::chrono::system_clock::now();
-  r.client = client_.ip;
-  r.method = check_.method;
-  r.target = check_.target;
-  r.status = status;
-  r.set = kSetNames[static_cast<std::size_t>(set)];
-  if (set != SetKind::None) r.reason = weights::reason_name(reason_);
-  if (attempt_.endpoint) r.endpoint = attempt_.endpoint->name;
-  r.bytes_in = bytes_in_;
-  r.bytes_out = bytes_out_;
-  r.duration = std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now() - started_);
-  ctx_.access_log.append(r);
-  // While draining, the worker's timer is off: what is logged is handed over at once.
-  if (ctx_.draining) ctx_.access_log.hand_over();
+  log_request(ctx_, snap_,
+              {client_.ip, check_.method, check_.target, status, set, reason_, attempt_.endpoint, bytes_in_, bytes_out_,
+               started_});
 }
 
 void Exchange::drop_upstream() { proxy::drop_upstream(ctx_, attempt_); }

@@ -29,6 +29,9 @@ constexpr std::uint64_t kResetRate = 33;
 constexpr std::size_t kMaxContinuations = 8;
 constexpr std::size_t kMaxSettings = 32;
 constexpr std::size_t kMaxOutboundAck = 1000;
+// SETTINGS and PING frames a client may send in one second (a well-behaved one sends a few): more is a
+// flood (CVE-2019-9512, CVE-2019-9515), cut off with GOAWAY ENHANCE_YOUR_CALM.
+constexpr unsigned kMaxControlFramesPerSecond = 1000;
 // Our HPACK encoder's dynamic table at most (the peer may ask for more; we do not need it).
 constexpr std::size_t kMaxDeflateTable = 4096;
 
@@ -248,8 +251,22 @@ int H2Connection::on_header(nghttp2_session*, const nghttp2_frame* frame, const 
   return 0;
 }
 
-int H2Connection::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* p) {
+bool H2Connection::control_flood() {
+  const auto now = steady_clock::now();
+  if (now - control_window_ >= std::chrono::seconds(1)) {
+    control_window_ = now;
+    control_frames_ = 0;
+  }
+  return ++control_frames_ > kMaxControlFramesPerSecond;
+}
+
+int H2Connection::on_frame_recv(nghttp2_session* session, const nghttp2_frame* frame, void* p) {
   auto* self = self_of(p);
+  if ((frame->hd.type == NGHTTP2_PING || frame->hd.type == NGHTTP2_SETTINGS) && !(frame->hd.flags & NGHTTP2_FLAG_ACK) &&
+      self->control_flood()) {
+    nghttp2_session_terminate_session(session, NGHTTP2_ENHANCE_YOUR_CALM);
+    return 0;
+  }
   if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) return 0;
   H2Stream* s = self->find(frame->hd.stream_id);
   if (!s) return 0;

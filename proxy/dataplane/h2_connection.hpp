@@ -80,6 +80,8 @@ class H2Connection {
                            std::size_t len, void* self);
   static int on_stream_close(nghttp2_session*, std::int32_t stream_id, std::uint32_t error_code, void* self);
   H2Stream* find(std::int32_t stream_id);
+  /// Counts a SETTINGS or PING frame; true when they come faster than a client needs (a flood).
+  bool control_flood();
 
   SessionContext& ctx_;
   ClientSide client_;
@@ -98,6 +100,8 @@ class H2Connection {
   bool first_request_seen_ = false;
   bool idle_armed_ = false;
   bool draining_ = false;
+  std::chrono::steady_clock::time_point control_window_{};
+  unsigned control_frames_ = 0;
   std::string out_;
   std::array<char, 16 * 1024> in_;
 };

@@ -170,7 +170,7 @@ asio::awaitable<std::optional<LocalReply>> H2Stream::attempt() {
   bool send_failed = static_cast<bool>(send_error);
   if (!send_failed && (check_.chunked || check_.content_length.value_or(0) > 0)) {
     if (!co_await send_body()) {
-      if (closed_) co_return kGone;
+      if (closed_ || reset_sent_) co_return kGone;
       if (body_too_large_) {
         drop_upstream(conn_.ctx(), attempt_);
         co_return local_reply::kBodyTooLarge;
@@ -199,7 +199,9 @@ asio::awaitable<std::optional<LocalReply>> H2Stream::attempt() {
       s.upstream.consume(got_.size);
     }
   }
-  if (const auto failure = after_failed_attempt(send_error, send_failed, got_.error)) co_return failure;
+  if (const auto failure = after_failed_attempt(conn_.ctx(), chosen_, resend_safe_ && !body_sent_, attempt_, send_error,
+                                                send_failed, got_.error))
+    co_return failure;
   co_return LocalReply{-1, ""};  // send again
 }
 
@@ -207,7 +209,15 @@ asio::awaitable<bool> H2Stream::send_body() {
   const auto timeout = snapshot_->timeouts.upstream;
   const bool chunked = check_.chunked;
   for (;;) {
-    while (inbound_.empty() && !request_done_ && !closed_ && !body_too_large_) co_await signal_.wait();
+    // A client that stops sending its body gets the upstream timeout, as over HTTP/1.1.
+    while (inbound_.empty() && !request_done_ && !closed_ && !body_too_large_) {
+      const auto deadline = steady_clock::now() + timeout;
+      const bool woken = co_await signal_.wait_until(deadline);
+      if (!woken) {
+        reset(NGHTTP2_CANCEL);
+        co_return false;
+      }
+    }
     if (closed_ || body_too_large_) co_return false;
     if (inbound_.empty()) break;  // the request ended
     outbound_.swap(inbound_);
@@ -236,35 +246,11 @@ asio::awaitable<bool> H2Stream::send_body() {
   co_return true;
 }
 
-std::optional<LocalReply> H2Stream::after_failed_attempt(const error_code& send_error, bool send_failed,
-                                                         const error_code& head_error) {
-  SessionContext& ctx = conn_.ctx();
-  FailedAttempt failed;
-  failed.resend_safe = resend_safe_ && !body_sent_;
-  failed.nothing_came_back = send_failed || head_error == http::error::end_of_stream ||
-                             head_error == asio::error::connection_reset || head_error == asio::error::eof;
-  failed.send_timed_out = send_error == beast::error::timeout;
-  failed.reused = attempt_.reused;
-  failed.connects_left = attempt_.connects_left;
-  const AfterFailure next = judge_failed_attempt(failed);
-  drop_upstream(ctx, attempt_);
-  if (next.blame_endpoint) ctx.record_outcome(*attempt_.endpoint, true);
-  if (next.send_again) {
-    if (!attempt_.reused) ctx.metrics.record_upstream_error(chosen_, UpstreamErrorKind::Reset);
-    return std::nullopt;
-  }
-  if (head_error == beast::error::timeout || send_error == beast::error::timeout) {
-    ctx.metrics.record_upstream_error(chosen_, UpstreamErrorKind::Timeout);
-    return local_reply::kUpstreamTimeout;
-  }
-  ctx.metrics.record_upstream_error(chosen_, UpstreamErrorKind::Reset);
-  return local_reply::kUpstreamClosed;
-}
-
 bool H2Stream::submit(int status, bool body) {
   RequestScratch& s = **scratch_;
   h2_response_fields(s.head_out, fields_);
   nv_.clear();
+  nv_.reserve(fields_.size() + 1);
   std::snprintf(status_text_, sizeof status_text_, "%03d", status);
   nv_.push_back(make_nv(":status", std::string_view(status_text_, 3)));
   for (const auto& f : fields_) nv_.push_back(make_nv(f.name, f.value));
@@ -307,12 +293,11 @@ asio::awaitable<void> H2Stream::respond() {
     complete = plan_.body == ResponsePlan::Body::Length ? co_await relay_length(*response_.content_length)
                                                         : co_await relay_decoded();
   }
-  const bool upstream_failed = !complete && !closed_;
+  const bool upstream_failed = !complete && !closed_ && !reset_sent_;
   if (upstream_failed) {
     ctx.metrics.record_upstream_error(chosen_, UpstreamErrorKind::Reset);
     // Never present a truncated body as complete: the stream is reset.
-    nghttp2_submit_rst_stream(conn_.session(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_INTERNAL_ERROR);
-    conn_.want_write();
+    reset(NGHTTP2_INTERNAL_ERROR);
   }
   if (complete && plan_.upstream_keep && s.upstream.size() == 0 && !ctx.draining)
     ctx.pool.give_back(attempt_.endpoint->id, std::move(attempt_.connection));
@@ -376,7 +361,15 @@ asio::awaitable<bool> H2Stream::offer(std::string_view piece, bool last) {
     nghttp2_session_resume_data(conn_.session(), id_);
   }
   conn_.want_write();
-  while (!closed_ && (!pending_.empty() || (last_ && !eof_sent_))) co_await signal_.wait();
+  // A client that does not open its window for the upstream timeout loses the stream.
+  while (!closed_ && (!pending_.empty() || (last_ && !eof_sent_))) {
+    const auto deadline = steady_clock::now() + snapshot_->timeouts.upstream;
+    const bool woken = co_await signal_.wait_until(deadline);
+    if (!woken) {
+      reset(NGHTTP2_CANCEL);
+      co_return false;
+    }
+  }
   co_return !closed_ || eof_sent_;
 }
 
@@ -428,10 +421,14 @@ asio::awaitable<void> H2Stream::finish_stream() {
   while (!closed_ && !eof_sent_) co_await signal_.wait();
   // A response that went out before the request ended (a 413, say): the rest of the request is not
   // wanted (RFC 9113 8.1).
-  if (!closed_ && !request_done_) {
-    nghttp2_submit_rst_stream(conn_.session(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_NO_ERROR);
-    conn_.want_write();
-  }
+  if (!request_done_) reset(NGHTTP2_NO_ERROR);
+}
+
+void H2Stream::reset(std::uint32_t error) {
+  if (closed_ || reset_sent_) return;
+  reset_sent_ = true;
+  nghttp2_submit_rst_stream(conn_.session(), NGHTTP2_FLAG_NONE, id_, error);
+  conn_.want_write();
 }
 
 void H2Stream::record(SetKind set, int status, bool upstream_failed) {
@@ -440,22 +437,10 @@ void H2Stream::record(SetKind set, int status, bool upstream_failed) {
 }
 
 void H2Stream::log_access(SetKind set, int status) {
-  if (!snapshot_->access_log) return;
-  SessionContext& ctx = conn_.ctx();
-  AccessRecord r;
-  r.time = std::chrono::system_clock::now();
-  r.client = conn_.client().ip;
-  r.method = check_.method.empty() ? std::string_view(request_.method()) : check_.method;
-  r.target = check_.target;
-  r.status = status;
-  r.set = kSetNames[static_cast<std::size_t>(set)];
-  if (set != SetKind::None) r.reason = weights::reason_name(reason_);
-  if (attempt_.endpoint) r.endpoint = attempt_.endpoint->name;
-  r.bytes_in = bytes_in_;
-  r.bytes_out = bytes_out_;
-  r.duration = std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now() - started_at_);
-  ctx.access_log.append(r);
-  if (ctx.draining) ctx.access_log.hand_over();
+  const std::string_view method = check_.method.empty() ? std::string_view(request_.method()) : check_.method;
+  log_request(conn_.ctx(), *snapshot_,
+              {conn_.client().ip, method, check_.target, status, set, reason_, attempt_.endpoint, bytes_in_, bytes_out_,
+               started_at_});
 }
 
 }  // namespace canaryd::proxy

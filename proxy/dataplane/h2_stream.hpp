@@ -63,8 +63,6 @@ class H2Stream : public std::enable_shared_from_this<H2Stream> {
   /// ready; otherwise the reply to give (or the stream is gone: kGone).
   boost::asio::awaitable<std::optional<LocalReply>> attempt();
   boost::asio::awaitable<bool> send_body();
-  std::optional<LocalReply> after_failed_attempt(const boost::system::error_code& send_error, bool send_failed,
-                                                 const boost::system::error_code& head_error);
   /// Submits the response head and relays the body.
   boost::asio::awaitable<void> respond();
   boost::asio::awaitable<bool> relay_length(std::uint64_t length);
@@ -77,6 +75,8 @@ class H2Stream : public std::enable_shared_from_this<H2Stream> {
   bool submit(int status, bool body);
   /// Waits until the response went out whole (or the stream closed); resets a request still being sent.
   boost::asio::awaitable<void> finish_stream();
+  /// RST_STREAM with `error`, unless the stream is closed already.
+  void reset(std::uint32_t error);
   void record(SetKind set, int status, bool upstream_failed = false);
   void log_access(SetKind set, int status);
 
@@ -91,6 +91,7 @@ class H2Stream : public std::enable_shared_from_this<H2Stream> {
   bool request_done_ = false;  ///< END_STREAM received
   bool closed_ = false;        ///< nghttp2 closed the stream (done, or reset)
   bool body_too_large_ = false;
+  bool reset_sent_ = false;    ///< we reset the stream (the client stalled, or a truncated response)
 
   // The request, once started.
   std::shared_ptr<const RoutingSnapshot> snapshot_;

@@ -3,12 +3,18 @@
 
 #include <memory>
 
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
+
+#include "proxy/http/resend_policy.hpp"
 #include "proxy/net/descriptor_shortage.hpp"
 #include "proxy/net/no_throw.hpp"
 #include "weights/affinity.hpp"
 
 namespace canaryd::proxy {
 namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
 using boost::system::error_code;
 
 namespace {
@@ -92,6 +98,51 @@ asio::awaitable<bool> acquire_upstream(SessionContext& ctx, const RoutingSnapsho
     ctx.record_outcome(ep, true);
   }
   co_return false;
+}
+
+std::optional<LocalReply> after_failed_attempt(SessionContext& ctx, SetKind chosen, bool resend_safe,
+                                               UpstreamAttempt& a, const error_code& send_error, bool send_failed,
+                                               const error_code& head_error) {
+  // The connection ended before one byte of a response: a pooled one the upstream closed just as we
+  // reused it, or an endpoint going away (a pod stopping resets what it had not accepted yet).
+  FailedAttempt failed;
+  failed.resend_safe = resend_safe;
+  failed.nothing_came_back = send_failed || head_error == http::error::end_of_stream ||
+                             head_error == asio::error::connection_reset || head_error == asio::error::eof;
+  failed.send_timed_out = send_error == beast::error::timeout;
+  failed.reused = a.reused;
+  failed.connects_left = a.connects_left;
+  const AfterFailure next = judge_failed_attempt(failed);
+  drop_upstream(ctx, a);
+  if (next.blame_endpoint) ctx.record_outcome(*a.endpoint, true);
+  if (next.send_again) {
+    if (!a.reused) ctx.metrics.record_upstream_error(chosen, UpstreamErrorKind::Reset);
+    return std::nullopt;
+  }
+  if (head_error == beast::error::timeout || send_error == beast::error::timeout) {
+    ctx.metrics.record_upstream_error(chosen, UpstreamErrorKind::Timeout);
+    return local_reply::kUpstreamTimeout;
+  }
+  ctx.metrics.record_upstream_error(chosen, UpstreamErrorKind::Reset);
+  return local_reply::kUpstreamClosed;
+}
+
+void log_request(SessionContext& ctx, const RoutingSnapshot& snap, const RequestFacts& f) {
+  if (!snap.access_log) return;
+  AccessRecord r;
+  r.time = std::chrono::system_clock::now();
+  r.client = f.client;
+  r.method = f.method;
+  r.target = f.target;
+  r.status = f.status;
+  r.set = kSetNames[static_cast<std::size_t>(f.set)];
+  if (f.set != SetKind::None) r.reason = weights::reason_name(f.reason);
+  if (f.endpoint) r.endpoint = f.endpoint->name;
+  r.bytes_in = f.bytes_in;
+  r.bytes_out = f.bytes_out;
+  r.duration = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - f.started);
+  ctx.access_log.append(r);
+  if (ctx.draining) ctx.access_log.hand_over();
 }
 
 void drop_upstream(SessionContext& ctx, UpstreamAttempt& a) {

@@ -3,6 +3,7 @@
 // (a pooled one, or new ones to further endpoints on connect failure).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <random>
@@ -13,6 +14,7 @@
 #include "proxy/dataplane/session_context.hpp"
 #include "proxy/dataplane/set_choice.hpp"
 #include "proxy/http/cookies.hpp"
+#include "proxy/http/local_reply.hpp"
 #include "proxy/http/request_validator.hpp"
 
 namespace canaryd::proxy {
@@ -38,6 +40,32 @@ RouteHints request_route_hints(const RoutingSnapshot& snap, const RequestCheck& 
 /// (`a.out_of_descriptors` tells our own shortage).
 boost::asio::awaitable<bool> acquire_upstream(SessionContext& ctx, const RoutingSnapshot& snap, SetKind set,
                                               bool resend_safe, UpstreamAttempt& a);
+
+/// After an attempt without a usable response head (resend_policy.hpp): the connection is dropped, the
+/// endpoint blamed and the error counted as the policy says. nullopt: send the request again on another
+/// connection; otherwise the reply to give. `send_error`/`send_failed`: how sending the request went;
+/// `head_error`: how reading the response head ended.
+std::optional<LocalReply> after_failed_attempt(SessionContext& ctx, SetKind chosen, bool resend_safe,
+                                               UpstreamAttempt& a, const boost::system::error_code& send_error,
+                                               bool send_failed, const boost::system::error_code& head_error);
+
+/// What the access log says of one finished request, HTTP/1.1 exchange or HTTP/2 stream alike.
+struct RequestFacts {
+  std::string_view client;
+  std::string_view method;
+  std::string_view target;
+  int status = 0;
+  SetKind set = SetKind::None;
+  weights::RouteReason reason = weights::RouteReason::Weight;
+  const UpstreamEndpoint* endpoint = nullptr;  ///< null: canaryd answered itself
+  std::uint64_t bytes_in = 0;
+  std::uint64_t bytes_out = 0;
+  std::chrono::steady_clock::time_point started;
+};
+
+/// The access log line of a finished request, when the snapshot's access_log is on; handed over at
+/// once while draining (the worker's timer is off then).
+void log_request(SessionContext& ctx, const RoutingSnapshot& snap, const RequestFacts& facts);
 
 /// Closes the attempt's connection, if any, and counts it gone.
 void drop_upstream(SessionContext& ctx, UpstreamAttempt& a);

@@ -27,6 +27,17 @@ class WakeSignal {
     if (!set_) co_await timer_.async_wait(kNoThrow);
     set_ = false;
   }
+  /// Like wait(), but gives up at `deadline`: false when it passed without a notice.
+  boost::asio::awaitable<bool> wait_until(std::chrono::steady_clock::time_point deadline) {
+    if (!set_) {
+      timer_.expires_at(deadline);
+      co_await timer_.async_wait(kNoThrow);
+      timer_.expires_at(std::chrono::steady_clock::time_point::max());
+    }
+    const bool notified = set_;
+    set_ = false;
+    co_return notified;
+  }
 
  private:
   boost::asio::steady_timer timer_;

@@ -35,6 +35,7 @@ bool H2RequestHead::fail(const char* why) {
 
 void H2RequestHead::start_fields() {
   fields_started_ = true;
+  head_.reserve(512);  // most request heads: one allocation
   head_.append(method_).append(" ").append(path_).append(" HTTP/1.1\r\n");
   if (!authority_.empty()) head_.append("Host: ").append(authority_).append("\r\n");
 }
@@ -93,6 +94,7 @@ std::string_view H2RequestHead::finish(bool unknown_length_body) {
 
 void h2_response_fields(std::string& head, std::vector<H2Field>& out) {
   out.clear();
+  out.reserve(16);  // most responses: one allocation
   std::size_t pos = head.find("\r\n");
   if (pos == std::string::npos) return;
   pos += 2;

@@ -69,6 +69,8 @@ TEST(ExamplesTest, FullExampleIsValidAndShowsTheDefaults) {
   EXPECT_EQ(c.timeouts.tunnel_idle, defaults.timeouts.tunnel_idle);
   EXPECT_EQ(c.limits.max_header_bytes, defaults.limits.max_header_bytes);
   EXPECT_EQ(c.limits.max_body_bytes, defaults.limits.max_body_bytes);
+  EXPECT_EQ(c.limits.h2_max_concurrent_streams, defaults.limits.h2_max_concurrent_streams);
+  EXPECT_EQ(c.listen[0].http2, Listener{}.http2);
   EXPECT_EQ(c.service.canary_weight, 0u);
 }
 

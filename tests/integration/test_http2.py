@@ -249,8 +249,14 @@ class Http2Test(IntegrationTest):
         self.assertEqual(r["headers"][":status"], "431")
         self.assertEqual(c.get("/")["headers"][":status"], "200")  # the connection lives on
         dead = self.canaryd(name="dead", endpoints=[(free_port(), "v1")], canary=None, http2=True)
-        r = self.h2c(dead).get("/")
+        r = self.h2c(dead).get("/")  # the connect fails
         self.assertEqual((r["headers"][":status"], r["headers"]["x-canary-set"]), ("502", "stable"))
+        down = self.canaryd(name="down", endpoints=[(free_port(), "v1")], canary=None, http2=True,
+                            extra="health: {path: /, interval: 100ms, timeout: 100ms, healthy_threshold: 1, "
+                                  "unhealthy_threshold: 1}\n")
+        c = self.h2c(down)
+        # once the health checks mark it down: no healthy endpoint
+        wait_until(lambda: c.get("/")["headers"][":status"] == "503", message="503 once the endpoint is down")
 
     def test_concurrent_stream_limit(self):
         up = self.raw_upstream(serve_slow(0.5))

@@ -21,6 +21,12 @@ using std::chrono::steady_clock;
 
 namespace {
 
+// A client on an IPv6 listener with an IPv4 address is the same client as on an IPv4 listener.
+asio::ip::address without_v4_mapping(const asio::ip::address& a) {
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+  return a;
+}
+
 constexpr std::size_t kReadChunk = 8192;
 // What a connection's read buffer holds between requests (most request heads fit): waiting for the
 // next request needs a buffer (the read is started before bytes come, to cost no extra system call),
@@ -38,16 +44,14 @@ ClientSession::ClientSession(SessionContext& context, asio::ip::tcp::socket sock
     : ctx_(context),
       tls_context_(std::move(tls)),
       client_(tls_context_ ? FlexStream(std::move(socket), *tls_context_) : FlexStream(std::move(socket))),
+      peer_address_(without_v4_mapping(peer.address())),
+      override_gate_(peer_address_),
       header_timer_(context.io),
       accepted_(steady_clock::now()),
       http2_(http2) {
   error_code ec;
   client_ip_ = peer.address().to_string();
-  peer_address_ = peer.address();
-  if (peer_address_.is_v6() && peer_address_.to_v6().is_v4_mapped()) {
-    peer_address_ = asio::ip::make_address_v4(asio::ip::v4_mapped, peer_address_.to_v6());
-    client_key_ip_ = peer_address_.to_string();
-  }
+  if (peer_address_ != peer.address()) client_key_ip_ = peer_address_.to_string();
   client_.socket().set_option(asio::ip::tcp::no_delay(true), ec);
   client_.socket().non_blocking(true, ec);  // write_all writes directly first; it must never block
   client_buffer_.reserve(kIdleBuffer);
@@ -60,12 +64,8 @@ ClientSession::~ClientSession() {
 }
 
 ClientSide ClientSession::client_side() {
-  const RoutingSnapshot& snap = *ctx_.snapshot;
-  if (snap.serial != override_serial_) {
-    override_allowed_ = snap.override_allowed(peer_address_);
-    override_serial_ = snap.serial;
-  }
-  return {client_, client_buffer_, client_ip_, client_key_ip_.empty() ? client_ip_ : client_key_ip_, override_allowed_};
+  return {client_, client_buffer_, client_ip_, client_key_ip_.empty() ? client_ip_ : client_key_ip_,
+          override_gate_.allowed(*ctx_.snapshot)};
 }
 
 bool ClientSession::input_pending() {
@@ -103,7 +103,7 @@ bool ClientSession::prior_knowledge() {
 
 asio::awaitable<void> ClientSession::run_h2() {
   idle_ = false;
-  H2Connection connection(ctx_, client_side(), accepted_);
+  H2Connection connection(ctx_, client_side(), override_gate_, accepted_);
   h2_ = &connection;
   co_await connection.run();
   h2_ = nullptr;

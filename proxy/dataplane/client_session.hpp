@@ -13,6 +13,7 @@
 #include <boost/intrusive/list_hook.hpp>
 
 #include "proxy/dataplane/exchange.hpp"
+#include "proxy/dataplane/override_gate.hpp"
 #include "proxy/dataplane/h2_connection.hpp"
 #include "proxy/dataplane/session_context.hpp"
 #include "proxy/net/flex_stream.hpp"
@@ -71,10 +72,7 @@ class ClientSession : public SessionHook {
   std::string client_ip_;
   std::string client_key_ip_;  ///< ClientSide::key_ip when it differs from client_ip_ (IPv4-mapped)
   boost::asio::ip::address peer_address_;  ///< IPv4-mapped IPv6 as IPv4
-  /// Whether the peer's overrides count, under the snapshot of serial override_serial_: asked once per
-  /// connection and snapshot, not per request.
-  bool override_allowed_ = true;
-  std::uint64_t override_serial_ = 0;
+  OverrideGate override_gate_;  ///< after peer_address_, which it is built from
   boost::asio::steady_timer header_timer_;
   std::uint64_t header_timer_generation_ = 0;
   std::chrono::steady_clock::time_point accepted_;  ///< the first request's client_header counts from here

@@ -39,9 +39,11 @@ H2Connection* self_of(void* p) { return static_cast<H2Connection*>(p); }
 
 }  // namespace
 
-H2Connection::H2Connection(SessionContext& ctx, ClientSide client, steady_clock::time_point accepted)
+H2Connection::H2Connection(SessionContext& ctx, ClientSide client, OverrideGate& overrides,
+                           steady_clock::time_point accepted)
     : ctx_(ctx),
       client_(client),
+      overrides_(overrides),
       accepted_(accepted),
       write_signal_(ctx.io.get_executor()),
       ended_signal_(ctx.io.get_executor()),

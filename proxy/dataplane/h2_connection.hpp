@@ -15,6 +15,7 @@
 #include <nghttp2/nghttp2.h>
 
 #include "proxy/dataplane/exchange.hpp"
+#include "proxy/dataplane/override_gate.hpp"
 #include "proxy/dataplane/session_context.hpp"
 #include "proxy/dataplane/wake_signal.hpp"
 
@@ -38,7 +39,9 @@ class H2Connection {
  public:
   /// `client`: the connection's stream and the bytes already read of it (the preface, when prior
   /// knowledge was detected). `accepted`: the preface and first request are due within client_header.
-  H2Connection(SessionContext& ctx, ClientSide client, std::chrono::steady_clock::time_point accepted);
+  /// `overrides`: the session's judgement of the peer's overrides, asked again per stream under its snapshot.
+  H2Connection(SessionContext& ctx, ClientSide client, OverrideGate& overrides,
+               std::chrono::steady_clock::time_point accepted);
   ~H2Connection();
   H2Connection(const H2Connection&) = delete;
   H2Connection& operator=(const H2Connection&) = delete;
@@ -51,6 +54,8 @@ class H2Connection {
   // For the streams.
   SessionContext& ctx() { return ctx_; }
   const ClientSide& client() const { return client_; }
+  /// Whether the peer's overrides count under `snap` (a reload applies to open connections).
+  bool overrides_allowed(const RoutingSnapshot& snap) { return overrides_.allowed(snap); }
   nghttp2_session* session() { return session_; }
   /// Frames may be ready to go out (a response, a window update, resumed data).
   void want_write() { write_signal_.notify(); }
@@ -85,6 +90,7 @@ class H2Connection {
 
   SessionContext& ctx_;
   ClientSide client_;
+  OverrideGate& overrides_;
   const std::chrono::steady_clock::time_point accepted_;
   nghttp2_session* session_ = nullptr;
   /// The streams nghttp2 has open, by id; a stream's coroutine holds its own reference.

@@ -146,8 +146,8 @@ std::optional<LocalReply> H2Stream::admit(std::string_view head) {
 bool H2Stream::route() {
   SessionContext& ctx = conn_.ctx();
   const ClientSide& client = conn_.client();
-  const RouteHints hints =
-      request_route_hints(*snapshot_, check_, client.override_allowed, client.key_ip, ctx.random, issued_cookie_);
+  const RouteHints hints = request_route_hints(*snapshot_, check_, conn_.overrides_allowed(*snapshot_), client.key_ip,
+                                               ctx.random, issued_cookie_);
   const SetChoice choice = choose_set(*snapshot_, hints, ctx.splitter);
   reason_ = choice.reason;
   ctx.metrics.record_decision(choice.set, choice.reason);

@@ -195,6 +195,18 @@ class Http2Test(IntegrationTest):
         r = c.get("/headers")
         self.assertEqual(r["headers"]["x-canary-set"], "stable")
 
+    def test_a_reload_judges_override_sources_again_on_an_open_connection(self):
+        d = self.canaryd(http2=True, canary_weight=0, routing={"override_sources": ["10.0.0.0/8"]})
+        c = self.h2c(d)
+        forced = [("x-canary", "always")]
+        self.assertEqual(c.get("/", headers=forced)["headers"]["x-canary-set"], "stable", "loopback may not force")
+        offset = len(d.log())
+        d.write_config(routing={"override_sources": ["127.0.0.0/8"]})
+        d.send_signal(signal.SIGHUP)
+        d.wait_log(r"reloaded", after=offset)
+        r = c.get("/", headers=forced)  # the same connection, after the reload
+        self.assertEqual((r["headers"]["x-canary-set"], r["headers"]["x-canary-reason"]), ("canary", "header"))
+
     def test_affinity_cookie_per_stream(self):
         d = self.canaryd(http2=True, canary_weight=50, routing={"affinity": {"key": "cookie:cd", "set_cookie": "cd"}})
         c = self.h2c(d)

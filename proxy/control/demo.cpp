@@ -87,7 +87,8 @@ DemoUpstreams::~DemoUpstreams() {
 config::Config DemoUpstreams::make_config(const std::string& state_dir) const {
   config::Config cfg;
   cfg.source = "<demo>";
-  cfg.listen.push_back({config::HostPort{"127.0.0.1", 8080}, std::nullopt});
+  // HTTP/2 with prior knowledge too, so that `curl --http2-prior-knowledge` can be tried on the demo.
+  cfg.listen.push_back({config::HostPort{"127.0.0.1", 8080}, std::nullopt, true});
   cfg.threads = 2;
   cfg.control.address = config::HostPort{"127.0.0.1", 9901};
   cfg.state_file = state_dir + "/canaryd-demo-state.json";

@@ -39,6 +39,12 @@ def serve_pattern(size, seed, headers=None):
 class HugeTransferTest(IntegrationTest):
     """Each test runs its own canaryd so that VmHWM measures that one transfer."""
 
+    def size(self):
+        # The bound is the release build's (scripts/dev runs this test against it with the whole GiB);
+        # under a sanitizer, where only the bytes are checked, 128 MiB take the same relay paths
+        # thousands of times, and a GiB would cost the sanitizer run half a minute of two cores.
+        return 128 * MIB if support.sanitizers() else GIB
+
     def report_rss(self, d, what, seconds):
         hwm = d.proc_status("VmHWM")
         print("\n    %s: canaryd peak RSS (VmHWM) %.1f MiB, %.1f s" % (what, hwm / 1024.0, seconds), flush=True)
@@ -52,11 +58,12 @@ class HugeTransferTest(IntegrationTest):
     def test_1gib_upload_intact_under_64mib_rss(self):
         up = self.raw_upstream(serve_body_digest())
         d = self.canaryd(endpoints=[(up.port, "v1")], canary=None)
-        pattern = Pattern(GIB, seed=7)
+        size = self.size()
+        pattern = Pattern(size, seed=7)
         c = self.raw(d.listen, timeout=120)
         t = time.monotonic()
         c.send(b"POST /upload HTTP/1.1\r\nHost: t\r\nContent-Type: application/octet-stream\r\n"
-               b"Content-Length: %d\r\n\r\n" % GIB)
+               b"Content-Length: %d\r\n\r\n" % size)
         sent = hashlib.sha256()
         for block in pattern.blocks():
             sent.update(block)
@@ -65,12 +72,13 @@ class HugeTransferTest(IntegrationTest):
         took = time.monotonic() - t
         self.assertEqual(r.status, 200, r)
         doc = json.loads(r.body)
-        self.assertEqual(doc["bytes"], GIB, doc)
+        self.assertEqual(doc["bytes"], size, doc)
         self.assertEqual(doc["sha256"], sent.hexdigest(), "the upstream received different bytes")
-        self.report_rss(d, "1 GiB upload", took)
+        self.report_rss(d, "%d MiB upload" % (size >> 20), took)
 
     def test_1gib_download_intact_under_64mib_rss(self):
-        up = self.raw_upstream(serve_pattern(GIB, seed=8))
+        size = self.size()
+        up = self.raw_upstream(serve_pattern(size, seed=8))
         d = self.canaryd(endpoints=[(up.port, "v1")], canary=None)
         c = self.raw(d.listen, timeout=120)
         t = time.monotonic()
@@ -78,10 +86,10 @@ class HugeTransferTest(IntegrationTest):
         r, count, digest = c.read_response_digest()
         took = time.monotonic() - t
         self.assertEqual(r.status, 200, r)
-        self.assertTrue(r.complete, "the 1 GiB response ended early after %d bytes" % count)
-        self.assertEqual(count, GIB)
-        self.assertEqual(digest, Pattern(GIB, seed=8).sha256(), "the client received different bytes")
-        self.report_rss(d, "1 GiB download", took)
+        self.assertTrue(r.complete, "the response ended early after %d of %d bytes" % (count, size))
+        self.assertEqual(count, size)
+        self.assertEqual(digest, Pattern(size, seed=8).sha256(), "the client received different bytes")
+        self.report_rss(d, "%d MiB download" % (size >> 20), took)
 
 
 class SmallWindowClient(support.RawClient):

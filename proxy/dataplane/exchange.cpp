@@ -39,8 +39,6 @@ std::string_view take_request_head(RequestScratch& scratch, beast::flat_buffer& 
   return scratch.request_head;
 }
 
-const char* set_name(SetKind set) { return set == SetKind::None ? nullptr : kSetNames[static_cast<std::size_t>(set)]; }
-
 }  // namespace
 
 asio::awaitable<std::size_t> send_local_reply(SessionContext& ctx, FlexStream& client, LocalReply reply, bool keep_alive,
@@ -329,7 +327,7 @@ ExchangeOutcome Exchange::abort() {
 asio::awaitable<ExchangeOutcome> Exchange::reply(LocalReply r, bool keep_alive, SetKind set) {
   record_request(set, r.status);
   // The reason goes with the set it explains (none before routing, or when no set could serve).
-  bytes_out_ = co_await send_local_reply(ctx_, client_.stream, r, keep_alive, set_name(set),
+  bytes_out_ = co_await send_local_reply(ctx_, client_.stream, r, keep_alive, served_set_name(set),
                                          set == SetKind::None ? nullptr : weights::reason_name(reason_));
   log_access(set, r.status);
   co_return keep_alive ? ExchangeOutcome::KeepAlive : ExchangeOutcome::Close;

@@ -31,8 +31,6 @@ namespace {
 // The stream went away (reset, or the connection ended): nothing is answered.
 constexpr LocalReply kGone{0, ""};
 
-const char* set_name(SetKind set) { return set == SetKind::None ? nullptr : kSetNames[static_cast<std::size_t>(set)]; }
-
 nghttp2_nv make_nv(std::string_view name, std::string_view value) {
   return {reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
           reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
@@ -398,8 +396,8 @@ asio::awaitable<void> H2Stream::reply(LocalReply r, SetKind set) {
   const RoutingSnapshot& snap = *snapshot_;
   record(set, r.status);
   LocalReplyFraming framing{true, {}, {}, {}};
-  if (set_name(set) && !snap.response_header.empty())
-    framing = {true, snap.response_header, set_name(set), weights::reason_name(reason_)};
+  if (served_set_name(set) && !snap.response_header.empty())
+    framing = {true, snap.response_header, served_set_name(set), weights::reason_name(reason_)};
   std::string& out = (*scratch_)->head_out;
   render_local_reply(r, framing, out);
   bytes_out_ = out.size();

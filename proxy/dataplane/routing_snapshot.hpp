@@ -22,6 +22,10 @@ namespace canaryd::proxy {
 /// Which set served a request; the index into per-set arrays and metric labels.
 enum class SetKind : std::uint8_t { Stable = 0, Canary = 1, None = 2 };
 inline constexpr std::array<const char*, 3> kSetNames = {"stable", "canary", "none"};
+/// The name a response header gives the set that served; null when no set did (nothing to name).
+inline const char* served_set_name(SetKind set) {
+  return set == SetKind::None ? nullptr : kSetNames[static_cast<std::size_t>(set)];
+}
 
 /// One upstream endpoint as the workers use it: resolved, with a process-wide stable id that indexes
 /// each worker's connection pools.

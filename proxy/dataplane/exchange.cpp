@@ -138,16 +138,12 @@ RouteHints Exchange::route_hints() {
 }
 
 bool Exchange::route() {
-  const SetChoice choice = choose_set(snap_, route_hints(), ctx_.splitter);
+  const SetChoice choice = route_request(ctx_, snap_, route_hints(), attempt_);
   reason_ = choice.reason;
-  ctx_.metrics.record_decision(choice.set, choice.reason);
   if (choice.set == SetKind::None) return false;
-  if (choice.fell_back) ctx_.metrics.record_fallback(choice.set == SetKind::Stable ? SetKind::Canary : SetKind::Stable);
   chosen_ = choice.set;
   weight_placed_ = choice.weight_placed;
   resend_safe_ = resend_safe(check_.method, body_expected_);
-  attempt_.first_index = ctx_.next_index(chosen_);
-  attempt_.connects_left = snap_.retries + 1;
   return true;
 }
 
@@ -213,7 +209,7 @@ std::optional<LocalReply> Exchange::start_response() {
   ctx_.record_outcome(*attempt_.endpoint, response_.status >= 500);
   if (response_.status == 101 && check_.websocket && switches_to_websocket(upstream_head(), response_)) {
     tunnel_ = true;
-    ClientResponseRewrite rewrite = response_rewrite();
+    ClientResponseRewrite rewrite = response_rewrite(snap_, response_, chosen_, reason_, issued_cookie_);
     rewrite.upgrade = true;
     write_client_response(upstream_head(), response_, rewrite, scratch_->head_out);
     scratch_->upstream.consume(got_.size);
@@ -227,7 +223,7 @@ std::optional<LocalReply> Exchange::start_response() {
   }
   // SIGTERM may have come while we waited for the upstream: this response then closes the connection.
   plan_ = plan_response(response_, {check_.method == "HEAD", check_.http10, client_keep_, ctx_.draining});
-  ClientResponseRewrite rewrite = response_rewrite();
+  ClientResponseRewrite rewrite = response_rewrite(snap_, response_, chosen_, reason_, issued_cookie_);
   rewrite.chunked = plan_.chunked;
   rewrite.codings_to_content_encoding = plan_.codings_to_content_encoding;
   rewrite.connection = plan_.connection;
@@ -235,19 +231,6 @@ std::optional<LocalReply> Exchange::start_response() {
   bytes_out_ = scratch_->head_out.size();
   scratch_->upstream.consume(got_.size);
   return std::nullopt;
-}
-
-ClientResponseRewrite Exchange::response_rewrite() const {
-  ClientResponseRewrite rewrite;
-  rewrite.via_entry = response_.http10 ? kViaEntryHttp10 : kViaEntry;
-  rewrite.set_header = snap_.response_header;
-  rewrite.set_name = kSetNames[static_cast<std::size_t>(chosen_)];
-  if (!snap_.response_header.empty()) rewrite.reason = weights::reason_name(reason_);
-  if (issued_cookie_) {
-    rewrite.set_cookie_name = snap_.set_cookie;
-    rewrite.set_cookie_value = issued_cookie_->view();
-  }
-  return rewrite;
 }
 
 asio::awaitable<ExchangeOutcome> Exchange::tunnel() {

@@ -93,9 +93,6 @@ class Exchange {
   std::optional<LocalReply> after_failed_attempt(const RelayResult& sent, bool send_failed);
   /// Plans the response and writes its head; the reply to give instead when it cannot be relayed.
   std::optional<LocalReply> start_response();
-  /// What the client's response head changes of the upstream's: Via, the set and reason fields, the
-  /// affinity cookie.
-  ClientResponseRewrite response_rewrite() const;
   boost::asio::awaitable<RelayResult> relay_body();
   /// After a 101 accepting the request's WebSocket handshake: the 101 goes to the client and the two
   /// connections become one tunnel (tunnel.hpp) until both sides are done; the client's is then closed.

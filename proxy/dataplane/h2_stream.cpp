@@ -108,8 +108,6 @@ asio::awaitable<void> H2Stream::serve() {
   bytes_in_ = head_.size();
   if (const auto refusal = admit(head_)) co_return co_await reply(*refusal, SetKind::None);
   if (!route()) co_return co_await reply(local_reply::kNoHealthyEndpoint, SetKind::None);
-  attempt_.first_index = ctx.next_index(chosen_);
-  attempt_.connects_left = snap.retries + 1;
   for (;;) {
     if (!co_await acquire_upstream(ctx, snap, chosen_, resend_safe_, attempt_)) {
       const LocalReply r = attempt_.out_of_descriptors ? local_reply::kOutOfDescriptors : local_reply::kUnreachable;
@@ -146,11 +144,9 @@ bool H2Stream::route() {
   const ClientSide& client = conn_.client();
   const RouteHints hints = request_route_hints(*snapshot_, check_, conn_.overrides_allowed(*snapshot_), client.key_ip,
                                                ctx.random, issued_cookie_);
-  const SetChoice choice = choose_set(*snapshot_, hints, ctx.splitter);
+  const SetChoice choice = route_request(ctx, *snapshot_, hints, attempt_);
   reason_ = choice.reason;
-  ctx.metrics.record_decision(choice.set, choice.reason);
   if (choice.set == SetKind::None) return false;
-  if (choice.fell_back) ctx.metrics.record_fallback(choice.set == SetKind::Stable ? SetKind::Canary : SetKind::Stable);
   chosen_ = choice.set;
   weight_placed_ = choice.weight_placed;
   resend_safe_ = resend_safe(check_.method, check_.chunked || check_.content_length.value_or(0) > 0);
@@ -262,7 +258,6 @@ bool H2Stream::submit(int status, bool body) {
 
 asio::awaitable<void> H2Stream::respond() {
   SessionContext& ctx = conn_.ctx();
-  const RoutingSnapshot& snap = *snapshot_;
   RequestScratch& s = **scratch_;
   ctx.record_outcome(*attempt_.endpoint, response_.status >= 500);
   if (response_.status == 101) {
@@ -271,15 +266,7 @@ asio::awaitable<void> H2Stream::respond() {
     co_return co_await reply(local_reply::kSwitchedProtocols, chosen_);
   }
   plan_ = plan_response(response_, {check_.method == "HEAD", false, true, ctx.draining});
-  ClientResponseRewrite rewrite;
-  rewrite.via_entry = response_.http10 ? kViaEntryHttp10 : kViaEntry;
-  rewrite.set_header = snap.response_header;
-  rewrite.set_name = kSetNames[static_cast<std::size_t>(chosen_)];
-  if (!snap.response_header.empty()) rewrite.reason = weights::reason_name(reason_);
-  if (issued_cookie_) {
-    rewrite.set_cookie_name = snap.set_cookie;
-    rewrite.set_cookie_value = issued_cookie_->view();
-  }
+  const ClientResponseRewrite rewrite = response_rewrite(*snapshot_, response_, chosen_, reason_, issued_cookie_);
   const std::string_view upstream_head(static_cast<const char*>(s.upstream.data().data()), got_.size);
   write_client_response(upstream_head, response_, rewrite, s.head_out);
   s.upstream.consume(got_.size);

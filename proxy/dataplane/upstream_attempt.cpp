@@ -57,6 +57,30 @@ RouteHints request_route_hints(const RoutingSnapshot& snap, const RequestCheck& 
   return hints;
 }
 
+SetChoice route_request(SessionContext& ctx, const RoutingSnapshot& snap, const RouteHints& hints, UpstreamAttempt& a) {
+  const SetChoice choice = choose_set(snap, hints, ctx.splitter);
+  ctx.metrics.record_decision(choice.set, choice.reason);
+  if (choice.set == SetKind::None) return choice;
+  if (choice.fell_back) ctx.metrics.record_fallback(choice.set == SetKind::Stable ? SetKind::Canary : SetKind::Stable);
+  a.first_index = ctx.next_index(choice.set);
+  a.connects_left = snap.retries + 1;
+  return choice;
+}
+
+ClientResponseRewrite response_rewrite(const RoutingSnapshot& snap, const ResponseHead& response, SetKind chosen,
+                                       weights::RouteReason reason, const std::optional<CookieValue>& issued) {
+  ClientResponseRewrite rewrite;
+  rewrite.via_entry = response.http10 ? kViaEntryHttp10 : kViaEntry;
+  rewrite.set_header = snap.response_header;
+  rewrite.set_name = kSetNames[static_cast<std::size_t>(chosen)];
+  if (!snap.response_header.empty()) rewrite.reason = weights::reason_name(reason);
+  if (issued) {
+    rewrite.set_cookie_name = snap.set_cookie;
+    rewrite.set_cookie_value = issued->view();
+  }
+  return rewrite;
+}
+
 asio::awaitable<bool> acquire_upstream(SessionContext& ctx, const RoutingSnapshot& snap, SetKind chosen,
                                        bool resend_safe, UpstreamAttempt& a) {
   const auto& set = snap.set(chosen);

@@ -14,8 +14,10 @@
 #include "proxy/dataplane/session_context.hpp"
 #include "proxy/dataplane/set_choice.hpp"
 #include "proxy/http/cookies.hpp"
+#include "proxy/http/head_rewrite.hpp"
 #include "proxy/http/local_reply.hpp"
 #include "proxy/http/request_validator.hpp"
+#include "proxy/http/response_head.hpp"
 
 namespace canaryd::proxy {
 
@@ -34,6 +36,15 @@ struct UpstreamAttempt {
 /// affinity cookie (into `issued`) when routing.affinity.set_cookie asks and the request has none.
 RouteHints request_route_hints(const RoutingSnapshot& snap, const RequestCheck& check, bool override_allowed,
                                std::string_view key_ip, std::mt19937_64& random, std::optional<CookieValue>& issued);
+
+/// Chooses the set (choose_set) and counts the decision and any fallback; when a set was chosen, `a`
+/// starts at the next round-robin position of it with the snapshot's retries.
+SetChoice route_request(SessionContext& ctx, const RoutingSnapshot& snap, const RouteHints& hints, UpstreamAttempt& a);
+
+/// The rewrite of an upstream response head for the client that every protocol starts from: Via, the set
+/// and reason headers, the affinity cookie given to this client (`issued`, if any).
+ClientResponseRewrite response_rewrite(const RoutingSnapshot& snap, const ResponseHead& response, SetKind chosen,
+                                       weights::RouteReason reason, const std::optional<CookieValue>& issued);
 
 /// Takes a pooled connection of `set` or connects, trying further endpoints of the set on connect
 /// failure (each failure counted and blamed for passive ejection). False when none could be had

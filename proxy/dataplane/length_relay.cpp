@@ -11,6 +11,7 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/write.hpp>
 
+#include "proxy/dataplane/splice_relay.hpp"
 #include "proxy/net/eager_write.hpp"
 #include "proxy/net/no_throw.hpp"
 
@@ -24,7 +25,7 @@ constexpr std::size_t kCopiedBody = 4096;
 
 asio::awaitable<RelayResult> relay_length(std::string& head, std::uint64_t length, FlexStream& in,
                                           boost::beast::flat_buffer& in_buffer, FlexStream& out,
-                                          RequestScratch& scratch, std::span<char> shared,
+                                          RequestScratch& scratch, SharedRelay shared,
                                           std::chrono::milliseconds timeout) {
   const auto buffered = static_cast<std::size_t>(std::min<std::uint64_t>(in_buffer.size(), length));
   const char* body = static_cast<const char*>(in_buffer.data().data());
@@ -41,26 +42,34 @@ asio::awaitable<RelayResult> relay_length(std::string& head, std::uint64_t lengt
   in_buffer.consume(buffered);
   std::uint64_t left = length - buffered;
   const bool plain = !in.is_tls() && !out.is_tls();
+  if (plain && left >= kSpliceFrom) {
+    if (auto pipe = shared.pipes.take()) {
+      const RelayResult spliced = co_await splice_length(left, in, out, *pipe, scratch, timeout);
+      if (!spliced) co_return spliced;
+      co_return RelayResult{RelayResult::Side::None, {}, length};
+    }
+  }
   while (left > 0) {
     if (plain) {
       // What has already arrived goes through the worker's shared buffer in one recv() and one send(),
       // without waiting: one large buffer that stays in cache, where each request's own buffer would
       // be one of many and cold, and fewer calls than a 16 KiB buffer needs.
-      const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(left, shared.size()));
-      const ssize_t got = ::recv(in.socket().native_handle(), shared.data(), want, MSG_DONTWAIT);
+      const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(left, shared.buffer.size()));
+      const ssize_t got = ::recv(in.socket().native_handle(), shared.buffer.data(), want, MSG_DONTWAIT);
       if (got == 0) co_return RelayResult{RelayResult::Side::Read, asio::error::eof};
       if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
         co_return RelayResult{RelayResult::Side::Read, error_code(errno, boost::system::system_category())};
       if (got > 0) {
         const auto n = static_cast<std::size_t>(got);
         left -= n;
-        const ssize_t sent = ::send(out.socket().native_handle(), shared.data(), n, MSG_DONTWAIT | MSG_NOSIGNAL);
+        const ssize_t sent =
+            ::send(out.socket().native_handle(), shared.buffer.data(), n, MSG_DONTWAIT | MSG_NOSIGNAL);
         if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
           co_return RelayResult{RelayResult::Side::Write, error_code(errno, boost::system::system_category())};
         const std::size_t done = sent > 0 ? static_cast<std::size_t>(sent) : 0;
         if (done == n) continue;
         // The receiver is slower: the rest waits in this request's own memory, not the shared buffer.
-        scratch.spill.assign(shared.data() + done, n - done);
+        scratch.spill.assign(shared.buffer.data() + done, n - done);
         if (auto wec = co_await write_all(out, asio::buffer(scratch.spill), timeout); wec)
           co_return RelayResult{RelayResult::Side::Write, wec};
         continue;

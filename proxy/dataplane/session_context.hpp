@@ -13,6 +13,7 @@
 
 #include "proxy/dataplane/access_log_buffers.hpp"
 #include "proxy/dataplane/failure_streaks.hpp"
+#include "proxy/dataplane/length_relay.hpp"
 #include "proxy/dataplane/request_scratch.hpp"
 #include "proxy/dataplane/routing_snapshot.hpp"
 #include "proxy/dataplane/upstream_pool.hpp"
@@ -30,8 +31,8 @@ struct SessionContext {
   weights::Splitter& splitter;
   UpstreamPool& pool;
   ScratchPool& scratch;
-  /// One buffer every request of the worker may use between two calls that do not wait (relay_length).
-  std::span<char> shared_buffer;
+  /// The buffer and pipes every Content-Length relay of the worker may borrow (relay_length).
+  SharedRelay shared_buffer;
   WorkerMetrics& metrics;
   /// Set once the worker drains; never cleared.
   const bool& draining;

@@ -24,6 +24,7 @@
 #include "proxy/dataplane/session_context.hpp"
 #include "proxy/dataplane/upstream_pool.hpp"
 #include "proxy/dataplane/worker_metrics.hpp"
+#include "proxy/net/pipe_pool.hpp"
 #include "weights/rollout_evidence.hpp"
 #include "weights/splitter.hpp"
 
@@ -92,12 +93,14 @@ class Worker {
   void close_idle_sessions();
 
   // Before io_: destroying io_ destroys the frames of unfinished sessions, which still count themselves
-  // out of these metrics (through context_) and return their request memory to scratch_.
+  // out of these metrics (through context_) and return their request memory to scratch_ and their
+  // pipes to pipes_.
   WorkerMetrics metrics_;
   ScratchPool scratch_;
   std::shared_ptr<const RoutingSnapshot> snapshot_;
   weights::Splitter splitter_;
   std::array<char, 64 * 1024> shared_buffer_;
+  PipePool pipes_;
   std::array<std::uint32_t, 2> rr_{};
   std::atomic<std::int64_t>& open_connections_;
   FailureStreaks failure_streaks_;
@@ -106,9 +109,10 @@ class Worker {
   // What each session may use of this worker. It only refers to io_ and pool_, which come after it so
   // that it outlives the sessions io_ destroys.
   AccessLogBuffers& access_log_;
-  SessionContext context_{io_,      snapshot_, splitter_, pool_,           scratch_,          std::span<char>(shared_buffer_),
-                          metrics_, draining_, rr_,       failure_streaks_, open_connections_, random_,
-                          access_log_};
+  SessionContext context_{io_,      snapshot_, splitter_,        pool_,
+                          scratch_, SharedRelay{shared_buffer_, pipes_},
+                          metrics_, draining_, rr_,              failure_streaks_,
+                          open_connections_, random_, access_log_};
   // One thread runs it, and only that thread touches its sockets (the main thread only posts), so the
   // reactor need not lock each descriptor.
   boost::asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};

@@ -288,6 +288,120 @@ class TransferCodingTest(IntegrationTest):
         self.assertEqual(gzip.decompress(body), self.TEXT)
 
 
+KIB = 1 << 10
+
+
+def serve_sized():
+    """A handler answering GET /SIZE/SEED with Pattern(SIZE, SEED) (Content-Length), and GET /cut/SIZE
+    with the head of a SIZE-byte body, 1 MiB of it and a close."""
+    def handler(conn, up):
+        while True:
+            req = conn.read_request()
+            if req is None:
+                return
+            parts = req.target.strip("/").split("/")
+            cut = parts[0] == "cut"
+            size = int(parts[1] if cut else parts[0])
+            conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
+            for block in Pattern(MIB if cut else size, 0 if cut else int(parts[1])).blocks():
+                conn.send(block)
+            if cut:
+                return
+    return handler
+
+
+def descriptors(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+class SpliceTest(IntegrationTest):
+    """A Content-Length body with at least 32 KiB still to come between two plain sockets moves through
+    a pipe with splice(); a smaller one is copied. One worker thread, so that one pipe pool serves every
+    request."""
+
+    # Both sides of the threshold, counted from the whole body and from what follows the first read.
+    SIZES = [0, 1, 20 * KIB, 32 * KIB - 1, 32 * KIB, 32 * KIB + 1, 48 * KIB, 64 * KIB, 100 * KIB + 7, 3 * MIB + 5]
+
+    def test_bodies_above_and_below_the_threshold_arrive_byte_exact_both_ways(self):
+        sized = self.raw_upstream(serve_sized())
+        digests = self.raw_upstream(serve_body_digest())
+        d = self.canaryd(endpoints=[(sized.port, "v1"), (digests.port, "v2")], threads=1)
+        c = self.raw(d.listen)
+        for seed, size in enumerate(self.SIZES):
+            c.send(b"GET /%d/%d HTTP/1.1\r\nHost: t\r\n\r\n" % (size, seed))
+            r, count, digest = c.read_response_digest()
+            self.assertEqual(r.status, 200, r)
+            self.assertTrue(r.complete, "%d bytes: ended after %d" % (size, count))
+            self.assertEqual((count, digest), (size, Pattern(size, seed).sha256()), "download of %d bytes" % size)
+        for seed, size in enumerate(self.SIZES):
+            c.send(b"POST /up HTTP/1.1\r\nHost: t\r\nX-Canary: always\r\nContent-Length: %d\r\n\r\n" % size)
+            for block in Pattern(size, seed).blocks():
+                c.send(block)
+            r = c.read_response()
+            self.assertEqual(r.status, 200, r)
+            doc = json.loads(r.body)
+            self.assertEqual((doc["bytes"], doc["sha256"]), (size, Pattern(size, seed).sha256()),
+                             "upload of %d bytes" % size)
+
+    def test_a_body_that_arrives_in_pieces_arrives_whole(self):
+        # Between the pieces the pipe is empty and the upstream silent: the relay waits for it.
+        size = 600 * KIB
+        pieces = [bytes(b) for b in Pattern(size, 3).blocks(block_size=100 * KIB)]
+
+        def trickle(conn, up):
+            while conn.read_request() is not None:
+                conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
+                for piece in pieces:
+                    conn.send(piece)
+                    time.sleep(0.02)  # the pause is the scenario
+        up = self.raw_upstream(trickle)
+        d = self.canaryd(endpoints=[(up.port, "v1")], canary=None, threads=1)
+        c = self.raw(d.listen)
+        for _ in range(2):
+            c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            r, count, digest = c.read_response_digest()
+            self.assertTrue(r.complete, "ended after %d bytes" % count)
+            self.assertEqual((count, digest), (size, Pattern(size, 3).sha256()))
+
+    def test_a_client_leaving_mid_body_ends_the_upstream_connection_and_leaks_no_pipe(self):
+        up = self.raw_upstream(serve_sized())
+        d = self.canaryd(endpoints=[(up.port, "v1")], canary=None, threads=1)
+
+        def download(size, seed):
+            with support.RawClient(d.listen) as c:
+                c.send(b"GET /%d/%d HTTP/1.1\r\nHost: t\r\n\r\n" % (size, seed))
+                r, count, digest = c.read_response_digest()
+                self.assertTrue(r.complete, "ended after %d bytes" % count)
+                self.assertEqual((count, digest), (size, Pattern(size, seed).sha256()))
+
+        # The baseline: one pipe made and kept, one upstream connection idle in the pool.
+        download(4 * MIB, 1)
+        self.assertEqual(up.connections, 1)
+        baseline = descriptors(d.pid)
+        # A client that leaves with most of a 64 MiB body still to come: canaryd's pipe and socket
+        # buffers are full when it goes.
+        for _ in range(3):
+            c = support.RawClient(d.listen)
+            c.send(b"GET /%d/2 HTTP/1.1\r\nHost: t\r\n\r\n" % (64 * MIB))
+            c.read_head()
+            c.sock.recv(256 * KIB)
+            c.reset()
+        # An upstream that closes 1 MiB into a 16 MiB body: the client sees it end unfinished.
+        with support.RawClient(d.listen) as c:
+            c.send(b"GET /cut/%d HTTP/1.1\r\nHost: t\r\n\r\n" % (16 * MIB))
+            r = c.read_response()
+            self.assertFalse(r.complete, r)
+            self.assertTrue(c.closed_within(5))
+        # No upstream connection a relay gave up on was used again: each failed exchange had its own.
+        download(4 * MIB, 4)
+        self.assertEqual(up.connections, 5)
+        self.assertTrue(d.alive())
+        # Every pipe that was given back with bytes in it was closed, every empty one kept, every
+        # dropped connection closed: the count comes back to the baseline's.
+        support.wait_until(lambda: descriptors(d.pid) == baseline, 10,
+                           message="canaryd's descriptors back to %d (now %d)" % (baseline, descriptors(d.pid)))
+
+
 class UpstreamDiesTest(IntegrationTest):
     def dying(self, head, first_part, how):
         def handler(conn, up):

@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import socket
+import struct
 import sys
 import time
 
@@ -311,7 +312,15 @@ def serve_sized():
 
 
 def descriptors(pid):
-    return len(os.listdir("/proc/%d/fd" % pid))
+    """A process's open descriptors by kind: {"pipe": n, "socket": n, ...}."""
+    kinds = {}
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            kind = os.readlink("/proc/%d/fd/%s" % (pid, fd)).split(":")[0]
+        except FileNotFoundError:
+            continue  # closed while listed
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return kinds
 
 
 class SpliceTest(IntegrationTest):
@@ -367,17 +376,21 @@ class SpliceTest(IntegrationTest):
         up = self.raw_upstream(serve_sized())
         d = self.canaryd(endpoints=[(up.port, "v1")], canary=None, threads=1)
 
-        def download(size, seed):
-            with support.RawClient(d.listen) as c:
-                c.send(b"GET /%d/%d HTTP/1.1\r\nHost: t\r\n\r\n" % (size, seed))
-                r, count, digest = c.read_response_digest()
-                self.assertTrue(r.complete, "ended after %d bytes" % count)
-                self.assertEqual((count, digest), (size, Pattern(size, seed).sha256()))
+        def download(c, size, seed):
+            c.send(b"GET /%d/%d HTTP/1.1\r\nHost: t\r\n\r\n" % (size, seed))
+            r, count, digest = c.read_response_digest()
+            self.assertTrue(r.complete, "ended after %d bytes" % count)
+            self.assertEqual((count, digest), (size, Pattern(size, seed).sha256()))
 
-        # The baseline: one pipe made and kept, one upstream connection idle in the pool.
-        download(4 * MIB, 1)
+        # The baseline: one pipe made and kept, one upstream connection idle in the pool, one client
+        # connection open (so that no client connection is still closing when descriptors are counted).
+        before = descriptors(d.pid)
+        first = self.raw(d.listen)
+        download(first, 4 * MIB, 1)
         self.assertEqual(up.connections, 1)
         baseline = descriptors(d.pid)
+        self.assertEqual(baseline.get("pipe", 0), before.get("pipe", 0) + 2, "the body did not go through a pipe")
+        first.close()
         # A client that leaves with most of a 64 MiB body still to come: canaryd's pipe and socket
         # buffers are full when it goes.
         for _ in range(3):
@@ -385,7 +398,8 @@ class SpliceTest(IntegrationTest):
             c.send(b"GET /%d/2 HTTP/1.1\r\nHost: t\r\n\r\n" % (64 * MIB))
             c.read_head()
             c.sock.recv(256 * KIB)
-            c.reset()
+            c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # a reset
+            c.close()
         # An upstream that closes 1 MiB into a 16 MiB body: the client sees it end unfinished.
         with support.RawClient(d.listen) as c:
             c.send(b"GET /cut/%d HTTP/1.1\r\nHost: t\r\n\r\n" % (16 * MIB))
@@ -393,13 +407,14 @@ class SpliceTest(IntegrationTest):
             self.assertFalse(r.complete, r)
             self.assertTrue(c.closed_within(5))
         # No upstream connection a relay gave up on was used again: each failed exchange had its own.
-        download(4 * MIB, 4)
+        last = self.raw(d.listen)
+        download(last, 4 * MIB, 4)
         self.assertEqual(up.connections, 5)
         self.assertTrue(d.alive())
-        # Every pipe that was given back with bytes in it was closed, every empty one kept, every
-        # dropped connection closed: the count comes back to the baseline's.
+        # Every pipe given back with bytes in it was closed, every empty one kept, every connection a
+        # relay gave up on closed: the counts come back to the baseline's.
         support.wait_until(lambda: descriptors(d.pid) == baseline, 10,
-                           message="canaryd's descriptors back to %d (now %d)" % (baseline, descriptors(d.pid)))
+                           message="canaryd's descriptors back to %r (now %r)" % (baseline, descriptors(d.pid)))
 
 
 class UpstreamDiesTest(IntegrationTest):

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Bodies are streamed and re-framed: 1 GiB each way intact with canaryd's peak RSS under 64 MiB,
 a 64 MiB chunked upload, a close-delimited upstream response re-chunked for an HTTP/1.1 client, an
-upstream's gzip transfer coding kept for the client, and an upstream dying mid-body never presented as
-a complete response (contract sections 2 and 3)."""
+upstream's gzip transfer coding kept for the client, an upstream dying mid-body never presented as
+a complete response (contract sections 2 and 3), and large Content-Length bodies spliced through a pipe
+without a byte or a descriptor lost."""
 
 import gzip
 import hashlib
@@ -108,8 +109,8 @@ class SmallWindowClient(support.RawClient):
 class StreamingTest(IntegrationTest):
     def test_body_for_a_client_slower_than_the_upstream_arrives_whole(self):
         # A Content-Length body moves through the worker's shared buffer only between a recv() and a
-        # send() that do not wait; what this client cannot take at once must wait in the request's own
-        # memory. Two responses on one connection: the second shows the exchange ended in step.
+        # send() that do not wait (or, this large, through a pipe with splice()); what this client
+        # cannot take at once must wait in the request's own memory. Two responses on one connection: the second shows the exchange ended in step.
         size = 8 * MIB
         up = self.raw_upstream(serve_pattern(size, seed=10))
         d = self.canaryd(endpoints=[(up.port, "v1")], canary=None)

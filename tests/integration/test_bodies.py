@@ -12,6 +12,7 @@ import os
 import socket
 import struct
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -372,6 +373,29 @@ class SpliceTest(IntegrationTest):
             r, count, digest = c.read_response_digest()
             self.assertTrue(r.complete, "ended after %d bytes" % count)
             self.assertEqual((count, digest), (size, Pattern(size, 3).sha256()))
+
+    def test_an_upstream_stalling_mid_body_times_out(self):
+        # timeouts.upstream bounds each wait for the upstream's next bytes, spliced or not.
+        release = threading.Event()
+        self.addCleanup(release.set)
+
+        def stall(conn, up):
+            if conn.read_request() is not None:
+                conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (4 * MIB))
+                conn.send(b"s" * MIB)
+                release.wait(30)  # the stall is the scenario
+        up = self.raw_upstream(stall)
+        d = self.canaryd(endpoints=[(up.port, "v1")], canary=None, threads=1, timeouts={"upstream": "500ms"})
+        c = self.raw(d.listen)
+        c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        t = time.monotonic()
+        r, count, _ = c.read_response_digest()
+        self.assertFalse(r.complete, "a stalled body presented as complete")
+        self.assertEqual(count, MIB, "the bytes sent before the stall did not all arrive")
+        self.assertTrue(c.closed_within(5))
+        self.assertGreaterEqual(time.monotonic() - t, 0.4)
+        support.wait_until(lambda: d.metrics().value("canaryd_upstream_errors_total", kind="timeout") == 1,
+                           message="one upstream timeout counted")
 
     def test_a_client_leaving_mid_body_ends_the_upstream_connection_and_leaks_no_pipe(self):
         up = self.raw_upstream(serve_sized())

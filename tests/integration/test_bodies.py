@@ -294,22 +294,27 @@ class TransferCodingTest(IntegrationTest):
 KIB = 1 << 10
 
 
-def serve_sized():
+def serve_sized(ended=None):
     """A handler answering GET /SIZE/SEED with Pattern(SIZE, SEED) (Content-Length), and GET /cut/SIZE
-    with the head of a SIZE-byte body, 1 MiB of it and a close."""
+    with the head of a SIZE-byte body, 1 MiB of it and a close. Each connection that ends (either
+    side closing it) is appended to `ended`."""
     def handler(conn, up):
-        while True:
-            req = conn.read_request()
-            if req is None:
-                return
-            parts = req.target.strip("/").split("/")
-            cut = parts[0] == "cut"
-            size = int(parts[1] if cut else parts[0])
-            conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
-            for block in Pattern(MIB if cut else size, 0 if cut else int(parts[1])).blocks():
-                conn.send(block)
-            if cut:
-                return
+        try:
+            while True:
+                req = conn.read_request()
+                if req is None:
+                    return
+                parts = req.target.strip("/").split("/")
+                cut = parts[0] == "cut"
+                size = int(parts[1] if cut else parts[0])
+                conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
+                for block in Pattern(MIB if cut else size, 0 if cut else int(parts[1])).blocks():
+                    conn.send(block)
+                if cut:
+                    return
+        finally:
+            if ended is not None:
+                ended.append(conn)
     return handler
 
 
@@ -398,7 +403,8 @@ class SpliceTest(IntegrationTest):
                            message="one upstream timeout counted")
 
     def test_a_client_leaving_mid_body_ends_the_upstream_connection_and_leaks_no_pipe(self):
-        up = self.raw_upstream(serve_sized())
+        ended = []
+        up = self.raw_upstream(serve_sized(ended))
         d = self.canaryd(endpoints=[(up.port, "v1")], canary=None, threads=1)
 
         def download(c, size, seed):
@@ -417,14 +423,16 @@ class SpliceTest(IntegrationTest):
         self.assertEqual(baseline.get("pipe", 0), before.get("pipe", 0) + 2, "the body did not go through a pipe")
         first.close()
         # A client that leaves with most of a 64 MiB body still to come: canaryd's pipe and socket
-        # buffers are full when it goes.
-        for _ in range(3):
+        # buffers are full when it goes. Each exchange ends (canaryd closes its upstream connection)
+        # before the next starts, so that one pipe serves them all.
+        for i in range(3):
             c = support.RawClient(d.listen)
             c.send(b"GET /%d/2 HTTP/1.1\r\nHost: t\r\n\r\n" % (64 * MIB))
             c.read_head()
             c.sock.recv(256 * KIB)
             c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # a reset
             c.close()
+            support.wait_until(lambda: len(ended) == i + 1, 10, message="upstream connection %d closed" % (i + 1))
         # An upstream that closes 1 MiB into a 16 MiB body: the client sees it end unfinished.
         with support.RawClient(d.listen) as c:
             c.send(b"GET /cut/%d HTTP/1.1\r\nHost: t\r\n\r\n" % (16 * MIB))

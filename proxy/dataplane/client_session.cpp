@@ -44,6 +44,7 @@ ClientSession::ClientSession(SessionContext& context, asio::ip::tcp::socket sock
     : ctx_(context),
       tls_context_(std::move(tls)),
       client_(tls_context_ ? FlexStream(std::move(socket), *tls_context_) : FlexStream(std::move(socket))),
+      peer_(peer),
       peer_address_(without_v4_mapping(peer.address())),
       override_gate_(peer_address_),
       header_timer_(context.io),
@@ -58,9 +59,29 @@ ClientSession::ClientSession(SessionContext& context, asio::ip::tcp::socket sock
   ctx_.metrics.client_connections(+1);
 }
 
+ClientSession::ClientSession(SessionContext& context, ParkedConnection& parked)
+    : ctx_(context),
+      client_(std::move(parked.socket)),  // keeps the socket's options (no_delay, non_blocking)
+      peer_(parked.peer),
+      peer_address_(without_v4_mapping(peer_.address())),
+      override_gate_(peer_address_),
+      header_timer_(context.io),
+      served_one_(true),
+      idle_timed_out_(parked.wake == ParkedConnection::Wake::IdleTimeout),
+      http2_(false) {
+  client_ip_ = peer_.address().to_string();
+  if (peer_address_ != peer_.address()) client_key_ip_ = peer_address_.to_string();
+}
+
 ClientSession::~ClientSession() {
+  if (handed_over_) return;
   ctx_.metrics.client_connections(-1);
   ctx_.open_connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+asio::ip::tcp::socket ClientSession::take_socket() {
+  handed_over_ = true;
+  return std::move(client_.socket());
 }
 
 ClientSide ClientSession::client_side() {
@@ -127,7 +148,11 @@ asio::awaitable<void> ClientSession::run() {
     co_return;
   }
   if (client_.is_tls() && alpn_h2()) co_return co_await run_h2();
-  bool first = true;
+  if (idle_timed_out_) {
+    co_await close_gracefully(true);
+    co_return;
+  }
+  bool first = !served_one_;
   // Whether the client may still send when we close: then what it sends is taken in for a while first,
   // as nginx's lingering close does, so that it sees our last response instead of a reset. Only when
   // the client ended the connection, or asked for the close and nothing of it is unread, is there
@@ -139,6 +164,10 @@ asio::awaitable<void> ClientSession::run() {
     if (ctx_.draining && between_requests()) break;
     std::size_t head_size = 0;
     HeadResult head = co_await read_head(head_size, first);
+    if (head == HeadResult::Park) {
+      parked_ = true;
+      co_return;
+    }
     idle_ = false;
     if (head == HeadResult::PeerClosed) {
       linger = client_buffer_.size() > 0;
@@ -205,6 +234,7 @@ asio::awaitable<void> ClientSession::close_gracefully(bool linger) {
 
 void ClientSession::arm_header_timer(steady_clock::time_point deadline) {
   header_timed_out_ = false;
+  header_timer_armed_ = true;
   const std::uint64_t generation = ++header_timer_generation_;
   header_timer_.expires_at(deadline);
   // The session may be gone when an aborted wait completes, so `ec` is checked before `this` is used.
@@ -217,28 +247,19 @@ void ClientSession::arm_header_timer(steady_clock::time_point deadline) {
 }
 
 void ClientSession::disarm_header_timer() {
+  if (!header_timer_armed_) return;
+  header_timer_armed_ = false;
   ++header_timer_generation_;
   header_timer_.cancel();
 }
 
-bool ClientSession::start_head_wait(const RoutingSnapshot& snap, bool first) {
-  // The first request's header section must be complete within client_header of the connection's
-  // accept (a client that waits before its first byte gains nothing); a later one's within client_header
-  // of its first byte, and between requests the idle timeout applies. Our own timer, not the stream's
-  // expiry: the stream closes the socket when its deadline passes, and the 408 must still be written.
-  const bool waiting_first_byte = client_buffer_.size() == 0;
-  // A connection between requests keeps a small buffer, not the largest it ever needed.
-  if (waiting_first_byte && client_buffer_.capacity() > kIdleBuffer) {
+void ClientSession::keep_idle_buffer() {
+  if (client_buffer_.capacity() > kIdleBuffer) {
     client_buffer_.shrink_to_fit();
     client_buffer_.reserve(kIdleBuffer);
+  } else if (client_buffer_.capacity() == 0) {
+    client_buffer_.reserve(kIdleBuffer);
   }
-  client_.tcp().expires_never();
-  const auto client_header = snap.timeouts.client_header;
-  if (first)
-    arm_header_timer(accepted_ + client_header);
-  else
-    arm_header_timer(steady_clock::now() + (waiting_first_byte ? snap.timeouts.keepalive_idle : client_header));
-  return waiting_first_byte;
 }
 
 asio::awaitable<ClientSession::HeadResult> ClientSession::read_head(std::size_t& head_size, bool first) {
@@ -249,7 +270,30 @@ asio::awaitable<ClientSession::HeadResult> ClientSession::read_head(std::size_t&
   // What is not parsed yet never exceeds the header limit plus one read (a chunked body is decoded as it
   // arrives, and leaves nothing unparsed behind).
   client_buffer_.max_size(std::max<std::size_t>(limit, client_buffer_.size()) + kReadChunk);
-  bool waiting_first_byte = start_head_wait(*snap, first);
+  bool waiting_first_byte = client_buffer_.size() == 0;
+  // A connection between requests keeps a small buffer, not the largest it ever needed.
+  if (waiting_first_byte) keep_idle_buffer();
+  if (waiting_first_byte && !first && !client_.is_tls()) {
+    // A plain keep-alive connection reads what is there without waiting; when nothing is, it parks
+    // (the worker keeps its socket, not this session) instead of waiting here with a buffer and a
+    // coroutine frame. The wait for readability is registered before this thread returns to epoll,
+    // so bytes that come after this read raise an edge that the wait sees; bytes that came before
+    // (their edge may have passed while nothing waited) are read here. (Over TLS, bytes may wait
+    // decrypted inside the stream, which readability would not show: TLS stays here.)
+    error_code ec;
+    const std::size_t n = client_.socket().read_some(client_buffer_.prepare(client_buffer_.capacity()), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) co_return HeadResult::Park;
+    if (ec == asio::error::eof || ec == asio::error::connection_reset) co_return HeadResult::PeerClosed;
+    if (ec) co_return HeadResult::Closed;
+    client_buffer_.commit(n);
+    waiting_first_byte = false;
+  }
+  // The first request's header section must be complete within client_header of the connection's
+  // accept (a client that waits before its first byte gains nothing); a later one's within client_header
+  // of its first byte, and between requests the idle timeout applies. Our own timer, not the stream's
+  // expiry: the stream closes the socket when its deadline passes, and the 408 must still be written.
+  // It is armed only when a read has to wait: a head that is all there costs no timer.
+  client_.tcp().expires_never();
   std::size_t scanned = 0;
   bool rearm = false;
   for (;;) {
@@ -280,7 +324,12 @@ asio::awaitable<ClientSession::HeadResult> ClientSession::read_head(std::size_t&
       co_return HeadResult::Malformed;
     }
     scanned = data.size();
-    if (rearm) {
+    if (!header_timer_armed_) {
+      if (first)
+        arm_header_timer(accepted_ + client_header);
+      else
+        arm_header_timer(steady_clock::now() + (waiting_first_byte ? snap->timeouts.keepalive_idle : client_header));
+    } else if (rearm) {
       rearm = false;
       arm_header_timer(steady_clock::now() + client_header);
     }

@@ -115,6 +115,53 @@ class ClientKeepAliveTest(IntegrationTest):
         self.assertEqual(data, b"", "bytes sent on an idle keep-alive close: %r" % data)
         self.assertLess(took, 2.5)
 
+    def test_parked_connections_close_each_at_its_own_idle_deadline(self):
+        # One worker, so that both park on the same list and its one timer serves the older first.
+        up = self.raw_upstream(support.serve_fixed())
+        d = self.canaryd(endpoints=[(up.port, "v1")], canary=None, threads=1, timeouts={"keepalive_idle": "1s"})
+        a, b = RawClient(d.listen), RawClient(d.listen)
+        self.addCleanup(a.close)
+        self.addCleanup(b.close)
+        a.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        self.assertEqual(a.read_response().status, 200)
+        a_idle = time.monotonic()
+        time.sleep(0.6)  # b parks 0.6 s after a: the timing is the scenario
+        b.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        self.assertEqual(b.read_response().status, 200)
+        data, closed = a.read_until_close(3)
+        a_took = time.monotonic() - a_idle
+        self.assertTrue(closed, "the parked connection stayed open past keepalive_idle")
+        self.assertEqual(data, b"")
+        self.assertGreater(a_took, 0.9, "closed before keepalive_idle")
+        self.assertLess(a_took, 1.6)
+        # b's deadline is still about 0.6 s away: it is open, and serves another request.
+        b.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        self.assertEqual(b.read_response().status, 200)
+        b_idle = time.monotonic()
+        data, closed = b.read_until_close(3)
+        b_took = time.monotonic() - b_idle
+        self.assertTrue(closed, "the parked connection stayed open past keepalive_idle")
+        self.assertGreater(b_took, 0.9, "closed before keepalive_idle")
+        self.assertLess(b_took, 1.6)
+
+    def test_request_whose_bytes_came_while_the_previous_was_served(self):
+        # The next request arrives while the previous one waits for its upstream, when nothing reads
+        # from the client: its readiness edge passes unseen. The connection must still find it when it
+        # would park, not wait for an edge that will not come again (the 200 ms stall of f092ba6;
+        # here it would wait for keepalive_idle and time the client out).
+        up = self.raw_upstream(support.serve_slow(0.05))
+        d = self.canaryd(endpoints=[(up.port, "v1")], canary=None, threads=1, timeouts={"keepalive_idle": "60s"})
+        c = RawClient(d.listen, timeout=2)
+        self.addCleanup(c.close)
+        for i in range(5):
+            c.send(b"GET /first HTTP/1.1\r\nHost: t\r\n\r\n")
+            wait_until(lambda: len(up.requests) == 2 * i + 1, timeout=5, message="the upstream has the request")
+            c.send(b"GET /second HTTP/1.1\r\nHost: t\r\n\r\n")
+            self.assertEqual(c.read_response().status, 200)
+            t = time.monotonic()
+            self.assertEqual(c.read_response().status, 200)
+            self.assertLess(time.monotonic() - t, 1.0)
+
     def test_client_connection_close(self):
         up = self.raw_upstream(support.serve_fixed())
         d = self.canaryd(endpoints=[(up.port, "v1")], canary=None)

@@ -32,6 +32,8 @@ constexpr std::size_t kReadChunk = 8192;
 // next request needs a buffer (the read is started before bytes come, to cost no extra system call),
 // and only this much of it stays with an idle keep-alive connection.
 constexpr std::size_t kIdleBuffer = 1024;
+// How long a plain keep-alive connection waits for its next request here before it parks.
+constexpr auto kParkAfter = std::chrono::milliseconds(500);
 // How long and how much a closing connection may still read, so that the peer sees our last
 // response instead of a reset caused by data it had already sent (nginx's lingering close).
 constexpr auto kLingerTime = std::chrono::seconds(2);
@@ -273,21 +275,13 @@ asio::awaitable<ClientSession::HeadResult> ClientSession::read_head(std::size_t&
   bool waiting_first_byte = client_buffer_.size() == 0;
   // A connection between requests keeps a small buffer, not the largest it ever needed.
   if (waiting_first_byte) keep_idle_buffer();
-  if (waiting_first_byte && !first && !client_.is_tls()) {
-    // A plain keep-alive connection reads what is there without waiting; when nothing is, it parks
-    // (the worker keeps its socket, not this session) instead of waiting here with a buffer and a
-    // coroutine frame. The wait for readability is registered before this thread returns to epoll,
-    // so bytes that come after this read raise an edge that the wait sees; bytes that came before
-    // (their edge may have passed while nothing waited) are read here. (Over TLS, bytes may wait
-    // decrypted inside the stream, which readability would not show: TLS stays here.)
-    error_code ec;
-    const std::size_t n = client_.socket().read_some(client_buffer_.prepare(client_buffer_.capacity()), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) co_return HeadResult::Park;
-    if (ec == asio::error::eof || ec == asio::error::connection_reset) co_return HeadResult::PeerClosed;
-    if (ec) co_return HeadResult::Closed;
-    client_buffer_.commit(n);
-    waiting_first_byte = false;
-  }
+  // A plain keep-alive connection still idle after kParkAfter parks (Park): the worker keeps its
+  // socket, not this session, its buffer and coroutine frames. Not sooner: a busy connection's next
+  // request comes within moments, and a park and a wake cost more than the read waiting here. (Over
+  // TLS, bytes may wait decrypted inside the stream, which readability would not show: TLS stays.)
+  const bool may_park =
+      waiting_first_byte && !first && !client_.is_tls() && snap->timeouts.keepalive_idle > kParkAfter;
+  bool park_due = false;  // the header timer's deadline is the time to park, not keepalive_idle
   // The first request's header section must be complete within client_header of the connection's
   // accept (a client that waits before its first byte gains nothing); a later one's within client_header
   // of its first byte, and between requests the idle timeout applies. Our own timer, not the stream's
@@ -325,10 +319,15 @@ asio::awaitable<ClientSession::HeadResult> ClientSession::read_head(std::size_t&
     }
     scanned = data.size();
     if (!header_timer_armed_) {
-      if (first)
+      if (first) {
         arm_header_timer(accepted_ + client_header);
-      else
-        arm_header_timer(steady_clock::now() + (waiting_first_byte ? snap->timeouts.keepalive_idle : client_header));
+      } else if (waiting_first_byte) {
+        idle_since_ = steady_clock::now();
+        park_due = may_park;
+        arm_header_timer(idle_since_ + (park_due ? kParkAfter : snap->timeouts.keepalive_idle));
+      } else {
+        arm_header_timer(steady_clock::now() + client_header);
+      }
     } else if (rearm) {
       rearm = false;
       arm_header_timer(steady_clock::now() + client_header);
@@ -341,6 +340,21 @@ asio::awaitable<ClientSession::HeadResult> ClientSession::read_head(std::size_t&
     if (ec) {
       const bool timed_out = header_timed_out_;
       disarm_header_timer();
+      if (timed_out && park_due && client_buffer_.size() == 0) {
+        // Time to park. The wait for readability is registered before this thread returns to epoll
+        // (Worker::park, on this same turn), so bytes that come after this read raise an edge that
+        // the wait sees; bytes that came before (their edge may have passed while nothing waited,
+        // since the cancelled read) are read here.
+        park_due = false;
+        error_code rec;
+        const std::size_t got = client_.socket().read_some(client_buffer_.prepare(client_buffer_.capacity()), rec);
+        if (rec == asio::error::would_block || rec == asio::error::try_again) co_return HeadResult::Park;
+        if (rec == asio::error::eof || rec == asio::error::connection_reset) co_return HeadResult::PeerClosed;
+        if (rec) co_return HeadResult::Closed;
+        client_buffer_.commit(got);
+        waiting_first_byte = false;  // the timer is armed for client_header from now
+        continue;
+      }
       // A timeout before any byte of a keep-alive request is just the idle limit; otherwise the client
       // started (or opened the connection for) a request and did not finish its header in time.
       if (timed_out && (client_buffer_.size() > 0 || first)) co_return HeadResult::Timeout;

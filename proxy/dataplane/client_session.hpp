@@ -49,6 +49,8 @@ class ClientSession : public SessionHook {
   /// Once parked(): the socket, which stays counted as an open connection (the caller counts it out).
   boost::asio::ip::tcp::socket take_socket();
   const boost::asio::ip::tcp::endpoint& peer() const { return peer_; }
+  /// Once parked(): since when the connection waits for its next request (keepalive_idle counts from here).
+  std::chrono::steady_clock::time_point idle_since() const { return idle_since_; }
 
   /// Worker thread, on drain: closes the connection when it is between requests.
   void close_if_idle();
@@ -57,7 +59,7 @@ class ClientSession : public SessionHook {
 
  private:
   /// PeerClosed: the client closed or reset its side; Closed: we stopped waiting (idle timeout, drain).
-  /// Park: a keep-alive connection's next request has not started, and reading now would block.
+  /// Park: a keep-alive connection's next request has not started for a while, and reading now would block.
   enum class HeadResult { Ready, PeerClosed, Closed, Timeout, TooLarge, Malformed, Park };
   boost::asio::awaitable<HeadResult> read_head(std::size_t& head_size, bool first);
   /// Shrinks a buffer that a large request grew back to what waits for the next request.
@@ -89,6 +91,7 @@ class ClientSession : public SessionHook {
   OverrideGate override_gate_;  ///< after peer_address_, which it is built from
   boost::asio::steady_timer header_timer_;
   std::uint64_t header_timer_generation_ = 0;
+  std::chrono::steady_clock::time_point idle_since_;
   std::chrono::steady_clock::time_point accepted_;  ///< the first request's client_header counts from here
   bool header_timed_out_ = false;
   bool header_timer_armed_ = false;

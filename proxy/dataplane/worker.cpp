@@ -32,6 +32,8 @@ constexpr std::int64_t kTrimAfter = 64;
 
 constinit ShortageReport accept_shortage("accepting a client connection (it waits in the listen queue)");
 constexpr auto kHandoverIdleGrace = std::chrono::seconds(1);
+// After this many parked sessions, free memory is handed back this much later (once for a wave).
+constexpr auto kReleaseAfterParking = std::chrono::milliseconds(500);
 }  // namespace
 
 Worker::Worker(std::shared_ptr<const RoutingSnapshot> initial, std::atomic<std::int64_t>& open_connections,
@@ -126,6 +128,7 @@ void Worker::on_drain(bool handover) {
   }
   sweep_timer_.cancel();
   access_log_timer_.cancel();
+  release_timer_.cancel();
   pool_.clear();
   if (!handover) {
     close_idle_sessions();
@@ -240,8 +243,20 @@ void Worker::spawn(std::unique_ptr<ClientSession> session) {
 
 void Worker::park(std::unique_ptr<ClientSession> session) {
   auto parked = std::make_unique<ParkedConnection>(context_, session->take_socket(), session->peer(),
-                                                   std::chrono::steady_clock::now());
+                                                   session->idle_since());
   session.reset();
+  // The memory sessions leave when they park goes back to the system soon, not at the next sweep:
+  // parking is for the time connections stay idle, and that is when their memory should go.
+  if (++parked_since_release_ >= kTrimAfter && !release_armed_) {
+    release_armed_ = true;
+    release_timer_.expires_after(kReleaseAfterParking);
+    release_timer_.async_wait([this](boost::system::error_code ec) {
+      release_armed_ = false;
+      if (ec) return;
+      parked_since_release_ = 0;
+      release_free_memory();
+    });
+  }
   parked_.push_back(*parked);
   if (!park_timer_armed_) arm_park_timer();
   ParkedConnection& p = *parked;

@@ -139,6 +139,9 @@ class Worker {
   ParkedList parked_;  ///< oldest first
   boost::asio::steady_timer park_timer_{io_};
   bool park_timer_armed_ = false;
+  boost::asio::steady_timer release_timer_{io_};
+  bool release_armed_ = false;
+  std::int64_t parked_since_release_ = 0;
   bool idle_closed_ = false;  ///< the drain closed the idle connections: none parks any more
   std::int64_t running_sessions_ = 0;  ///< sessions with a coroutine (connections not parked)
   std::int64_t running_peak_ = 0;  ///< their most since the last sweep

@@ -254,6 +254,7 @@ void Worker::park(std::unique_ptr<ClientSession> session) {
       release_armed_ = false;
       if (ec) return;
       parked_since_release_ = 0;
+      scratch_.trim();  // what the wave's requests left unused since the last trim
       release_free_memory();
     });
   }

@@ -141,6 +141,9 @@ def prepare_tools(args):
     for exe in ("nginx", "haproxy", "wrk", "h2load"):
         if not find_exe(exe):
             sys.exit("bench: %s is not installed" % exe)
+    # The harness holds one socket per idle connection and a proxy two at most (HAProxy sizes for
+    # client and server side): past 60,000 idle connections the default 131072 is not enough.
+    common.NOFILE = max(common.NOFILE, 2 * args.idle_connections + 10000)
     common.FD_LIMIT = raise_nofile()
     common.MAXCONN = args.idle_connections + 2000
     if common.FD_LIMIT < args.idle_connections + 2000:

@@ -12,7 +12,8 @@ import socket
 import subprocess
 import sys
 
-from .common import LOOPBACK, NOFILE, log, parse_head_fields
+from . import common
+from .common import LOOPBACK, log, parse_head_fields
 
 
 def find_exe(name):
@@ -54,13 +55,14 @@ def ensure_packages():
 def raise_nofile():
     """RLIMIT_NOFILE to NOFILE, or to the hard limit when that cannot be raised (no CAP_SYS_RESOURCE);
     returns the soft limit now in force."""
+    wanted = common.NOFILE  # read now: run.py raises it for a large idle scenario
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY or hard >= NOFILE:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, hard))
-        return NOFILE
+    if hard == resource.RLIM_INFINITY or hard >= wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        return wanted
     try:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, NOFILE))
-        return NOFILE
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, wanted))
+        return wanted
     except (ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         return hard

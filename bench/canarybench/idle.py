@@ -28,9 +28,26 @@ def parse_head(buf):
     return status, end + 4, cl, version
 
 
-def open_idle(port, n, path, size, concurrency=256, timeout=120.0):
+# Connections per client source address: below the ~28,000 ephemeral ports of Linux's default
+# net.ipv4.ip_local_port_range (32768-60999) towards one server address and port.
+PER_SOURCE = 25000
+IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)
+
+
+def source_address(i, n):
+    """The address the i-th of n client sockets binds to, or None (the kernel's choice, 127.0.0.1):
+    more connections than one source address has ports take 127.0.0.2, 127.0.0.3, ... in turn (all of
+    127.0.0.0/8 is loopback on Linux)."""
+    if n <= PER_SOURCE:
+        return None
+    return "127.0.0.%d" % (2 + i // PER_SOURCE)
+
+
+def open_idle(port, n, path, size, concurrency=256, timeout=None):
     """Opens n keep-alive connections, each sends one GET and reads the whole response, then stays
     open. Returns (open sockets, version counter, error counter, seconds)."""
+    if timeout is None:
+        timeout = max(120.0, n / 500.0)
     request = ("GET %s HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: canaryd-bench\r\n\r\n"
                % (path, LOOPBACK, port)).encode()
     sel = selectors.DefaultSelector()
@@ -50,6 +67,11 @@ def open_idle(port, n, path, size, concurrency=256, timeout=120.0):
         while started < n and active < concurrency:
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             s.setblocking(False)
+            src = source_address(started, n)
+            if src is not None:
+                # The port is chosen at connect, for the whole 4-tuple, not reserved by bind.
+                s.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
+                s.bind((src, 0))
             rc = s.connect_ex((LOOPBACK, port))
             started += 1
             if rc not in (0, 115):          # EINPROGRESS

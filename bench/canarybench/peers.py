@@ -200,8 +200,9 @@ service:
   canary: {{version: v2}}
   canary_weight: {w:g}
 timeouts: {{connect: 2s, upstream: 30s, client_header: 10s, keepalive_idle: 5m, drain: 1s}}
+limits: {{max_connections: {maxconn}}}
 """.format(ip=LOOPBACK, port=port, cport=cport, d=workdir, endpoints=canaryd_endpoints(up1, up2, per_set),
-           w=CANARY_WEIGHT, h2="\n    http2: true" if h2 else "")
+           w=CANARY_WEIGHT, h2="\n    http2: true" if h2 else "", maxconn=common.MAXCONN)
         if routing:
             conf += "routing: %s\n" % routing
         conf += extra

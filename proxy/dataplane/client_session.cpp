@@ -32,6 +32,8 @@ constexpr std::size_t kReadChunk = 8192;
 // next request needs a buffer (the read is started before bytes come, to cost no extra system call),
 // and only this much of it stays with an idle keep-alive connection.
 constexpr std::size_t kIdleBuffer = 1024;
+// How long a plain keep-alive connection waits for its next request here before it parks.
+constexpr auto kParkAfter = std::chrono::milliseconds(500);
 // How long and how much a closing connection may still read, so that the peer sees our last
 // response instead of a reset caused by data it had already sent (nginx's lingering close).
 constexpr auto kLingerTime = std::chrono::seconds(2);
@@ -44,6 +46,7 @@ ClientSession::ClientSession(SessionContext& context, asio::ip::tcp::socket sock
     : ctx_(context),
       tls_context_(std::move(tls)),
       client_(tls_context_ ? FlexStream(std::move(socket), *tls_context_) : FlexStream(std::move(socket))),
+      peer_(peer),
       peer_address_(without_v4_mapping(peer.address())),
       override_gate_(peer_address_),
       header_timer_(context.io),
@@ -58,9 +61,29 @@ ClientSession::ClientSession(SessionContext& context, asio::ip::tcp::socket sock
   ctx_.metrics.client_connections(+1);
 }
 
+ClientSession::ClientSession(SessionContext& context, ParkedConnection& parked)
+    : ctx_(context),
+      client_(std::move(parked.socket)),  // keeps the socket's options (no_delay, non_blocking)
+      peer_(parked.peer),
+      peer_address_(without_v4_mapping(peer_.address())),
+      override_gate_(peer_address_),
+      header_timer_(context.io),
+      served_one_(true),
+      idle_timed_out_(parked.wake == ParkedConnection::Wake::IdleTimeout),
+      http2_(false) {
+  client_ip_ = peer_.address().to_string();
+  if (peer_address_ != peer_.address()) client_key_ip_ = peer_address_.to_string();
+}
+
 ClientSession::~ClientSession() {
+  if (handed_over_) return;
   ctx_.metrics.client_connections(-1);
   ctx_.open_connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+asio::ip::tcp::socket ClientSession::take_socket() {
+  handed_over_ = true;
+  return std::move(client_.socket());
 }
 
 ClientSide ClientSession::client_side() {
@@ -127,7 +150,11 @@ asio::awaitable<void> ClientSession::run() {
     co_return;
   }
   if (client_.is_tls() && alpn_h2()) co_return co_await run_h2();
-  bool first = true;
+  if (idle_timed_out_) {
+    co_await close_gracefully(true);
+    co_return;
+  }
+  bool first = !served_one_;
   // Whether the client may still send when we close: then what it sends is taken in for a while first,
   // as nginx's lingering close does, so that it sees our last response instead of a reset. Only when
   // the client ended the connection, or asked for the close and nothing of it is unread, is there
@@ -139,6 +166,10 @@ asio::awaitable<void> ClientSession::run() {
     if (ctx_.draining && between_requests()) break;
     std::size_t head_size = 0;
     HeadResult head = co_await read_head(head_size, first);
+    if (head == HeadResult::Park) {
+      parked_ = true;
+      co_return;
+    }
     idle_ = false;
     if (head == HeadResult::PeerClosed) {
       linger = client_buffer_.size() > 0;
@@ -205,6 +236,7 @@ asio::awaitable<void> ClientSession::close_gracefully(bool linger) {
 
 void ClientSession::arm_header_timer(steady_clock::time_point deadline) {
   header_timed_out_ = false;
+  header_timer_armed_ = true;
   const std::uint64_t generation = ++header_timer_generation_;
   header_timer_.expires_at(deadline);
   // The session may be gone when an aborted wait completes, so `ec` is checked before `this` is used.
@@ -217,28 +249,19 @@ void ClientSession::arm_header_timer(steady_clock::time_point deadline) {
 }
 
 void ClientSession::disarm_header_timer() {
+  if (!header_timer_armed_) return;
+  header_timer_armed_ = false;
   ++header_timer_generation_;
   header_timer_.cancel();
 }
 
-bool ClientSession::start_head_wait(const RoutingSnapshot& snap, bool first) {
-  // The first request's header section must be complete within client_header of the connection's
-  // accept (a client that waits before its first byte gains nothing); a later one's within client_header
-  // of its first byte, and between requests the idle timeout applies. Our own timer, not the stream's
-  // expiry: the stream closes the socket when its deadline passes, and the 408 must still be written.
-  const bool waiting_first_byte = client_buffer_.size() == 0;
-  // A connection between requests keeps a small buffer, not the largest it ever needed.
-  if (waiting_first_byte && client_buffer_.capacity() > kIdleBuffer) {
+void ClientSession::keep_idle_buffer() {
+  if (client_buffer_.capacity() > kIdleBuffer) {
     client_buffer_.shrink_to_fit();
     client_buffer_.reserve(kIdleBuffer);
+  } else if (client_buffer_.capacity() == 0) {
+    client_buffer_.reserve(kIdleBuffer);
   }
-  client_.tcp().expires_never();
-  const auto client_header = snap.timeouts.client_header;
-  if (first)
-    arm_header_timer(accepted_ + client_header);
-  else
-    arm_header_timer(steady_clock::now() + (waiting_first_byte ? snap.timeouts.keepalive_idle : client_header));
-  return waiting_first_byte;
 }
 
 asio::awaitable<ClientSession::HeadResult> ClientSession::read_head(std::size_t& head_size, bool first) {
@@ -249,7 +272,22 @@ asio::awaitable<ClientSession::HeadResult> ClientSession::read_head(std::size_t&
   // What is not parsed yet never exceeds the header limit plus one read (a chunked body is decoded as it
   // arrives, and leaves nothing unparsed behind).
   client_buffer_.max_size(std::max<std::size_t>(limit, client_buffer_.size()) + kReadChunk);
-  bool waiting_first_byte = start_head_wait(*snap, first);
+  bool waiting_first_byte = client_buffer_.size() == 0;
+  // A connection between requests keeps a small buffer, not the largest it ever needed.
+  if (waiting_first_byte) keep_idle_buffer();
+  // A plain keep-alive connection still idle after kParkAfter parks (Park): the worker keeps its
+  // socket, not this session, its buffer and coroutine frames. Not sooner: a busy connection's next
+  // request comes within moments, and a park and a wake cost more than the read waiting here. (Over
+  // TLS, bytes may wait decrypted inside the stream, which readability would not show: TLS stays.)
+  const bool may_park =
+      waiting_first_byte && !first && !client_.is_tls() && snap->timeouts.keepalive_idle > kParkAfter;
+  bool park_due = false;  // the header timer's deadline is the time to park, not keepalive_idle
+  // The first request's header section must be complete within client_header of the connection's
+  // accept (a client that waits before its first byte gains nothing); a later one's within client_header
+  // of its first byte, and between requests the idle timeout applies. Our own timer, not the stream's
+  // expiry: the stream closes the socket when its deadline passes, and the 408 must still be written.
+  // It is armed only when a read has to wait: a head that is all there costs no timer.
+  client_.tcp().expires_never();
   std::size_t scanned = 0;
   bool rearm = false;
   for (;;) {
@@ -280,7 +318,17 @@ asio::awaitable<ClientSession::HeadResult> ClientSession::read_head(std::size_t&
       co_return HeadResult::Malformed;
     }
     scanned = data.size();
-    if (rearm) {
+    if (!header_timer_armed_) {
+      if (first) {
+        arm_header_timer(accepted_ + client_header);
+      } else if (waiting_first_byte) {
+        idle_since_ = steady_clock::now();
+        park_due = may_park;
+        arm_header_timer(idle_since_ + (park_due ? kParkAfter : snap->timeouts.keepalive_idle));
+      } else {
+        arm_header_timer(steady_clock::now() + client_header);
+      }
+    } else if (rearm) {
       rearm = false;
       arm_header_timer(steady_clock::now() + client_header);
     }
@@ -292,6 +340,21 @@ asio::awaitable<ClientSession::HeadResult> ClientSession::read_head(std::size_t&
     if (ec) {
       const bool timed_out = header_timed_out_;
       disarm_header_timer();
+      if (timed_out && park_due && client_buffer_.size() == 0) {
+        // Time to park. The wait for readability is registered before this thread returns to epoll
+        // (Worker::park, on this same turn), so bytes that come after this read raise an edge that
+        // the wait sees; bytes that came before (their edge may have passed while nothing waited,
+        // since the cancelled read) are read here.
+        park_due = false;
+        error_code rec;
+        const std::size_t got = client_.socket().read_some(client_buffer_.prepare(client_buffer_.capacity()), rec);
+        if (rec == asio::error::would_block || rec == asio::error::try_again) co_return HeadResult::Park;
+        if (rec == asio::error::eof || rec == asio::error::connection_reset) co_return HeadResult::PeerClosed;
+        if (rec) co_return HeadResult::Closed;
+        client_buffer_.commit(got);
+        waiting_first_byte = false;  // the timer is armed for client_header from now
+        continue;
+      }
       // A timeout before any byte of a keep-alive request is just the idle limit; otherwise the client
       // started (or opened the connection for) a request and did not finish its header in time.
       if (timed_out && (client_buffer_.size() > 0 || first)) co_return HeadResult::Timeout;

@@ -15,6 +15,7 @@
 #include "proxy/dataplane/exchange.hpp"
 #include "proxy/dataplane/override_gate.hpp"
 #include "proxy/dataplane/h2_connection.hpp"
+#include "proxy/dataplane/parked_connection.hpp"
 #include "proxy/dataplane/session_context.hpp"
 #include "proxy/net/flex_stream.hpp"
 #include "proxy/net/tls_context.hpp"
@@ -34,10 +35,22 @@ class ClientSession : public SessionHook {
   /// `http2`: a plain listener that also takes HTTP/2 with prior knowledge (a TLS one offers it by ALPN).
   ClientSession(SessionContext& context, boost::asio::ip::tcp::socket socket, const boost::asio::ip::tcp::endpoint& peer,
                 TlsContextPtr tls, bool http2 = false);
+  /// Takes over a parked connection (parked_connection.hpp) that woke: it has served a request, and
+  /// the connection is already counted.
+  ClientSession(SessionContext& context, ParkedConnection& parked);
   ~ClientSession();
 
-  /// Runs the connection to its end. The caller keeps the session alive until this completes.
+  /// Runs the connection to its end, or until it parks (parked()). The caller keeps the session alive
+  /// until this completes.
   boost::asio::awaitable<void> run();
+  /// After run(): the connection waits for its next request with nothing buffered; the caller parks it
+  /// (take_socket) instead of keeping this session.
+  bool parked() const { return parked_; }
+  /// Once parked(): the socket, which stays counted as an open connection (the caller counts it out).
+  boost::asio::ip::tcp::socket take_socket();
+  const boost::asio::ip::tcp::endpoint& peer() const { return peer_; }
+  /// Once parked(): since when the connection waits for its next request (keepalive_idle counts from here).
+  std::chrono::steady_clock::time_point idle_since() const { return idle_since_; }
 
   /// Worker thread, on drain: closes the connection when it is between requests.
   void close_if_idle();
@@ -46,10 +59,11 @@ class ClientSession : public SessionHook {
 
  private:
   /// PeerClosed: the client closed or reset its side; Closed: we stopped waiting (idle timeout, drain).
-  enum class HeadResult { Ready, PeerClosed, Closed, Timeout, TooLarge, Malformed };
+  /// Park: a keep-alive connection's next request has not started for a while, and reading now would block.
+  enum class HeadResult { Ready, PeerClosed, Closed, Timeout, TooLarge, Malformed, Park };
   boost::asio::awaitable<HeadResult> read_head(std::size_t& head_size, bool first);
-  /// Arms the header timer for the next head and returns whether its first byte is still to come.
-  bool start_head_wait(const RoutingSnapshot& snap, bool first);
+  /// Shrinks a buffer that a large request grew back to what waits for the next request.
+  void keep_idle_buffer();
   /// The client's side for the next exchange, under the worker's current snapshot.
   ClientSide client_side();
   /// True when bytes of the client's are buffered here or wait in the kernel (or we cannot tell).
@@ -63,6 +77,7 @@ class ClientSession : public SessionHook {
   /// `linger`: read (and drop) what the client still sends for a while before closing.
   boost::asio::awaitable<void> close_gracefully(bool linger);
   void arm_header_timer(std::chrono::steady_clock::time_point deadline);
+  /// Disarms the header timer if it is armed.
   void disarm_header_timer();
 
   SessionContext& ctx_;
@@ -71,14 +86,20 @@ class ClientSession : public SessionHook {
   boost::beast::flat_buffer client_buffer_;
   std::string client_ip_;
   std::string client_key_ip_;  ///< ClientSide::key_ip when it differs from client_ip_ (IPv4-mapped)
+  boost::asio::ip::tcp::endpoint peer_;  ///< as accept gave it (kept when the connection parks)
   boost::asio::ip::address peer_address_;  ///< IPv4-mapped IPv6 as IPv4
   OverrideGate override_gate_;  ///< after peer_address_, which it is built from
   boost::asio::steady_timer header_timer_;
   std::uint64_t header_timer_generation_ = 0;
+  std::chrono::steady_clock::time_point idle_since_;
   std::chrono::steady_clock::time_point accepted_;  ///< the first request's client_header counts from here
   bool header_timed_out_ = false;
+  bool header_timer_armed_ = false;
   bool idle_ = true;
   bool served_one_ = false;
+  bool parked_ = false;
+  bool handed_over_ = false;  ///< the socket went to a parked connection, which counts it now
+  bool idle_timed_out_ = false;  ///< woke from parking because keepalive_idle passed: close at once
   const bool http2_;
   H2Connection* h2_ = nullptr;  ///< while the connection speaks HTTP/2
 };

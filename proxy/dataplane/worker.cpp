@@ -32,6 +32,8 @@ constexpr std::int64_t kTrimAfter = 64;
 
 constinit ShortageReport accept_shortage("accepting a client connection (it waits in the listen queue)");
 constexpr auto kHandoverIdleGrace = std::chrono::seconds(1);
+// After this many parked sessions, free memory is handed back this much later (once for a wave).
+constexpr auto kReleaseAfterParking = std::chrono::milliseconds(500);
 }  // namespace
 
 Worker::Worker(std::shared_ptr<const RoutingSnapshot> initial, std::atomic<std::int64_t>& open_connections,
@@ -98,6 +100,7 @@ void Worker::publish(std::shared_ptr<const RoutingSnapshot> snapshot) {
     // Idle connections to endpoints that left (a deleted pod) are closed now, not at the next sweep;
     // requests still in flight to them finish on their own connections.
     pool_.close_removed(live_endpoint_ids());
+    if (park_timer_armed_) arm_park_timer();  // keepalive_idle may have changed
   });
 }
 
@@ -125,6 +128,7 @@ void Worker::on_drain(bool handover) {
   }
   sweep_timer_.cancel();
   access_log_timer_.cancel();
+  release_timer_.cancel();
   pool_.clear();
   if (!handover) {
     close_idle_sessions();
@@ -144,6 +148,18 @@ void Worker::close_idle_sessions() {
   std::vector<ClientSession*> live;
   for (auto& s : sessions_) live.push_back(&s);
   for (auto* s : live) s->close_if_idle();
+  // A parked connection wakes into a session, which closes it unless a request has come (that one is
+  // served, with Connection: close).
+  idle_closed_ = true;
+  park_timer_.cancel();
+  park_timer_armed_ = false;
+  while (!parked_.empty()) {
+    ParkedConnection& p = parked_.front();
+    p.unlink();
+    p.wake = ParkedConnection::Wake::Drain;
+    boost::system::error_code ec;
+    p.socket.cancel(ec);
+  }
 }
 
 void Worker::stop() { io_.stop(); }
@@ -201,19 +217,90 @@ void Worker::start_session(tcp::socket socket, const tcp::endpoint& peer, std::s
   auto session = std::make_unique<ClientSession>(context_, std::move(socket), peer,
                                                  listener < tls.size() ? tls[listener] : nullptr,
                                                  listener < http2.size() && http2[listener]);
-  sessions_.push_back(*session);
   connections_peak_ = std::max(connections_peak_, metrics_.client_connections());
+  spawn(std::move(session));
+}
+
+void Worker::spawn(std::unique_ptr<ClientSession> session) {
+  sessions_.push_back(*session);
+  running_peak_ = std::max(running_peak_, ++running_sessions_);
   asio::co_spawn(
       io_,
-      [s = std::move(session)]() -> asio::awaitable<void> {
+      [this, s = std::move(session)]() mutable -> asio::awaitable<void> {
         // Errors on the data path are values; this only keeps an unexpected exception (say,
         // bad_alloc) to the one connection it happened on.
         try {
           co_await s->run();
         } catch (const std::exception&) {
         }
+        --running_sessions_;
+        // Still on the thread's turn that found nothing to read (no epoll_wait in between): see
+        // read_head.
+        if (s->parked()) park(std::move(s));
       },
       asio::detached);
+}
+
+void Worker::park(std::unique_ptr<ClientSession> session) {
+  auto parked = std::make_unique<ParkedConnection>(context_, session->take_socket(), session->peer(),
+                                                   session->idle_since());
+  session.reset();
+  // The memory sessions leave when they park goes back to the system soon, not at the next sweep:
+  // parking is for the time connections stay idle, and that is when their memory should go.
+  if (++parked_since_release_ >= kTrimAfter && !release_armed_) {
+    release_armed_ = true;
+    release_timer_.expires_after(kReleaseAfterParking);
+    release_timer_.async_wait([this](boost::system::error_code ec) {
+      release_armed_ = false;
+      if (ec) return;
+      parked_since_release_ = 0;
+      scratch_.trim();  // what the wave's requests left unused since the last trim
+      release_free_memory();
+    });
+  }
+  parked_.push_back(*parked);
+  if (!park_timer_armed_) arm_park_timer();
+  ParkedConnection& p = *parked;
+  p.socket.async_wait(tcp::socket::wait_read,
+                      [this, owned = std::move(parked)](boost::system::error_code) mutable { wake(std::move(owned)); });
+  if (idle_closed_) {
+    p.wake = ParkedConnection::Wake::Drain;
+    boost::system::error_code ec;
+    p.socket.cancel(ec);
+  }
+}
+
+void Worker::wake(std::unique_ptr<ParkedConnection> parked) {
+  auto session = std::make_unique<ClientSession>(context_, *parked);
+  parked.reset();
+  spawn(std::move(session));
+}
+
+void Worker::arm_park_timer() {
+  if (parked_.empty()) {
+    park_timer_armed_ = false;
+    return;
+  }
+  park_timer_armed_ = true;
+  // Re-setting the expiry cancels a wait still pending (its handler sees an error and does nothing).
+  park_timer_.expires_at(parked_.front().parked_at + snapshot_->timeouts.keepalive_idle);
+  park_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    expire_parked();
+  });
+}
+
+void Worker::expire_parked() {
+  const auto now = std::chrono::steady_clock::now();
+  const auto idle = snapshot_->timeouts.keepalive_idle;
+  while (!parked_.empty() && parked_.front().parked_at + idle <= now) {
+    ParkedConnection& p = parked_.front();
+    p.unlink();  // its wait's handler still owns it
+    p.wake = ParkedConnection::Wake::IdleTimeout;
+    boost::system::error_code ec;
+    p.socket.cancel(ec);
+  }
+  arm_park_timer();
 }
 
 void Worker::refuse(tcp::socket socket) {
@@ -256,8 +343,11 @@ void Worker::schedule_access_log_hand_over() {
 void Worker::release_burst_memory(std::size_t upstream_closed) {
   const std::int64_t freed_blocks = static_cast<std::int64_t>(scratch_.trim());
   const std::int64_t now_open = metrics_.client_connections();
-  const std::int64_t closed = connections_peak_ - now_open + static_cast<std::int64_t>(upstream_closed);
+  // Sessions that parked free as much as connections that closed.
+  const std::int64_t closed = connections_peak_ - now_open + static_cast<std::int64_t>(upstream_closed) +
+                              running_peak_ - running_sessions_;
   connections_peak_ = now_open;
+  running_peak_ = running_sessions_;
   // free() keeps what a burst's sessions and buffers used in the malloc arenas, where nothing but
   // another burst would reuse it; this hands the free pages back to the system. It walks every arena,
   // so only after a burst, and here in the sweep, never on a request's way.

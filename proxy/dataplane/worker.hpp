@@ -19,6 +19,7 @@
 
 #include "proxy/dataplane/client_session.hpp"
 #include "proxy/dataplane/failure_streaks.hpp"
+#include "proxy/dataplane/parked_connection.hpp"
 #include "proxy/dataplane/request_scratch.hpp"
 #include "proxy/dataplane/routing_snapshot.hpp"
 #include "proxy/dataplane/session_context.hpp"
@@ -82,6 +83,16 @@ class Worker {
   /// Accepts up to `most` connections already queued on `acceptor`, without waiting.
   void accept_queued(boost::asio::ip::tcp::acceptor& acceptor, std::size_t listener, std::size_t most);
   void refuse(boost::asio::ip::tcp::socket socket);
+  /// Runs `session` on a coroutine of its own; parks it when it ends parked.
+  void spawn(std::unique_ptr<ClientSession> session);
+  /// Keeps a parked session's socket and peer (parked_connection.hpp) and waits for readability.
+  void park(std::unique_ptr<ClientSession> session);
+  /// The wait of a parked connection ended: a new session takes the connection over.
+  void wake(std::unique_ptr<ParkedConnection> parked);
+  /// One timer for every parked connection: the oldest one's idle deadline.
+  void arm_park_timer();
+  /// Wakes, to be closed, the parked connections whose keepalive_idle has passed.
+  void expire_parked();
   void schedule_sweep();
   /// Every half second: the access log lines of the current buffer go to the writer (flushed within a second).
   void schedule_access_log_hand_over();
@@ -129,6 +140,15 @@ class Worker {
   boost::intrusive::list<ClientSession, boost::intrusive::base_hook<SessionHook>,
                          boost::intrusive::constant_time_size<false>>
       sessions_;
+  ParkedList parked_;  ///< oldest first
+  boost::asio::steady_timer park_timer_{io_};
+  bool park_timer_armed_ = false;
+  boost::asio::steady_timer release_timer_{io_};
+  bool release_armed_ = false;
+  std::int64_t parked_since_release_ = 0;
+  bool idle_closed_ = false;  ///< the drain closed the idle connections: none parks any more
+  std::int64_t running_sessions_ = 0;  ///< sessions with a coroutine (connections not parked)
+  std::int64_t running_peak_ = 0;  ///< their most since the last sweep
   std::thread thread_;
 };
 

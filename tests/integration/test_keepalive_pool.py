@@ -115,6 +115,85 @@ class ClientKeepAliveTest(IntegrationTest):
         self.assertEqual(data, b"", "bytes sent on an idle keep-alive close: %r" % data)
         self.assertLess(took, 2.5)
 
+    def test_parked_connections_close_each_at_its_own_idle_deadline(self):
+        # A connection idle for half a second parks; one worker, so that both park on its list and its
+        # one timer serves the older first, then the other.
+        up = self.raw_upstream(support.serve_fixed())
+        d = self.canaryd(endpoints=[(up.port, "v1")], canary=None, threads=1,
+                         timeouts={"keepalive_idle": "1500ms"})
+        a, b = RawClient(d.listen), RawClient(d.listen)
+        self.addCleanup(a.close)
+        self.addCleanup(b.close)
+        a.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        self.assertEqual(a.read_response().status, 200)
+        a_idle = time.monotonic()
+        time.sleep(0.3)  # b goes idle (and parks) 0.3 s after a: the timing is the scenario
+        b.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        self.assertEqual(b.read_response().status, 200)
+        b_idle = time.monotonic()
+        data, closed = a.read_until_close(4)
+        a_took = time.monotonic() - a_idle
+        self.assertTrue(closed, "the parked connection stayed open past keepalive_idle")
+        self.assertEqual(data, b"")
+        self.assertGreater(a_took, 1.4, "closed before keepalive_idle")
+        self.assertLess(a_took, 2.2)
+        data, closed = b.read_until_close(4)
+        b_took = time.monotonic() - b_idle
+        self.assertTrue(closed, "the second parked connection stayed open past keepalive_idle")
+        self.assertEqual(data, b"")
+        self.assertGreater(b_took, 1.4, "closed before keepalive_idle")
+        self.assertLess(b_took, 2.2)
+
+    def test_parked_connection_serves_its_next_request(self):
+        up = self.raw_upstream(support.serve_fixed())
+        d = self.canaryd(endpoints=[(up.port, "v1")], canary=None, threads=1, timeouts={"keepalive_idle": "60s"})
+        c = RawClient(d.listen, timeout=3)
+        self.addCleanup(c.close)
+        for _ in range(3):
+            c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            self.assertEqual(c.read_response().status, 200)
+            time.sleep(0.7)  # longer than the half second after which an idle connection parks
+        # A request split around the wake: its first bytes wake the connection, the rest follows.
+        c.send(b"GET / HTTP/1.1\r\nHo")
+        time.sleep(0.1)  # the timing is the scenario
+        c.send(b"st: t\r\n\r\n")
+        self.assertEqual(c.read_response().status, 200)
+
+    def test_request_whose_bytes_came_while_the_previous_was_served(self):
+        # The next request arrives while the previous one waits for its upstream, when nothing reads
+        # from the client: its readiness edge passes unseen. The connection must still find it when it
+        # would park, not wait for an edge that will not come again (the 200 ms stall of f092ba6;
+        # here it would wait for keepalive_idle and time the client out).
+        up = self.raw_upstream(support.serve_slow(0.05))
+        d = self.canaryd(endpoints=[(up.port, "v1")], canary=None, threads=1, timeouts={"keepalive_idle": "60s"})
+        c = RawClient(d.listen, timeout=2)
+        self.addCleanup(c.close)
+        for i in range(5):
+            c.send(b"GET /first HTTP/1.1\r\nHost: t\r\n\r\n")
+            wait_until(lambda: len(up.requests) == 2 * i + 1, timeout=5, message="the upstream has the request")
+            c.send(b"GET /second HTTP/1.1\r\nHost: t\r\n\r\n")
+            self.assertEqual(c.read_response().status, 200)
+            t = time.monotonic()
+            self.assertEqual(c.read_response().status, 200)
+            self.assertLess(time.monotonic() - t, 1.0)
+
+    def test_request_that_comes_as_the_connection_parks(self):
+        # Each next request is sent around the moment the connection parks (half a second idle), so
+        # that some come just before the parked wait is registered: they must be served at once, not
+        # left for an edge that has passed (the client's 2 s timeout would fail the test).
+        up = self.raw_upstream(support.serve_fixed())
+        d = self.canaryd(endpoints=[(up.port, "v1")], canary=None, threads=1, timeouts={"keepalive_idle": "60s"})
+        c = RawClient(d.listen, timeout=2)
+        self.addCleanup(c.close)
+        c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        self.assertEqual(c.read_response().status, 200)
+        for delay in (0.47, 0.49, 0.5, 0.5, 0.51, 0.53):
+            time.sleep(delay)  # the timing is the scenario
+            t = time.monotonic()
+            c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            self.assertEqual(c.read_response().status, 200)
+            self.assertLess(time.monotonic() - t, 1.0)
+
     def test_client_connection_close(self):
         up = self.raw_upstream(support.serve_fixed())
         d = self.canaryd(endpoints=[(up.port, "v1")], canary=None)

@@ -341,6 +341,21 @@ class StopTest(IntegrationTest):
         self.assertEqual(d.wait_exit(5), 0)
         self.assertLess(time.monotonic() - t, 3.0, "an idle connection held up the stop")
 
+    def test_parked_keepalive_client_is_closed_on_sigterm_and_still_counted(self):
+        up = self.raw_upstream(support.serve_fixed())
+        d = self.canaryd(endpoints=[(up.port, "v1")], canary=None, timeouts={"keepalive_idle": "60s"})
+        c = self.raw(d.listen)
+        c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        self.assertEqual(c.read_response().status, 200)
+        time.sleep(0.8)  # idle past the half second after which a keep-alive connection parks
+        self.assertEqual(d.metrics().value("canaryd_active_connections", side="client"), 1,
+                         "a parked connection is still an open client connection")
+        t = time.monotonic()
+        d.send_signal(signal.SIGTERM)
+        self.assertTrue(c.closed_within(3), "the parked keep-alive connection stayed open after SIGTERM")
+        self.assertEqual(d.wait_exit(5), 0)
+        self.assertLess(time.monotonic() - t, 3.0, "a parked connection held up the stop")
+
     def test_drain_deadline_cuts_long_requests(self):
         up = self.raw_upstream(serve_slow(10))
         d = self.canaryd(endpoints=[(up.port, "v1")], canary=None, timeouts={"drain": "1s"})

@@ -293,7 +293,7 @@ TEST(RoutingSnapshotTest, RoutingStateChangeKeepsTheSetsAndTakesTheStatesFields)
   next.revision = 8;
   next.aborted = true;
   next.affinity_salt = 42;
-  const auto kept = with_routing_state(*before.snap, next);
+  const std::shared_ptr<const RoutingSnapshot> kept = with_routing_state(*before.snap, next);
   const auto fresh = build(cfg, next, registry);
   for (const auto* snap : {kept.get(), fresh.snap.get()}) {
     EXPECT_EQ(snap->canary_weight, 2500u);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """canaryd benchmark: canaryd against HAProxy 2.6 and nginx, in front of real nginx upstreams.
 
-    python3 bench/run.py [--rounds 3] [--duration 10] [--scenarios LIST] [--bin-dir build]
+    python3 bench/run.py [--rounds 3] [--duration 10] [--scenarios LIST] [--bin-dir build] [--threads N] [--pin]
 
 Installs nginx, haproxy and wrk from Debian when one is missing (apt-get, as root or through sudo),
 starts two nginx upstreams on 127.0.0.1 (v1 and v2, one worker each, a 612-byte and a 64 KiB file,
@@ -33,7 +33,13 @@ inside every round, with its own table and target:
                                 in turn, one keep-alive connection) during the whole wrk run; every
                                 call must answer 200; target: req/s weights / steady >= 0.95
 
-Standard library only. Nothing is pinned (2 cores are shared by wrk, the proxy and the two upstreams).
+--threads N runs every proxy with N threads (canaryd `threads: N`, HAProxy `nbthread N`, nginx
+`worker_processes N`; the upstream nginx keep one worker each). --pin binds the proxy to N cores and wrk,
+h2load, the upstreams and the harness to the others, when the machine has more than N; otherwise nothing is
+pinned, and the report says which it was. Without --pin nothing is pinned (2 cores are shared by wrk, the
+proxy and the two upstreams).
+
+Standard library only.
 This file is the command line; the benchmark itself is the package next to it, bench/canarybench/:
 scenarios (what is measured), peers (the proxies, upstreams and their configs), load, idle and
 weight_changer (the measurements), procfs (CPU and RSS from /proc), runs (one run, its validity, the
@@ -51,7 +57,7 @@ import sys
 import tempfile
 import time
 
-from canarybench import common
+from canarybench import common, placement
 from canarybench.common import log, write
 from canarybench.environment import ensure_packages, find_exe, first_line, machine_info, raise_nofile, snapshot_binary
 from canarybench.peers import PROXIES, write_bodies
@@ -85,6 +91,10 @@ def parse_args():
                     "(default 2)")
     ap.add_argument("--quiet-wait", type=float, default=120.0, help="before each run, wait up to this many "
                     "seconds for other processes to use less than --max-foreign-cpu (default 120)")
+    ap.add_argument("--threads", type=int, default=1, help="threads of every proxy: canaryd threads, HAProxy "
+                    "nbthread, nginx worker_processes (default 1)")
+    ap.add_argument("--pin", action="store_true", help="pin the proxy to --threads cores and wrk/h2load and the "
+                    "upstreams to the others, when the machine has a core left over (else nothing is pinned)")
     ap.add_argument("--no-install", action="store_true", help="do not apt-get install missing tools")
     ap.add_argument("--report-only", metavar="RESULTS_JSON", help="measure nothing: render the report again "
                     "from the results.json of an earlier run (with that run's settings) to --output")
@@ -112,8 +122,8 @@ def selection(ap, args):
     scen_names = [s for s in args.scenarios.split(",") if s]
     proxies = [p for p in args.proxies.split(",") if p]
     bad = [s for s in scen_names if s not in SCENARIOS] + [p for p in proxies if p not in PROXIES]
-    if bad or args.rounds < 1 or args.duration < 1:
-        ap.error("unknown scenario/proxy %s (or rounds/duration < 1)" % ", ".join(bad))
+    if bad or args.rounds < 1 or args.duration < 1 or args.threads < 1:
+        ap.error("unknown scenario/proxy %s (or rounds/duration/threads < 1)" % ", ".join(bad))
     skipped = [sn for sn in scen_names if not proxies_of(sn, proxies)]
     if skipped:
         log("bench: skipping %s (canaryd only, and canaryd is not in --proxies)" % ", ".join(skipped))
@@ -151,6 +161,15 @@ def prepare_tools(args):
                  % (common.FD_LIMIT, args.idle_connections))
 
 
+def place_processes(args):
+    """--threads and --pin: the run's placement, and its sentence kept in the args for the report."""
+    placement.CURRENT = placement.Placement(args.threads, args.pin)
+    args.placement = placement.CURRENT.text()
+    # The harness (its CPU watch, the weight changer) runs beside wrk, off the proxy's cores.
+    placement.CURRENT.apply("other")
+    log("bench: " + args.placement)
+
+
 def machine_table(canaryd_bin, build_info, proxies):
     """The report's machine table: the machine, the tools, the binary measured and the git commit."""
     info = machine_info(canaryd_bin)
@@ -173,6 +192,7 @@ def main():
     scen_names, proxies = selection(ap, args)
     canaryd_bin = canaryd_path(args, proxies)
     prepare_tools(args)
+    place_processes(args)
     base = args.workdir or tempfile.mkdtemp(prefix="canaryd-bench-")
     os.makedirs(base, exist_ok=True)
     os.chmod(base, 0o755)              # nginx workers may run as nobody

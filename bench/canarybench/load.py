@@ -9,8 +9,8 @@ import subprocess
 import time
 
 from .common import LOOPBACK, write
-from .environment import find_exe, raise_nofile
-from .peers import stub_requests
+from .environment import find_exe
+from .peers import start_child, stub_requests
 
 
 WRK_THREADS = 2
@@ -56,12 +56,17 @@ end
 """
 
 
+def load_tool_child():
+    """In wrk's or h2load's process before exec: beside the upstreams, off the proxy's cores (--pin)."""
+    start_child("other")
+
+
 def run_load_tool(cmd, duration, out_path):
     """Runs a load tool (wrk, h2load) for `duration` seconds (a minute of grace); its command line and
     output go to out_path. Returns (output, exit status or "timeout")."""
     try:
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=duration + 60,
-                           preexec_fn=raise_nofile)
+                           preexec_fn=load_tool_child)
         out, rc = p.stdout.decode(errors="replace"), p.returncode
     except subprocess.TimeoutExpired as e:
         out, rc = (e.stdout or b"").decode(errors="replace"), "timeout"

@@ -234,6 +234,13 @@ def pair_tables(rows, results, scen_names):
     return "\n".join(out).rstrip("\n")
 
 
+def placement_text(args, info):
+    """What --pin decided (kept in results.json), or the old sentence for runs from before --pin."""
+    text = getattr(args, "placement", None)
+    return text or "Nothing is pinned: the %s cores are shared by wrk, the proxy and the two upstream nginx." \
+        % info["nproc"]
+
+
 def report(args, info, results, discarded, scen_names, proxies, started, elapsed, command):
     scen_names = [sn for sn in scen_names if proxies_of(sn, proxies)]
     rows = summarize(results, scen_names, proxies)
@@ -248,10 +255,15 @@ def report(args, info, results, discarded, scen_names, proxies, started, elapsed
     lines.append("")
     only = any(sn in CANARYD_ONLY for sn in scen_names)
     lines.append("Rounds: %d, interleaved (each round runs every scenario as %s in turn%s); wrk -t%d, %d s per "
-                 "run, `--timeout 5s`; idle: %d connections held %.0f s. Medians over the valid runs. "
-                 "Nothing is pinned: the %s cores are shared by wrk, the proxy and the two upstream nginx."
+                 "run, `--timeout 5s`; idle: %d connections held %.0f s. Medians over the valid runs. %s"
                  % (args.rounds, " ".join(proxies), "; the canaryd-only ones as canaryd alone" if only else "",
-                    WRK_THREADS, args.duration, args.idle_connections, args.idle_hold, info["nproc"]))
+                    WRK_THREADS, args.duration, args.idle_connections, args.idle_hold, placement_text(args, info)))
+    threads = getattr(args, "threads", 1)
+    if threads != 1:
+        lines.append("")
+        lines.append("Every proxy runs %d threads: canaryd `threads: %d`, HAProxy `nbthread %d`, nginx "
+                     "`worker_processes %d` (its CPU is the master's and all workers'; its peak RSS is one "
+                     "worker's). The two upstream nginx keep `worker_processes 1`." % ((threads,) * 4))
     lines.append("")
     for sn in scen_names:
         lines.append("- `%s`: %s" % (sn, SCENARIOS[sn][0] if not SCENARIOS[sn][5]

@@ -104,9 +104,18 @@ void Server::publish() {
   for (auto& w : workers_) w->publish(snapshot_);
 }
 
+void Server::publish_routing_state() {
+  const auto& state = control_->current();
+  if (!snapshot_ || snapshot_->endpoints_by_name || snapshot_selectors_ != SetSelectors(state)) return publish();
+  snapshot_ = with_routing_state(*snapshot_, state);
+  for (auto& w : workers_) w->publish(snapshot_);
+}
+
 std::shared_ptr<const RoutingSnapshot> Server::make_snapshot() {
   std::vector<std::string> problems;
-  auto snap = build_snapshot(config_, control_->current(), registry_, problems, is_healthy(), &tls_);
+  const auto& state = control_->current();
+  snapshot_selectors_.emplace(state);
+  auto snap = build_snapshot(config_, state, registry_, problems, is_healthy(), &tls_);
   for (const auto& p : problems) log_line(config_.source + ": endpoints: " + p);
   snap->max_connections = config_.limits.max_connections.value_or(budget_.max_connections);
   snap->max_idle_upstream = budget_.idle_upstream_per_worker;

@@ -113,7 +113,11 @@ class Server {
              const std::string& body);
 
   weights::ServiceView service_view() const;
+  /// Builds the snapshot anew (config, health, ejection, TLS, discovery or state changed) and posts it.
   void publish();
+  /// A routing state change, nothing else: when it keeps the sets, the snapshot is the current one with
+  /// the new weight (with_routing_state); otherwise publish().
+  void publish_routing_state();
   /// The snapshot for the current config and state, with the connection budget's limits.
   std::shared_ptr<const RoutingSnapshot> make_snapshot();
   /// Works out the connection budget again (start, reload, discovery); `announce`: warn when
@@ -150,6 +154,8 @@ class Server {
   boost::asio::steady_timer drain_deadline_{io_};
   EndpointRegistry registry_;
   std::shared_ptr<const RoutingSnapshot> snapshot_;
+  /// The routing state's selectors snapshot_'s sets were matched with (make_snapshot).
+  std::optional<SetSelectors> snapshot_selectors_;
   std::unique_ptr<weights::ControlService> control_;
   std::unique_ptr<weights::ControlApi> api_;
   std::unique_ptr<ControlServer> control_server_;

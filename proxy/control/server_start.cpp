@@ -178,7 +178,7 @@ Result<void, StartupError> Server::load_state() {
   control_ = std::make_unique<weights::ControlService>(std::move(*history), std::move(*backend));
   control_->set_on_change([this](const weights::RoutingState&) {
     if (rollout_) rollout_->before_publish();
-    publish();
+    publish_routing_state();
   });
   api_ = std::make_unique<weights::ControlApi>(*control_, *token, [this] { return service_view(); });
   rollout_ = std::make_unique<RolloutDriver>(

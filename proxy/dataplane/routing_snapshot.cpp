@@ -40,15 +40,36 @@ void set_affinity(const config::Affinity& affinity, RoutingSnapshot& snap) {
     snap.set_cookie = affinity.set_cookie;
 }
 
+// Distinct for every snapshot of the process (main thread only).
+std::uint64_t next_serial() {
+  static std::uint64_t serials = 0;
+  return ++serials;
+}
+
+// Everything the routing state decides but the sets: a weight change rewrites only these.
+void set_routing_state(const weights::RoutingState& state, RoutingSnapshot& snap) {
+  snap.canary_weight = state.canary ? state.canary_weight : 0;
+  snap.canary_aborted = state.canary && state.aborted;
+  snap.revision = state.revision;
+  snap.affinity_salt = state.affinity_salt;
+}
+
 }  // namespace
+
+std::shared_ptr<RoutingSnapshot> with_routing_state(const RoutingSnapshot& previous,
+                                                    const weights::RoutingState& state) {
+  auto snap = std::make_shared<RoutingSnapshot>(previous);
+  snap->serial = next_serial();
+  set_routing_state(state, *snap);
+  return snap;
+}
 
 std::shared_ptr<RoutingSnapshot> build_snapshot(const config::Config& cfg, const weights::RoutingState& state,
                                                 EndpointRegistry& registry, std::vector<std::string>& problems,
                                                 const std::function<bool(const std::string&)>& is_healthy,
                                                 const TlsSetup* tls) {
   auto snap = std::make_shared<RoutingSnapshot>();
-  static std::uint64_t serials = 0;  // main thread only
-  snap->serial = ++serials;
+  snap->serial = next_serial();
   auto stable = config::Selector::conjunction(cfg.service.selector, state.stable);
   std::optional<config::Selector> canary;
   if (state.canary) canary = config::Selector::conjunction(cfg.service.selector, *state.canary);
@@ -59,7 +80,7 @@ std::shared_ptr<RoutingSnapshot> build_snapshot(const config::Config& cfg, const
     bool in_canary = canary && canary->matches(ep.labels);
     if (!in_stable && !in_canary) continue;
     UpstreamEndpoint up;
-    auto resolved = resolve_host_port(ep.address);
+    auto resolved = resolve_host_port(ep.address, &snap->endpoints_by_name);
     if (!resolved) {
       problems.push_back("endpoint " + ep.address.to_string() + ": " + resolved.error().message);
       continue;
@@ -78,21 +99,21 @@ std::shared_ptr<RoutingSnapshot> build_snapshot(const config::Config& cfg, const
     // Disjointness is validated on every change, so an endpoint lands in at most one set.
     snap->sets[in_stable ? 0 : 1].push_back(std::move(up));
   }
-  snap->canary_weight = state.canary ? state.canary_weight : 0;
-  snap->canary_aborted = state.canary && state.aborted;
-  snap->revision = state.revision;
+  set_routing_state(state, *snap);
   snap->override_header = cfg.routing.override_header;
   snap->response_header = cfg.routing.response_header;
   snap->access_log = !cfg.access_log.path.empty();
   snap->override_cookie = cfg.routing.override_cookie;
   snap->override_sources = cfg.routing.override_sources;
   set_affinity(cfg.routing.affinity, *snap);
-  snap->affinity_salt = state.affinity_salt;
   snap->retries = cfg.routing.retries;
   snap->timeouts = cfg.timeouts;
   snap->limits = cfg.limits;
   snap->max_connections = cfg.limits.max_connections.value_or(0);
   snap->max_endpoint_id = registry.max_id();
+  snap->live_ids.assign(std::size_t{snap->max_endpoint_id} + 1, false);
+  for (const auto& set : snap->sets)
+    for (const auto& ep : set) snap->live_ids[ep.id] = true;
   if (tls) snap->listener_tls = tls->listeners;
   for (const auto& l : cfg.listen) snap->listener_http2.push_back(l.http2);
   if (cfg.health && cfg.health->max_ejected_percent > 0) snap->ejection_threshold = cfg.health->unhealthy_threshold;

@@ -94,21 +94,16 @@ void Worker::start(std::function<void()> on_exit) {
 }
 
 void Worker::publish(std::shared_ptr<const RoutingSnapshot> snapshot) {
-  asio::post(io_, [this, snapshot = std::move(snapshot)]() mutable {
-    snapshot_ = std::move(snapshot);
-    pool_.set_max_idle(snapshot_->max_idle_upstream);
-    // Idle connections to endpoints that left (a deleted pod) are closed now, not at the next sweep;
-    // requests still in flight to them finish on their own connections.
-    pool_.close_removed(live_endpoint_ids());
-    if (park_timer_armed_) arm_park_timer();  // keepalive_idle may have changed
-  });
+  asio::post(io_, [this, snapshot = std::move(snapshot)]() mutable { adopt_snapshot(std::move(snapshot)); });
 }
 
-std::vector<bool> Worker::live_endpoint_ids() const {
-  std::vector<bool> live(snapshot_->max_endpoint_id + 1, false);
-  for (const auto& set : snapshot_->sets)
-    for (const auto& ep : set) live[ep.id] = true;
-  return live;
+void Worker::adopt_snapshot(std::shared_ptr<const RoutingSnapshot> snapshot) {
+  snapshot_ = std::move(snapshot);
+  pool_.set_max_idle(snapshot_->max_idle_upstream);
+  // Idle connections to endpoints that left (a deleted pod) are closed now, not at the next sweep;
+  // requests still in flight to them finish on their own connections.
+  pool_.close_removed(snapshot_->live_ids);
+  if (park_timer_armed_) arm_park_timer();  // keepalive_idle may have changed
 }
 
 void Worker::drain(bool handover) {
@@ -325,7 +320,7 @@ void Worker::schedule_sweep() {
   sweep_timer_.expires_after(kSweepInterval);
   sweep_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec || draining_) return;
-    const std::size_t closed = pool_.sweep(live_endpoint_ids(), std::chrono::steady_clock::now());
+    const std::size_t closed = pool_.sweep(snapshot_->live_ids, std::chrono::steady_clock::now());
     release_burst_memory(closed);
     schedule_sweep();
   });

@@ -61,6 +61,9 @@ class Worker {
   void start(std::function<void()> on_exit);
   /// Any thread: the snapshot the next requests will use.
   void publish(std::shared_ptr<const RoutingSnapshot> snapshot);
+  /// This worker's thread (publish() posts it there), or any thread before start(): what a worker does
+  /// with a new snapshot. Public so that bench/micro can time it apart from the post.
+  void adopt_snapshot(std::shared_ptr<const RoutingSnapshot> snapshot);
   /// Any thread: stop accepting, close idle keep-alive clients, let in-flight requests finish with
   /// `Connection: close`. The thread ends when the last session is gone. `handover`: a successor
   /// accepts on the same sockets; a keep-alive client gets one more answer (with `Connection: close`)
@@ -99,7 +102,6 @@ class Worker {
   /// Sweep: frees the request buffers a burst left, and returns free memory to the system after one
   /// (`upstream_closed`: idle upstream connections the sweep closed).
   void release_burst_memory(std::size_t upstream_closed);
-  std::vector<bool> live_endpoint_ids() const;
   void on_drain(bool handover);
   void close_idle_sessions();
 

@@ -8,10 +8,11 @@ namespace canaryd::proxy {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-Result<tcp::endpoint> resolve_host_port(const config::HostPort& hp) {
+Result<tcp::endpoint> resolve_host_port(const config::HostPort& hp, bool* by_name) {
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(hp.host, ec);
   if (!ec) return tcp::endpoint(addr, hp.port);
+  if (by_name) *by_name = true;
   asio::io_context io;
   tcp::resolver resolver(io);
   auto results = resolver.resolve(hp.host, std::to_string(hp.port), ec);

@@ -12,8 +12,9 @@
 namespace canaryd::proxy {
 
 /// An IP literal as is, a host name through the system resolver (blocking: main thread, at start-up or
-/// reload only). Fails with `cannot resolve <host>: <why>` when it does not resolve.
-Result<boost::asio::ip::tcp::endpoint> resolve_host_port(const config::HostPort& hp);
+/// reload only). Fails with `cannot resolve <host>: <why>` when it does not resolve. `by_name`, when
+/// given, is set to true when `hp.host` is a name rather than a literal (whether or not it resolved).
+Result<boost::asio::ip::tcp::endpoint> resolve_host_port(const config::HostPort& hp, bool* by_name = nullptr);
 
 /// `127.0.0.1:8080`, `[::1]:8080`: an address as the config writes it.
 std::string endpoint_text(const boost::asio::ip::tcp::endpoint& ep);

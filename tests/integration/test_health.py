@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Active health checks (config `health:`): a stopped endpoint is taken out once the probes notice
 (requests meanwhile are retried elsewhere, none fails), comes back when it answers again, a set with no
-healthy endpoint falls back to the other set, and status, /readyz and canaryd_endpoints show it."""
+healthy endpoint falls back to the other set, weight changes keep what the probes found, and status,
+/readyz and canaryd_endpoints show it."""
 
 import os
 import sys
@@ -81,6 +82,23 @@ class HealthTest(IntegrationTest):
         after = d.metrics().value("canaryd_fallback_total", **{"from": "canary"})
         self.assertGreaterEqual(after - before, 50 - support.THREADS - 1, "fallbacks counted: %s" % (after - before))
         self.assertEqual(support.http_request(d.control, "GET", "/readyz").status, 200)
+
+    def test_weight_changes_keep_the_health_the_probes_found(self):
+        # A weight change reuses the current snapshot's sets: it must carry the latest health both ways.
+        canary = free_port()
+        nginx = self.nginx_server([(canary, "v2")])
+        d = self.canaryd(endpoints=[(self.v1[0], "v1"), (canary, "v2")], canary_weight=50, extra=FAST_PROBES)
+        nginx.stop()
+        wait_until(lambda: endpoint_health(d, canary) is False, message="the canary endpoint marked unhealthy")
+        self.assertEqual(d.api("PUT", "/api/weight", {"canary_weight": 100})[0], 200)
+        rs = [d.get("/") for _ in range(20)]
+        self.assertEqual([(r.status, r.header("X-Canary-Set")) for r in rs], [(200, "stable")] * 20)
+        self.nginx_server([(canary, "v2")])
+        wait_until(lambda: endpoint_health(d, canary) is True, message="the restarted canary healthy again")
+        for weight, served in ((0, "stable"), (100, "canary")):
+            self.assertEqual(d.api("PUT", "/api/weight", {"canary_weight": weight})[0], 200)
+            rs = [d.get("/") for _ in range(20)]
+            self.assertEqual([(r.status, r.header("X-Canary-Set")) for r in rs], [(200, served)] * 20, weight)
 
     def test_readyz_is_503_when_no_stable_endpoint_is_healthy(self):
         stable = free_port()

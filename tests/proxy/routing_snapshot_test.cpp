@@ -1,5 +1,5 @@
 // Unit tests of building routing snapshots: endpoints into sets by selectors, ids stable across rebuilds and
-// reloads, unresolvable hosts, limits carried.
+// reloads, unresolvable hosts, limits carried, a routing state change that keeps the sets.
 #include "proxy/dataplane/routing_snapshot.hpp"
 
 #include <gtest/gtest.h>
@@ -281,6 +281,87 @@ TEST(RoutingSnapshotTest, EmptyConfigGivesEmptySets) {
   EXPECT_TRUE(b.snap->set(SetKind::Canary).empty());
   EXPECT_EQ(b.snap->max_endpoint_id, 0u);
   EXPECT_TRUE(b.problems.empty());
+}
+
+TEST(RoutingSnapshotTest, RoutingStateChangeKeepsTheSetsAndTakesTheStatesFields) {
+  config::Config cfg = tutorial_config();
+  cfg.routing.override_header = "X-Force-Set";
+  cfg.limits.max_body_bytes = 1048576;
+  EndpointRegistry registry;
+  const auto before = build(cfg, tutorial_state(1000), registry);
+  auto next = tutorial_state(2500);
+  next.revision = 8;
+  next.aborted = true;
+  next.affinity_salt = 42;
+  const std::shared_ptr<const RoutingSnapshot> kept = with_routing_state(*before.snap, next);
+  const auto fresh = build(cfg, next, registry);
+  for (const auto* snap : {kept.get(), fresh.snap.get()}) {
+    EXPECT_EQ(snap->canary_weight, 2500u);
+    EXPECT_TRUE(snap->canary_aborted);
+    EXPECT_EQ(snap->revision, 8u);
+    EXPECT_EQ(snap->affinity_salt, 42u);
+  }
+  EXPECT_EQ(ids(*kept), ids(*fresh.snap));
+  EXPECT_EQ(names(kept->set(SetKind::Stable)), names(fresh.snap->set(SetKind::Stable)));
+  EXPECT_EQ(names(kept->set(SetKind::Canary)), names(fresh.snap->set(SetKind::Canary)));
+  EXPECT_EQ(kept->override_header, "X-Force-Set");
+  EXPECT_EQ(kept->limits.max_body_bytes, 1048576u);
+  EXPECT_EQ(kept->max_endpoint_id, fresh.snap->max_endpoint_id);
+  EXPECT_EQ(kept->live_ids, fresh.snap->live_ids);
+  // Sessions key their per-snapshot answers on the serial: a kept snapshot is a new one to them.
+  EXPECT_NE(kept->serial, before.snap->serial);
+  EXPECT_NE(kept->serial, fresh.snap->serial);
+  // The previous snapshot is untouched: workers may still be routing on it.
+  EXPECT_EQ(before.snap->canary_weight, 1000u);
+  EXPECT_FALSE(before.snap->canary_aborted);
+  EXPECT_EQ(before.snap->revision, 7u);
+}
+
+TEST(RoutingSnapshotTest, LiveIdsAreTheIdsInASet) {
+  EndpointRegistry registry;
+  const auto before = build(tutorial_config(), tutorial_state(1000), registry);
+  EXPECT_EQ(before.snap->live_ids, (std::vector<bool>{true, true, true, true}));
+  // A reload drops 18082 (id 1) and adds 18090 (id 4); an endpoint outside both sets is not live either.
+  config::Config reloaded = tutorial_config();
+  reloaded.endpoints = {endpoint("127.0.0.1", 18090, kV1), endpoint("127.0.0.1", 18084, kV2),
+                        endpoint("127.0.0.1", 18083, kV2), endpoint("127.0.0.1", 18081, kV1),
+                        endpoint("127.0.0.1", 18095, {{"name", "apache"}})};
+  const auto after = build(reloaded, tutorial_state(1000), registry);
+  EXPECT_EQ(after.snap->live_ids, (std::vector<bool>{true, false, true, true, true}));
+}
+
+TEST(RoutingSnapshotTest, SetSelectorsChangeOnlyWithTheSets) {
+  const auto state = tutorial_state(1000);
+  auto weight_only = state;
+  weight_only.canary_weight = 5000;
+  weight_only.revision = 9;
+  weight_only.aborted = true;
+  weight_only.affinity_salt = 7;
+  EXPECT_EQ(SetSelectors(state), SetSelectors(weight_only));
+  auto no_canary = state;
+  no_canary.canary.reset();
+  EXPECT_NE(SetSelectors(state), SetSelectors(no_canary));
+  auto other_canary = state;
+  other_canary.canary = sel("version=v3");
+  EXPECT_NE(SetSelectors(state), SetSelectors(other_canary));
+  auto promoted = state;
+  promoted.stable = sel("version=v2");
+  EXPECT_NE(SetSelectors(state), SetSelectors(promoted));
+}
+
+TEST(RoutingSnapshotTest, HostNamesAreMarkedForResolvingAgain) {
+  EndpointRegistry registry;
+  EXPECT_FALSE(build(tutorial_config(), tutorial_state(1000), registry).snap->endpoints_by_name);
+  config::Config unresolvable = tutorial_config();
+  unresolvable.endpoints.push_back(endpoint("nowhere.invalid", 8080, kV1));
+  EXPECT_TRUE(build(unresolvable, tutorial_state(1000), registry).snap->endpoints_by_name);
+  config::Config named = tutorial_config();
+  named.endpoints.push_back(endpoint("localhost", 18092, kV1));
+  EXPECT_TRUE(build(named, tutorial_state(1000), registry).snap->endpoints_by_name);
+  // Outside both sets, a name is never resolved and changes nothing.
+  config::Config outside = tutorial_config();
+  outside.endpoints.push_back(endpoint("nowhere.invalid", 8080, {{"name", "apache"}}));
+  EXPECT_FALSE(build(outside, tutorial_state(1000), registry).snap->endpoints_by_name);
 }
 
 TEST(EndpointRegistryTest, HandsOutOneIdPerDistinctAddress) {

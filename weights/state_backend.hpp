@@ -43,8 +43,9 @@ class StateBackend {
   virtual LoadedState load(unsigned limit) = 0;
 
   /// save() without blocking the event loop: `done` runs exactly once, on the loop's thread, perhaps
-  /// before this returns. This default suits a store whose writes are local and short (a small file,
-  /// fsynced); a backend that waits on the network overrides both.
+  /// before this returns. `h` stays alive and unchanged until then, so a backend may read it from
+  /// another thread meanwhile. This default blocks while it writes; a backend that waits on the network
+  /// or on the disk overrides both.
   virtual void async_save(const RoutingHistory& h, SaveDone done) { done(save(h)); }
   virtual void async_load(unsigned limit, LoadDone done) { done(load(limit)); }
 };

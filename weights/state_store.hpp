@@ -16,7 +16,8 @@ std::string history_to_json(const RoutingHistory& h);
 /// Parses history_to_json's output; an error on anything torn, corrupt or inconsistent.
 Result<RoutingHistory> history_from_json(const std::string& text, unsigned limit);
 
-/// Durable storage of the routing history in one file. Main thread only.
+/// Durable storage of the routing history in one file. Any one thread at a time: the main thread at
+/// start-up, ThreadedFileBackend's afterwards.
 class StateStore {
  public:
   explicit StateStore(std::string path) : path_(std::move(path)) {}

@@ -341,8 +341,11 @@ void Server::worker_finished() {
   drain_deadline_.cancel();
   signals_.cancel();
   if (control_server_) control_server_->stop();
-  log_line("stopped");
-  io_.stop();
+  // A change whose write is under way is answered, and the state file whole, before the loop ends.
+  control_->when_idle([this] {
+    log_line("stopped");
+    io_.stop();
+  });
 }
 
 }  // namespace canaryd::proxy

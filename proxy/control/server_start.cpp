@@ -17,6 +17,7 @@
 #include "proxy/net/port_probe.hpp"
 #include "proxy/net/resolve.hpp"
 #include "proxy/net/sd_notify.hpp"
+#include "weights/state_writer.hpp"
 
 namespace canaryd::proxy {
 namespace asio = boost::asio;
@@ -126,7 +127,9 @@ Result<std::unique_ptr<weights::StateBackend>, StartupError> Server::make_state_
     weights::StateStore store(config_.state_file);
     if (auto n = store.remove_stale_temporaries())
       log_line("removed " + std::to_string(n) + " temporary file(s) left beside " + config_.state_file + " by a crash");
-    return std::unique_ptr<weights::StateBackend>(std::make_unique<weights::FileStateBackend>(std::move(store)));
+    // Written on a thread of its own: the main thread serves on while a change is made durable.
+    return std::unique_ptr<weights::StateBackend>(std::make_unique<weights::ThreadedFileBackend>(
+        std::move(store), [this](std::function<void()> done) { asio::post(io_, std::move(done)); }));
   }
   auto client = make_kube();
   if (!client) return fail(std::move(client).error());

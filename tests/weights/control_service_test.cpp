@@ -146,8 +146,9 @@ TEST_F(ControlServiceTest, FailedPersistOfAnExistingFileKeepsItAndTheHistory) {
 }
 
 TEST_F(ControlServiceTest, RacingChangesNeverLoseARevision) {
-  // Changes that arrive while a write is pending (control calls keep coming while the API server takes its
-  // time) wait their turn: each builds on the one before, and none is lost or reordered.
+  // Changes that arrive while a write is pending (control calls keep coming while the API server or the
+  // disk takes its time) wait for it, then go together in one write: each builds on the one before, and
+  // none is lost or reordered.
   constexpr int kCalls = 400;
   auto backend = std::make_unique<HeldBackend>(StateStore(state_file()));
   HeldBackend& held = *backend;
@@ -163,13 +164,21 @@ TEST_F(ControlServiceTest, RacingChangesNeverLoseARevision) {
     });
   }
   EXPECT_EQ(service.pending(), static_cast<std::size_t>(kCalls));
+  ASSERT_EQ(held.saves.size(), 1u) << "one write at a time";
+  EXPECT_EQ(held.saves.front().history.current().revision, 2u);
+  held.release_save();
+  EXPECT_EQ(answered, (std::vector<std::uint64_t>{2}));
+  ASSERT_EQ(held.saves.size(), 1u) << "the rest together";
+  const RoutingHistory& batch = held.saves.front().history;
+  ASSERT_EQ(batch.revisions().size(), 1u + kCalls);
   for (int i = 0; i < kCalls; ++i) {
-    ASSERT_EQ(held.saves.size(), 1u) << "one write at a time";
-    EXPECT_EQ(held.saves.front().history.current().revision, 2u + i) << "built on the change before it";
-    held.release_save();
+    EXPECT_EQ(batch.revisions()[i + 1].revision, 2u + i);
+    EXPECT_EQ(batch.revisions()[i + 1].canary_weight, static_cast<config::BasisPoints>(i + 1)) << "built on the change before it";
   }
+  EXPECT_EQ(answered.size(), 1u) << "none answered before its write";
+  held.release_save();
   EXPECT_TRUE(held.saves.empty());
-  EXPECT_EQ(published, kCalls);
+  EXPECT_EQ(published, 2) << "once a write";
   ASSERT_EQ(answered.size(), static_cast<std::size_t>(kCalls));
   for (int i = 0; i < kCalls; ++i) EXPECT_EQ(answered[i], 2u + i) << "answered in the order they came";
   const auto& history = service.history();
@@ -475,6 +484,73 @@ TEST_F(PendingWriteTest, AHistoryBoundThatCannotBeStoredSaysWhy) {
   service_->set_history_limit(1, bound);
   held_->release_save(SaveResult::Failed, "the API server answered 500");
   EXPECT_EQ(why, (std::vector<std::string>{"another replica wrote first", "stored", "the API server answered 500"}));
+}
+
+
+TransitionResult refuse(const RoutingHistory&) {
+  return fail(TransitionError{TransitionError::Kind::Conflict, "refused"});
+}
+
+TEST_F(PendingWriteTest, ChangesDuringAWriteAreWrittenTogetherAndAnsweredOnlyOnceStored) {
+  const auto first = apply(weight_to(1000));
+  const auto second = apply(weight_to(2000));
+  const auto refused = apply(refuse);
+  const auto same = apply([](const RoutingHistory& h) -> TransitionResult { return h.current(); });
+  const auto third = apply(weight_to(3000));
+  ASSERT_EQ(held_->saves.size(), 1u);
+  held_->release_save();
+  EXPECT_EQ(answered_revision(first), 2u);
+  for (auto later : {second, refused, same, third}) EXPECT_FALSE(answers_[later].has_value()) << later;
+  ASSERT_EQ(held_->saves.size(), 1u) << "one write for the four that came meanwhile";
+  EXPECT_EQ(held_->saves.front().history.current().revision, 4u);
+  EXPECT_EQ(held_->saves.front().history.revisions()[2].canary_weight, 2000u);
+  EXPECT_EQ(service_->current().revision, 2u) << "reads show only what is stored";
+  held_->release_save();
+  EXPECT_EQ(answered_revision(second), 3u);
+  ASSERT_TRUE(answers_[refused].has_value());
+  EXPECT_EQ(answers_[refused]->error().kind, TransitionError::Kind::Conflict);
+  EXPECT_EQ(answered_revision(same), 3u) << "the state the change before it made";
+  EXPECT_EQ(answered_revision(third), 4u);
+  EXPECT_EQ(published_, (std::vector<std::uint64_t>{2, 4})) << "once a write";
+  EXPECT_EQ(service_->writes(), 2u);
+  EXPECT_EQ(service_->pending(), 0u);
+}
+
+TEST_F(PendingWriteTest, AFailedGroupedWriteFailsEveryAnswerThatRestedOnIt) {
+  (void)apply(weight_to(1000));
+  const auto refused_before = apply(refuse);
+  const auto same_before = apply([](const RoutingHistory& h) -> TransitionResult { return h.current(); });
+  const auto second = apply(weight_to(2000));
+  const auto same_after = apply([](const RoutingHistory& h) -> TransitionResult { return h.current(); });
+  const auto refused_after = apply(refuse);
+  held_->release_save();
+  ASSERT_EQ(held_->saves.size(), 1u);
+  held_->release_save(SaveResult::Failed, "disk full");
+  ASSERT_TRUE(answers_[refused_before].has_value());
+  EXPECT_EQ(answers_[refused_before]->error().kind, TransitionError::Kind::Conflict) << "computed on stored state";
+  EXPECT_EQ(answered_revision(same_before), 2u) << "computed on stored state";
+  for (auto rested : {second, same_after, refused_after}) {
+    ASSERT_TRUE(answers_[rested].has_value()) << rested;
+    ASSERT_FALSE(answers_[rested]->ok()) << rested;
+    EXPECT_EQ(answers_[rested]->error().kind, TransitionError::Kind::StorageFailed) << rested;
+    EXPECT_EQ(answers_[rested]->error().message, "cannot persist state: disk full") << rested;
+  }
+  EXPECT_EQ(service_->current().revision, 2u) << "nothing changed";
+  EXPECT_EQ(published_, (std::vector<std::uint64_t>{2}));
+  EXPECT_TRUE(held_->saves.empty());
+  EXPECT_EQ(service_->pending(), 0u);
+}
+
+TEST_F(PendingWriteTest, IdleWaitsForEveryChangeOfTheGroupedWrite) {
+  (void)apply(weight_to(1000));
+  const auto second = apply(weight_to(2000));
+  bool idle = false;
+  service_->when_idle([&] { idle = true; });
+  held_->release_save();
+  EXPECT_FALSE(idle) << "the second change's write is under way";
+  held_->release_save();
+  EXPECT_EQ(answered_revision(second), 3u);
+  EXPECT_TRUE(idle);
 }
 
 }  // namespace

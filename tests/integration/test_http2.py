@@ -17,11 +17,12 @@ import ssl
 import subprocess
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import support  # noqa: E402
-from support import (LOOPBACK, THREADS, IntegrationTest, free_port, serve_body_digest, serve_fixed,  # noqa: E402
-                     serve_slow, wait_until)
+from support import (LOOPBACK, THREADS, IntegrationTest, free_port, response_bytes, serve_body_digest,  # noqa: E402
+                     serve_fixed, serve_slow, wait_until)
 
 try:
     import h2.config
@@ -269,6 +270,42 @@ class Http2Test(IntegrationTest):
         c = self.h2c(down)
         # once the health checks mark it down: no healthy endpoint
         wait_until(lambda: c.get("/")["headers"][":status"] == "503", message="503 once the endpoint is down")
+
+    def test_upstream_timeout_per_stream(self):
+        # Each upstream read of a stream has the upstream timeout (the connection keeps the deadlines of
+        # its streams): a stalled response head is a 504, a stalled body a reset stream, each at its own
+        # deadline, and the streams answered meanwhile are untouched.
+        release = threading.Event()
+        self.addCleanup(release.set)
+
+        def handler(conn, up):
+            while True:
+                req = conn.read_request()
+                if req is None:
+                    return
+                if req.target == "/stall-head":
+                    release.wait(20)
+                    return
+                if req.target == "/stall-body":
+                    conn.send(response_bytes(200, headers=up.tag_headers() + [("Content-Length", "100")],
+                                             body=b"x" * 10, content_length=False))
+                    release.wait(20)
+                    return
+                conn.send(response_bytes(200, headers=up.tag_headers(), body=b"ok\n"))
+        up = self.raw_upstream(handler)
+        d = self.canaryd(endpoints=[(up.port, "v1")], canary=None, http2=True, timeouts={"upstream": "500ms"})
+        c = self.h2c(d)
+        began = time.monotonic()
+        head = c.request("/stall-head")
+        fast = c.wait([c.request("/") for _ in range(3)])
+        self.assertEqual([(r["headers"][":status"], r["body"]) for r in fast], [("200", b"ok\n")] * 3)
+        body = c.request("/stall-body")  # a later deadline than the first stall's
+        h, b = c.wait([head, body])
+        self.assertLess(time.monotonic() - began, 10, "the stalls ended by the timeout, not by the upstream")
+        self.assertEqual(h["headers"][":status"], "504")
+        self.assertEqual((b["headers"][":status"], b["body"], b["ended"]), ("200", b"x" * 10, False))
+        self.assertIsNotNone(b["reset"])
+        self.assertEqual(c.get("/")["body"], b"ok\n")  # the connection lives on
 
     def test_concurrent_stream_limit(self):
         up = self.raw_upstream(serve_slow(0.5))

@@ -251,6 +251,52 @@ class Http2Test(IntegrationTest):
         rs = c2.wait([c2.request("/") for _ in range(3)])
         self.assertEqual([hashlib.sha256(r["body"]).hexdigest() for r in rs], [digest] * 3)
 
+    def test_stream_objects_serve_many_streams_byte_exact(self):
+        # A connection reuses the objects of finished streams: 400 streams in rounds of 40 at once, uploads
+        # of every size class mixed with downloads, a refused body (413) and a stream the client resets
+        # in between; each response must be its own, byte for byte.
+        up = self.raw_upstream(serve_body_digest())
+        d = self.canaryd(endpoints=[(up.port, "v1")], canary=None, http2=True, limits={"max_body_bytes": 300000})
+        c = self.h2c(d)
+        rng = __import__("random").Random(15)
+
+        def send_round(round_):
+            expected = {}
+            for i in range(40):
+                size = rng.choice([0, 1, 612, 16384, 70000, 299999])
+                body = os.urandom(size)
+                headers = [("content-length", str(size))] if i % 2 else []
+                sid = c.request("/r%d-%d" % (round_, i), method="POST", headers=headers, body=body)
+                expected[sid] = (size, hashlib.sha256(body).hexdigest(), not headers)
+            refused = c.request("/big", method="POST", body=b"z" * 400000)
+            gone = c.request("/gone", method="POST", body=b"y" * 1000, end=False)
+            c.conn.reset_stream(gone)
+            c.flush()
+            c.unsent.pop(gone, None)
+            return round_, expected, refused
+
+        def check_round(round_, expected, refused):
+            rs = dict(zip(expected, c.wait(list(expected) + [refused])))
+            for sid, (size, digest, chunked) in expected.items():
+                r = rs[sid]
+                self.assertEqual(r["headers"].get(":status"), "200", (round_, sid, r))
+                doc = json.loads(r["body"])
+                # An empty body may go without chunked framing when its end came with the head.
+                self.assertEqual((doc["bytes"], doc["sha256"], doc["chunked"] or size == 0),
+                                 (size, digest, chunked or size == 0), (round_, sid))
+            self.assertEqual(c.responses[refused]["headers"].get(":status"), "413")
+
+        # Rounds overlap (the next is sent before the last is read), so that streams keep finishing while
+        # others are open and new ones take over their objects.
+        previous = send_round(0)
+        for round_ in range(1, 10):
+            current = send_round(round_)
+            check_round(*previous)
+            previous = current
+        check_round(*previous)
+        # The connection is whole after all that: a last plain request.
+        self.assertEqual(c.get("/last")["headers"][":status"], "200")
+
     def test_local_replies(self):
         d = self.canaryd(http2=True, limits={"max_body_bytes": 1000, "max_header_bytes": 2048})
         c = self.h2c(d)

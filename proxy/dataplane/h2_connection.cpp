@@ -2,8 +2,6 @@
 // writer draining it, deadlines, drain and the end of the connection.
 #include "proxy/dataplane/h2_connection.hpp"
 
-#include <algorithm>
-
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -121,12 +119,9 @@ asio::awaitable<void> H2Connection::run() {
   upstream_sweep_.cancel();
   auto streams = std::move(streams_);
   streams_.clear();
-  for (H2Stream* stream : streams) {
-    stream->closed();
-    stream->release();
-  }
+  for (auto& [id, stream] : streams) stream->closed();
+  streams.clear();
   while (coroutines_ > 0) co_await ended_signal_.wait();
-  spare_.clear();
 }
 
 bool H2Connection::feed(const char* data, std::size_t size) {
@@ -186,7 +181,6 @@ void H2Connection::update_deadline() {
   if (streams_.empty()) {
     if (!idle_armed_) {
       idle_armed_ = true;
-      spare_.clear();
       arm_deadline(steady_clock::now() + ctx_.snapshot->timeouts.keepalive_idle);
     }
   } else if (idle_armed_) {
@@ -233,7 +227,7 @@ void H2Connection::sweep_upstream() {
   sweep_at_ = steady_clock::time_point::max();
   const auto now = steady_clock::now();
   auto next = steady_clock::time_point::max();
-  for (H2Stream* stream : streams_) {
+  for (auto& [id, stream] : streams_) {
     const auto deadline = stream->upstream_deadline();
     if (deadline <= now)
       stream->upstream_expired();
@@ -269,16 +263,9 @@ H2Stream* H2Connection::find(std::int32_t stream_id) {
 int H2Connection::on_begin_headers(nghttp2_session* session, const nghttp2_frame* frame, void* p) {
   auto* self = self_of(p);
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
-  H2Stream* stream = nullptr;
-  if (self->spare_.empty()) {
-    stream = new H2Stream(*self);
-  } else {
-    stream = self->spare_.back().release();
-    self->spare_.pop_back();
-  }
-  stream->begin(frame->hd.stream_id);  // held as open until on_stream_close
-  nghttp2_session_set_stream_user_data(session, frame->hd.stream_id, stream);
-  self->streams_.push_back(stream);
+  auto stream = std::make_shared<H2Stream>(*self, frame->hd.stream_id);
+  nghttp2_session_set_stream_user_data(session, frame->hd.stream_id, stream.get());
+  self->streams_.emplace(frame->hd.stream_id, std::move(stream));
   self->first_request_seen_ = true;
   return 0;
 }
@@ -338,28 +325,15 @@ int H2Connection::on_data_chunk(nghttp2_session*, std::uint8_t, std::int32_t str
   return 0;
 }
 
-int H2Connection::on_stream_close(nghttp2_session* session, std::int32_t stream_id, std::uint32_t, void* p) {
+int H2Connection::on_stream_close(nghttp2_session*, std::int32_t stream_id, std::uint32_t, void* p) {
   auto* self = self_of(p);
-  H2Stream* stream = self->find(stream_id);
-  if (!stream) return 0;
-  nghttp2_session_set_stream_user_data(session, stream_id, nullptr);
-  auto& open = self->streams_;
-  const auto it = std::find(open.begin(), open.end(), stream);
-  if (it != open.end()) {
-    *it = open.back();
-    open.pop_back();
-  }
+  auto it = self->streams_.find(stream_id);
+  if (it == self->streams_.end()) return 0;
+  auto stream = std::move(it->second);
+  self->streams_.erase(it);
   stream->closed();
-  stream->release();
   self->update_deadline();
   return 0;
-}
-
-void H2Connection::recycle(H2Stream* stream) {
-  std::unique_ptr<H2Stream> owned(stream);
-  // Kept while streams are open, as many as may be open at once; the rest go at once.
-  if (!stopping_ && !streams_.empty() && spare_.size() < ctx_.snapshot->limits.h2_max_concurrent_streams)
-    spare_.push_back(std::move(owned));
 }
 
 }  // namespace canaryd::proxy

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <vector>
+#include <unordered_map>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -65,8 +65,6 @@ class H2Connection {
   void watch_upstream(std::chrono::steady_clock::time_point deadline);
   /// A stream's coroutine ended.
   void coroutine_ended();
-  /// A stream is neither open nor running: its object serves a later stream of this connection.
-  void recycle(H2Stream* stream);
   bool stopping() const { return stopping_; }
 
  private:
@@ -102,12 +100,8 @@ class H2Connection {
   OverrideGate& overrides_;
   const std::chrono::steady_clock::time_point accepted_;
   nghttp2_session* session_ = nullptr;
-  /// The streams nghttp2 has open (a few dozen at most: searched in place); a stream's coroutine holds
-  /// the stream too (H2Stream::hold).
-  std::vector<H2Stream*> streams_;
-  /// Stream objects no stream uses, with their buffers' capacity: a busy connection allocates none per
-  /// stream. Freed when the connection goes idle (an idle connection holds none).
-  std::vector<std::unique_ptr<H2Stream>> spare_;
+  /// The streams nghttp2 has open, by id; a stream's coroutine holds its own reference.
+  std::unordered_map<std::int32_t, std::shared_ptr<H2Stream>> streams_;
   WakeSignal write_signal_;
   WakeSignal ended_signal_;
   boost::asio::steady_timer deadline_;

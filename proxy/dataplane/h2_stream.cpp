@@ -40,50 +40,8 @@ nghttp2_nv make_nv(std::string_view name, std::string_view value) {
 
 }  // namespace
 
-H2Stream::H2Stream(H2Connection& conn) : conn_(conn), signal_(conn.ctx().io.get_executor()) {}
-
-void H2Stream::begin(std::int32_t id) {
-  // Everything of the previous stream goes but the buffers' capacity (large ones are freed).
-  constexpr std::size_t kKeptBuffer = 16 * 1024;
-  id_ = id;
-  holds_ = 1;
-  signal_.reset();
-  request_.reset();
-  inbound_.clear();
-  outbound_.clear();
-  if (inbound_.capacity() > kKeptBuffer) std::string().swap(inbound_);
-  if (outbound_.capacity() > kKeptBuffer) std::string().swap(outbound_);
-  body_received_ = 0;
-  started_ = request_done_ = closed_ = body_too_large_ = reset_sent_ = false;
-  snapshot_.reset();
-  started_at_ = {};
-  scratch_.reset();
-  check_ = RequestCheck{};
-  head_ = {};
-  chosen_ = SetKind::None;
-  weight_placed_ = false;
-  reason_ = weights::RouteReason::Weight;
-  issued_cookie_.reset();
-  attempt_ = UpstreamAttempt{};
-  resend_safe_ = body_sent_ = false;
-  got_ = HeadRead{};
-  response_ = ResponseHead{};
-  plan_ = ResponsePlan{};
-  bytes_in_ = bytes_out_ = 0;
-  nv_.clear();
-  fields_.clear();
-  pending_ = {};
-  last_ = deferred_ = eof_sent_ = false;
-  decoder_.reset();
-  upstream_deadline_ = steady_clock::time_point::max();
-  upstream_timed_out_ = false;
-}
-
-void H2Stream::release() {
-  if (--holds_ > 0) return;
-  snapshot_.reset();  // a spare object keeps no routing snapshot alive past a reload
-  conn_.recycle(this);
-}
+H2Stream::H2Stream(H2Connection& conn, std::int32_t id)
+    : conn_(conn), id_(id), signal_(conn.ctx().io.get_executor()) {}
 
 void H2Stream::add_field(std::string_view name, std::string_view value) { request_.add(name, value); }
 
@@ -120,10 +78,9 @@ void H2Stream::closed() {
 
 void H2Stream::start() {
   started_ = true;
-  ++holds_;  // released when the coroutine ends
   asio::co_spawn(
       conn_.ctx().io,
-      [self = this]() -> asio::awaitable<void> {
+      [self = shared_from_this()]() -> asio::awaitable<void> {
         try {
           co_await self->serve();
         } catch (const std::exception&) {
@@ -137,7 +94,6 @@ void H2Stream::drop_and_end() {
   drop_upstream(conn_.ctx(), attempt_);
   scratch_.reset();
   conn_.coroutine_ended();
-  release();
 }
 
 asio::awaitable<void> H2Stream::serve() {

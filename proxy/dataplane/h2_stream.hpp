@@ -32,17 +32,9 @@ class H2Connection;
 
 /// One stream. The connection's nghttp2 callbacks fill it (fields, body data, its end, its close);
 /// serve() is the request, started once the request's header block is complete.
-class H2Stream {
+class H2Stream : public std::enable_shared_from_this<H2Stream> {
  public:
-  explicit H2Stream(H2Connection& conn);
-  H2Stream(const H2Stream&) = delete;
-  H2Stream& operator=(const H2Stream&) = delete;
-
-  /// The object (new, or recycled by the connection) becomes stream `id`, held as open until release().
-  void begin(std::int32_t id);
-  /// Drops one hold (the connection's while the stream is open, the coroutine's while it runs); the last
-  /// one hands the object back to the connection.
-  void release();
+  H2Stream(H2Connection& conn, std::int32_t id);
 
   // From the connection's callbacks.
   /// One decoded request field; false when the field list is over the limit (a 431).
@@ -101,8 +93,7 @@ class H2Stream {
   void log_access(SetKind set, int status);
 
   H2Connection& conn_;
-  std::int32_t id_ = 0;
-  unsigned holds_ = 0;
+  const std::int32_t id_;
   WakeSignal signal_;
   H2RequestHead request_;
   std::string inbound_;   ///< request body bytes received and not yet written upstream

@@ -22,8 +22,6 @@ class WakeSignal {
     set_ = true;
     timer_.cancel();
   }
-  /// Forgets a notice nobody waited for (the signal serves a new waiter). Not while one waits.
-  void reset() { set_ = false; }
   /// Returns at once when a notice came since the last wait.
   boost::asio::awaitable<void> wait() {
     if (!set_) co_await timer_.async_wait(kNoThrow);

@@ -251,10 +251,10 @@ class Http2Test(IntegrationTest):
         rs = c2.wait([c2.request("/") for _ in range(3)])
         self.assertEqual([hashlib.sha256(r["body"]).hexdigest() for r in rs], [digest] * 3)
 
-    def test_stream_objects_serve_many_streams_byte_exact(self):
-        # A connection reuses the objects of finished streams: 400 streams in rounds of 40 at once, uploads
-        # of every size class mixed with downloads, a refused body (413) and a stream the client resets
-        # in between; each response must be its own, byte for byte.
+    def test_many_streams_on_one_connection_byte_exact(self):
+        # Many streams come and go on one connection: 400 in overlapping rounds of 40, uploads of every
+        # size class, with or without a length, a refused body (413) and a stream the client resets in
+        # between; each response must be its own, byte for byte.
         up = self.raw_upstream(serve_body_digest())
         d = self.canaryd(endpoints=[(up.port, "v1")], canary=None, http2=True, limits={"max_body_bytes": 300000})
         c = self.h2c(d)
@@ -286,8 +286,8 @@ class Http2Test(IntegrationTest):
                                  (size, digest, chunked or size == 0), (round_, sid))
             self.assertEqual(c.responses[refused]["headers"].get(":status"), "413")
 
-        # Rounds overlap (the next is sent before the last is read), so that streams keep finishing while
-        # others are open and new ones take over their objects.
+        # Rounds overlap (the next is sent before the last is read): streams keep finishing while others
+        # are open.
         previous = send_round(0)
         for round_ in range(1, 10):
             current = send_round(round_)

@@ -14,6 +14,7 @@
 #include "proxy/dataplane/body_relay.hpp"
 #include "proxy/dataplane/h2_connection.hpp"
 #include "proxy/http/head_rewrite.hpp"
+#include "proxy/http/request_validator.hpp"
 #include "proxy/http/http_text.hpp"
 #include "proxy/http/resend_policy.hpp"
 #include "proxy/net/eager_write.hpp"
@@ -177,8 +178,7 @@ asio::awaitable<std::optional<LocalReply>> H2Stream::attempt() {
   if (!send_failed) {
     s.upstream.clear();
     for (;;) {
-      got_ = co_await read_head_block(*attempt_.connection, s.upstream, RequestScratch::kMaxResponseHeader,
-                                      snap.timeouts.upstream);
+      got_ = co_await read_response_head();
       if (closed_) co_return kGone;
       if (got_.error) break;
       response_ = parse_response_head({static_cast<const char*>(s.upstream.data().data()), got_.size});
@@ -197,6 +197,59 @@ asio::awaitable<std::optional<LocalReply>> H2Stream::attempt() {
                                                 send_failed, got_.error))
     co_return failure;
   co_return LocalReply{-1, ""};  // send again
+}
+
+asio::awaitable<HeadRead> H2Stream::read_response_head() {
+  RequestScratch& s = **scratch_;
+  FlexStream& upstream = *attempt_.connection;
+  constexpr std::size_t limit = RequestScratch::kMaxResponseHeader;
+  std::size_t scanned = 0;
+  for (;;) {
+    const std::string_view data(static_cast<const char*>(s.upstream.data().data()), s.upstream.size());
+    const std::size_t end = find_head_end(data, scanned);
+    if (end != std::string_view::npos) {
+      if (end > limit) co_return HeadRead{http::error::header_limit};
+      co_return HeadRead{{}, end};
+    }
+    if (data.size() > limit) co_return HeadRead{http::error::header_limit};
+    scanned = data.size();
+    const std::size_t room = std::min(RequestScratch::kRelaySize, s.upstream.max_size() - s.upstream.size());
+    if (room == 0) co_return HeadRead{http::error::header_limit};
+    begin_upstream_read();
+    auto [ec, n] = co_await upstream.async_read_some_untimed(s.upstream.prepare(room), kNoThrow);
+    end_upstream_read(ec);
+    if (ec == asio::error::eof)
+      co_return HeadRead{s.upstream.size() == 0 ? http::error::end_of_stream : http::error::partial_message};
+    if (ec) co_return HeadRead{ec};
+    s.upstream.commit(n);
+  }
+}
+
+void H2Stream::begin_upstream_read() {
+  const auto timeout = snapshot_->timeouts.upstream;
+  // TLS reads keep the stream's own timer: its deadline would otherwise be a stale one of an earlier write.
+  if (attempt_.connection->is_tls()) {
+    attempt_.connection->tcp().expires_after(timeout);
+    return;
+  }
+  upstream_deadline_ = steady_clock::now() + timeout;
+  conn_.watch_upstream(upstream_deadline_);
+}
+
+void H2Stream::end_upstream_read(error_code& ec) {
+  upstream_deadline_ = steady_clock::time_point::max();
+  if (upstream_timed_out_) {
+    upstream_timed_out_ = false;
+    ec = beast::error::timeout;
+  }
+}
+
+void H2Stream::upstream_expired() {
+  upstream_deadline_ = steady_clock::time_point::max();
+  if (!attempt_.connection) return;
+  upstream_timed_out_ = true;
+  error_code ignored;
+  attempt_.connection->socket().cancel(ignored);
 }
 
 asio::awaitable<bool> H2Stream::send_body() {
@@ -245,7 +298,10 @@ bool H2Stream::submit(int status, bool body) {
   h2_response_fields(s.head_out, fields_);
   nv_.clear();
   nv_.reserve(fields_.size() + 1);
-  std::snprintf(status_text_, sizeof status_text_, "%03d", status);
+  // Three digits (a response's status has three: parse_response_head), without snprintf's cost.
+  status_text_[0] = static_cast<char>('0' + status / 100 % 10);
+  status_text_[1] = static_cast<char>('0' + status / 10 % 10);
+  status_text_[2] = static_cast<char>('0' + status % 10);
   nv_.push_back(make_nv(":status", std::string_view(status_text_, 3)));
   for (const auto& f : fields_) nv_.push_back(make_nv(f.name, f.value));
   nghttp2_data_provider provider{};
@@ -295,14 +351,14 @@ asio::awaitable<void> H2Stream::respond() {
 
 asio::awaitable<bool> H2Stream::relay_length(std::uint64_t length) {
   RequestScratch& s = **scratch_;
-  const auto timeout = snapshot_->timeouts.upstream;
   if (length == 0) co_return co_await offer({}, true);
   while (length > 0) {
     if (s.upstream.size() == 0) {
       s.upstream.clear();
       const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(length, RequestScratch::kRelaySize));
-      attempt_.connection->tcp().expires_after(timeout);
-      auto [ec, n] = co_await attempt_.connection->async_read_some(s.upstream.prepare(want), kNoThrow);
+      begin_upstream_read();
+      auto [ec, n] = co_await attempt_.connection->async_read_some_untimed(s.upstream.prepare(want), kNoThrow);
+      end_upstream_read(ec);
       if (ec || closed_) co_return false;
       s.upstream.commit(n);
     }

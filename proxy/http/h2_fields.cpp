@@ -1,18 +1,23 @@
 // The HTTP/2 <-> HTTP/1.1 header conversions of h2_fields.hpp.
 #include "proxy/http/h2_fields.hpp"
 
-#include <array>
+#include <cstring>
 
 #include "proxy/http/http_text.hpp"
 
 namespace canaryd::proxy {
 
 bool h2_connection_specific(std::string_view name) {
-  static constexpr std::array<std::string_view, 6> kNames = {"connection", "keep-alive", "proxy-connection",
-                                                             "transfer-encoding", "upgrade", "te"};
-  for (auto n : kNames)
-    if (http_text::iequals(n, name)) return true;
-  return false;
+  // By length first: most names are ruled out without a comparison (this runs for every field of every
+  // response). Names are lower-case here (the header's contract), so the comparisons are exact.
+  switch (name.size()) {
+    case 2: return name == "te";
+    case 7: return name == "upgrade";
+    case 10: return name == "connection" || name == "keep-alive";
+    case 16: return name == "proxy-connection";
+    case 17: return name == "transfer-encoding";
+    default: return false;
+  }
 }
 
 void H2RequestHead::reset() {
@@ -92,28 +97,43 @@ std::string_view H2RequestHead::finish(bool unknown_length_body) {
   return head_;
 }
 
+namespace {
+
+// The CR of the next CRLF at or after `from`, or nullptr.
+char* find_crlf(char* from, const char* stop) {
+  while (stop - from >= 2) {
+    auto* lf = static_cast<char*>(std::memchr(from + 1, '\n', static_cast<std::size_t>(stop - from - 1)));
+    if (!lf) return nullptr;
+    if (lf[-1] == '\r') return lf - 1;
+    from = lf;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 void h2_response_fields(std::string& head, std::vector<H2Field>& out) {
   out.clear();
   out.reserve(16);  // most responses: one allocation
-  std::size_t pos = head.find("\r\n");
-  if (pos == std::string::npos) return;
-  pos += 2;
-  while (pos + 2 <= head.size() && head.compare(pos, 2, "\r\n") != 0) {
-    const std::size_t eol = head.find("\r\n", pos);
-    if (eol == std::string::npos) return;
-    const std::size_t colon = head.find(':', pos);
-    if (colon == std::string::npos || colon > eol) {
-      pos = eol + 2;
-      continue;
+  const char* const stop = head.data() + head.size();
+  char* line = find_crlf(head.data(), stop);
+  if (!line) return;
+  line += 2;
+  // One pass over each line: the name lower-cased up to the colon, the value trimmed.
+  while (stop - line >= 2 && !(line[0] == '\r' && line[1] == '\n')) {
+    char* const eol = find_crlf(line, stop);
+    if (!eol) return;
+    char* colon = static_cast<char*>(std::memchr(line, ':', static_cast<std::size_t>(eol - line)));
+    if (colon) {
+      for (char* p = line; p < colon; ++p) *p = http_text::lower(*p);
+      const std::string_view name(line, static_cast<std::size_t>(colon - line));
+      const char* v = colon + 1;
+      const char* e = eol;
+      while (v < e && (*v == ' ' || *v == '\t')) ++v;
+      while (e > v && (e[-1] == ' ' || e[-1] == '\t')) --e;
+      if (!h2_connection_specific(name)) out.push_back({name, std::string_view(v, static_cast<std::size_t>(e - v))});
     }
-    for (std::size_t i = pos; i < colon; ++i) head[i] = http_text::lower(head[i]);
-    std::size_t v = colon + 1;
-    while (v < eol && (head[v] == ' ' || head[v] == '\t')) ++v;
-    std::size_t e = eol;
-    while (e > v && (head[e - 1] == ' ' || head[e - 1] == '\t')) --e;
-    const std::string_view name(head.data() + pos, colon - pos);
-    if (!h2_connection_specific(name)) out.push_back({name, std::string_view(head.data() + v, e - v)});
-    pos = eol + 2;
+    line = eol + 2;
   }
 }
 

@@ -17,11 +17,12 @@ import ssl
 import subprocess
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import support  # noqa: E402
-from support import (LOOPBACK, THREADS, IntegrationTest, free_port, serve_body_digest, serve_fixed,  # noqa: E402
-                     serve_slow, wait_until)
+from support import (LOOPBACK, THREADS, IntegrationTest, free_port, response_bytes, serve_body_digest,  # noqa: E402
+                     serve_fixed, serve_slow, wait_until)
 
 try:
     import h2.config
@@ -250,6 +251,52 @@ class Http2Test(IntegrationTest):
         rs = c2.wait([c2.request("/") for _ in range(3)])
         self.assertEqual([hashlib.sha256(r["body"]).hexdigest() for r in rs], [digest] * 3)
 
+    def test_many_streams_on_one_connection_byte_exact(self):
+        # Many streams come and go on one connection: 400 in overlapping rounds of 40, uploads of every
+        # size class, with or without a length, a refused body (413) and a stream the client resets in
+        # between; each response must be its own, byte for byte.
+        up = self.raw_upstream(serve_body_digest())
+        d = self.canaryd(endpoints=[(up.port, "v1")], canary=None, http2=True, limits={"max_body_bytes": 300000})
+        c = self.h2c(d)
+        rng = __import__("random").Random(15)
+
+        def send_round(round_):
+            expected = {}
+            for i in range(40):
+                size = rng.choice([0, 1, 612, 16384, 70000, 299999])
+                body = os.urandom(size)
+                headers = [("content-length", str(size))] if i % 2 else []
+                sid = c.request("/r%d-%d" % (round_, i), method="POST", headers=headers, body=body)
+                expected[sid] = (size, hashlib.sha256(body).hexdigest(), not headers)
+            refused = c.request("/big", method="POST", body=b"z" * 400000)
+            gone = c.request("/gone", method="POST", body=b"y" * 1000, end=False)
+            c.conn.reset_stream(gone)
+            c.flush()
+            c.unsent.pop(gone, None)
+            return round_, expected, refused
+
+        def check_round(round_, expected, refused):
+            rs = dict(zip(expected, c.wait(list(expected) + [refused])))
+            for sid, (size, digest, chunked) in expected.items():
+                r = rs[sid]
+                self.assertEqual(r["headers"].get(":status"), "200", (round_, sid, r))
+                doc = json.loads(r["body"])
+                # An empty body may go without chunked framing when its end came with the head.
+                self.assertEqual((doc["bytes"], doc["sha256"], doc["chunked"] or size == 0),
+                                 (size, digest, chunked or size == 0), (round_, sid))
+            self.assertEqual(c.responses[refused]["headers"].get(":status"), "413")
+
+        # Rounds overlap (the next is sent before the last is read): streams keep finishing while others
+        # are open.
+        previous = send_round(0)
+        for round_ in range(1, 10):
+            current = send_round(round_)
+            check_round(*previous)
+            previous = current
+        check_round(*previous)
+        # The connection is whole after all that: a last plain request.
+        self.assertEqual(c.get("/last")["headers"][":status"], "200")
+
     def test_local_replies(self):
         d = self.canaryd(http2=True, limits={"max_body_bytes": 1000, "max_header_bytes": 2048})
         c = self.h2c(d)
@@ -269,6 +316,42 @@ class Http2Test(IntegrationTest):
         c = self.h2c(down)
         # once the health checks mark it down: no healthy endpoint
         wait_until(lambda: c.get("/")["headers"][":status"] == "503", message="503 once the endpoint is down")
+
+    def test_upstream_timeout_per_stream(self):
+        # Each upstream read of a stream has the upstream timeout (the connection keeps the deadlines of
+        # its streams): a stalled response head is a 504, a stalled body a reset stream, each at its own
+        # deadline, and the streams answered meanwhile are untouched.
+        release = threading.Event()
+        self.addCleanup(release.set)
+
+        def handler(conn, up):
+            while True:
+                req = conn.read_request()
+                if req is None:
+                    return
+                if req.target == "/stall-head":
+                    release.wait(20)
+                    return
+                if req.target == "/stall-body":
+                    conn.send(response_bytes(200, headers=up.tag_headers() + [("Content-Length", "100")],
+                                             body=b"x" * 10, content_length=False))
+                    release.wait(20)
+                    return
+                conn.send(response_bytes(200, headers=up.tag_headers(), body=b"ok\n"))
+        up = self.raw_upstream(handler)
+        d = self.canaryd(endpoints=[(up.port, "v1")], canary=None, http2=True, timeouts={"upstream": "500ms"})
+        c = self.h2c(d)
+        began = time.monotonic()
+        head = c.request("/stall-head")
+        fast = c.wait([c.request("/") for _ in range(3)])
+        self.assertEqual([(r["headers"][":status"], r["body"]) for r in fast], [("200", b"ok\n")] * 3)
+        body = c.request("/stall-body")  # a later deadline than the first stall's
+        h, b = c.wait([head, body])
+        self.assertLess(time.monotonic() - began, 10, "the stalls ended by the timeout, not by the upstream")
+        self.assertEqual(h["headers"][":status"], "504")
+        self.assertEqual((b["headers"][":status"], b["body"], b["ended"]), ("200", b"x" * 10, False))
+        self.assertIsNotNone(b["reset"])
+        self.assertEqual(c.get("/")["body"], b"ok\n")  # the connection lives on
 
     def test_concurrent_stream_limit(self):
         up = self.raw_upstream(serve_slow(0.5))

@@ -14,6 +14,7 @@ A throwaway PKI is made once per run with the openssl CLI (setUpModule). Clients
 and curl; upstreams are nginx (`listen ... ssl`) and scripted Python servers wrapped in TLS."""
 
 import collections
+import hashlib
 import json
 import os
 import re
@@ -539,6 +540,24 @@ class TlsBodiesTest(TlsTest):
         up = self.raw_upstream(over_tls(server_context(PKI.v1), serve_digest_or_pattern(MIB, seed=23)))
         d = self.canaryd(endpoints=[(up.port, "v1", {"ca": PKI.ca.crt, "server_name": "v1.test"})], canary=None)
         self.assert_bodies(d.listen, RawClient(d.listen, timeout=30), seed=23)
+
+    def test_http2_streams_over_a_tls_upstream(self):
+        # HTTP/2 streams read a TLS upstream under the stream's own read timer (a plain one is watched by
+        # the connection's sweep instead): both bodies arrive whole.
+        from test_http2 import H2Client
+        up = self.raw_upstream(over_tls(server_context(PKI.v1), serve_digest_or_pattern(MIB, seed=24)))
+        d = self.canaryd(endpoints=[(up.port, "v1", {"ca": PKI.ca.crt, "server_name": "v1.test"})], canary=None,
+                         http2=True)
+        c = H2Client(d.listen, timeout=30)
+        self.addCleanup(c.close)
+        pattern = Pattern(MIB, seed=124)
+        body = b"".join(pattern.blocks(65536))
+        rs = c.wait([c.request("/down"), c.request("/down"),
+                     c.request("/up", method="POST", headers=[("content-length", str(MIB))], body=body)])
+        expected = hashlib.sha256(b"".join(Pattern(MIB, seed=24).blocks())).hexdigest()
+        self.assertEqual([hashlib.sha256(r["body"]).hexdigest() for r in rs[:2]], [expected] * 2)
+        doc = json.loads(rs[2]["body"])
+        self.assertEqual((doc["bytes"], doc["sha256"], doc["complete"]), (MIB, pattern.sha256(), True))
 
     def assert_bodies(self, port, c, seed):
         self.addCleanup(c.close)

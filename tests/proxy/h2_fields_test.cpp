@@ -117,5 +117,21 @@ TEST(H2ResponseFieldsTest, LowerCasesAndDropsConnectionFields) {
   EXPECT_EQ(got, expected);
 }
 
+TEST(H2ResponseFieldsTest, SkipsLinesWithoutColonAndDropsUpperCaseConnectionFields) {
+  std::string head =
+      "HTTP/1.1 204 No Content\r\nTE: trailers\r\nno colon here\r\nX-Set-Abcd:\tv \r\nTRANSFER-ENCODING: chunked\r\n"
+      "Proxy-Connection: close\r\nUpgraded: yes\r\n\r\nbody: not a field\r\n";
+  std::vector<H2Field> out;
+  h2_response_fields(head, out);
+  std::vector<std::pair<std::string, std::string>> got;
+  for (const auto& f : out) got.emplace_back(f.name, f.value);
+  const std::vector<std::pair<std::string, std::string>> expected = {{"x-set-abcd", "v"}, {"upgraded", "yes"}};
+  EXPECT_EQ(got, expected);
+  EXPECT_TRUE(h2_connection_specific("keep-alive"));
+  EXPECT_TRUE(h2_connection_specific("te"));
+  EXPECT_FALSE(h2_connection_specific("trailer"));  // a hop-by-hop field, but not one RFC 9113 8.2.2 names
+  EXPECT_FALSE(h2_connection_specific("x-set-abcd"));
+}
+
 }  // namespace
 }  // namespace canaryd::proxy

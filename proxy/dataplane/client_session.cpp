@@ -52,11 +52,10 @@ ClientSession::ClientSession(SessionContext& context, asio::ip::tcp::socket sock
       header_timer_(context.io),
       accepted_(steady_clock::now()),
       http2_(http2) {
-  error_code ec;
+  // Non-blocking (write_all writes directly first; it must never block) and TCP_NODELAY already, from
+  // the worker's accept (accept_own).
   client_ip_ = peer.address().to_string();
   if (peer_address_ != peer.address()) client_key_ip_ = peer_address_.to_string();
-  client_.socket().set_option(asio::ip::tcp::no_delay(true), ec);
-  client_.socket().non_blocking(true, ec);  // write_all writes directly first; it must never block
   client_buffer_.reserve(kIdleBuffer);
   ctx_.metrics.client_connections(+1);
 }

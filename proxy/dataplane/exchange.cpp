@@ -178,7 +178,7 @@ asio::awaitable<RelayResult> Exchange::send_request() {
 
 asio::awaitable<HeadRead> Exchange::read_head() {
   return read_head_block(*attempt_.connection, scratch_->upstream, RequestScratch::kMaxResponseHeader,
-                         snap_.timeouts.upstream);
+                         snap_.timeouts.upstream, &ctx_.read_deadlines);
 }
 
 Exchange::HeadStep Exchange::take_head() {

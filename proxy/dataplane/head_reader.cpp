@@ -2,9 +2,11 @@
 #include "proxy/dataplane/head_reader.hpp"
 
 #include <algorithm>
+#include <tuple>
 #include <string_view>
 
 #include <boost/asio/error.hpp>
+#include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 
 #include "proxy/net/no_throw.hpp"
@@ -19,7 +21,8 @@ constexpr std::size_t kReadSize = 16 * 1024;
 }
 
 asio::awaitable<HeadRead> read_head_block(FlexStream& in, boost::beast::flat_buffer& buffer, std::size_t limit,
-                                          std::chrono::milliseconds timeout) {
+                                          std::chrono::milliseconds timeout, ReadDeadlines* deadlines) {
+  const bool listed = deadlines && !in.is_tls();
   std::size_t scanned = 0;
   for (;;) {
     const std::string_view data(static_cast<const char*>(buffer.data().data()), buffer.size());
@@ -32,8 +35,17 @@ asio::awaitable<HeadRead> read_head_block(FlexStream& in, boost::beast::flat_buf
     scanned = data.size();
     const std::size_t room = std::min(kReadSize, buffer.max_size() - buffer.size());
     if (room == 0) co_return HeadRead{http::error::header_limit};
-    in.tcp().expires_after(timeout);
-    auto [ec, n] = co_await in.async_read_some(buffer.prepare(room), kNoThrow);
+    boost::system::error_code ec;
+    std::size_t n = 0;
+    if (listed) {
+      ReadDeadlines::Watch watch(*deadlines, in.socket(), timeout);
+      std::tie(ec, n) = co_await in.async_read_some_untimed(buffer.prepare(room), kNoThrow);
+      // A read that completed as its deadline passed keeps what it read.
+      if (ec && watch.expired()) ec = boost::beast::error::timeout;
+    } else {
+      in.tcp().expires_after(timeout);
+      std::tie(ec, n) = co_await in.async_read_some(buffer.prepare(room), kNoThrow);
+    }
     if (ec == asio::error::eof)
       co_return HeadRead{buffer.size() == 0 ? http::error::end_of_stream : http::error::partial_message};
     if (ec) co_return HeadRead{ec};

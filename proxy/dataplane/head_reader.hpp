@@ -8,6 +8,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 
+#include "proxy/dataplane/read_deadlines.hpp"
 #include "proxy/net/flex_stream.hpp"
 
 namespace canaryd::proxy {
@@ -20,8 +21,11 @@ struct HeadRead {
 /// Reads from `in` into `buffer` until the buffer starts with a complete header block; bytes after it
 /// stay in the buffer. Errors, as Beast names them: end_of_stream when the connection ended before any
 /// byte, partial_message when it ended inside the block, header_limit when the block exceeds `limit`
-/// bytes. Each read gets `timeout` as its deadline.
+/// bytes; timeout when a read waited longer than `timeout`. Each read gets `timeout` as its deadline: on a
+/// plain connection with `deadlines`, through the worker's list (one system call per read, recv, and
+/// no timer of its own); otherwise through the stream's own timer.
 boost::asio::awaitable<HeadRead> read_head_block(FlexStream& in, boost::beast::flat_buffer& buffer, std::size_t limit,
-                                                 std::chrono::milliseconds timeout);
+                                                 std::chrono::milliseconds timeout,
+                                                 ReadDeadlines* deadlines = nullptr);
 
 }  // namespace canaryd::proxy

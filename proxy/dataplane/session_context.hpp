@@ -14,6 +14,7 @@
 #include "proxy/dataplane/access_log_buffers.hpp"
 #include "proxy/dataplane/failure_streaks.hpp"
 #include "proxy/dataplane/length_relay.hpp"
+#include "proxy/dataplane/read_deadlines.hpp"
 #include "proxy/dataplane/request_scratch.hpp"
 #include "proxy/dataplane/routing_snapshot.hpp"
 #include "proxy/dataplane/upstream_pool.hpp"
@@ -45,6 +46,8 @@ struct SessionContext {
   std::mt19937_64& random;
   /// The worker's access log buffers (written when the snapshot's access_log is set).
   AccessLogBuffers& access_log;
+  /// The deadlines of reads waiting on upstreams, on the worker's one timer.
+  ReadDeadlines& read_deadlines;
 
   std::uint32_t next_index(SetKind set) { return round_robin[static_cast<std::size_t>(set)]++; }
   /// How a request to `endpoint` went, for passive ejection (FailureStreaks::record).

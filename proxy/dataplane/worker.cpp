@@ -10,6 +10,7 @@
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "proxy/net/accepted_socket.hpp"
 #include "proxy/net/descriptor_shortage.hpp"
 #include "proxy/http/local_reply.hpp"
 #include "proxy/net/free_memory.hpp"
@@ -64,6 +65,7 @@ tcp::endpoint Worker::listen(const tcp::endpoint& address, std::size_t listener)
   acceptor->bind(address);
   acceptor->listen(asio::socket_base::max_listen_connections);
   acceptor->non_blocking(true);  // accept_queued() takes what is queued without waiting
+  set_listener_options(*acceptor);
   auto bound = acceptor->local_endpoint();
   acceptors_.push_back({std::move(acceptor), listener});
   return bound;
@@ -73,6 +75,7 @@ void Worker::adopt(int fd, std::size_t listener) {
   auto acceptor = std::make_unique<tcp::acceptor>(io_);
   acceptor->assign(socket_local_endpoint(fd).protocol(), fd);
   acceptor->non_blocking(true);
+  set_listener_options(*acceptor);
   acceptors_.push_back({std::move(acceptor), listener});
 }
 
@@ -124,6 +127,7 @@ void Worker::on_drain(bool handover) {
   sweep_timer_.cancel();
   access_log_timer_.cancel();
   release_timer_.cancel();
+  read_deadlines_.stop_when_idle();
   pool_.clear();
   if (!handover) {
     close_idle_sessions();
@@ -168,35 +172,43 @@ void Worker::accept_loop(tcp::acceptor& acceptor, std::size_t listener) {
       io_,
       [this, &acceptor, listener]() -> asio::awaitable<void> {
         asio::steady_timer backoff(io_);
-        tcp::endpoint peer;  // from accept itself: no getpeername per connection
+        bool wait = true;
         for (;;) {
-          auto [ec, socket] = co_await acceptor.async_accept(peer, kNoThrow);
-          if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-          if (ec) {
-            if (is_descriptor_shortage(ec)) accept_shortage.note(ec);
-            // Out of descriptors or memory: back off instead of spinning on the same error.
-            backoff.expires_after(kAcceptBackoff);
-            co_await backoff.async_wait(kNoThrow);
-            continue;
+          if (wait) {
+            auto [wec] = co_await acceptor.async_wait(tcp::acceptor::wait_read, kNoThrow);
+            if (wec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
           }
-          start_session(std::move(socket), peer, listener);
           // A burst of new connections is taken in one go (HAProxy's tune.maxaccept), not one per
           // trip through the event loop behind every busy connection.
-          accept_queued(acceptor, listener, kAcceptBatch);
+          const auto ec = accept_queued(acceptor, listener, kAcceptBatch);
+          if (!acceptor.is_open()) co_return;
+          // Only once the queue is empty does waiting for readiness find the next connection.
+          wait = ec == asio::error::would_block || ec == asio::error::try_again;
+          if (wait) continue;
+          if (!ec) {
+            // More may be queued: the connections already open go first.
+            co_await asio::post(io_, asio::use_awaitable);
+            continue;
+          }
+          if (is_descriptor_shortage(ec)) accept_shortage.note(ec);
+          // Out of descriptors or memory: back off instead of spinning on the same error.
+          backoff.expires_after(kAcceptBackoff);
+          co_await backoff.async_wait(kNoThrow);
         }
       },
       asio::detached);
 }
 
-void Worker::accept_queued(tcp::acceptor& acceptor, std::size_t listener, std::size_t most) {
+boost::system::error_code Worker::accept_queued(tcp::acceptor& acceptor, std::size_t listener, std::size_t most) {
   boost::system::error_code ec;
   for (std::size_t n = 0; n < most; ++n) {
     tcp::socket socket(io_);
-    tcp::endpoint peer;
-    acceptor.accept(socket, peer, ec);  // non-blocking (see listen): would_block ends the loop
-    if (ec) return;
+    tcp::endpoint peer;  // from accept itself: no getpeername per connection
+    accept_own(acceptor, socket, peer, ec);  // would_block ends the loop
+    if (ec) return ec;
     start_session(std::move(socket), peer, listener);
   }
+  return ec;
 }
 
 void Worker::start_session(tcp::socket socket, const tcp::endpoint& peer, std::size_t listener) {

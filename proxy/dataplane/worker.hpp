@@ -20,6 +20,7 @@
 #include "proxy/dataplane/client_session.hpp"
 #include "proxy/dataplane/failure_streaks.hpp"
 #include "proxy/dataplane/parked_connection.hpp"
+#include "proxy/dataplane/read_deadlines.hpp"
 #include "proxy/dataplane/request_scratch.hpp"
 #include "proxy/dataplane/routing_snapshot.hpp"
 #include "proxy/dataplane/session_context.hpp"
@@ -83,8 +84,9 @@ class Worker {
   void accept_loop(boost::asio::ip::tcp::acceptor& acceptor, std::size_t listener);
   void start_session(boost::asio::ip::tcp::socket socket, const boost::asio::ip::tcp::endpoint& peer,
                      std::size_t listener);
-  /// Accepts up to `most` connections already queued on `acceptor`, without waiting.
-  void accept_queued(boost::asio::ip::tcp::acceptor& acceptor, std::size_t listener, std::size_t most);
+  /// Accepts up to `most` connections already queued on `acceptor`, without waiting; returns how the
+  /// last accept went (would_block: the queue is empty; success: `most` were taken).
+  boost::system::error_code accept_queued(boost::asio::ip::tcp::acceptor& acceptor, std::size_t listener, std::size_t most);
   void refuse(boost::asio::ip::tcp::socket socket);
   /// Runs `session` on a coroutine of its own; parks it when it ends parked.
   void spawn(std::unique_ptr<ClientSession> session);
@@ -122,10 +124,13 @@ class Worker {
   // What each session may use of this worker. It only refers to io_ and pool_, which come after it so
   // that it outlives the sessions io_ destroys.
   AccessLogBuffers& access_log_;
+  // Before io_, like context_: destroying io_ unwinds reads that are still registered here. Its timer
+  // comes after io_.
+  ReadDeadlines read_deadlines_{read_deadline_timer_};
   SessionContext context_{io_,      snapshot_, splitter_,        pool_,
                           scratch_, SharedRelay{shared_buffer_, pipes_},
                           metrics_, draining_, rr_,              failure_streaks_,
-                          open_connections_, random_, access_log_};
+                          open_connections_, random_, access_log_, read_deadlines_};
   // One thread runs it, and only that thread touches its sockets (the main thread only posts), so the
   // reactor need not lock each descriptor.
   boost::asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
@@ -139,6 +144,7 @@ class Worker {
   boost::asio::steady_timer sweep_timer_{io_};
   boost::asio::steady_timer access_log_timer_{io_};
   boost::asio::steady_timer idle_close_timer_{io_};
+  boost::asio::steady_timer read_deadline_timer_{io_};
   boost::intrusive::list<ClientSession, boost::intrusive::base_hook<SessionHook>,
                          boost::intrusive::constant_time_size<false>>
       sessions_;

@@ -4,6 +4,8 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <string_view>
 
 namespace canaryd::proxy::http_text {
@@ -36,6 +38,26 @@ inline bool iequals(std::string_view a, std::string_view b) {
   for (std::size_t i = 0; i < a.size(); ++i)
     if (lower(a[i]) != lower(b[i])) return false;
   return true;
+}
+
+/// The first byte at or after `i` that a field value may not hold as it is (a control character but
+/// HTAB, or DEL; so the CR of the line's end too), or s.size(). Eight bytes at a time: a word with no byte
+/// below 0x20 and none equal to 0x7f needs no closer look (bytes from 0x80 up are allowed, obs-text).
+inline std::size_t value_stop(std::string_view s, std::size_t i = 0) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+  constexpr std::uint64_t kHighs = 0x8080808080808080ull;
+  while (i + 8 <= s.size()) {
+    std::uint64_t x;
+    std::memcpy(&x, s.data() + i, 8);
+    const std::uint64_t del = x ^ (0x7f * kOnes);
+    if ((((x - 0x20 * kOnes) & ~x) | ((del - kOnes) & ~del)) & kHighs) break;
+    i += 8;
+  }
+  for (; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return i;
+  }
+  return s.size();
 }
 
 inline std::string_view trim_ows(std::string_view v) {

@@ -257,8 +257,7 @@ Problem check_field_line(std::string_view head, std::string_view field, const Ro
   std::string_view name = field.substr(0, colon);
   if (!is_token(name)) return {400, "invalid header name"};
   std::string_view raw_value = field.substr(colon + 1);
-  for (unsigned char c : raw_value)
-    if ((c < 0x20 && c != '\t') || c == 0x7f) return {400, "control character in header value"};
+  if (http_text::value_stop(raw_value) != raw_value.size()) return {400, "control character in header value"};
   std::string_view value = trim_ows(raw_value);
   const FieldKind kind = classify_field(name);
   const std::size_t line_at = static_cast<std::size_t>(field.data() - head.data());

@@ -70,24 +70,13 @@ const char* read_transfer_encoding(std::string_view value, ResponseHead& r) {
   return bad;
 }
 
-// One field line (without its CRLF), at `field`'s place in `head`. Null when it is valid.
-const char* read_field_line(std::string_view head, std::string_view field, ResponseHead& r,
-                            http_text::ConnectionOptions& connection, bool& has_te) {
-  if (field.front() == ' ' || field.front() == '\t') return "obsolete line folding";
-  const std::size_t colon = field.find(':');
-  if (colon == std::string_view::npos) return "header line without colon";
-  const std::string_view name = field.substr(0, colon);
-  if (!http_text::is_token(name)) return "invalid header name";
-  // Every byte up to the empty line is in a start line or field line checked like this one, so a
-  // bare CR or LF (which would split lines differently for the next hop) cannot pass.
-  const std::string_view raw_value = field.substr(colon + 1);
-  for (unsigned char c : raw_value)
-    if ((c < 0x20 && c != '\t') || c == 0x7f) return "control character in header value";
+// Records a field line whose syntax is checked: its kind, its place and what it says of the framing.
+const char* take_field(std::string_view head, std::size_t line_at, std::string_view name, std::string_view raw_value,
+                       ResponseHead& r, http_text::ConnectionOptions& connection, bool& has_te) {
   const std::string_view value = http_text::trim_ows(raw_value);
   const FieldKind kind = classify_field(name);
-  const std::size_t line_at = static_cast<std::size_t>(field.data() - head.data());
-  const std::size_t value_at =
-      value.empty() ? line_at + colon + 1 : static_cast<std::size_t>(value.data() - head.data());
+  const std::size_t value_at = value.empty() ? line_at + name.size() + 1
+                                             : static_cast<std::size_t>(value.data() - head.data());
   if (!r.fields.add(line_at, name.size(), value_at, value.size(), kind)) return "too many header fields";
   if (kind == FieldKind::ContentLength) {
     std::uint64_t n = 0;
@@ -103,6 +92,35 @@ const char* read_field_line(std::string_view head, std::string_view field, Respo
   return nullptr;
 }
 
+// One field line (without its CRLF), at `field`'s place in `head`. Null when it is valid.
+const char* read_field_line(std::string_view head, std::string_view field, ResponseHead& r,
+                            http_text::ConnectionOptions& connection, bool& has_te) {
+  if (field.front() == ' ' || field.front() == '\t') return "obsolete line folding";
+  const std::size_t colon = field.find(':');
+  if (colon == std::string_view::npos) return "header line without colon";
+  const std::string_view name = field.substr(0, colon);
+  if (!http_text::is_token(name)) return "invalid header name";
+  // Every byte up to the empty line is in a start line or field line checked like this one, so a
+  // bare CR or LF (which would split lines differently for the next hop) cannot pass.
+  const std::string_view raw_value = field.substr(colon + 1);
+  if (http_text::value_stop(raw_value) != raw_value.size()) return "control character in header value";
+  const std::size_t line_at = static_cast<std::size_t>(field.data() - head.data());
+  return take_field(head, line_at, name, raw_value, r, connection, has_te);
+}
+
+// The common field line in one pass, without searching for its end first: a token, a colon and a value
+// of allowed bytes up to CRLF. Returns the offset of that CR, or npos when the line is anything else
+// (read_field_line then judges it, with the message for what is wrong).
+std::size_t plain_field_line(std::string_view head, std::size_t pos, std::size_t& colon) {
+  std::size_t i = pos;
+  while (i < head.size() && http_text::kTchar[static_cast<unsigned char>(head[i])]) ++i;
+  if (i == pos || i == head.size() || head[i] != ':') return std::string_view::npos;
+  colon = i;
+  const std::size_t stop = http_text::value_stop(head, i + 1);
+  if (stop + 1 >= head.size() || head[stop] != '\r' || head[stop + 1] != '\n') return std::string_view::npos;
+  return stop;
+}
+
 }  // namespace
 
 ResponseHead parse_response_head(std::string_view head) {
@@ -116,6 +134,14 @@ ResponseHead parse_response_head(std::string_view head) {
   bool has_te = false;
   std::size_t pos = r.fields_begin;
   for (;;) {
+    std::size_t colon = 0;
+    if (const std::size_t cr = plain_field_line(head, pos, colon); cr != std::string_view::npos) {
+      const std::string_view name = head.substr(pos, colon - pos);
+      const std::string_view raw_value = head.substr(colon + 1, cr - colon - 1);
+      if (const char* why = take_field(head, pos, name, raw_value, r, connection, has_te)) return invalid(why);
+      pos = cr + 2;
+      continue;
+    }
     const std::size_t end = head.find("\r\n", pos);
     if (end == std::string_view::npos) return invalid("incomplete header");
     if (end == pos) break;

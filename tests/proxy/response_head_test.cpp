@@ -362,5 +362,23 @@ TEST(ResponseHeadTest, Http10ResponseWithTransferEncodingIsNotKeptAlive) {
   EXPECT_FALSE(r.keep_alive);
 }
 
+TEST(ResponseHeadTest, AControlCharacterAnywhereInALongValueIsRejectedAndTabAndObsTextAreNot) {
+  // Values are checked eight bytes at a time: every position in and between the words must count.
+  const std::string value(40, 'v');
+  for (std::size_t at = 0; at < value.size(); ++at) {
+    for (const char bad : {'\x00', '\x01', '\x1f', '\x7f', '\n', '\r'}) {
+      std::string v = value;
+      v[at] = bad;
+      expect_rejected(block("HTTP/1.1 200 OK", {"X-Long: " + v, "Content-Length: 0"}));
+    }
+    for (const char fine : {'\t', '\x80', '\xff', ' ', '~'}) {
+      std::string v = value;
+      v[at] = fine;
+      const ResponseHead r = parse_ok(block("HTTP/1.1 200 OK", {"X-Long: " + v, "Content-Length: 0"}));
+      EXPECT_EQ(r.content_length, 0u);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace canaryd::proxy

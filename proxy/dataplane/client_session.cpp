@@ -53,6 +53,7 @@ ClientSession::ClientSession(SessionContext& context, asio::ip::tcp::socket sock
   client_ip_ = peer.address().to_string();
   if (peer_address_ != peer.address()) client_key_ip_ = peer_address_.to_string();
   client_.socket().set_option(asio::ip::tcp::no_delay(true), ec);
+  client_.socket().non_blocking(true, ec);  // write_all writes directly first; it must never block
   client_buffer_.reserve(kIdleBuffer);
   ctx_.metrics.client_connections(+1);
 }

@@ -8,7 +8,6 @@
 #include <boost/asio/write.hpp>
 
 #include "proxy/net/no_throw.hpp"
-#include "proxy/net/send_now.hpp"
 
 namespace canaryd::proxy {
 namespace asio = boost::asio;
@@ -128,7 +127,7 @@ asio::awaitable<error_code> Tunnel::write(FlexStream& to, asio::const_buffer dat
     co_return ec;
   }
   error_code ec;
-  const std::size_t done = send_now(to.socket(), data, ec);
+  const std::size_t done = to.socket().write_some(data, ec);  // non-blocking (the sockets are)
   if (ec == asio::error::would_block || ec == asio::error::try_again)
     ec = {};
   else if (ec || done == data.size())

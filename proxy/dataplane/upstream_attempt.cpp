@@ -111,6 +111,7 @@ asio::awaitable<bool> acquire_upstream(SessionContext& ctx, const RoutingSnapsho
     if (!cec) {
       error_code ignored;
       fresh->socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+      fresh->socket().non_blocking(true, ignored);  // see write_all
       ctx.metrics.upstream_connections(+1);
       a.connection = std::move(fresh);
       a.endpoint = &ep;

@@ -15,7 +15,6 @@
 #include "proxy/net/free_memory.hpp"
 #include "proxy/net/inherited_sockets.hpp"
 #include "proxy/net/no_throw.hpp"
-#include "proxy/net/send_now.hpp"
 
 namespace canaryd::proxy {
 namespace asio = boost::asio;
@@ -224,9 +223,10 @@ void Worker::refuse(tcp::socket socket) {
       io_,
       [s = std::move(socket)]() mutable -> asio::awaitable<void> {
         boost::system::error_code ec;
-        // One write that never waits: the answer fits any socket buffer, and a refused client must
-        // cost us no waiting.
-        send_now(s, asio::buffer(refusal_reply()), ec);
+        s.non_blocking(true, ec);
+        // One non-blocking write: the answer fits any socket buffer, and a refused client must cost
+        // us no waiting.
+        s.write_some(asio::buffer(refusal_reply()), ec);
         s.shutdown(tcp::socket::shutdown_send, ec);
         s.close(ec);
         co_return;

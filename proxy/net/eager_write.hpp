@@ -12,12 +12,11 @@
 
 #include "proxy/net/flex_stream.hpp"
 #include "proxy/net/no_throw.hpp"
-#include "proxy/net/send_now.hpp"
 
 namespace canaryd::proxy {
 
-/// Writes all of `buffers` to `out`: on a plain connection first what the socket takes at once
-/// (send_now), then the rest asynchronously with `timeout` as the deadline. A response or
+/// Writes all of `buffers` to `out`: on a plain connection first what the socket takes at once (it is
+/// in non-blocking mode), then the rest asynchronously with `timeout` as the deadline. A response or
 /// request that fits the socket buffer, nearly every one, then costs one system call and no trip
 /// through the event loop (no operation queued, no timer armed, no completion to wait behind every
 /// other connection's): what HAProxy and nginx do, and what keeps the tail short with many clients.
@@ -28,7 +27,7 @@ boost::asio::awaitable<boost::system::error_code> write_all(FlexStream& out, con
   std::size_t done = 0;
   if (!out.is_tls()) {
     boost::system::error_code ec;
-    done = send_now(out.socket(), buffers, ec);
+    done = out.socket().write_some(buffers, ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) {
       done = 0;
     } else if (ec) {

@@ -160,6 +160,13 @@ void Worker::accept_loop(tcp::acceptor& acceptor, std::size_t listener) {
         tcp::endpoint peer;  // from accept itself: no getpeername per connection
         for (;;) {
           auto [ec, socket] = co_await acceptor.async_accept(peer, kNoThrow);
+          // Under io_uring (CANARYD_IO_URING) the accept runs in the kernel, which can complete it with
+          // a connection while on_drain closes the acceptor: that one is served like those on_drain
+          // takes from the queue, never dropped. Under epoll a closed acceptor accepts nothing.
+          if (!ec && !acceptor.is_open()) {
+            start_session(std::move(socket), peer, listener);
+            co_return;
+          }
           if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
           if (ec) {
             if (is_descriptor_shortage(ec)) accept_shortage.note(ec);

@@ -60,7 +60,7 @@ import time
 from canarybench import common, placement
 from canarybench.common import log, write
 from canarybench.environment import ensure_packages, find_exe, first_line, machine_info, raise_nofile, snapshot_binary
-from canarybench.peers import PROXIES, write_bodies
+from canarybench.peers import ALL_PROXIES, PROXIES, write_bodies
 from canarybench.report import report
 from canarybench.runs import run_rounds
 from canarybench.scenarios import SCENARIOS, proxies_of
@@ -75,8 +75,11 @@ def parse_args():
     ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run (default 10)")
     ap.add_argument("--scenarios", default=",".join(SCENARIOS),
                     help="comma-separated, from: %s (default: all)" % ", ".join(SCENARIOS))
-    ap.add_argument("--proxies", default=",".join(PROXIES), help="comma-separated, from: %s" % ", ".join(PROXIES))
+    ap.add_argument("--proxies", default=",".join(PROXIES), help="comma-separated, from: %s (default: all but "
+                    "canaryd-uring)" % ", ".join(ALL_PROXIES))
     ap.add_argument("--bin-dir", default="build", help="directory holding canaryd (default build)")
+    ap.add_argument("--uring-bin-dir", default="build-uring", help="directory holding the canaryd built with "
+                    "-DCANARYD_IO_URING=ON, measured as the proxy canaryd-uring (default build-uring)")
     ap.add_argument("--idle-connections", type=int, default=10000, help="idle scenario size (default 10000)")
     ap.add_argument("--idle-hold", type=float, default=2.0, help="seconds the idle connections are held "
                     "before RSS is read (default 2)")
@@ -121,7 +124,7 @@ def selection(ap, args):
     """The scenarios and proxies asked for, without the canaryd-only scenarios when canaryd is not."""
     scen_names = [s for s in args.scenarios.split(",") if s]
     proxies = [p for p in args.proxies.split(",") if p]
-    bad = [s for s in scen_names if s not in SCENARIOS] + [p for p in proxies if p not in PROXIES]
+    bad = [s for s in scen_names if s not in SCENARIOS] + [p for p in proxies if p not in ALL_PROXIES]
     if bad or args.rounds < 1 or args.duration < 1 or args.threads < 1:
         ap.error("unknown scenario/proxy %s (or rounds/duration/threads < 1)" % ", ".join(bad))
     skipped = [sn for sn in scen_names if not proxies_of(sn, proxies)]
@@ -133,14 +136,13 @@ def selection(ap, args):
     return scen_names, proxies
 
 
-def canaryd_path(args, proxies):
-    bin_dir = args.bin_dir
+def canaryd_path(bin_dir, kind, proxies, configure=""):
     if not os.path.isabs(bin_dir) and not os.path.exists(bin_dir):
         bin_dir = os.path.join(REPO, bin_dir)
     canaryd_bin = os.path.abspath(os.path.join(bin_dir, "canaryd"))
-    if "canaryd" in proxies and not os.access(canaryd_bin, os.X_OK):
-        sys.exit("bench: %s not found; build it first: cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo "
-                 "&& cmake --build build -j" % canaryd_bin)
+    if kind in proxies and not os.access(canaryd_bin, os.X_OK):
+        sys.exit("bench: %s not found; build it first: cmake -S . -B %s -DCMAKE_BUILD_TYPE=RelWithDebInfo%s "
+                 "&& cmake --build %s -j" % (canaryd_bin, bin_dir, configure, bin_dir))
     return canaryd_bin
 
 
@@ -190,7 +192,8 @@ def main():
     if args.report_only:
         return report_again(args)
     scen_names, proxies = selection(ap, args)
-    canaryd_bin = canaryd_path(args, proxies)
+    canaryd_bin = canaryd_path(args.bin_dir, "canaryd", proxies)
+    uring_bin = canaryd_path(args.uring_bin_dir, "canaryd-uring", proxies, " -DCANARYD_IO_URING=ON")
     prepare_tools(args)
     place_processes(args)
     base = args.workdir or tempfile.mkdtemp(prefix="canaryd-bench-")
@@ -200,11 +203,15 @@ def main():
     # measure a copy: a rebuild of --bin-dir during the benchmark must not change the binary half-way
     canaryd_bin, build_info = snapshot_binary(canaryd_bin, base, REPO)
     info = machine_table(canaryd_bin, build_info, proxies)
+    canaryd_bins = {"canaryd": canaryd_bin}
+    if "canaryd-uring" in proxies:
+        canaryd_bins["canaryd-uring"], info["canaryd-uring binary"] = snapshot_binary(uring_bin, base, REPO,
+                                                                                      "canaryd-uring")
 
     command = " ".join(["python3", "bench/run.py"] + [shlex.quote(a) for a in sys.argv[1:]])
     started = datetime.datetime.now(datetime.timezone.utc)
     t0 = time.monotonic()
-    results, discarded = run_rounds(args, scen_names, proxies, canaryd_bin, base)
+    results, discarded = run_rounds(args, scen_names, proxies, canaryd_bins, base)
     elapsed = time.monotonic() - t0
     with open(os.path.join(base, "results.json"), "w") as f:
         json.dump({"info": info, "command": command, "started": started.isoformat(), "elapsed": elapsed,

@@ -133,12 +133,12 @@ def http_get(port, path, timeout=2.0):
     return status, headers, body
 
 
-def snapshot_binary(canaryd_bin, base, repo):
+def snapshot_binary(canaryd_bin, base, repo, name="canaryd"):
     """A copy of canaryd in `base` to measure, so that a rebuild during the benchmark does not change the
     binary half-way; returns (path to measure, its description for the report)."""
     build_info = "?"
     if os.path.exists(canaryd_bin):
-        snap = os.path.join(base, "canaryd")
+        snap = os.path.join(base, name)
         shutil.copy2(canaryd_bin, snap)
         with open(snap, "rb") as f:
             digest = hashlib.sha256(f.read()).hexdigest()[:12]

@@ -17,7 +17,8 @@ from .scenarios import CANARYD_ONLY, H2_SCENARIOS, SCENARIOS, proxies_of
 from .weight_changer import WeightChanger
 
 
-def one_run(args, kind, scen_name, rnd, canaryd_bin, base, attempt=1):
+def one_run(args, kind, scen_name, rnd, canaryd_bins, base, attempt=1):
+    """canaryd_bins: the binary of each canaryd kind (peers.CANARYD_KINDS) in --proxies."""
     sc = SCENARIOS[scen_name]
     tag = "r%d-%s-%s" % (rnd, scen_name, kind) + ("-try%d" % attempt if attempt > 1 else "")
     workdir = os.path.join(base, tag)
@@ -39,7 +40,7 @@ def one_run(args, kind, scen_name, rnd, canaryd_bin, base, attempt=1):
         if kind == "direct":
             srv = ups[0]
         else:
-            srv = start_proxy(kind, workdir, free_port(), p1, p2, canaryd_bin, per_set, h2=h2)
+            srv = start_proxy(kind, workdir, free_port(), p1, p2, canaryd_bins.get(kind), per_set, h2=h2)
             servers.append(srv)
             srv.wait_ready("/612b", h2=h2)
         if per_set > 1:
@@ -91,7 +92,7 @@ def one_run(args, kind, scen_name, rnd, canaryd_bin, base, attempt=1):
     return r
 
 
-def run_rounds(args, scen_names, proxies, canaryd_bin, base):
+def run_rounds(args, scen_names, proxies, canaryd_bins, base):
     """Every run, interleaved: round by round, scenario by scenario, proxy by proxy; a disturbed run is run
     again in place (up to --retries). Returns (results, discarded); Ctrl-C ends it with the runs so far."""
     results, discarded = [], []
@@ -103,7 +104,7 @@ def run_rounds(args, scen_names, proxies, canaryd_bin, base):
                     for attempt in range(1, args.retries + 2):
                         waited, busy, top = (0.0, 0.0, None) if SCENARIOS[sn][5] else wait_quiet(
                             args.max_foreign_cpu, args.quiet_wait)
-                        r = one_run(args, p, sn, rnd, canaryd_bin, base, attempt)
+                        r = one_run(args, p, sn, rnd, canaryd_bins, base, attempt)
                         r["attempt"] = attempt
                         if top:
                             r["waited_s"], r["busy_before"] = waited, top

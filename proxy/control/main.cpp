@@ -17,6 +17,7 @@
 #include "proxy/control/demo_hint.hpp"
 #include "proxy/control/hot_upgrade.hpp"
 #include "proxy/control/server.hpp"
+#include "proxy/net/io_backend.hpp"
 #include "proxy/net/tls_context.hpp"
 
 namespace {
@@ -40,7 +41,17 @@ int run_server(canaryd::proxy::Server& server) {
   return server.run();
 }
 
+// False, having said why and what to do, when the kernel refuses this build's event backend.
+bool io_backend_ready() {
+  if (auto why = canaryd::proxy::io_backend_unavailable()) {
+    std::cerr << "canaryd: " << *why << "\n";
+    return false;
+  }
+  return true;
+}
+
 int run_demo(const char* argv0) {
+  if (!io_backend_ready()) return 1;
   // The demo's state lives in a fresh directory so that every demo starts at weight 10.
   std::string dir_template = (std::filesystem::temp_directory_path() / "canaryd-demo-XXXXXX").string();
   if (!::mkdtemp(dir_template.data())) {
@@ -121,6 +132,7 @@ int main(int argc, char** argv) {
     std::cout << "canaryd: " << config_path << ": configuration is valid\n";
     return 0;
   }
+  if (!io_backend_ready()) return 1;
   canaryd::proxy::Server server(std::move(*loaded), config_path);
   // Resolved now: SIGUSR2 starts the file at this path, which a package upgrade may have replaced by then.
   server.set_upgrade_command(canaryd::proxy::resolve_own_binary(argv[0]), std::vector<std::string>(argv + 1, argv + argc));

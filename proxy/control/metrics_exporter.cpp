@@ -8,6 +8,7 @@
 
 #include "proxy/control/process_stats.hpp"
 #include "proxy/dataplane/worker.hpp"
+#include "proxy/net/io_backend.hpp"
 
 #ifndef CANARYD_VERSION
 #define CANARYD_VERSION "0.0.0"
@@ -201,13 +202,20 @@ void add_rollout(const RolloutMetrics& rollout, std::vector<MetricFamily>& famil
                             MetricType::Counter, static_cast<double>(rollout.aborts)));
 }
 
-/// canaryd_build_info{version}: always 1; the label says which build answers.
+/// canaryd_build_info{version} and canaryd_io_backend_info{backend}: always 1; the labels say which
+/// build answers (the backend is a build option, docs/io_uring.md).
 void add_build_info(std::vector<MetricFamily>& families) {
   MetricFamily info{"canaryd_build_info", "The running canaryd's version (the value is always 1)", MetricType::Gauge, {}};
   auto m = labelled({{"version", CANARYD_VERSION}});
   m.gauge.value = 1;
   info.metric.push_back(std::move(m));
   families.push_back(std::move(info));
+  MetricFamily backend{"canaryd_io_backend_info", "The event backend this canaryd was built with: epoll or io_uring "
+                       "(the value is always 1)", MetricType::Gauge, {}};
+  auto b = labelled({{"backend", std::string(kIoBackend)}});
+  b.gauge.value = 1;
+  backend.metric.push_back(std::move(b));
+  families.push_back(std::move(backend));
 }
 
 /// canaryd_set_info, canaryd_last_change_timestamp_seconds and canaryd_config_reloads_total{result}.

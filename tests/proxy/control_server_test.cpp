@@ -69,7 +69,9 @@ class ServerThread {
   std::thread thread_;
 };
 
-/// A blocking client whose reads give up after `timeout_ms`.
+/// A blocking client whose reads give up after `timeout_ms`. An interrupted read is read again: under
+/// io_uring (CANARYD_IO_URING) the kernel completes the requests this thread submitted (ServerThread starts
+/// the server here) by interrupting it, and a receive timeout turns that into EINTR.
 class Client {
  public:
   Client(unsigned short port, int timeout_ms = 5000) : socket_(io_) {
@@ -84,6 +86,7 @@ class Client {
     char buf[4096];
     for (;;) {
       const ssize_t n = ::recv(socket_.native_handle(), buf, sizeof buf, 0);
+      if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
         closed = n == 0 || errno == ECONNRESET;
         return out;
@@ -103,6 +106,7 @@ class Client {
         if (out.size() >= end + 4 + length) return out;
       }
       const ssize_t n = ::recv(socket_.native_handle(), buf, sizeof buf, 0);
+      if (n < 0 && errno == EINTR) continue;
       if (n <= 0) return out;
       out.append(buf, static_cast<std::size_t>(n));
     }

@@ -48,8 +48,7 @@ H2Connection::H2Connection(SessionContext& ctx, ClientSide client, OverrideGate&
       write_signal_(ctx.io.get_executor()),
       ended_signal_(ctx.io.get_executor()),
       deadline_(ctx.io),
-      drain_timer_(ctx.io),
-      upstream_sweep_(ctx.io) {}
+      drain_timer_(ctx.io) {}
 
 H2Connection::~H2Connection() {
   if (session_) nghttp2_session_del(session_);
@@ -115,8 +114,6 @@ asio::awaitable<void> H2Connection::run() {
   ++deadline_generation_;
   deadline_.cancel();
   drain_timer_.cancel();
-  sweep_at_ = steady_clock::time_point::min();  // no sweep is armed again
-  upstream_sweep_.cancel();
   auto streams = std::move(streams_);
   streams_.clear();
   for (auto& [id, stream] : streams) stream->closed();
@@ -207,34 +204,6 @@ void H2Connection::on_deadline() {
     nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
     want_write();
   }
-}
-
-void H2Connection::watch_upstream(steady_clock::time_point deadline) {
-  if (deadline < sweep_at_) arm_upstream_sweep(deadline);
-}
-
-void H2Connection::arm_upstream_sweep(steady_clock::time_point at) {
-  sweep_at_ = at;
-  upstream_sweep_.expires_at(at);
-  // As with the deadline: `ec` is checked before `this` is used (the connection may be gone).
-  upstream_sweep_.async_wait([this, at](error_code ec) {
-    if (ec || at != sweep_at_) return;
-    sweep_upstream();
-  });
-}
-
-void H2Connection::sweep_upstream() {
-  sweep_at_ = steady_clock::time_point::max();
-  const auto now = steady_clock::now();
-  auto next = steady_clock::time_point::max();
-  for (auto& [id, stream] : streams_) {
-    const auto deadline = stream->upstream_deadline();
-    if (deadline <= now)
-      stream->upstream_expired();
-    else if (deadline < next)
-      next = deadline;
-  }
-  if (next != steady_clock::time_point::max()) arm_upstream_sweep(next);
 }
 
 void H2Connection::drain() {

@@ -59,10 +59,6 @@ class H2Connection {
   nghttp2_session* session() { return session_; }
   /// Frames may be ready to go out (a response, a window update, resumed data).
   void want_write() { write_signal_.notify(); }
-  /// A stream's plain upstream read waits until `deadline` at most: the sweep looks at the streams by then.
-  /// One timer for the connection, armed only when a deadline comes before the one it is set for, instead
-  /// of one armed and cancelled per read (most reads complete long before their deadline).
-  void watch_upstream(std::chrono::steady_clock::time_point deadline);
   /// A stream's coroutine ended.
   void coroutine_ended();
   bool stopping() const { return stopping_; }
@@ -80,9 +76,6 @@ class H2Connection {
   void arm_deadline(std::chrono::steady_clock::time_point at);
   void on_deadline();
   void send_final_goaway();
-  void arm_upstream_sweep(std::chrono::steady_clock::time_point at);
-  /// Ends the upstream reads past their deadline; arms the sweep for the next deadline.
-  void sweep_upstream();
 
   static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* self);
   static int on_header(nghttp2_session*, const nghttp2_frame* frame, const std::uint8_t* name, std::size_t namelen,
@@ -106,8 +99,6 @@ class H2Connection {
   WakeSignal ended_signal_;
   boost::asio::steady_timer deadline_;
   boost::asio::steady_timer drain_timer_;
-  boost::asio::steady_timer upstream_sweep_;
-  std::chrono::steady_clock::time_point sweep_at_ = std::chrono::steady_clock::time_point::max();
   std::uint64_t deadline_generation_ = 0;
   std::size_t coroutines_ = 0;  ///< stream coroutines running (they use this connection)
   bool writer_running_ = false;

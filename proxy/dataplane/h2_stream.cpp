@@ -200,56 +200,8 @@ asio::awaitable<std::optional<LocalReply>> H2Stream::attempt() {
 }
 
 asio::awaitable<HeadRead> H2Stream::read_response_head() {
-  RequestScratch& s = **scratch_;
-  FlexStream& upstream = *attempt_.connection;
-  constexpr std::size_t limit = RequestScratch::kMaxResponseHeader;
-  std::size_t scanned = 0;
-  for (;;) {
-    const std::string_view data(static_cast<const char*>(s.upstream.data().data()), s.upstream.size());
-    const std::size_t end = find_head_end(data, scanned);
-    if (end != std::string_view::npos) {
-      if (end > limit) co_return HeadRead{http::error::header_limit};
-      co_return HeadRead{{}, end};
-    }
-    if (data.size() > limit) co_return HeadRead{http::error::header_limit};
-    scanned = data.size();
-    const std::size_t room = std::min(RequestScratch::kRelaySize, s.upstream.max_size() - s.upstream.size());
-    if (room == 0) co_return HeadRead{http::error::header_limit};
-    begin_upstream_read();
-    auto [ec, n] = co_await upstream.async_read_some_untimed(s.upstream.prepare(room), kNoThrow);
-    end_upstream_read(ec);
-    if (ec == asio::error::eof)
-      co_return HeadRead{s.upstream.size() == 0 ? http::error::end_of_stream : http::error::partial_message};
-    if (ec) co_return HeadRead{ec};
-    s.upstream.commit(n);
-  }
-}
-
-void H2Stream::begin_upstream_read() {
-  const auto timeout = snapshot_->timeouts.upstream;
-  // TLS reads keep the stream's own timer: its deadline would otherwise be a stale one of an earlier write.
-  if (attempt_.connection->is_tls()) {
-    attempt_.connection->tcp().expires_after(timeout);
-    return;
-  }
-  upstream_deadline_ = steady_clock::now() + timeout;
-  conn_.watch_upstream(upstream_deadline_);
-}
-
-void H2Stream::end_upstream_read(error_code& ec) {
-  upstream_deadline_ = steady_clock::time_point::max();
-  if (upstream_timed_out_) {
-    upstream_timed_out_ = false;
-    ec = beast::error::timeout;
-  }
-}
-
-void H2Stream::upstream_expired() {
-  upstream_deadline_ = steady_clock::time_point::max();
-  if (!attempt_.connection) return;
-  upstream_timed_out_ = true;
-  error_code ignored;
-  attempt_.connection->socket().cancel(ignored);
+  co_return co_await read_head_block(*attempt_.connection, (**scratch_).upstream, RequestScratch::kMaxResponseHeader,
+                                     snapshot_->timeouts.upstream, &conn_.ctx().read_deadlines);
 }
 
 asio::awaitable<bool> H2Stream::send_body() {
@@ -356,9 +308,8 @@ asio::awaitable<bool> H2Stream::relay_length(std::uint64_t length) {
     if (s.upstream.size() == 0) {
       s.upstream.clear();
       const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(length, RequestScratch::kRelaySize));
-      begin_upstream_read();
-      auto [ec, n] = co_await attempt_.connection->async_read_some_untimed(s.upstream.prepare(want), kNoThrow);
-      end_upstream_read(ec);
+      auto [ec, n] = co_await read_some_within(*attempt_.connection, s.upstream.prepare(want),
+                                               snapshot_->timeouts.upstream, &conn_.ctx().read_deadlines);
       if (ec || closed_) co_return false;
       s.upstream.commit(n);
     }

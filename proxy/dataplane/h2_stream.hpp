@@ -48,11 +48,6 @@ class H2Stream : public std::enable_shared_from_this<H2Stream> {
   /// The decoded size of the request's field list so far (SETTINGS_MAX_HEADER_LIST_SIZE's measure).
   std::size_t list_size() const { return request_.list_size(); }
 
-  /// The connection's sweep found the upstream read waiting past its deadline: it ends as a timeout.
-  void upstream_expired();
-  /// When the upstream read in progress times out (time_point::max(): none is waiting).
-  std::chrono::steady_clock::time_point upstream_deadline() const { return upstream_deadline_; }
-
   /// nghttp2's data source of the response body (nghttp2_data_source_read_callback).
   static ssize_t read_body(nghttp2_session*, std::int32_t, std::uint8_t* buf, std::size_t length,
                                         std::uint32_t* flags, nghttp2_data_source* source, void*);
@@ -67,13 +62,9 @@ class H2Stream : public std::enable_shared_from_this<H2Stream> {
   /// One upstream attempt: the head and body sent, the response head read. nullopt: a response head is
   /// ready; otherwise the reply to give (or the stream is gone: kGone).
   boost::asio::awaitable<std::optional<LocalReply>> attempt();
-  /// Reads the upstream response's header block into the scratch's upstream buffer (read_head_block's
-  /// contract), each read under the upstream timeout.
+  /// Reads the upstream response's header block into the scratch's upstream buffer (read_head_block),
+  /// each read under the upstream timeout kept by the worker's ReadDeadlines on a plain upstream.
   boost::asio::awaitable<HeadRead> read_response_head();
-  /// Around one upstream read (awaited in between, not wrapped in a coroutine of its own): the deadline
-  /// is set, then cleared; a read the sweep cancelled ends as beast::error::timeout.
-  void begin_upstream_read();
-  void end_upstream_read(boost::system::error_code& ec);
   boost::asio::awaitable<bool> send_body();
   /// Submits the response head and relays the body.
   boost::asio::awaitable<void> respond();
@@ -126,11 +117,6 @@ class H2Stream : public std::enable_shared_from_this<H2Stream> {
   std::vector<nghttp2_nv> nv_;
   std::vector<H2Field> fields_;
   char status_text_[4] = {};
-
-  // A plain upstream read's deadline is kept by the connection's sweep, not by a timer armed and
-  // cancelled per read (see H2Connection::watch_upstream).
-  std::chrono::steady_clock::time_point upstream_deadline_ = std::chrono::steady_clock::time_point::max();
-  bool upstream_timed_out_ = false;
 
   // The response body on its way through nghttp2.
   std::string_view pending_;

@@ -13,16 +13,13 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
-
-LOOPBACK = "127.0.0.1"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind((LOOPBACK, 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from canarybench.common import LOOPBACK  # noqa: E402  (bench/canarybench, as run.py and callgrind.py use it)
+from canarybench.environment import free_port  # noqa: E402
+from canarybench.weight_changer import read_response  # noqa: E402
 
 
 def config(workdir, port, cport):
@@ -62,19 +59,9 @@ def change(sock, weight):
     body = json.dumps({"canary_weight": weight}).encode()
     sock.sendall(b"PUT /api/weight HTTP/1.1\r\nHost: canaryd\r\nContent-Type: application/json\r\n"
                  b"Content-Length: %d\r\n\r\n" % len(body) + body)
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise SystemExit("canaryd closed the control connection")
-        buf += chunk
-    head, rest = buf.split(b"\r\n\r\n", 1)
-    length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
-                  if line.lower().startswith(b"content-length:"))
-    while len(rest) < length:
-        rest += sock.recv(65536)
-    if not head.startswith(b"HTTP/1.1 200"):
-        raise SystemExit("PUT /api/weight: %s" % head.split(b"\r\n", 1)[0].decode())
+    status, _, _ = read_response(sock)
+    if status != 200:
+        raise SystemExit("PUT /api/weight: status %d" % status)
 
 
 def main():

@@ -44,6 +44,7 @@ constexpr std::size_t kLingerBytes = 1 << 20;
 ClientSession::ClientSession(SessionContext& context, asio::ip::tcp::socket socket,
                              const asio::ip::tcp::endpoint& peer, TlsContextPtr tls, bool http2)
     : ctx_(context),
+      count_(context),
       tls_context_(std::move(tls)),
       client_(tls_context_ ? FlexStream(std::move(socket), *tls_context_) : FlexStream(std::move(socket))),
       peer_(peer),
@@ -54,14 +55,13 @@ ClientSession::ClientSession(SessionContext& context, asio::ip::tcp::socket sock
       http2_(http2) {
   // Non-blocking (write_all writes directly first; it must never block) and TCP_NODELAY already, from
   // the worker's accept (accept_own).
-  client_ip_ = peer.address().to_string();
-  if (peer_address_ != peer.address()) client_key_ip_ = peer_address_.to_string();
+  remember_client_ip();
   client_buffer_.reserve(kIdleBuffer);
-  ctx_.metrics.client_connections(+1);
 }
 
 ClientSession::ClientSession(SessionContext& context, ParkedConnection& parked)
     : ctx_(context),
+      count_(std::move(parked.count)),
       client_(std::move(parked.socket)),  // keeps the socket's options (no_delay, non_blocking)
       peer_(parked.peer),
       peer_address_(without_v4_mapping(peer_.address())),
@@ -70,19 +70,18 @@ ClientSession::ClientSession(SessionContext& context, ParkedConnection& parked)
       served_one_(true),
       idle_timed_out_(parked.wake == ParkedConnection::Wake::IdleTimeout),
       http2_(false) {
+  remember_client_ip();
+}
+
+ClientSession::~ClientSession() = default;
+
+void ClientSession::remember_client_ip() {
   client_ip_ = peer_.address().to_string();
   if (peer_address_ != peer_.address()) client_key_ip_ = peer_address_.to_string();
 }
 
-ClientSession::~ClientSession() {
-  if (handed_over_) return;
-  ctx_.metrics.client_connections(-1);
-  ctx_.open_connections.fetch_sub(1, std::memory_order_relaxed);
-}
-
-asio::ip::tcp::socket ClientSession::take_socket() {
-  handed_over_ = true;
-  return std::move(client_.socket());
+std::unique_ptr<ParkedConnection> ClientSession::take_parked() {
+  return std::make_unique<ParkedConnection>(std::move(count_), std::move(client_.socket()), peer_, idle_since_);
 }
 
 ClientSide ClientSession::client_side() {

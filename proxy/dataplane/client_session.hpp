@@ -43,14 +43,12 @@ class ClientSession : public SessionHook {
   /// Runs the connection to its end, or until it parks (parked()). The caller keeps the session alive
   /// until this completes.
   boost::asio::awaitable<void> run();
-  /// After run(): the connection waits for its next request with nothing buffered; the caller parks it
-  /// (take_socket) instead of keeping this session.
+  /// After run(): the connection waits for its next request with nothing buffered; the caller keeps
+  /// it parked (take_parked) instead of this session.
   bool parked() const { return parked_; }
-  /// Once parked(): the socket, which stays counted as an open connection (the caller counts it out).
-  boost::asio::ip::tcp::socket take_socket();
-  const boost::asio::ip::tcp::endpoint& peer() const { return peer_; }
-  /// Once parked(): since when the connection waits for its next request (keepalive_idle counts from here).
-  std::chrono::steady_clock::time_point idle_since() const { return idle_since_; }
+  /// Once parked(): the connection's record, with its socket and its count, idle since it began to wait
+  /// for its next request (keepalive_idle counts from there). The session is left without a connection.
+  std::unique_ptr<ParkedConnection> take_parked();
 
   /// Worker thread, on drain: closes the connection when it is between requests.
   void close_if_idle();
@@ -62,6 +60,8 @@ class ClientSession : public SessionHook {
   /// Park: a keep-alive connection's next request has not started for a while, and reading now would block.
   enum class HeadResult { Ready, PeerClosed, Closed, Timeout, TooLarge, Malformed, Park };
   boost::asio::awaitable<HeadResult> read_head(std::size_t& head_size, bool first);
+  /// The client's address as text, as the access log and X-Forwarded-For write it (and its IPv4 form).
+  void remember_client_ip();
   /// Shrinks a buffer that a large request grew back to what waits for the next request.
   void keep_idle_buffer();
   /// The client's side for the next exchange, under the worker's current snapshot.
@@ -81,6 +81,7 @@ class ClientSession : public SessionHook {
   void disarm_header_timer();
 
   SessionContext& ctx_;
+  ConnectionCount count_;  ///< destroyed after client_ (the connection is counted out once closed)
   TlsContextPtr tls_context_;  // before client_: the TLS stream uses it until it is destroyed
   FlexStream client_;
   boost::beast::flat_buffer client_buffer_;
@@ -98,7 +99,6 @@ class ClientSession : public SessionHook {
   bool idle_ = true;
   bool served_one_ = false;
   bool parked_ = false;
-  bool handed_over_ = false;  ///< the socket went to a parked connection, which counts it now
   bool idle_timed_out_ = false;  ///< woke from parking because keepalive_idle passed: close at once
   const bool http2_;
   H2Connection* h2_ = nullptr;  ///< while the connection speaks HTTP/2

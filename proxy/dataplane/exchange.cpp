@@ -173,7 +173,7 @@ asio::awaitable<RelayResult> Exchange::send_request() {
     return relay_chunked(head_out, chunked_body_, client_.stream, client_.buffer, *attempt_.connection, scratch_->relay,
                          snap_.timeouts.upstream);
   return relay_length(head_out, check_.content_length.value_or(0), client_.stream, client_.buffer,
-                      *attempt_.connection, *scratch_, ctx_.shared_buffer, snap_.timeouts.upstream);
+                      *attempt_.connection, *scratch_, ctx_.shared_relay, snap_.timeouts.upstream);
 }
 
 asio::awaitable<HeadRead> Exchange::read_head() {
@@ -273,7 +273,7 @@ asio::awaitable<RelayResult> Exchange::relay_body() {
   }
   const std::uint64_t length = plan_.body == ResponsePlan::Body::None ? 0 : *response_.content_length;
   return relay_length(scratch_->head_out, length, *attempt_.connection, scratch_->upstream, client_.stream, *scratch_,
-                      ctx_.shared_buffer, snap_.timeouts.upstream);
+                      ctx_.shared_relay, snap_.timeouts.upstream);
 }
 
 ExchangeOutcome Exchange::finish_response(const RelayResult& relayed) {

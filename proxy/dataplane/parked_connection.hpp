@@ -8,7 +8,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/intrusive/list.hpp>
 
-#include "proxy/dataplane/session_context.hpp"
+#include "proxy/dataplane/connection_count.hpp"
 
 namespace canaryd::proxy {
 
@@ -20,26 +20,19 @@ using ParkHook = boost::intrusive::list_base_hook<boost::intrusive::link_mode<bo
 
 /// What a worker keeps of a parked connection while it waits for readability (Worker::park). A new
 /// ClientSession takes the socket over when bytes come, when the idle time is up or on drain.
-/// It still counts as an open client connection (metrics, limits.max_connections): ClientSession
-/// hands that over with the socket, and a record dropped with its socket (the worker's io_context
-/// destroyed with the wait pending) counts the connection out.
+/// It still counts as an open client connection (metrics, limits.max_connections): the session's count
+/// moves here with the socket, and on to the session that wakes.
 struct ParkedConnection : ParkHook {
   /// Why the readability wait ended early (cancelled); Readable otherwise.
   enum class Wake : std::uint8_t { Readable, IdleTimeout, Drain };
 
-  ParkedConnection(SessionContext& c, boost::asio::ip::tcp::socket&& s, const boost::asio::ip::tcp::endpoint& p,
-                   std::chrono::steady_clock::time_point now)
-      : ctx(c), socket(std::move(s)), peer(p), parked_at(now) {}
+  ParkedConnection(ConnectionCount&& c, boost::asio::ip::tcp::socket&& s, const boost::asio::ip::tcp::endpoint& p,
+                   std::chrono::steady_clock::time_point idle_since)
+      : count(std::move(c)), socket(std::move(s)), peer(p), parked_at(idle_since) {}
   ParkedConnection(const ParkedConnection&) = delete;
   ParkedConnection& operator=(const ParkedConnection&) = delete;
-  ~ParkedConnection() {
-    if (!socket.is_open()) return;  // a session took it over
-    ctx.metrics.client_connections(-1);
-    ctx.open_connections.fetch_sub(1, std::memory_order_relaxed);
-  }
 
-  SessionContext& ctx;
-
+  ConnectionCount count;  ///< before the socket: the connection is counted out once it is closed
   boost::asio::ip::tcp::socket socket;
   boost::asio::ip::tcp::endpoint peer;  ///< as accept gave it
   std::chrono::steady_clock::time_point parked_at;

@@ -133,8 +133,9 @@ struct SetSelectors {
 /// The snapshot of a routing state change that keeps the sets: a copy of `previous` with `state`'s
 /// weight, abort flag, revision and affinity salt and a serial of its own. Only for a `state` with the
 /// SetSelectors `previous` was built with, when nothing else it was built from (config, health, TLS)
-/// changed since, and not when previous.endpoints_by_name: the endpoint arrays are copied instead of matched, resolved and registered again
-/// (a weight change at 1,000 endpoints per set, bench/README.md "How it scales").
+/// changed since, and not when previous.endpoints_by_name: the endpoint arrays are copied instead of
+/// matched, resolved and registered again (a weight change at 1,000 endpoints per set, bench/README.md
+/// "How it scales").
 std::shared_ptr<RoutingSnapshot> with_routing_state(const RoutingSnapshot& previous,
                                                     const weights::RoutingState& state);
 

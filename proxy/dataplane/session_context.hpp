@@ -33,7 +33,7 @@ struct SessionContext {
   UpstreamPool& pool;
   ScratchPool& scratch;
   /// The buffer and pipes every Content-Length relay of the worker may borrow (relay_length).
-  SharedRelay shared_buffer;
+  SharedRelay shared_relay;
   WorkerMetrics& metrics;
   /// Set once the worker drains; never cleared.
   const bool& draining;

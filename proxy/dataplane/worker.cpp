@@ -249,8 +249,7 @@ void Worker::spawn(std::unique_ptr<ClientSession> session) {
 }
 
 void Worker::park(std::unique_ptr<ClientSession> session) {
-  auto parked = std::make_unique<ParkedConnection>(context_, session->take_socket(), session->peer(),
-                                                   session->idle_since());
+  auto parked = session->take_parked();
   session.reset();
   // The memory sessions leave when they park goes back to the system soon, not at the next sweep:
   // parking is for the time connections stay idle, and that is when their memory should go.
